@@ -1,0 +1,24 @@
+# The two commands the README opens with. Each bootstraps .venv idempotently.
+.PHONY: demo test bootstrap lint sample
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+CONCORD := .venv/bin/concord
+
+bootstrap:
+	@bash infra/bootstrap.sh
+
+demo: bootstrap
+	$(CONCORD) init
+	$(CONCORD) ingest sample
+	$(CONCORD) status
+
+test: bootstrap
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	.venv/bin/ruff check agent ingest embeddings governance bots evals tests
+
+# Rebuild the bundled sample from ../shared/data (developers only; the output is committed).
+sample: bootstrap
+	.venv/bin/python -m ingest.sample.build_sample --data ../shared/data

@@ -1,0 +1,42 @@
+"""What every CLI command gets: the settings, a lazily opened store, output options."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from ingest.settings import ConcordSettings
+from ingest.store import Store
+
+__all__ = ["CliContext", "get_context", "print_json"]
+
+
+@dataclass
+class CliContext:
+    settings: ConcordSettings
+    debug: bool = False
+    console: Console = field(default_factory=Console)
+    err_console: Console = field(default_factory=lambda: Console(stderr=True))
+    _store: Store | None = None
+
+    def store(self, *, migrate: bool = True) -> Store:
+        """The store, opened on first use (and migrated unless ``migrate=False``)."""
+        if self._store is None:
+            self._store = Store.open(self.settings.effective_database_url, migrate=migrate)
+        return self._store
+
+
+def get_context(ctx: typer.Context) -> CliContext:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliContext):
+        raise RuntimeError("CLI context missing: commands must run under the `concord` app")
+    return root.obj
+
+
+def print_json(data: Any) -> None:
+    """JSON for scripts: on stdout, nothing else on stdout."""
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))

@@ -1,0 +1,74 @@
+"""The `concord` command: one root app; each package contributes its sub-commands here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from bots.cli.config_cmds import config_app
+from bots.cli.context import CliContext
+from bots.cli.ingest_cmds import ingest_app
+from bots.cli.store_cmds import register as register_store
+from ingest.errors import ConcordError
+from ingest.settings import load_settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="concord",
+    help="Concord: ingest a DAO's discussion, read the room, and act only with its humans.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(None, "--config", help="TOML config file (default: $CONCORD_CONFIG or ./concord.toml)"),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors"),
+) -> None:
+    """Global options apply to every command."""
+    if ctx.resilient_parsing:
+        return
+    ctx.obj = CliContext(settings=load_settings(config), debug=debug)
+
+
+register_store(app)
+app.add_typer(config_app, name="config")
+app.add_typer(ingest_app, name="ingest")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; a ConcordError becomes one line on stderr and exit status 2."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="concord", standalone_mode=False)
+    except ConcordError as exc:
+        if debug:
+            raise
+        typer.echo(f"Error: {exc}", err=True)
+        return 2
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return 1
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

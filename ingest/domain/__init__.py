@@ -1,0 +1,33 @@
+"""Concord's one domain model. Every package imports its types from here.
+
+New tables go in a module of this package and are re-exported below, so that
+``SQLModel.metadata`` (and Alembic) sees every table after ``import ingest.domain``.
+"""
+
+from ingest.domain._columns import content_hash, utcnow
+from ingest.domain.bookkeeping import AuditEntry, IngestCursor, QuarantinedRecord
+from ingest.domain.community import Author, Dao, Source
+from ingest.domain.decisions import Proposal, ProposalLink, Vote
+from ingest.domain.discussion import Post, Thread
+from ingest.domain.enums import LinkMethod, Outcome, ProposalOrigin, SourceKind, VotingType
+
+__all__ = [
+    "AuditEntry",
+    "Author",
+    "Dao",
+    "IngestCursor",
+    "LinkMethod",
+    "Outcome",
+    "Post",
+    "Proposal",
+    "ProposalLink",
+    "ProposalOrigin",
+    "QuarantinedRecord",
+    "Source",
+    "SourceKind",
+    "Thread",
+    "Vote",
+    "VotingType",
+    "content_hash",
+    "utcnow",
+]

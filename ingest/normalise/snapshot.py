@@ -1,0 +1,84 @@
+"""Snapshot hub GraphQL objects (``proposals``, ``votes``) to proposal and vote records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.domain import ProposalOrigin, VotingType
+from ingest.errors import InputError
+from ingest.normalise.payload import clean_text, optional_str, require
+from ingest.normalise.timeparse import parse_time
+from ingest.records import ProposalRecord, VoteRecord
+
+__all__ = ["snapshot_proposal", "snapshot_vote", "snapshot_outcome"]
+
+_VOTING_TYPES = {t.value for t in VotingType}
+
+
+def snapshot_outcome(state: str | None, choices: list[str], scores: list[float] | None, quorum: float) -> str | None:
+    """Passed/failed for a closed For/Against proposal with final scores; None when it cannot be told."""
+    if state != "closed" or not scores or len(scores) != len(choices):
+        return None
+    lowered = [c.strip().lower() for c in choices]
+    if "for" not in lowered or "against" not in lowered:
+        return None
+    for_votes, against = scores[lowered.index("for")], scores[lowered.index("against")]
+    if quorum and sum(scores) < quorum:
+        return "failed"
+    return "passed" if for_votes > against else "failed"
+
+
+def snapshot_proposal(item: Any) -> ProposalRecord:
+    proposal_id = require(item, "id", str, "Snapshot proposal")
+    where = f"Snapshot proposal {proposal_id}"
+    choices = require(item, "choices", list, where)
+    voting_type = str(item.get("type") or "single-choice")
+    if voting_type not in _VOTING_TYPES:
+        raise InputError(f"{where}: unknown voting type {voting_type!r}; expected one of {sorted(_VOTING_TYPES)}")
+    scores = item.get("scores")
+    if scores is not None and (not isinstance(scores, list) or not all(isinstance(s, (int, float)) for s in scores)):
+        raise InputError(f"{where}: scores should be a list of numbers")
+    space = item.get("space") or {}
+    state = optional_str(item, "state")
+    quorum = float(item.get("quorum") or 0)
+    return ProposalRecord(
+        origin=ProposalOrigin.SNAPSHOT,
+        external_id=proposal_id,
+        title=str(require(item, "title", str, where))[:1000],
+        body=clean_text(str(item.get("body") or ""), where),
+        author=optional_str(item, "author"),
+        choices=[str(c) for c in choices],
+        voting_type=voting_type,
+        created_at=parse_time(item.get("created"), f"{where} created"),
+        start=parse_time(item.get("start"), f"{where} start"),
+        end=parse_time(item.get("end"), f"{where} end"),
+        state=state,
+        outcome=snapshot_outcome(state, [str(c) for c in choices], scores, quorum),
+        scores=[float(s) for s in scores] if scores else None,
+        scores_total=float(item["scores_total"]) if item.get("scores_total") is not None else None,
+        scores_state=optional_str(item, "scores_state"),
+        quorum=quorum or None,
+        voter_count=item.get("votes") if isinstance(item.get("votes"), int) else None,
+        discussion_url=optional_str(item, "discussion") or None,
+        url=optional_str(item, "link") or (f"https://snapshot.org/#/{space.get('id')}/proposal/{proposal_id}" if space.get("id") else None),
+        extra={"space": space.get("id")} if space.get("id") else None,
+    )
+
+
+def snapshot_vote(item: Any) -> VoteRecord:
+    voter = require(item, "voter", str, "Snapshot vote")
+    where = f"Snapshot vote by {voter}"
+    proposal = require(item, "proposal", dict, where)
+    proposal_id = require(proposal, "id", str, f"{where} proposal")
+    choice = item.get("choice")
+    if not isinstance(choice, (int, list, dict)):
+        raise InputError(f"{where}: choice should be an index, a list or an object, got {type(choice).__name__}")
+    return VoteRecord(
+        proposal_external_id=proposal_id,
+        voter=voter,
+        choice=choice,
+        voting_power=float(item.get("vp") or 0.0),
+        reason=(str(item.get("reason")) or None) if item.get("reason") else None,
+        created_at=parse_time(item.get("created"), f"{where} created"),
+        external_id=optional_str(item, "id"),
+    )

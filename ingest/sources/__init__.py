@@ -1,0 +1,1 @@
+"""Sources: one module per place a DAO speaks or decides."""

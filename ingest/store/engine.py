@@ -1,0 +1,70 @@
+"""Opening a database: SQLite by default, PostgreSQL in production, same models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from ingest.errors import ConfigError, StoreError
+
+__all__ = ["open_engine"]
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_engine(url: str, *, check: bool = True) -> Engine:
+    """Create an engine for ``url`` and, with ``check``, make sure the database answers.
+
+    Raises ConfigError naming the URL (password hidden) and how to fix it.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"CONCORD_DATABASE_URL {url!r} is not a database URL. "
+            "Use sqlite:///path/to/concord.db or postgresql+psycopg://user@host:5432/dbname."
+        ) from exc
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend not in {"sqlite", "postgresql"}:
+        raise ConfigError(
+            f"Database {shown} uses {backend!r}; Concord supports sqlite and postgresql. "
+            "Set CONCORD_DATABASE_URL to sqlite:///... or postgresql+psycopg://..."
+        )
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database in {"", ":memory:"}:
+            engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        else:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    else:
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"No driver for {shown}: pip install 'psycopg[binary]'.") from exc
+    if check:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            engine.dispose()
+            raise StoreError(
+                f"Cannot connect to the database {shown}: {reason}. "
+                "Check CONCORD_DATABASE_URL (host, port, user, database name) and that the server is running."
+            ) from exc
+    return engine

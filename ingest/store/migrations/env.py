@@ -1,0 +1,22 @@
+"""Alembic environment: Concord runs migrations programmatically (see ingest.store.migrate)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import ingest.domain  # noqa: F401 - registers every table on SQLModel.metadata
+
+target_metadata = SQLModel.metadata
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only the programmatic path is supported
+    raise RuntimeError("Run migrations through `concord init` (ingest.store.migrate), not the alembic CLI.")
+
+context.configure(
+    connection=connection,
+    target_metadata=target_metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

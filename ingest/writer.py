@@ -1,0 +1,236 @@
+"""Writes normalised records idempotently: natural keys decide insert, update or skip."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from ingest.domain import Author, Post, Proposal, Source, Thread, Vote, content_hash, utcnow
+from ingest.records import PostRecord, ProposalRecord, Record, ThreadRecord, VoteRecord
+
+__all__ = ["WriteCounts", "write_records"]
+
+
+@dataclass
+class WriteCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: WriteCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+def write_records(session: Session, source: Source, records: Sequence[Record]) -> WriteCounts:
+    """Store a batch inside the caller's transaction. Threads before posts, proposals before votes."""
+    counts = WriteCounts()
+    counts.add(_write_threads(session, source, [r for r in records if isinstance(r, ThreadRecord)]))
+    counts.add(_write_posts(session, source, [r for r in records if isinstance(r, PostRecord)]))
+    counts.add(_write_proposals(session, source, [r for r in records if isinstance(r, ProposalRecord)]))
+    counts.add(_write_votes(session, source, [r for r in records if isinstance(r, VoteRecord)]))
+    return counts
+
+
+def _write_threads(session: Session, source: Source, records: list[ThreadRecord]) -> WriteCounts:
+    counts = WriteCounts()
+    if not records:
+        return counts
+    latest = {r.external_id: r for r in records}
+    existing = {
+        t.external_id: t
+        for t in session.exec(
+            select(Thread).where(Thread.source_id == source.id, col(Thread.external_id).in_(latest))
+        )
+    }
+    for key, record in latest.items():
+        values = asdict(record)
+        thread = existing.get(key)
+        if thread is None:
+            session.add(Thread(source_id=source.id, **values))
+            counts.inserted += 1
+        elif any(getattr(thread, k) != v for k, v in values.items() if v is not None):
+            for k, v in values.items():
+                if v is not None:
+                    setattr(thread, k, v)
+            thread.updated_at = utcnow()
+            session.add(thread)
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    session.flush()
+    return counts
+
+
+def _author_ids(session: Session, source: Source, records: list[PostRecord]) -> dict[str, int]:
+    wanted = {r.author_handle: r for r in records if r.author_handle}
+    found = {
+        a.handle: a
+        for a in session.exec(select(Author).where(Author.source_id == source.id, col(Author.handle).in_(wanted)))
+    }
+    for handle, record in wanted.items():
+        if handle not in found:
+            author = Author(
+                source_id=source.id,
+                handle=handle,
+                external_id=record.author_external_id,
+                display_name=record.author_display_name,
+            )
+            session.add(author)
+            found[handle] = author
+    session.flush()
+    return {handle: author.id for handle, author in found.items() if author.id is not None}
+
+
+def _thread_ids(session: Session, source: Source, external_ids: set[str]) -> dict[str, int]:
+    rows = session.exec(
+        select(Thread.external_id, Thread.id).where(Thread.source_id == source.id, col(Thread.external_id).in_(external_ids))
+    ).all()
+    found = {ext: tid for ext, tid in rows if tid is not None}
+    for missing in external_ids - found.keys():
+        thread = Thread(source_id=source.id, external_id=missing, title="")
+        session.add(thread)
+        session.flush()
+        assert thread.id is not None
+        found[missing] = thread.id
+    return found
+
+
+def _write_posts(session: Session, source: Source, records: list[PostRecord]) -> WriteCounts:
+    counts = WriteCounts()
+    if not records:
+        return counts
+    latest = {r.external_id: r for r in records}
+    threads = _thread_ids(session, source, {r.thread_external_id for r in latest.values()})
+    authors = _author_ids(session, source, list(latest.values()))
+    existing = {
+        p.external_id: p
+        for p in session.exec(select(Post).where(Post.source_id == source.id, col(Post.external_id).in_(latest)))
+    }
+    new_rows = []
+    now = utcnow()
+    for key, record in latest.items():
+        digest = content_hash(record.text, "deleted" if record.deleted else "")
+        values = {
+            "thread_id": threads[record.thread_external_id],
+            "external_id": record.external_id,
+            "author_id": authors.get(record.author_handle or ""),
+            "number": record.number,
+            "reply_to_number": record.reply_to_number,
+            "text": record.text,
+            "html": record.html,
+            "url": record.url,
+            "created_at": record.created_at,
+            "edited_at": record.edited_at,
+            "deleted": record.deleted,
+            "content_hash": digest,
+        }
+        post = existing.get(key)
+        if post is None:
+            new_rows.append({"source_id": source.id, "ingested_at": now, **values})
+        elif post.content_hash != digest:
+            for k, v in values.items():
+                setattr(post, k, v)
+            session.add(post)
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    if new_rows:
+        session.execute(insert(Post), new_rows)
+        counts.inserted += len(new_rows)
+    return counts
+
+
+def _proposal_hash(record: ProposalRecord) -> str:
+    return content_hash(
+        record.title,
+        record.body,
+        "|".join(record.choices),
+        record.state,
+        record.outcome,
+        repr(record.scores),
+        repr(record.voter_count),
+        record.end.isoformat() if record.end else None,
+    )
+
+
+def _write_proposals(session: Session, source: Source, records: list[ProposalRecord]) -> WriteCounts:
+    counts = WriteCounts()
+    if not records:
+        return counts
+    latest = {r.external_id: r for r in records}
+    existing = {
+        p.external_id: p
+        for p in session.exec(
+            select(Proposal).where(Proposal.dao_id == source.dao_id, col(Proposal.external_id).in_(latest))
+        )
+    }
+    for key, record in latest.items():
+        digest = _proposal_hash(record)
+        proposal = existing.get(key)
+        if proposal is None:
+            session.add(Proposal(dao_id=source.dao_id, source_id=source.id, content_hash=digest, **asdict(record)))
+            counts.inserted += 1
+        elif proposal.content_hash != digest:
+            for k, v in asdict(record).items():
+                setattr(proposal, k, v)
+            proposal.content_hash = digest
+            proposal.updated_at = utcnow()
+            session.add(proposal)
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    session.flush()
+    return counts
+
+
+def _write_votes(session: Session, source: Source, records: list[VoteRecord]) -> WriteCounts:
+    counts = WriteCounts()
+    if not records:
+        return counts
+    proposal_ids = dict(
+        session.exec(
+            select(Proposal.external_id, Proposal.id).where(
+                Proposal.dao_id == source.dao_id,
+                col(Proposal.external_id).in_({r.proposal_external_id for r in records}),
+            )
+        ).all()
+    )
+    missing = {r.proposal_external_id for r in records} - proposal_ids.keys()
+    if missing:
+        from ingest.errors import InputError
+
+        raise InputError(
+            f"votes refer to proposals not in the store: {sorted(missing)[:5]}; ingest the proposals first"
+        )
+    latest = {(proposal_ids[r.proposal_external_id], r.voter): r for r in records}
+    existing = {
+        (v.proposal_id, v.voter): v
+        for v in session.exec(
+            select(Vote).where(
+                col(Vote.proposal_id).in_({k[0] for k in latest}), col(Vote.voter).in_({k[1] for k in latest})
+            )
+        )
+    }
+    new_rows = []
+    for key, record in latest.items():
+        values = asdict(record)
+        values.pop("proposal_external_id")
+        vote = existing.get(key)
+        if vote is None:
+            new_rows.append({"proposal_id": key[0], **values})
+        elif any(getattr(vote, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(vote, k, v)
+            session.add(vote)
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    if new_rows:
+        session.execute(insert(Vote), new_rows)
+        counts.inserted += len(new_rows)
+    return counts
