@@ -1,0 +1,90 @@
+"""The store on SQLite and PostgreSQL: migrations, natural keys, idempotent ingestion, quarantine."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from ingest.domain import Post, Proposal, QuarantinedRecord, Thread, Vote
+from ingest.errors import NotFoundError, StoreError
+from ingest.pipeline import run_ingestion
+from ingest.sources.discord_export import DiscordExportSource
+from ingest.store import Store
+from ingest.store.migrate import current_revisions, head_revisions
+from tests.conftest import ingest_sample
+
+
+def test_open_migrates_to_every_head(store: Store) -> None:
+    assert current_revisions(store.engine) == head_revisions()
+    assert head_revisions()  # at least the foundation revision
+
+
+def test_sample_ingestion_is_idempotent(store: Store) -> None:
+    ingest_sample(store)
+    counts = {m.__name__: store.count(m) for m in (Thread, Post, Proposal, Vote)}
+    assert counts["Post"] > 5000 and counts["Proposal"] > 400 and counts["Vote"] > 7000
+    ingest_sample(store)
+    assert {m.__name__: store.count(m) for m in (Thread, Post, Proposal, Vote)} == counts
+
+
+def test_reingesting_from_scratch_adds_nothing(store: Store) -> None:
+    """Even with cursors reset, natural keys keep re-ingestion from duplicating rows."""
+    ingest_sample(store)
+    before = store.count(Post)
+    from ingest.domain import IngestCursor
+
+    with store.session() as session:
+        for cursor in session.exec(select(IngestCursor)).all():
+            session.delete(cursor)
+    ingest_sample(store)
+    assert store.count(Post) == before
+
+
+def _export(messages: list[object]) -> dict[str, object]:
+    return {"guild": {"id": "g1", "name": "Guild"}, "channel": {"id": "c1", "name": "gov"}, "messages": messages}
+
+
+def _message(i: int, content: object = "hello") -> dict[str, object]:
+    return {"id": f"m{i}", "timestamp": "2024-01-01T00:00:00+00:00", "content": content, "author": {"id": "1", "name": "al"}}
+
+
+def test_bad_records_are_quarantined_and_good_ones_kept(store: Store) -> None:
+    dao = store.ensure_dao("guild")
+    messages = [_message(1), _message(2, content=None), "not an object", _message(3, content=""), _message(4, "x" * 2_000_001)]
+    summary = run_ingestion(store, dao, DiscordExportSource(_export(messages)))
+    assert summary.ingested == 2  # the channel thread and message m1
+    assert summary.quarantined == 4
+    with store.session() as session:
+        errors = [q.error for q in session.exec(select(QuarantinedRecord)).all()]
+    assert any("content should be text" in e for e in errors)
+    assert any("expected a JSON object" in e for e in errors)
+    assert any("empty message" in e for e in errors)
+    assert any("over the 1,000,000 limit" in e for e in errors)
+
+
+def test_edited_message_updates_in_place(store: Store) -> None:
+    dao = store.ensure_dao("guild")
+    run_ingestion(store, dao, DiscordExportSource(_export([_message(1, "first")])))
+    with store.session() as session:
+        for cursor in session.exec(select(__import__("ingest.domain", fromlist=["IngestCursor"]).IngestCursor)).all():
+            session.delete(cursor)
+    summary = run_ingestion(store, dao, DiscordExportSource(_export([_message(1, "first, edited")])))
+    assert summary.updated == 1 and summary.ingested == 0
+    with store.session() as session:
+        texts = [p.text for p in session.exec(select(Post)).all()]
+    assert texts == ["first, edited"]
+
+
+def test_unknown_names_are_clear_errors(store: Store) -> None:
+    ingest_sample(store)
+    with pytest.raises(NotFoundError, match="Unknown DAO 'nope'. Known DAOs: aave, arbitrum, compound"):
+        store.get_dao("nope")
+    with pytest.raises(NotFoundError, match="Unknown proposal 'does-not-exist'"):
+        store.get_proposal("does-not-exist")
+    found = store.get_proposal("43", dao_slug="compound")
+    assert found.title == "Governance Analysis Period"
+
+
+def test_uninitialised_store_says_run_init(sqlite_url: str) -> None:
+    with pytest.raises(StoreError, match="Run `concord init`"):
+        Store.open(sqlite_url, migrate=False)
