@@ -1,0 +1,161 @@
+"""Deploy Concord's test contracts on a given Web3: ERC20Votes token, Governor, Safe 1.4.1.
+
+Used by tests in several packages and by local demos on an in-process chain
+(``Web3(EthereumTesterProvider())``). Every transaction is sent from an unlocked account of the
+node (``sender``); nothing here holds a production key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from governance.contracts import load_artifact, load_safe_artifact
+
+if TYPE_CHECKING:  # pragma: no cover
+    from web3 import Web3
+    from web3.contract import Contract
+
+__all__ = [
+    "GovernorDeployment",
+    "SafeInfrastructure",
+    "create_proposal",
+    "deploy_artifact",
+    "deploy_governor",
+    "deploy_safe",
+    "deploy_safe_infrastructure",
+    "delegate_votes",
+    "mine_until_active",
+    "send_and_wait",
+]
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class GovernorDeployment:
+    """A deployed ERC20Votes token and the OpenZeppelin Governor that counts its votes."""
+
+    token: Contract
+    governor: Contract
+
+
+@dataclass(frozen=True)
+class SafeInfrastructure:
+    """Safe 1.4.1 singleton, proxy factory and fallback handler deployed on one chain."""
+
+    singleton: Contract
+    proxy_factory: Contract
+    fallback_handler: Contract
+
+
+def send_and_wait(w3: Web3, call: Any, *, sender: str) -> Any:
+    """Send a contract function call from ``sender`` and return the mined receipt."""
+    tx_hash = call.transact({"from": sender})
+    return w3.eth.wait_for_transaction_receipt(tx_hash)
+
+
+def deploy_artifact(w3: Web3, artifact: dict[str, Any], *args: Any, sender: str) -> Contract:
+    """Deploy a compiled artifact with constructor ``args`` and return the bound contract."""
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    receipt = send_and_wait(w3, factory.constructor(*args), sender=sender)
+    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+
+
+def deploy_governor(
+    w3: Web3,
+    *,
+    sender: str,
+    supply: int = 1_000_000 * 10**18,
+    voting_delay: int = 1,
+    voting_period: int = 50,
+    proposal_threshold: int = 0,
+    quorum_percent: int = 4,
+    name: str = "Concord Test Governor",
+) -> GovernorDeployment:
+    """Deploy ``ConcordVotesToken`` (whole supply to ``sender``) and ``ConcordGovernor`` over it."""
+    token = deploy_artifact(w3, load_artifact("ConcordVotesToken"), "Concord Vote", "CVOTE", supply, sender, sender=sender)
+    governor = deploy_artifact(
+        w3,
+        load_artifact("ConcordGovernor"),
+        name,
+        token.address,
+        voting_delay,
+        voting_period,
+        proposal_threshold,
+        quorum_percent,
+        sender=sender,
+    )
+    return GovernorDeployment(token=token, governor=governor)
+
+
+def delegate_votes(w3: Web3, token: Contract, *, holder: str, to: str, amount: int | None = None) -> None:
+    """Give ``to`` voting power: transfer ``amount`` from ``holder`` (if given) and have ``to`` self-delegate.
+
+    Self-delegation needs a transaction from ``to``; for a contract (a Safe) pass ``amount`` and
+    delegate through the Safe, or have ``holder`` keep the tokens and delegate to ``to`` (amount=None).
+    """
+    if amount is None:
+        send_and_wait(w3, token.functions.delegate(to), sender=holder)
+        return
+    send_and_wait(w3, token.functions.transfer(to, amount), sender=holder)
+
+
+def create_proposal(
+    w3: Web3,
+    governor: Contract,
+    *,
+    proposer: str,
+    targets: Sequence[str],
+    values: Sequence[int],
+    calldatas: Sequence[bytes],
+    description: str,
+) -> int:
+    """Call ``propose`` and return the proposal id the Governor computes for it."""
+    send_and_wait(
+        w3, governor.functions.propose(list(targets), list(values), list(calldatas), description), sender=proposer
+    )
+    description_hash = w3.keccak(text=description)
+    return int(governor.functions.hashProposal(list(targets), list(values), list(calldatas), description_hash).call())
+
+
+def mine_until_active(w3: Web3, governor: Contract, proposal_id: int) -> None:
+    """Mine blocks until the proposal's voting starts (state 1 = Active)."""
+    snapshot = int(governor.functions.proposalSnapshot(proposal_id).call())
+    current = int(w3.eth.block_number)
+    if current <= snapshot:
+        w3.testing.mine(snapshot - current + 1)
+
+
+def deploy_safe_infrastructure(w3: Web3, *, sender: str) -> SafeInfrastructure:
+    """Deploy the Safe 1.4.1 singleton, proxy factory and compatibility fallback handler."""
+    return SafeInfrastructure(
+        singleton=deploy_artifact(w3, load_safe_artifact("Safe_V1_4_1"), sender=sender),
+        proxy_factory=deploy_artifact(w3, load_safe_artifact("ProxyFactory_V1_4_1"), sender=sender),
+        fallback_handler=deploy_artifact(w3, load_safe_artifact("CompatibilityFallbackHandler_V1_4_1"), sender=sender),
+    )
+
+
+def deploy_safe(
+    w3: Web3,
+    infra: SafeInfrastructure,
+    *,
+    owners: Sequence[str],
+    threshold: int,
+    sender: str,
+    salt_nonce: int = 0,
+) -> Contract:
+    """Create a Safe proxy with ``owners`` and ``threshold`` and return it bound to the Safe ABI."""
+    safe_abi = load_safe_artifact("Safe_V1_4_1")["abi"]
+    singleton = infra.singleton
+    setup = singleton.encode_abi(
+        "setup",
+        args=[list(owners), threshold, ZERO_ADDRESS, b"", infra.fallback_handler.address, ZERO_ADDRESS, 0, ZERO_ADDRESS],
+    )
+    receipt = send_and_wait(
+        w3, infra.proxy_factory.functions.createProxyWithNonce(singleton.address, setup, salt_nonce), sender=sender
+    )
+    from web3.logs import DISCARD
+
+    events = infra.proxy_factory.events.ProxyCreation().process_receipt(receipt, errors=DISCARD)
+    return w3.eth.contract(address=events[0]["args"]["proxy"], abi=safe_abi)
