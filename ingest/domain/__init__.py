@@ -9,6 +9,7 @@ from ingest.domain.bookkeeping import AuditEntry, IngestCursor, QuarantinedRecor
 from ingest.domain.community import Author, Dao, Source
 from ingest.domain.decisions import Proposal, ProposalLink, Vote
 from ingest.domain.discussion import Post, Thread
+from ingest.domain.reports import ReportRecord
 from ingest.domain.enums import LinkMethod, Outcome, ProposalOrigin, SourceKind, VotingType
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ProposalLink",
     "ProposalOrigin",
     "QuarantinedRecord",
+    "ReportRecord",
     "Source",
     "SourceKind",
     "Thread",
