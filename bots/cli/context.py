@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,8 @@ __all__ = ["CliContext", "get_context", "print_json"]
 class CliContext:
     settings: ConcordSettings
     debug: bool = False
-    console: Console = field(default_factory=Console)
-    err_console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: Console(width=_width()))
+    err_console: Console = field(default_factory=lambda: Console(stderr=True, width=_width()))
     _store: Store | None = None
 
     def store(self, *, migrate: bool = True) -> Store:
@@ -28,6 +29,11 @@ class CliContext:
         if self._store is None:
             self._store = Store.open(self.settings.effective_database_url, migrate=migrate)
         return self._store
+
+
+def _width() -> int:
+    """The terminal's width, or 140 columns when output goes to a file or pipe."""
+    return shutil.get_terminal_size((140, 24)).columns
 
 
 def get_context(ctx: typer.Context) -> CliContext:

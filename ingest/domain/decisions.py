@@ -31,7 +31,7 @@ class Proposal(SQLModel, table=True):
     created_at: datetime | None = None
     start: datetime | None = Field(default=None, index=True)
     end: datetime | None = Field(default=None, index=True)
-    state: str | None = Field(default=None, max_length=30)
+    state: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=20, description="An Outcome value once closed")
     scores: list[float] | None = Field(default=None, sa_column=json_column())
     scores_total: float | None = None

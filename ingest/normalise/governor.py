@@ -41,7 +41,7 @@ def governor_proposal(item: Any) -> ProposalRecord:
         created_at=parse_time(item.get("createdTime"), f"{where} createdTime"),
         start=parse_time(item.get("startTime"), f"{where} startTime"),
         end=parse_time(item.get("endTime"), f"{where} endTime"),
-        state=optional_str(item, "state"),
+        state=(optional_str(item, "state") or None) and str(item["state"])[:100],
         outcome=optional_str(item, "outcome"),
         scores=[float(t or 0.0) for t in tallies] if has_scores else None,
         scores_total=sum(float(t or 0.0) for t in tallies) if has_scores else None,

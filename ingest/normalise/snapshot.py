@@ -39,7 +39,7 @@ def snapshot_proposal(item: Any) -> ProposalRecord:
     if scores is not None and (not isinstance(scores, list) or not all(isinstance(s, (int, float)) for s in scores)):
         raise InputError(f"{where}: scores should be a list of numbers")
     space = item.get("space") or {}
-    state = optional_str(item, "state")
+    state = (optional_str(item, "state") or "")[:100] or None
     quorum = float(item.get("quorum") or 0)
     return ProposalRecord(
         origin=ProposalOrigin.SNAPSHOT,

@@ -117,7 +117,7 @@ def upgrade() -> None:
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("start", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("end", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("scores", sa.JSON(), nullable=True),
         sa.Column("scores_total", sa.Float(), nullable=True),
