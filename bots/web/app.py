@@ -1,0 +1,76 @@
+"""The dashboard: ``create_app(settings)`` builds a FastAPI app with pages and a JSON API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from bots.web.services import Services, ServiceUnavailable
+from ingest.errors import ConcordError, InputError, NotFoundError
+from ingest.settings import ConcordSettings
+
+__all__ = ["create_app", "default_results_dir"]
+
+HERE = Path(__file__).parent
+
+
+def default_results_dir() -> Path:
+    """Where the prediction evaluation writes its JSON results (``evals/results``)."""
+    import evals
+
+    return Path(evals.__file__).parent / "results"
+
+
+def _status_for(exc: Exception) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, InputError):
+        return 400
+    if isinstance(exc, ServiceUnavailable):
+        return 503
+    return 500
+
+
+def create_app(
+    settings: ConcordSettings,
+    *,
+    services: Services | None = None,
+    results_dir: Path | None = None,
+) -> FastAPI:
+    """Build the dashboard for ``settings`` (services wired from the settings unless given)."""
+    from bots.web.api import build_api_router
+    from bots.web.pages import build_pages_router
+
+    app = FastAPI(
+        title="Concord dashboard API",
+        description="Read-only access is public. State changes need owner signatures and a CSRF token.",
+        version="1",
+        docs_url=None,  # Swagger UI needs a CDN; /api/docs renders the schema server-side instead
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.services = services or Services.from_settings(settings)
+    app.state.results_dir = results_dir or default_results_dir()
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates = templates
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(build_api_router(), prefix="/api")
+    app.include_router(build_pages_router())
+
+    @app.exception_handler(ConcordError)
+    @app.exception_handler(ServiceUnavailable)
+    async def _concord_error(request: Request, exc: Exception) -> Any:
+        status = _status_for(exc)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        return templates.TemplateResponse(
+            request, "error.html", {"message": str(exc), "status": status}, status_code=status
+        )
+
+    return app

@@ -1,0 +1,129 @@
+"""Server-rendered pages (Jinja2). Each handler reads through ``queries`` or a service, then renders."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bots.web import queries
+from bots.web.api import get_services, semantic_hits
+from bots.web.chart import load_calibration, render_svg
+from bots.web.security import CSRF_COOKIE, issue_token, token_is_valid
+from bots.web.services import Services, ServiceUnavailable
+
+__all__ = ["build_pages_router"]
+
+
+def _render(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    """Render with the CSRF token (reusing a valid cookie) and the list of unavailable services."""
+    services = get_services(request)
+    secret = services.settings.web.session_secret.get_secret_value()
+    token = request.cookies.get(CSRF_COOKIE)
+    fresh = not token_is_valid(secret, token)
+    if fresh:
+        token = issue_token(secret)
+    response = request.app.state.templates.TemplateResponse(
+        request,
+        template,
+        {**context, "csrf_token": token, "missing": services.missing},
+        status_code=status_code,
+    )
+    if fresh:
+        response.set_cookie(CSRF_COOKIE, token or "", httponly=True, samesite="strict", path="/")
+    return response
+
+
+def _optional(services: Services, name: str, call: Any) -> tuple[Any, str | None]:
+    """Call a service if it is there; otherwise (None, why it is not)."""
+    try:
+        return call(services.require(name)), None
+    except ServiceUnavailable as exc:
+        return None, str(exc)
+
+
+def build_pages_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    def home() -> RedirectResponse:
+        return RedirectResponse("/proposals", status_code=307)
+
+    @router.get("/proposals", response_class=HTMLResponse)
+    def proposals(request: Request, dao: str | None = None, status: str | None = None, page: int = 1) -> Response:
+        services = get_services(request)
+        page = max(1, page)
+        rows = queries.list_proposals(services.store, dao=dao or None, status=status or None, limit=50, offset=(page - 1) * 50)
+        predictions: dict[int, Any] = {}
+        why = None
+        for row in rows:
+            predicted, why = _optional(services, "predictor", lambda p, pid=row.id: p.predict(pid))
+            if why:
+                break
+            predictions[row.id] = predicted
+        return _render(request, "proposals.html", {
+            "rows": rows, "daos": queries.list_daos(services.store), "dao": dao or "", "status": status or "",
+            "page": page, "predictions": predictions, "prediction_missing": why,
+        })
+
+    @router.get("/proposals/{ref}", response_class=HTMLResponse)
+    def proposal(request: Request, ref: str) -> Response:
+        services = get_services(request)
+        found = queries.get_proposal(services.store, ref)
+        predicted, why = _optional(services, "predictor", lambda p: p.predict(found.id))
+        return _render(request, "proposal.html", {"p": found, "prediction": predicted, "prediction_missing": why})
+
+    @router.get("/proposals/{ref}/report", response_class=HTMLResponse)
+    def report(request: Request, ref: str) -> Response:
+        services = get_services(request)
+        found = queries.get_proposal(services.store, ref)
+        report_data, report_why = _optional(services, "reports", lambda r: r.get_report(found.id))
+        predicted, prediction_why = _optional(services, "predictor", lambda p: p.predict(found.id))
+        calibration = load_calibration(request.app.state.results_dir)
+        return _render(request, "report.html", {
+            "p": found, "report": report_data, "report_missing": report_why,
+            "prediction": predicted, "prediction_missing": prediction_why,
+            "chart_svg": render_svg(calibration) if calibration else None,
+        })
+
+    @router.get("/search", response_class=HTMLResponse)
+    def search(request: Request, q: str = "", mode: str = "text", dao: str | None = None) -> Response:
+        services = get_services(request)
+        hits: list[queries.PostHit] = []
+        error = None
+        if q.strip():
+            try:
+                if mode == "semantic":
+                    hits = semantic_hits(services, q, dao=dao or None, limit=20)
+                else:
+                    hits = queries.search_posts(services.store, q, dao=dao or None, limit=20)
+            except ServiceUnavailable as exc:
+                error = str(exc)
+        return _render(request, "search.html", {
+            "q": q, "mode": mode, "dao": dao or "", "hits": hits, "error": error,
+            "daos": queries.list_daos(services.store),
+        })
+
+    @router.get("/signer", response_class=HTMLResponse)
+    def signer(request: Request) -> Response:
+        services = get_services(request)
+        pending, why = _optional(services, "governance", lambda g: g.list_pending())
+        return _render(request, "signer.html", {"pending": pending or [], "governance_missing": why})
+
+    @router.get("/signer/{action_id}", response_class=HTMLResponse)
+    def signer_action(request: Request, action_id: int) -> Response:
+        services = get_services(request)
+        action = services.require("governance").describe(action_id)
+        return _render(request, "signer_action.html", {
+            "action": action, "action_id": action_id,
+            "typed_data_json": json.dumps(action.get("typed_data"), default=str).replace("<", "\\u003c"),
+        })
+
+    @router.get("/api/docs", response_class=HTMLResponse)
+    def api_docs(request: Request) -> Response:
+        schema = request.app.openapi()
+        return _render(request, "api_docs.html", {"schema": schema})
+
+    return router
