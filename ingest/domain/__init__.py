@@ -9,10 +9,14 @@ from ingest.domain.bookkeeping import AuditEntry, IngestCursor, QuarantinedRecor
 from ingest.domain.community import Author, Dao, Source
 from ingest.domain.decisions import Proposal, ProposalLink, Vote
 from ingest.domain.discussion import Post, Thread
+from ingest.domain.governance import ActionSignature, GovernanceDraft, PendingAction
 from ingest.domain.reports import ReportRecord
 from ingest.domain.enums import LinkMethod, Outcome, ProposalOrigin, SourceKind, VotingType
 
 __all__ = [
+    "ActionSignature",
+    "GovernanceDraft",
+    "PendingAction",
     "AuditEntry",
     "Author",
     "Dao",
