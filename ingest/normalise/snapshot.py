@@ -10,7 +10,7 @@ from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time
 from ingest.records import ProposalRecord, VoteRecord
 
-__all__ = ["snapshot_proposal", "snapshot_vote", "snapshot_outcome"]
+__all__ = ["snapshot_proposal", "snapshot_vote", "snapshot_outcome", "choice_label"]
 
 _VOTING_TYPES = {t.value for t in VotingType}
 
@@ -65,20 +65,64 @@ def snapshot_proposal(item: Any) -> ProposalRecord:
     )
 
 
+def choice_label(voting_type: str, choices: list[str], choice: Any, where: str) -> str | None:
+    """A readable label for a vote, checked against the proposal's voting type and choices.
+
+    single-choice / basic: a 1-based index; approval: a list of indexes; ranked-choice: indexes in
+    order of preference; weighted / quadratic: ``{"index": weight}``. None when choices are unknown.
+    """
+
+    def label(index: Any) -> str:
+        if isinstance(index, str) and index.isdigit():
+            index = int(index)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise InputError(f"{where}: choice index should be an integer, got {index!r}")
+        if choices and not 1 <= index <= len(choices):
+            raise InputError(f"{where}: choice {index} is outside 1..{len(choices)}")
+        return choices[index - 1] if choices else str(index)
+
+    if voting_type in ("single-choice", "basic"):
+        if not isinstance(choice, int):
+            raise InputError(f"{where}: a {voting_type} vote's choice should be one index, got {type(choice).__name__}")
+        return label(choice)
+    if voting_type in ("approval", "ranked-choice"):
+        if not isinstance(choice, list):
+            raise InputError(f"{where}: a {voting_type} vote's choice should be a list of indexes, got {type(choice).__name__}")
+        return (", " if voting_type == "approval" else " > ").join(label(c) for c in choice) or "(none)"
+    if voting_type in ("weighted", "quadratic"):
+        if not isinstance(choice, dict):
+            raise InputError(f"{where}: a {voting_type} vote's choice should be an object of weights, got {type(choice).__name__}")
+        weights = {label(k): v for k, v in choice.items()}
+        if not all(isinstance(v, (int, float)) and v >= 0 for v in weights.values()):
+            raise InputError(f"{where}: weights must be non-negative numbers")
+        total = sum(weights.values()) or 1
+        return ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in weights.items())
+    raise InputError(f"{where}: unknown voting type {voting_type!r}; expected one of {sorted(_VOTING_TYPES)}")
+
+
 def snapshot_vote(item: Any) -> VoteRecord:
     voter = require(item, "voter", str, "Snapshot vote")
     where = f"Snapshot vote by {voter}"
     proposal = require(item, "proposal", dict, where)
     proposal_id = require(proposal, "id", str, f"{where} proposal")
     choice = item.get("choice")
-    if not isinstance(choice, (int, list, dict)):
+    if not isinstance(choice, (int, list, dict)) or isinstance(choice, bool):
         raise InputError(f"{where}: choice should be an index, a list or an object, got {type(choice).__name__}")
+    vp = item.get("vp")
+    if vp is not None and (not isinstance(vp, (int, float)) or isinstance(vp, bool)):
+        raise InputError(f"{where}: vp should be a number, got {type(vp).__name__}")
+    label = None
+    if isinstance(proposal.get("type"), str):
+        choices = proposal.get("choices") if isinstance(proposal.get("choices"), list) else []
+        label = choice_label(proposal["type"], [str(c) for c in choices], choice, where)
+    reason = item.get("reason")
     return VoteRecord(
         proposal_external_id=proposal_id,
         voter=voter,
         choice=choice,
-        voting_power=float(item.get("vp") or 0.0),
-        reason=(str(item.get("reason")) or None) if item.get("reason") else None,
+        choice_label=label[:500] if label else None,
+        voting_power=float(vp or 0.0),
+        reason=clean_text(str(reason), where) if reason else None,
         created_at=parse_time(item.get("created"), f"{where} created"),
         external_id=optional_str(item, "id"),
     )

@@ -1,0 +1,243 @@
+"""A loopback HTTP server that replays recordings in the live APIs' shapes.
+
+It serves a Discourse forum (``/latest.json`` with ``page=``, ``/categories.json``, ``/t/{id}.json`` with the
+first 20 posts and the full ``stream``, ``/t/{id}/posts.json?post_ids[]=``) and a Snapshot hub GraphQL
+endpoint (``POST /graphql``: ``space``, ``proposals`` and ``votes`` with ``first``/``skip``/``created_gt``/
+``created_gte``/``id_in`` paging, ordered by ``created``). Tests use it to drive the real clients, and
+``concord ingest sample`` uses it to replay the bundled sample through the same code a live source runs.
+
+The GraphQL side reads the root field and its arguments from the query's variables (the way Concord's own
+client sends them); it does not evaluate selection sets, it returns whole recorded objects.
+
+Faults can be injected per path prefix: ``"500"``, ``"429"`` (with ``Retry-After``), ``"hang"`` (sleeps past any
+sane timeout), ``"badjson"``, ``"reset"`` (closes the connection). ``delay_s`` slows every answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["ReplayServer"]
+
+_TOPIC = re.compile(r"^/t/(?:[^/]+/)?(\d+)\.json$")
+_TOPIC_POSTS = re.compile(r"^/t/(\d+)/posts\.json$")
+_ROOT_FIELD = re.compile(r"\{\s*(\w+)\s*(?:\(|\{)")
+
+
+class ReplayServer:
+    """Serve recordings on ``127.0.0.1`` at a free port; use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        discourse: dict[str, Any] | None = None,
+        snapshot: dict[str, Any] | None = None,
+        page_size: int = 30,
+        topic_chunk: int = 20,
+        delay_s: float = 0.0,
+        hang_s: float = 30.0,
+    ) -> None:
+        self.discourse = discourse
+        self.snapshot = snapshot
+        self.page_size = page_size
+        self.topic_chunk = topic_chunk
+        self.delay_s = delay_s
+        self.hang_s = hang_s
+        self.faults: dict[str, deque[str]] = {}
+        self.request_log: list[str] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("ReplayServer is not started: use `with ReplayServer(...) as server:`")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ReplayServer:
+        replay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # one write per answer: no Nagle/delayed-ACK stalls on loopback
+
+            def log_message(self, *_args: Any) -> None:  # keep test output clean
+                return
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                replay._handle(self, None)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                replay._handle(self, self.rfile.read(length))
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="replay-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def inject(self, path_prefix: str, *behaviours: str) -> None:
+        """Make the next requests under ``path_prefix`` misbehave, one behaviour per request."""
+        with self._lock:
+            self.faults.setdefault(path_prefix, deque()).extend(behaviours)
+
+    # --- dispatch -------------------------------------------------------------
+
+    def _next_fault(self, path: str) -> str | None:
+        with self._lock:
+            for prefix, queue in self.faults.items():
+                if path.startswith(prefix) and queue:
+                    return queue.popleft()
+        return None
+
+    def _handle(self, handler: BaseHTTPRequestHandler, body: bytes | None) -> None:
+        parts = urlsplit(handler.path)
+        with self._lock:
+            self.request_log.append(handler.path)
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        fault = self._next_fault(parts.path)
+        if fault == "hang":
+            time.sleep(self.hang_s)
+            return
+        if fault == "reset":
+            handler.close_connection = True
+            handler.connection.close()
+            return
+        if fault in {"500", "429"}:
+            self._send(handler, int(fault), {"errors": ["injected"]}, headers={"Retry-After": "0"} if fault == "429" else None)
+            return
+        if fault == "badjson":
+            self._send_raw(handler, 200, b'{"topic_list": {"topics": [ {"id": 1,, ')
+            return
+        try:
+            status, payload = self._route(parts.path, parse_qs(parts.query), body)
+        except Exception as exc:  # noqa: BLE001 - a replay bug must show up as a 500, not kill the server
+            status, payload = 500, {"errors": [f"replay server error: {exc}"]}
+        self._send(handler, status, payload)
+
+    @staticmethod
+    def _send_raw(handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        try:
+            handler.wfile.write(data)
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        if isinstance(payload, bytes):
+            self._send_raw(handler, status, payload, headers)
+        else:
+            self._send_raw(handler, status, json.dumps(payload).encode("utf-8"), headers)
+
+    def _route(self, path: str, query: dict[str, list[str]], body: bytes | None) -> tuple[int, Any]:
+        if path == "/graphql" and self.snapshot is not None:
+            return self._graphql(body or b"{}")
+        if self.discourse is None:
+            return 404, {"errors": [f"no route for {path}"]}
+        responses = self.discourse["responses"]
+        if path in {"/latest.json", "/latest"}:
+            return 200, self._latest(int((query.get("page") or ["0"])[0]))
+        if path == "/categories.json":
+            names = sorted({t.get("category_name") for t in self._topics() if t.get("category_name")})
+            return 200, {"category_list": {"categories": [{"id": i + 1, "name": n, "slug": n.lower()} for i, n in enumerate(names)]}}
+        if match := _TOPIC_POSTS.match(path):
+            full = responses.get(f"/t/{match.group(1)}.json")
+            if full is None:
+                return 404, {"errors": ["The requested URL or resource could not be found."]}
+            wanted = {int(x) for x in query.get("post_ids[]", [])}
+            posts = [p for p in full["post_stream"]["posts"] if p.get("id") in wanted]
+            return 200, {"post_stream": {"posts": posts}, "id": full.get("id")}
+        if match := _TOPIC.match(path):
+            full = responses.get(f"/t/{match.group(1)}.json")
+            if full is None:
+                return 404, {"errors": ["The requested URL or resource could not be found."]}
+            if isinstance(full, (str, bytes)):
+                return 200, full.encode("utf-8", errors="surrogateescape") if isinstance(full, str) else full
+            posts = full["post_stream"]["posts"]
+            stream = full["post_stream"].get("stream") or [p.get("id") for p in posts]
+            return 200, {**full, "post_stream": {"posts": posts[: self.topic_chunk], "stream": stream}}
+        return 404, {"errors": [f"no route for {path}"]}
+
+    # --- Discourse ------------------------------------------------------------
+
+    def _topics(self) -> list[dict[str, Any]]:
+        return list(self.discourse["responses"]["/latest.json"]["topic_list"]["topics"]) if self.discourse else []
+
+    def _latest(self, page: int) -> dict[str, Any]:
+        topics = self._topics()
+        if any(t.get("bumped_at") for t in topics):
+            topics.sort(key=lambda t: t.get("bumped_at") or "", reverse=True)
+        start = page * self.page_size
+        chunk = topics[start : start + self.page_size]
+        more = f"/latest?page={page + 1}" if start + self.page_size < len(topics) else None
+        return {"users": [], "topic_list": {"per_page": self.page_size, "more_topics_url": more, "topics": chunk}}
+
+    # --- Snapshot -------------------------------------------------------------
+
+    def _graphql(self, body: bytes) -> tuple[int, Any]:
+        request = json.loads(body)
+        query = str(request.get("query") or "")
+        variables = request.get("variables") or {}
+        match = _ROOT_FIELD.search(query)
+        if match is None:
+            return 400, {"errors": [{"message": "Syntax Error: no root field"}]}
+        field = match.group(1)
+        assert self.snapshot is not None
+        if field == "space":
+            space = self.snapshot["space"]
+            return 200, {"data": {"space": space if variables.get("id") == space.get("id") else None}}
+        if field == "proposals":
+            items = [p for p in self.snapshot.get("proposals") or [] if not variables.get("space") or (p.get("space") or {}).get("id") == variables["space"]]
+            if variables.get("ids"):
+                items = [p for p in items if p.get("id") in set(variables["ids"])]
+            return 200, {"data": {"proposals": self._page(items, variables)}}
+        if field == "votes":
+            items = [v for v in self.snapshot.get("votes") or [] if (v.get("proposal") or {}).get("id") == variables.get("proposal")]
+            return 200, {"data": {"votes": self._page(items, variables)}}
+        return 400, {"errors": [{"message": f'Cannot query field "{field}" on type "Query".'}]}
+
+    @staticmethod
+    def _page(items: list[dict[str, Any]], variables: dict[str, Any]) -> list[dict[str, Any]]:
+        def created(x: dict[str, Any]) -> int:
+            value = x.get("created")
+            return value if isinstance(value, int) else 0
+
+        if variables.get("created_gt") is not None:
+            items = [x for x in items if created(x) > int(variables["created_gt"])]
+        if variables.get("created_gte") is not None:
+            items = [x for x in items if created(x) >= int(variables["created_gte"])]
+        items = sorted(items, key=created)
+        skip = int(variables.get("skip") or 0)
+        first = min(int(variables.get("first") or 20), 1000)
+        return items[skip : skip + first]

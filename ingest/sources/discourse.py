@@ -1,0 +1,159 @@
+"""Live Discourse forum source: ``/latest.json`` pages, ``/categories.json``, ``/t/{id}.json``, ``/t/{id}/posts.json``.
+
+Incremental: topics come newest-bumped first; the walk stops at the first topic bumped no later than the
+stored ``bumped`` watermark, and each topic keeps its own cursor (last post number and bump time), so an
+unchanged topic costs nothing and a killed run resumes topic by topic. A topic bumped again (new posts
+or edits) is read in full and the writer keeps what did not change. Failures become quarantined items.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.domain import SourceKind
+from ingest.errors import InputError
+from ingest.http import BadResponseError, PoliteClient, RemoteError
+from ingest.normalise.discourse import discourse_post, topic_to_thread
+from ingest.pipeline import Batch, RawItem
+from ingest.records import Record
+
+__all__ = ["DiscourseSource", "DiscourseClient"]
+
+POSTS_PER_REQUEST = 20
+
+
+class DiscourseClient:
+    """The few Discourse JSON endpoints Concord reads, over a PoliteClient."""
+
+    def __init__(self, http: PoliteClient) -> None:
+        self.http = http
+
+    def latest(self, page: int) -> dict[str, Any]:
+        data = self.http.get_json("/latest.json", params={"page": page, "order": "activity"})
+        if not isinstance(data, dict) or not isinstance(data.get("topic_list"), dict) or not isinstance(
+            data["topic_list"].get("topics"), list
+        ):
+            raise BadResponseError(f"/latest.json page {page}: no topic_list.topics list in the answer", raw=json.dumps(data)[:100_000])
+        return data
+
+    def categories(self) -> dict[int, str]:
+        data = self.http.get_json("/categories.json")
+        rows = ((data or {}).get("category_list") or {}).get("categories") or [] if isinstance(data, dict) else []
+        return {int(c["id"]): str(c.get("name") or c.get("slug")) for c in rows if isinstance(c, dict) and isinstance(c.get("id"), int)}
+
+    def topic(self, topic_id: int) -> dict[str, Any]:
+        data = self.http.get_json(f"/t/{topic_id}.json")
+        if not isinstance(data, dict) or not isinstance(data.get("post_stream"), dict):
+            raise BadResponseError(f"/t/{topic_id}.json: no post_stream in the answer", raw=json.dumps(data)[:100_000])
+        return data
+
+    def posts(self, topic_id: int, post_ids: list[int]) -> list[dict[str, Any]]:
+        """The posts of a long topic that ``/t/{id}.json`` did not include, 20 per request."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(post_ids), POSTS_PER_REQUEST):
+            chunk = post_ids[start : start + POSTS_PER_REQUEST]
+            data = self.http.get_json(f"/t/{topic_id}/posts.json", params=[("post_ids[]", i) for i in chunk])
+            posts = ((data or {}).get("post_stream") or {}).get("posts") if isinstance(data, dict) else None
+            if not isinstance(posts, list):
+                raise BadResponseError(f"/t/{topic_id}/posts.json: no post_stream.posts list", raw=json.dumps(data)[:100_000])
+            found.extend(posts)
+        return found
+
+
+def _error_item(ref: str, exc: Exception) -> RawItem:
+    raw = getattr(exc, "raw", "")
+    return RawItem("discourse-error", ref, {"error": f"{type(exc).__name__}: {exc}", "raw": raw})
+
+
+@dataclass
+class DiscourseSource:
+    """One Discourse forum. ``max_pages`` bounds the walk through ``/latest.json`` (None = to the end)."""
+
+    client: DiscourseClient
+    max_pages: int | None = None
+    kind: str = SourceKind.DISCOURSE
+    _categories: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def locator(self) -> str:
+        return self.client.http.base_url
+
+    @property
+    def name(self) -> str:
+        return self.locator.split("//")[-1]
+
+    def batches(self, cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
+        try:
+            self._categories = self.client.categories()
+        except (RemoteError, BadResponseError):
+            self._categories = {}  # categories only name threads; their absence loses nothing
+        watermark = cursor_of("bumped")
+        newest = watermark
+        page = 0
+        complete = False
+        while self.max_pages is None or page < self.max_pages:
+            try:
+                listing = self.client.latest(page)
+            except (RemoteError, BadResponseError) as exc:
+                yield Batch([_error_item(f"/latest.json?page={page}", exc)])
+                return  # the watermark stays where it was: the next run walks these pages again
+            stop = False
+            for topic in listing["topic_list"]["topics"]:
+                bumped = topic.get("bumped_at") if isinstance(topic, dict) else None
+                if watermark and isinstance(bumped, str) and bumped <= watermark:
+                    stop = True
+                    break
+                yield from self._topic_batches(topic, cursor_of)
+                if isinstance(bumped, str) and (newest is None or bumped > newest):
+                    newest = bumped
+            page += 1
+            if stop or not listing["topic_list"].get("more_topics_url"):
+                complete = True
+                break
+        if complete and newest and newest != watermark:
+            yield Batch([], ("bumped", newest))
+
+    def _topic_batches(self, topic: Any, cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
+        if not isinstance(topic, dict) or not isinstance(topic.get("id"), int):
+            yield Batch([RawItem("discourse-topic", "latest-entry", topic)])  # normalise rejects it with the reason
+            return
+        topic_id = topic["id"]
+        stream = f"topic:{topic_id}"
+        seen = json.loads(cursor_of(stream) or '{"n": 0, "b": null}')
+        highest = topic.get("highest_post_number") if isinstance(topic.get("highest_post_number"), int) else None
+        bumped = topic.get("bumped_at")
+        bumped_again = bool(bumped) and bumped != seen.get("b")
+        if highest is not None and highest <= seen["n"] and not (bumped_again and seen["n"]):
+            return
+        try:
+            full = self.client.topic(topic_id)
+            loaded = [p for p in full["post_stream"].get("posts") or [] if isinstance(p, dict)]
+            have = {p.get("id") for p in loaded}
+            missing = [i for i in full["post_stream"].get("stream") or [] if isinstance(i, int) and i not in have]
+            if missing:
+                loaded += self.client.posts(topic_id, missing)
+        except (RemoteError, BadResponseError) as exc:
+            yield Batch([_error_item(f"/t/{topic_id}.json", exc)])
+            return
+        refetch_all = bumped_again
+        posts = [p for p in loaded if refetch_all or not isinstance(p.get("post_number"), int) or p["post_number"] > seen["n"]]
+        header = {k: v for k, v in full.items() if k != "post_stream"}
+        if not header.get("category_name") and isinstance(header.get("category_id"), int):
+            header["category_name"] = self._categories.get(header["category_id"])
+        items = [RawItem("discourse-topic", stream, header)]
+        items += [RawItem("discourse-post", f"{stream}/{p.get('post_number')}", p) for p in posts]
+        numbers = [p["post_number"] for p in loaded if isinstance(p.get("post_number"), int)]
+        new_n = max([seen["n"], *(numbers or [0]), full.get("highest_post_number") if isinstance(full.get("highest_post_number"), int) else 0])
+        yield Batch(items, (stream, json.dumps({"n": new_n, "b": bumped})))
+
+    def normalise(self, item: RawItem) -> list[Record]:
+        if item.kind == "discourse-topic":
+            return [topic_to_thread(item.payload, self.locator)]
+        if item.kind == "discourse-post":
+            return [discourse_post(item.payload, self.locator)]
+        if item.kind == "discourse-error":
+            raise InputError(str(item.payload.get("error")))
+        raise InputError(f"Discourse source cannot read a {item.kind!r} item")
