@@ -8,9 +8,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bots.cli.context import CliContext, get_context, print_json
+from ingest.http import HttpPolicy
 from ingest.pipeline import IngestSource, IngestSummary, run_ingestion
 from ingest.sources.discord_export import DiscordExportSource
-from ingest.sources.sample import SAMPLE_DAOS, sample_sources
+from ingest.sources.sample import SAMPLE_DAOS
 
 __all__ = ["ingest_app"]
 
@@ -58,13 +59,76 @@ def sample(
 ) -> None:
     """Ingest the bundled real sample (Arbitrum forum + Snapshot + Tally, Compound Governor votes, Aave Discord).
 
+    The forum and Snapshot recordings are served from a loopback server and read by the live
+    Discourse and Snapshot clients, the same code path a real forum or hub takes.
+
     Example: concord ingest sample && concord status
     """
+    from ingest.sources.sample_replay import replayed_sample_sources
+
     cli = get_context(ctx)
     store = cli.store()
     for dao in SAMPLE_DAOS:
         store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
-    _report(cli, _run_with_progress(cli, sample_sources(), quiet=as_json), as_json)
+    with replayed_sample_sources() as jobs:
+        summaries = _run_with_progress(cli, jobs, quiet=as_json)
+    _report(cli, summaries, as_json)
+
+
+def _policy(cli: CliContext, rate: float | None, timeout: float, retries: int) -> HttpPolicy:
+    return HttpPolicy(rate=cli.settings.request_rate if rate is None else rate, timeout_s=timeout, retries=retries)
+
+
+@ingest_app.command("discourse")
+def discourse(
+    ctx: typer.Context,
+    url: str = typer.Argument(..., help="The forum's base URL, e.g. https://forum.arbitrum.foundation"),
+    dao: str = typer.Option(..., "--dao", help="DAO slug to file the threads under (created if new)"),
+    max_pages: int | None = typer.Option(None, "--max-pages", help="Read at most this many /latest.json pages"),
+    rate: float | None = typer.Option(None, "--rate", help="Requests per second (default: settings request_rate)"),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds before a request is abandoned and retried"),
+    retries: int = typer.Option(4, "--retries", help="Retries per request (5xx, 429, timeouts) with backoff"),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON"),
+) -> None:
+    """Read a Discourse forum's topics and posts through its public JSON API; re-running reads only what changed.
+
+    Example: concord ingest discourse https://forum.arbitrum.foundation --dao arbitrum --max-pages 5
+    """
+    from ingest.http import PoliteClient
+    from ingest.sources.discourse import DiscourseClient, DiscourseSource
+
+    cli = get_context(ctx)
+    cli.store().ensure_dao(dao, forum_url=url.rstrip("/"))
+    with PoliteClient(url, policy=_policy(cli, rate, timeout, retries)) as http:
+        source = DiscourseSource(DiscourseClient(http), max_pages=max_pages)
+        _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)
+
+
+@ingest_app.command("snapshot")
+def snapshot(
+    ctx: typer.Context,
+    space: str = typer.Argument(..., help="Snapshot space id, e.g. arbitrumfoundation.eth"),
+    dao: str = typer.Option(..., "--dao", help="DAO slug to file the proposals under (created if new)"),
+    hub: str = typer.Option("https://hub.snapshot.org", "--hub", help="Snapshot hub base URL (GraphQL at /graphql)"),
+    votes: bool = typer.Option(True, "--votes/--no-votes", help="Also read every proposal's votes"),
+    rate: float | None = typer.Option(None, "--rate", help="Requests per second (default: settings request_rate)"),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds before a request is abandoned and retried"),
+    retries: int = typer.Option(4, "--retries", help="Retries per request (5xx, 429, timeouts) with backoff"),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON"),
+) -> None:
+    """Read a Snapshot space's proposals (every voting type, final scores) and votes with reasons.
+
+    Example: concord ingest snapshot arbitrumfoundation.eth --dao arbitrum --rate 2
+    """
+    from ingest.http import PoliteClient
+    from ingest.sources.snapshot import SnapshotClient, SnapshotSource, open_proposal_ids
+
+    cli = get_context(ctx)
+    store = cli.store()
+    record = store.ensure_dao(dao, snapshot_space=space)
+    with PoliteClient(hub, policy=_policy(cli, rate, timeout, retries)) as http:
+        source = SnapshotSource(SnapshotClient(http), space, votes=votes, open_ids=open_proposal_ids(store, record))
+        _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)
 
 
 @ingest_app.command("discord-export")

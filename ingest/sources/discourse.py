@@ -70,16 +70,21 @@ def _error_item(ref: str, exc: Exception) -> RawItem:
 
 @dataclass
 class DiscourseSource:
-    """One Discourse forum. ``max_pages`` bounds the walk through ``/latest.json`` (None = to the end)."""
+    """One Discourse forum. ``max_pages`` bounds the walk through ``/latest.json`` (None = to the end).
+
+    ``site_url`` is the forum's public address when the client reads it through another one (a replay
+    server, a proxy): it names the source and builds post URLs, so reruns land on the same source.
+    """
 
     client: DiscourseClient
     max_pages: int | None = None
+    site_url: str | None = None
     kind: str = SourceKind.DISCOURSE
     _categories: dict[int, str] = field(default_factory=dict)
 
     @property
     def locator(self) -> str:
-        return self.client.http.base_url
+        return (self.site_url or self.client.http.base_url).rstrip("/")
 
     @property
     def name(self) -> str:
