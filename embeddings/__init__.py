@@ -1,1 +1,33 @@
-"""Concord embeddings package."""
+"""Embeddings and retrieval: an encoder contract, MiniLM offline, a content-hash vector cache,
+a persisted FAISS index per DAO keyed by post id, and hybrid BM25 + dense retrieval (RRF)."""
+
+from embeddings.base import Embedder
+from embeddings.cache import CachedEmbedder, VectorCache, text_hash
+from embeddings.hybrid import Hit, HybridRetriever, RetrievalFilter, reciprocal_rank_fusion
+from embeddings.index import DaoIndex, IndexStats
+from embeddings.minilm import SentenceTransformerEmbedder, build_embedder, minilm_path
+from embeddings.scope import linked_thread_ids, topic_id_from_url
+
+__all__ = [
+    "CachedEmbedder",
+    "DaoIndex",
+    "Embedder",
+    "Hit",
+    "HybridRetriever",
+    "IndexStats",
+    "RetrievalFilter",
+    "SentenceTransformerEmbedder",
+    "VectorCache",
+    "build_embedder",
+    "cached_embedder",
+    "linked_thread_ids",
+    "minilm_path",
+    "reciprocal_rank_fusion",
+    "text_hash",
+    "topic_id_from_url",
+]
+
+
+def cached_embedder(settings: "ConcordSettings") -> CachedEmbedder:  # noqa: F821 - settings type only
+    """The configured encoder behind the vector cache in ``settings.index_dir/vectors.sqlite``."""
+    return CachedEmbedder(build_embedder(settings.embeddings), VectorCache(settings.index_dir / "vectors.sqlite"))
