@@ -1,0 +1,18 @@
+"""LLM backends: one chat interface over the OpenAI-compatible API, and the embedded llama.cpp server."""
+
+from agent.llm.backend import ChatBackend, ChatMessage, LLMError, OpenAIChatBackend
+from agent.llm.embedded import EmbeddedServer, default_gguf_path, file_sha256, free_port
+from agent.llm.factory import backend_for_url, open_chat_backend
+
+__all__ = [
+    "ChatBackend",
+    "ChatMessage",
+    "EmbeddedServer",
+    "LLMError",
+    "OpenAIChatBackend",
+    "backend_for_url",
+    "default_gguf_path",
+    "file_sha256",
+    "free_port",
+    "open_chat_backend",
+]
