@@ -152,7 +152,13 @@ class PoliteClient:
 
     @staticmethod
     def _decode(response: httpx.Response, path: str) -> Any:
-        raw = response.content.decode("utf-8", errors="replace")
+        try:
+            raw = response.content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadResponseError(
+                f"{path}: the answer is not valid UTF-8 ({exc.reason} at byte {exc.start})",
+                raw=response.content.decode("utf-8", errors="replace")[:100_000],
+            ) from exc
         try:
             return json.loads(raw)
         except ValueError as exc:

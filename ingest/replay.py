@@ -169,6 +169,8 @@ class ReplayServer:
         if path in {"/latest.json", "/latest"}:
             return 200, self._latest(int((query.get("page") or ["0"])[0]))
         if path == "/categories.json":
+            if "categories" in self.discourse:
+                return 200, {"category_list": {"categories": self.discourse["categories"]}}
             names = sorted({t.get("category_name") for t in self._topics() if t.get("category_name")})
             return 200, {"category_list": {"categories": [{"id": i + 1, "name": n, "slug": n.lower()} for i, n in enumerate(names)]}}
         if match := _TOPIC_POSTS.match(path):

@@ -1,0 +1,64 @@
+"""Fixtures for ingestion tests: real-shaped recordings built from the bundled sample, loopback servers."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ingest.http import HttpPolicy, PoliteClient
+from ingest.replay import ReplayServer
+from ingest.sources.recordings import SAMPLE_DIR, load_recording
+from ingest.store import Store
+
+FAST = HttpPolicy(rate=0, timeout_s=2.0, retries=2, backoff_s=0.01, max_backoff_s=0.05)
+
+
+@pytest.fixture(scope="session")
+def _sample_discourse() -> dict[str, Any]:
+    return load_recording(SAMPLE_DIR / "discourse-arbitrum.json.gz")
+
+
+@pytest.fixture
+def forum(_sample_discourse: dict[str, Any]) -> dict[str, Any]:
+    """The 40 biggest real Arbitrum topics, with bump times (newest first), as a Discourse recording."""
+    responses = _sample_discourse["responses"]
+    keys = sorted((k for k in responses if k != "/latest.json"), key=lambda k: -len(responses[k]["post_stream"]["posts"]))[:40]
+    topics = []
+    out: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        full = copy.deepcopy(responses[key])
+        bumped = f"2024-02-{28 - i // 2:02d}T{10 + i % 2}:00:00.000Z"
+        full["bumped_at"] = bumped
+        full["category_id"] = 7
+        out[key] = full
+        topic = {k: v for k, v in full.items() if k != "post_stream"}
+        topics.append(topic)
+    out["/latest.json"] = {"topic_list": {"topics": topics}}
+    categories = [{"id": 7, "name": "Proposals", "slug": "proposals"}]
+    return {"base_url": _sample_discourse["base_url"], "responses": out, "categories": categories}
+
+
+def forum_post_count(recording: dict[str, Any]) -> int:
+    return sum(len(v["post_stream"]["posts"]) for k, v in recording["responses"].items() if k != "/latest.json")
+
+
+@pytest.fixture
+def server(forum: dict[str, Any]) -> Iterator[ReplayServer]:
+    with ReplayServer(discourse=forum, snapshot={"space": {"id": "test.eth", "name": "Test"}, "proposals": [], "votes": []}, page_size=10, topic_chunk=5) as replay:
+        yield replay
+
+
+@pytest.fixture
+def http(server: ReplayServer) -> Iterator[PoliteClient]:
+    with PoliteClient(server.url, policy=FAST) as client:
+        yield client
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[Store]:
+    opened = Store.open(sqlite_url)
+    yield opened
+    opened.close()

@@ -1,0 +1,80 @@
+"""The live Discourse source against a loopback forum serving real Arbitrum topics."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlmodel import select
+
+from ingest.domain import Post, Thread
+from ingest.http import PoliteClient
+from ingest.normalise.html import html_to_text
+from ingest.pipeline import run_ingestion
+from ingest.replay import ReplayServer
+from ingest.sources.discourse import DiscourseClient, DiscourseSource
+from ingest.store import Store
+from tests.ingest.conftest import forum_post_count
+
+
+def _source(http: PoliteClient, forum: dict[str, Any]) -> DiscourseSource:
+    return DiscourseSource(DiscourseClient(http), site_url=forum["base_url"])
+
+
+def test_reads_every_page_topic_and_post_then_nothing_twice(sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient) -> None:
+    dao = sqlite_store.ensure_dao("arbitrum")
+    first = run_ingestion(sqlite_store, dao, _source(http, forum))
+    posts = forum_post_count(forum)
+    assert first.ingested == posts + 40 and first.quarantined == 0
+    assert sqlite_store.count(Post) == posts and sqlite_store.count(Thread) == 40
+    assert any(p.startswith("/latest.json?page=3") for p in server.request_log)  # 40 topics, 10 per page
+    assert any("/posts.json?post_ids" in p for p in server.request_log)  # topics over 5 posts were paged
+    with sqlite_store.session() as session:
+        categories = set(session.exec(select(Thread.category)).all())
+    assert categories == {"Proposals"}  # named through /categories.json
+    requests_before = len(server.request_log)
+    second = run_ingestion(sqlite_store, dao, _source(http, forum))
+    assert (second.ingested, second.updated, second.quarantined) == (0, 0, 0)
+    assert sqlite_store.count(Post) == posts
+    # Incremental: the second run stopped at the first page (bump watermark) and fetched no topic.
+    assert not any(p.startswith("/t/") for p in server.request_log[requests_before:])
+
+
+def test_new_post_and_edit_are_picked_up_from_bumped_topic_only(sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient) -> None:
+    dao = sqlite_store.ensure_dao("arbitrum")
+    run_ingestion(sqlite_store, dao, _source(http, forum))
+    key = next(k for k in forum["responses"] if k != "/latest.json")
+    topic = forum["responses"][key]
+    posts = topic["post_stream"]["posts"]
+    new = copy.deepcopy(posts[-1])
+    new.update(id=new["id"] + 5000, post_number=new["post_number"] + 1, cooked="<p>A brand new reply</p>")
+    posts.append(new)
+    topic["post_stream"]["stream"] = [p["id"] for p in posts]
+    posts[0]["cooked"] = "<p>Edited opening post</p>"
+    topic["highest_post_number"] = new["post_number"]
+    topic["bumped_at"] = "2024-03-01T00:00:00.000Z"
+    listing = forum["responses"]["/latest.json"]["topic_list"]["topics"]
+    entry = next(t for t in listing if t["id"] == topic["id"])
+    entry.update(highest_post_number=new["post_number"], bumped_at=topic["bumped_at"])
+    before = len(server.request_log)
+    summary = run_ingestion(sqlite_store, dao, _source(http, forum))
+    assert summary.ingested == 1  # the new reply
+    assert summary.updated == 2  # the edited opening post and the thread's bump time
+    fetched_topics = {p.split("?")[0] for p in server.request_log[before:] if p.startswith("/t/")}
+    assert fetched_topics <= {f"/t/{topic['id']}.json", f"/t/{topic['id']}/posts.json"}
+    with sqlite_store.session() as session:
+        texts = set(session.exec(select(Post.text)).all())
+    assert "A brand new reply" in texts and "Edited opening post" in texts
+
+
+def test_cooked_html_becomes_clean_text_with_quotes_and_links() -> None:
+    cooked = (
+        '<aside class="quote" data-username="alice"><div class="title">alice:</div>'
+        "<blockquote><p>We should fund it.</p></blockquote></aside>"
+        '<p>I disagree, see <a href="https://forum.arbitrum.foundation/t/30">AIP-1</a>.</p>'
+        "<script>alert(1)</script><style>p{}</style>"
+    )
+    text = html_to_text(cooked)
+    assert "> We should fund it." in text
+    assert "AIP-1 (https://forum.arbitrum.foundation/t/30)" in text
+    assert "alert" not in text and "p{}" not in text

@@ -1,0 +1,116 @@
+"""The Snapshot GraphQL client and source against a loopback hub answering the real query shapes."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from ingest.domain import Proposal, QuarantinedRecord, Vote
+from ingest.http import PoliteClient
+from ingest.pipeline import run_ingestion
+from ingest.replay import ReplayServer
+from ingest.sources.recordings import SAMPLE_DIR, load_recording
+from ingest.sources.snapshot import SnapshotClient, SnapshotSource, open_proposal_ids
+from ingest.store import Store
+from tests.ingest.conftest import FAST
+
+TYPES = {
+    "single-choice": (["For", "Against", "Abstain"], [2, 1, 1]),
+    "basic": (["For", "Against", "Abstain"], [1, 3, 2]),
+    "approval": (["Alpha", "Beta", "Gamma"], [[1, 3], [2], [1, 2, 3]]),
+    "ranked-choice": (["Alpha", "Beta", "Gamma"], [[3, 1, 2], [1, 2, 3], [2, 3, 1]]),
+    "weighted": (["Alpha", "Beta"], [{"1": 3, "2": 1}, {"2": 1}, {"1": 1, "2": 1}]),
+    "quadratic": (["Alpha", "Beta"], [{"1": 1}, {"1": 2, "2": 2}, {"2": 5}]),
+}
+EXPECTED_LABELS = {
+    "single-choice": "Against",
+    "basic": "For",
+    "approval": "Alpha, Gamma",
+    "ranked-choice": "Gamma > Alpha > Beta",
+    "weighted": "Alpha 75%, Beta 25%",
+    "quadratic": "Alpha 100%",
+}
+
+
+@pytest.fixture(scope="module")
+def hub_recording() -> dict[str, Any]:
+    """Six real Arbitrum proposals, one per voting type, with final scores and three votes each.
+
+    Four proposals share one ``created`` second so paging by created_gte + skip must handle ties.
+    """
+    sample = load_recording(SAMPLE_DIR / "snapshot-arbitrum.json.gz")
+    proposals, votes = [], []
+    for i, (kind, (choices, picks)) in enumerate(TYPES.items()):
+        proposal = copy.deepcopy(sample["proposals"][i])
+        created = 1_700_000_000 + (0 if i < 4 else i)
+        proposal.update(type=kind, choices=choices, created=created, state="closed", scores_state="final")
+        proposal["scores"] = [float(10 * (j + 1)) for j in range(len(choices))]
+        proposal["scores_total"] = sum(proposal["scores"])
+        proposal["votes"] = 3
+        proposals.append(proposal)
+        for j, pick in enumerate(picks):
+            votes.append({
+                "id": f"0xvote{i}{j}",
+                "voter": f"0x{(i * 3 + j + 1):040x}",
+                "vp": 100.0 * (j + 1),
+                "choice": pick,
+                "reason": "Because the forum thread convinced me" if j == 0 else "",
+                "created": created + 60 + (j // 2),  # two votes in the same second
+                "proposal": {"id": proposal["id"], "choices": choices, "type": kind},
+            })
+    return {"space": sample["space"], "proposals": proposals, "votes": votes}
+
+
+def _run(store: Store, url: str, space: str) -> Any:
+    dao = store.ensure_dao("arbitrum")
+    with PoliteClient(url, policy=FAST) as http:
+        source = SnapshotSource(SnapshotClient(http), space, page_size=2, open_ids=open_proposal_ids(store, dao))
+        return run_ingestion(store, dao, source)
+
+
+def test_every_voting_type_with_scores_and_reasons_then_nothing_twice(store: Store, hub_recording: dict[str, Any]) -> None:
+    space = hub_recording["space"]["id"]
+    with ReplayServer(snapshot=hub_recording) as hub:
+        first = _run(store, hub.url, space)
+        assert first.quarantined == 0
+        assert store.count(Proposal) == 6 and store.count(Vote) == 18
+        second = _run(store, hub.url, space)
+        assert (second.ingested, second.updated, second.quarantined) == (0, 0, 0)
+    with store.session() as session:
+        proposals = {p.voting_type: p for p in session.exec(select(Proposal))}
+        assert set(proposals) == set(TYPES)
+        assert all(p.scores_state == "final" and p.scores and p.scores_total for p in proposals.values())
+        for kind, proposal in proposals.items():
+            votes = session.exec(select(Vote).where(Vote.proposal_id == proposal.id).order_by(Vote.voting_power)).all()
+            assert votes[0].choice_label == EXPECTED_LABELS[kind]
+            assert votes[0].reason == "Because the forum thread convinced me" and votes[1].reason is None
+
+
+def test_pending_proposal_is_refreshed_until_final(sqlite_store: Store, hub_recording: dict[str, Any]) -> None:
+    recording = copy.deepcopy(hub_recording)
+    recording["proposals"][0].update(state="active", scores_state="pending", scores=[1.0, 0.0, 0.0])
+    space = recording["space"]["id"]
+    with ReplayServer(snapshot=recording) as hub:
+        _run(sqlite_store, hub.url, space)
+        dao = sqlite_store.get_dao("arbitrum")
+        assert open_proposal_ids(sqlite_store, dao) == (recording["proposals"][0]["id"],)
+        recording["proposals"][0].update(state="closed", scores_state="final", scores=[30.0, 20.0, 10.0])
+        recording["votes"].append({**recording["votes"][0], "id": "0xlate", "voter": "0x" + "ab" * 20, "created": 1_700_000_500})
+        summary = _run(sqlite_store, hub.url, space)
+    assert summary.updated == 1 and summary.ingested == 1  # new scores, and the late vote
+    assert open_proposal_ids(sqlite_store, dao) == ()
+
+
+def test_wrong_choice_shape_is_quarantined_not_fatal(sqlite_store: Store, hub_recording: dict[str, Any]) -> None:
+    recording = copy.deepcopy(hub_recording)
+    recording["votes"][6]["choice"] = 7  # approval vote with a bare index
+    recording["votes"][0]["choice"] = 9  # single-choice index out of range
+    with ReplayServer(snapshot=recording) as hub:
+        summary = _run(sqlite_store, hub.url, recording["space"]["id"])
+    assert summary.quarantined == 2 and sqlite_store.count(Vote) == 16
+    with sqlite_store.session() as session:
+        errors = sorted(q.error for q in session.exec(select(QuarantinedRecord)))
+    assert "outside 1..3" in errors[0] + errors[1] and "list of indexes" in errors[0] + errors[1]
