@@ -29,6 +29,7 @@ def discover(services: Any) -> None:
         ("predictor", "agent.predict", "build_predictor"),
         ("reports", "agent.report", "build_report_provider"),
         ("searcher", "embeddings", "build_searcher"),
+        ("drafter", "governance.drafting", "build_drafter"),
         ("governance", "governance.service", "build_governance"),
     ):
         mod, why = _try_import(module)

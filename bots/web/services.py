@@ -15,6 +15,7 @@ from ingest.store import Store
 
 __all__ = [
     "Answerer",
+    "Drafter",
     "GovernanceApi",
     "Predictor",
     "ReportProvider",
@@ -63,6 +64,15 @@ class Searcher(Protocol):
 
 
 @runtime_checkable
+class Drafter(Protocol):
+    """Proposal drafts from the discussion (governance drafting)."""
+
+    def draft(self, topic: str, *, dao: str | None = None) -> dict[str, Any]:
+        """``{"title": str, "body": str}`` — a draft for humans to review, never submitted."""
+        ...
+
+
+@runtime_checkable
 class GovernanceApi(Protocol):
     """Pending Safe actions and their approval by owner signatures (governance.service)."""
 
@@ -89,6 +99,7 @@ class Services:
     predictor: Predictor | None = None
     reports: ReportProvider | None = None
     searcher: Searcher | None = None
+    drafter: Drafter | None = None
     governance: GovernanceApi | None = None
     missing: dict[str, str] = field(default_factory=dict)
 

@@ -1,0 +1,82 @@
+"""How the bot answers: split long text, never mention anyone, embeds for reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bots.discord_bot.text import neutralise_mentions, no_mentions, split_message
+
+if TYPE_CHECKING:
+    import discord
+
+__all__ = ["consensus_embed", "format_answer", "send"]
+
+
+async def send(
+    interaction: discord.Interaction,
+    text: str = "",
+    *,
+    embed: discord.Embed | None = None,
+    ephemeral: bool = False,
+) -> None:
+    """Reply to ``interaction``: the first chunk as the response (or a follow-up once deferred), the rest as follow-ups."""
+    chunks = split_message(neutralise_mentions(text)) if text else []
+    first = chunks[0] if chunks else None
+    kwargs: dict[str, Any] = {"allowed_mentions": no_mentions(), "ephemeral": ephemeral}
+    if first is not None:
+        kwargs["content"] = first
+    if embed is not None and len(chunks) <= 1:
+        kwargs["embed"] = embed
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs)
+    else:
+        await interaction.response.send_message(**kwargs)
+    for chunk in chunks[1:]:
+        await interaction.followup.send(chunk, allowed_mentions=no_mentions(), ephemeral=ephemeral)
+    if embed is not None and len(chunks) > 1:
+        await interaction.followup.send(embed=embed, allowed_mentions=no_mentions(), ephemeral=ephemeral)
+
+
+def format_answer(result: dict[str, Any]) -> str:
+    """An answer with numbered citations; links in <> so Discord does not unfurl them."""
+    lines = [str(result.get("answer", "")).strip() or "I found nothing in the DAO's history that answers this."]
+    citations = result.get("citations") or []
+    if citations:
+        lines.append("")
+        lines.append("**Sources**")
+        for number, cite in enumerate(citations, start=1):
+            where = f"<{cite['url']}>" if cite.get("url") else f"post {cite.get('post_id')}"
+            quote = str(cite.get("quote") or "").strip()
+            quote = (quote[:180] + "…") if len(quote) > 180 else quote
+            lines.append(f"[{number}] {where}" + (f" — “{quote}”" if quote else ""))
+    return "\n".join(lines)
+
+
+def consensus_embed(
+    *, title: str, report_url: str, report: dict[str, Any], prediction: dict[str, Any] | None
+) -> discord.Embed:
+    """The report summary as an embed: camps, probability, and a link to the full report."""
+    import discord
+
+    summary = neutralise_mentions(str(report.get("summary") or "").strip())
+    embed = discord.Embed(title=title[:256], url=report_url, description=(summary[:1000] or None))
+    for number, camp in enumerate((report.get("camps") or [])[:8], start=1):
+        name = str(camp.get("name") or camp.get("label") or f"Camp {number}")
+        size = camp.get("size")
+        quotes = camp.get("quotes") or []
+        first = quotes[0] if quotes else {}
+        text = str(camp.get("summary") or first.get("text") or first.get("quote") or "—")
+        embed.add_field(
+            name=(f"{name} ({size})" if size is not None else name)[:256],
+            value=neutralise_mentions(text)[:1024],
+            inline=False,
+        )
+    if prediction and prediction.get("p_pass") is not None:
+        value = f"{prediction['p_pass']:.0%}"
+        if prediction.get("low") is not None and prediction.get("high") is not None:
+            value += f" ({prediction['low']:.0%}–{prediction['high']:.0%})"
+        embed.add_field(name="Probability of passing", value=value, inline=True)
+    else:
+        embed.add_field(name="Probability of passing", value="not available", inline=True)
+    embed.add_field(name="Full report", value=f"[open]({report_url})", inline=True)
+    return embed

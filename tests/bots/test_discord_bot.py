@@ -1,0 +1,188 @@
+"""The bot's slash commands driven through discord.py: gateway payload in, REST calls out (loopback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bots.discord_bot.text import split_message
+from bots.web.services import Services
+from tests.bots.conftest import add_active_proposal
+from tests.bots.discord_fake import SIGNER_ROLE_ID, MEMBER_ROLE_ID, dispatch, interaction_payload
+
+EPHEMERAL = 1 << 6
+
+
+async def run(bot: Any, fake: Any, name: str, options: dict[str, Any] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    payload = interaction_payload(name, options, **kw)
+    await dispatch(bot, payload)
+    return fake.replies(payload["token"])
+
+
+def text_of(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(r.get("content") or "" for r in replies)
+
+
+def assert_no_mentions(replies: list[dict[str, Any]]) -> None:
+    for reply in replies:
+        if "content" in reply or "embeds" in reply:
+            mentions = reply.get("allowed_mentions")
+            assert mentions is not None and mentions["parse"] == [], reply  # no @everyone/@here, roles or users
+            assert not mentions.get("roles") and not mentions.get("users"), reply
+
+
+class StaticAnswerer:
+    """A test double of agent.qa's answerer: returns a fixed answer, to exercise rendering only."""
+
+    def __init__(self, answer: str, citations: list[dict[str, Any]]) -> None:
+        self.result = {"answer": answer, "citations": citations}
+        self.questions: list[str] = []
+
+    def answer(self, question: str, *, dao: str | None = None) -> dict[str, Any]:
+        self.questions.append(question)
+        return self.result
+
+
+class StoredReports:
+    """A test double of agent.report's provider: serves one stored report JSON."""
+
+    def __init__(self, reports: dict[int, dict[str, Any]]) -> None:
+        self.reports = reports
+
+    def get_report(self, proposal_id: int) -> dict[str, Any] | None:
+        return self.reports.get(proposal_id)
+
+
+class ListedActions:
+    """A test double of governance.service for the bot's read-only signer commands."""
+
+    def list_pending(self) -> list[dict[str, Any]]:
+        return [{"id": 7, "summary": "Vote For on proposal 42", "signers": ["0xabc"], "threshold": 2}]
+
+    def describe(self, action_id: int) -> dict[str, Any]:
+        if action_id != 7:
+            from ingest.errors import NotFoundError
+
+            raise NotFoundError(f"Unknown action {action_id}: list pending actions with /pending.")
+        return {"id": 7, "summary": "Vote For on proposal 42", "safe_tx_hash": "0x" + "ab" * 32}
+
+    def submit_signature(self, action_id: int, *, signer: str, signature: str) -> dict[str, Any]:
+        raise AssertionError("the bot must never submit signatures")
+
+    reject = submit_signature
+
+
+async def test_proposals_lists_active_with_link(bot: Any, fake_discord: Any, services: Services) -> None:
+    proposal_id = add_active_proposal(services.store)
+    replies = await run(bot, fake_discord, "proposals")
+    assert len(replies) == 1 and replies[0]["type"] == 4  # CHANNEL_MESSAGE_WITH_SOURCE
+    text = text_of(replies)
+    assert "Fund the open-source grants programme" in text
+    assert f"/proposals/{proposal_id}>" in text
+    assert "prediction not available" in text  # no predictor wired: said, not invented
+    assert_no_mentions(replies)
+
+
+async def test_proposals_without_active_ones_says_so(bot: Any, fake_discord: Any) -> None:
+    replies = await run(bot, fake_discord, "proposals", {"dao": "compound"})
+    assert "No proposals are open for voting in compound" in text_of(replies)
+
+
+async def test_consensus_unknown_proposal_is_a_clear_ephemeral_reply(bot: Any, fake_discord: Any, services: Services) -> None:
+    services.reports = StoredReports({})
+    replies = await run(bot, fake_discord, "consensus", {"proposal": "no-such-proposal"})
+    assert len(replies) == 1
+    assert replies[0]["flags"] & EPHEMERAL
+    assert "Unknown proposal 'no-such-proposal'" in replies[0]["content"]
+
+
+async def test_consensus_needs_embed_links(bot: Any, fake_discord: Any) -> None:
+    replies = await run(bot, fake_discord, "consensus", {"proposal": "1"}, app_permissions=1 << 11)
+    assert replies[0]["flags"] & EPHEMERAL
+    assert "I lack the Embed Links permission" in replies[0]["content"]
+
+
+async def test_consensus_renders_report_embed(bot: Any, fake_discord: Any, services: Services) -> None:
+    report = {
+        "summary": "Most delegates support it, @everyone agrees.",
+        "camps": [
+            {"name": "Supporters", "size": 12, "quotes": [{"text": "Good for builders", "post_id": 5, "url": "https://x/5"}]},
+            {"name": "Sceptics", "size": 3, "summary": "Too expensive"},
+        ],
+    }
+    services.reports = StoredReports({1: report})
+    replies = await run(bot, fake_discord, "consensus", {"proposal": "1"})
+    embed = replies[0]["embeds"][0]
+    assert embed["url"].endswith("/proposals/1/report")
+    names = [f["name"] for f in embed["fields"]]
+    assert names[:2] == ["Supporters (12)", "Sceptics (3)"]
+    assert {"name": "Probability of passing", "value": "not available", "inline": True} in embed["fields"]
+    assert "@everyone" not in embed["description"]  # broken with a zero-width space
+    assert_no_mentions(replies)
+
+
+async def test_consensus_without_report_service_says_why(bot: Any, fake_discord: Any) -> None:
+    replies = await run(bot, fake_discord, "consensus", {"proposal": "1"})
+    assert "The reports service is not available here" in replies[0]["content"]
+
+
+async def test_ask_splits_long_answers_and_never_mentions(bot: Any, fake_discord: Any, services: Services) -> None:
+    long_answer = ("@everyone the treasury question came up often. " * 120).strip()
+    services.answerer = StaticAnswerer(long_answer, [{"post_id": 5, "url": "https://forum/t/5", "quote": "diversify"}])
+    replies = await run(bot, fake_discord, "ask", {"question": "What about the treasury?"})
+    assert replies[0]["kind"] == "callback" and replies[0]["type"] == 5  # deferred: "thinking"
+    followups = [r for r in replies if r["kind"] == "followup"]
+    assert len(followups) >= 3
+    assert all(len(r["content"]) <= 2000 for r in followups)
+    joined = text_of(followups)
+    assert "@everyone" not in joined and "<https://forum/t/5>" in joined and "[1]" in joined
+    assert_no_mentions(followups)
+
+
+async def test_signer_commands_need_the_role(bot: Any, fake_discord: Any, services: Services) -> None:
+    services.governance = ListedActions()
+    replies = await run(bot, fake_discord, "pending", roles=[MEMBER_ROLE_ID])
+    assert replies[0]["flags"] & EPHEMERAL
+    assert "Only members with the `signer` role" in replies[0]["content"]
+    replies = await run(bot, fake_discord, "pending", roles=[SIGNER_ROLE_ID], user_id=222)
+    assert "#7: Vote For on proposal 42 — 1/2 signed" in replies[0]["content"]
+
+
+async def test_approve_sends_signer_to_signing_page(bot: Any, fake_discord: Any, services: Services) -> None:
+    services.governance = ListedActions()
+    replies = await run(bot, fake_discord, "approve", {"action": 7}, roles=[SIGNER_ROLE_ID])
+    content = replies[0]["content"]
+    assert replies[0]["flags"] & EPHEMERAL
+    assert "<http://127.0.0.1:8000/signer/7>" in content and "0x" + "ab" * 32 in content
+    replies = await run(bot, fake_discord, "reject", {"action": 99}, roles=[SIGNER_ROLE_ID], user_id=333)
+    assert "Unknown action 99" in replies[0]["content"]
+
+
+async def test_signer_commands_refuse_direct_messages(bot: Any, fake_discord: Any) -> None:
+    replies = await run(bot, fake_discord, "pending", in_guild=False)
+    assert "only inside the DAO's server" in replies[0]["content"]
+
+
+async def test_per_user_rate_limit(bot: Any, fake_discord: Any) -> None:
+    for _ in range(5):
+        replies = await run(bot, fake_discord, "proposals", user_id=444)
+        assert "Slow down" not in text_of(replies)
+    replies = await run(bot, fake_discord, "proposals", user_id=444)
+    assert "Slow down: you can use Concord again in" in replies[0]["content"]
+    assert replies[0]["flags"] & EPHEMERAL
+    other = await run(bot, fake_discord, "proposals", user_id=555)
+    assert "Slow down" not in text_of(other)
+
+
+def test_split_message_keeps_every_word() -> None:
+    text = " ".join(f"word{i}" for i in range(1500))
+    chunks = split_message(text, limit=500)
+    assert all(len(c) <= 500 for c in chunks)
+    assert " ".join(chunks).split() == text.split()
+
+
+@pytest.mark.parametrize("limit", [5])
+def test_split_message_rejects_tiny_limits(limit: int) -> None:
+    with pytest.raises(ValueError):
+        split_message("abc", limit=limit)
