@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 from ingest.domain._columns import json_column, text_column, utcnow
@@ -52,7 +53,7 @@ class PendingAction(SQLModel, table=True):
     report_hash: str = Field(max_length=64)
     confidence: float
     recommendation: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
-    chain_id: int
+    chain_id: int = Field(sa_type=BigInteger, description="EIP-155 chain id (eth-tester's exceeds 32 bits)")
     safe_address: str = Field(max_length=42)
     governor_address: str = Field(max_length=42)
     safe_tx: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))

@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("report_hash", _str(64), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("recommendation", sa.JSON(), nullable=False),
-        sa.Column("chain_id", sa.Integer(), nullable=False),
+        sa.Column("chain_id", sa.BigInteger(), nullable=False),
         sa.Column("safe_address", _str(42), nullable=False),
         sa.Column("governor_address", _str(42), nullable=False),
         sa.Column("safe_tx", sa.JSON(), nullable=False),
