@@ -10,6 +10,7 @@ import typer
 from bots.cli.config_cmds import config_app
 from bots.cli.context import CliContext
 from bots.cli.ingest_cmds import ingest_app
+from bots.cli.interface_cmds import bot_cmd, serve_cmd
 from bots.cli.store_cmds import register as register_store
 from ingest.errors import ConcordError
 from ingest.settings import load_settings
@@ -40,6 +41,8 @@ def root(
 register_store(app)
 app.add_typer(config_app, name="config")
 app.add_typer(ingest_app, name="ingest")
+app.command("serve")(serve_cmd)
+app.command("bot")(bot_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,58 @@
+"""`concord serve` (the web dashboard) and `concord bot` (the Discord bot)."""
+
+from __future__ import annotations
+
+import socket
+
+import typer
+
+from bots.cli.context import get_context
+from ingest.errors import ConfigError
+
+__all__ = ["bot_cmd", "serve_cmd"]
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot serve on {host}:{port} ({exc.strerror}). Pass --port with a free port "
+                "or set CONCORD_WEB__PORT."
+            ) from exc
+
+
+def serve_cmd(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (default: settings web.host, 127.0.0.1)"),
+    port: int | None = typer.Option(None, "--port", help="Port (default: settings web.port, 8000)"),
+) -> None:
+    """Serve the web dashboard and its JSON API.
+
+    Example: concord serve --port 8000   then open http://127.0.0.1:8000/
+    """
+    cli = get_context(ctx)
+    settings = cli.settings
+    host = host or settings.web.host
+    port = port if port is not None else settings.web.port
+    _check_port_free(host, port)
+    import uvicorn
+
+    from bots.web.app import create_app
+    from bots.web.services import Services
+
+    app = create_app(settings, services=Services.from_settings(settings, store=cli.store()))
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    cli.err_console.print(f"Concord dashboard: [bold]http://{shown}:{port}/[/bold]  (API docs: http://{shown}:{port}/api/docs; Ctrl+C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def bot_cmd(ctx: typer.Context) -> None:
+    """Run the Discord bot (token and guild from settings: CONCORD_DISCORD__TOKEN, CONCORD_DISCORD__GUILD_ID).
+
+    Example: CONCORD_DISCORD__TOKEN=... CONCORD_DISCORD__GUILD_ID=123 concord bot
+    """
+    from bots.discord_bot import run_bot
+
+    run_bot(get_context(ctx).settings)
