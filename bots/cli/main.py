@@ -41,6 +41,8 @@ def root(
 register_store(app)
 app.add_typer(config_app, name="config")
 app.add_typer(ingest_app, name="ingest")
+from bots.cli.finetune_cmds import finetune_app  # noqa: E402
+app.add_typer(finetune_app, name="finetune")
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)
 

@@ -157,10 +157,9 @@ class ConcordCommands(commands.Cog):
             return
         lines = ["**Waiting for signatures**"]
         for action in actions:
-            signed = len(action.get("signers") or [])
             link = self._dashboard(f"/signer/{action['id']}")
-            what = action.get("summary") or action.get("description")
-            lines.append(f"#{action['id']}: {what} — {signed}/{action.get('threshold')} signed — <{link}>")
+            what = f"{action.get('kind', 'action')}: {action.get('choice')} on proposal {action.get('proposal')} ({action.get('dao')})"
+            lines.append(f"#{action['id']}: {what} — {action.get('signatures', 0)} signed so far — <{link}>")
         await send(interaction, "\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="approve", description="Signers: approve an action (opens the signing page)")
@@ -182,7 +181,7 @@ class ConcordCommands(commands.Cog):
         url = self._dashboard(f"/signer/{action_id}")
         await send(
             interaction,
-            f"To {verb} action #{action_id} ({described.get('summary') or described.get('description')}), sign it with "
+            f"To {verb} action #{action_id} ({described.get('call')}), sign it with "
             f"your wallet on the signing page: <{url}>\nSafe transaction hash: `{described.get('safe_tx_hash')}`. "
             "A Discord click cannot approve anything: only an owner's wallet signature counts.",
             ephemeral=True,

@@ -44,3 +44,49 @@ def discover(services: Any) -> None:
             setattr(services, field, factory(mod, services))
         except Exception as exc:  # noqa: BLE001 - report why, keep serving what works
             services.missing[field] = f"{module} could not be set up: {type(exc).__name__}: {exc}"
+
+
+def _adapt_governance(module: Any, services: Any) -> Any:
+    """governance.service.GovernanceService already speaks the GovernanceApi protocol."""
+    return module.build_governance(services.settings, store=services.store)
+
+
+class _EmbeddingsSearcher:
+    """Semantic search through embeddings' per-DAO FAISS index (dense ranking), merged across DAOs."""
+
+    def __init__(self, module: Any, services: Any) -> None:
+        self._module = module
+        self._services = services
+        self._embedder: Any = None
+        self._retrievers: dict[str, Any] = {}
+
+    def _retriever(self, dao: str) -> Any:
+        if dao not in self._retrievers:
+            settings = self._services.settings
+            if self._embedder is None:
+                self._embedder = self._module.cached_embedder(settings)
+            index = self._module.DaoIndex.for_dao(settings.index_dir, dao).load()
+            self._retrievers[dao] = self._module.HybridRetriever(self._services.store, index, self._embedder)
+        return self._retrievers[dao]
+
+    def search(self, query: str, *, dao: str | None = None, k: int = 20) -> list[tuple[int, float]]:
+        from ingest.errors import NotFoundError
+
+        settings = self._services.settings
+        if dao:
+            daos = [dao]
+        else:
+            daos = [d.slug for d in self._services.store.list_daos()
+                    if self._module.DaoIndex.for_dao(settings.index_dir, d.slug).exists()]
+            if not daos:
+                raise NotFoundError(
+                    f"No search index in {settings.index_dir}. Build one with `concord ask --dao DAO --reindex \"...\"`."
+                )
+        hits = [(h.post_id, float(h.score)) for d in daos for h in self._retriever(d).search(query, k=k, mode="dense")]
+        return sorted(hits, key=lambda pair: -pair[1])[:k]
+
+
+def _adapt_searcher(module: Any, services: Any) -> Any:
+    if not hasattr(module, "HybridRetriever") or not hasattr(module, "cached_embedder"):
+        raise RuntimeError("embeddings has no HybridRetriever/cached_embedder")
+    return _EmbeddingsSearcher(module, services)

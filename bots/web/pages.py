@@ -36,6 +36,11 @@ def _render(request: Request, template: str, context: dict[str, Any], *, status_
     return response
 
 
+def _script_json(value: Any) -> str:
+    """JSON safe to place inside a <script> element (no ``</script>`` break-out)."""
+    return json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _optional(services: Services, name: str, call: Any) -> tuple[Any, str | None]:
     """Call a service if it is there; otherwise (None, why it is not)."""
     try:
@@ -118,7 +123,8 @@ def build_pages_router() -> APIRouter:
         action = services.require("governance").describe(action_id)
         return _render(request, "signer_action.html", {
             "action": action, "action_id": action_id,
-            "typed_data_json": json.dumps(action.get("typed_data"), default=str).replace("<", "\\u003c"),
+            "typed_data_json": _script_json(action.get("typed_data")),
+            "rejection_json": _script_json(action.get("rejection_message")),
         })
 
     @router.get("/api/docs", response_class=HTMLResponse)

@@ -58,14 +58,14 @@ class ListedActions:
     """A test double of governance.service for the bot's read-only signer commands."""
 
     def list_pending(self) -> list[dict[str, Any]]:
-        return [{"id": 7, "summary": "Vote For on proposal 42", "signers": ["0xabc"], "threshold": 2}]
+        return [{"id": 7, "dao": "arbitrum", "kind": "vote", "choice": "for", "proposal": "42", "signatures": 1}]
 
     def describe(self, action_id: int) -> dict[str, Any]:
         if action_id != 7:
             from ingest.errors import NotFoundError
 
             raise NotFoundError(f"Unknown action {action_id}: list pending actions with /pending.")
-        return {"id": 7, "summary": "Vote For on proposal 42", "safe_tx_hash": "0x" + "ab" * 32}
+        return {"id": 7, "call": "Call 0xGov.castVoteWithReason: vote For on proposal 42", "safe_tx_hash": "0x" + "ab" * 32}
 
     def submit_signature(self, action_id: int, *, signer: str, signature: str) -> dict[str, Any]:
         raise AssertionError("the bot must never submit signatures")
@@ -146,7 +146,7 @@ async def test_signer_commands_need_the_role(bot: Any, fake_discord: Any, servic
     assert replies[0]["flags"] & EPHEMERAL
     assert "Only members with the `signer` role" in replies[0]["content"]
     replies = await run(bot, fake_discord, "pending", roles=[SIGNER_ROLE_ID], user_id=222)
-    assert "#7: Vote For on proposal 42 — 1/2 signed" in replies[0]["content"]
+    assert "#7: vote: for on proposal 42 (arbitrum) — 1 signed so far" in replies[0]["content"]
 
 
 async def test_approve_sends_signer_to_signing_page(bot: Any, fake_discord: Any, services: Services) -> None:
@@ -155,6 +155,7 @@ async def test_approve_sends_signer_to_signing_page(bot: Any, fake_discord: Any,
     content = replies[0]["content"]
     assert replies[0]["flags"] & EPHEMERAL
     assert "<http://127.0.0.1:8000/signer/7>" in content and "0x" + "ab" * 32 in content
+    assert "castVoteWithReason: vote For on proposal 42" in content
     replies = await run(bot, fake_discord, "reject", {"action": 99}, roles=[SIGNER_ROLE_ID], user_id=333)
     assert "Unknown action 99" in replies[0]["content"]
 

@@ -5,6 +5,11 @@
   const result = document.getElementById("sign-result");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const typedData = JSON.parse(document.getElementById("typed-data").textContent);
+  const rejection = JSON.parse(document.getElementById("rejection-message").textContent);
+
+  function utf8Hex(text) {
+    return "0x" + Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
 
   function show(text, ok) {
     result.textContent = text;
@@ -20,10 +25,10 @@
     try {
       const accounts = await window.ethereum.request({ method: "eth_requestAccounts" });
       const signer = accounts[0];
-      const signature = await window.ethereum.request({
-        method: "eth_signTypedData_v4",
-        params: [signer, JSON.stringify(typedData)],
-      });
+      // Approve: sign the Safe transaction (EIP-712). Reject: sign the rejection text (personal_sign).
+      const signature = path === "signatures"
+        ? await window.ethereum.request({ method: "eth_signTypedData_v4", params: [signer, JSON.stringify(typedData)] })
+        : await window.ethereum.request({ method: "personal_sign", params: [utf8Hex(rejection), signer] });
       const response = await fetch("/api/actions/" + button.dataset.actionId + "/" + path, {
         method: "POST",
         credentials: "same-origin",
@@ -37,9 +42,13 @@
         return;
       }
       show((path === "signatures" ? "Signature accepted" : "Rejection recorded") +
-           (body.status ? " — status: " + body.status : ""), true);
-      if (body.signers) {
-        document.getElementById("signature-count").textContent = body.signers.length;
+           (body.status ? " — status: " + body.status : "") +
+           (body.executed_tx_hash ? " — executed in " + body.executed_tx_hash : ""), true);
+      if (body.signed_by) {
+        document.getElementById("signature-count").textContent = body.signed_by.length;
+      }
+      if (body.status) {
+        document.getElementById("action-status").textContent = body.status;
       }
     } catch (err) {
       show("Wallet error: " + (err && err.message ? err.message : err), false);
