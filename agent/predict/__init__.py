@@ -1,0 +1,27 @@
+"""Outcome prediction: calibrated P(pass) and expected vote shares from what was known before voting began."""
+
+from agent.predict.features import FEATURE_NAMES, FeatureBuilder
+from agent.predict.history import History, Rate
+from agent.predict.loader import load_directory, parse_time
+from agent.predict.model import OutcomeModel, ShareModel
+from agent.predict.records import GovData, PostRecord, ProposalRecord, canonical_choice, canonical_shares
+from agent.predict.walkforward import ScoredRow, WalkForwardResult, walk_forward
+
+__all__ = [
+    "FEATURE_NAMES",
+    "FeatureBuilder",
+    "GovData",
+    "History",
+    "OutcomeModel",
+    "PostRecord",
+    "ProposalRecord",
+    "Rate",
+    "ScoredRow",
+    "ShareModel",
+    "WalkForwardResult",
+    "canonical_choice",
+    "canonical_shares",
+    "load_directory",
+    "parse_time",
+    "walk_forward",
+]

@@ -1,0 +1,142 @@
+"""Features of a proposal from what was known before its voting began. Labels never enter here.
+
+Reads: the proposal's text, type and author; other proposals that had closed before it opened (through
+:class:`History`); proposal openings before it; discussion posts with a timestamp before it opened (their stance
+mix, weighted by the authors' voting power from votes cast before that moment). Never reads: this proposal's
+scores, state, outcome or voter count, nor any proposal that was still open.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agent.predict.history import History
+from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
+from agent.stance.base import Stance, StanceClassifier
+
+__all__ = ["FEATURE_NAMES", "FeatureBuilder", "DiscussionSummary"]
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "dao_rate",
+    "dao_recent_rate",
+    "dao_last10_rate",
+    "kind_rate",
+    "log_dao_n",
+    "log_kind_n",
+    "proposer_rate",
+    "log_proposer_n",
+    "proposer_new",
+    "log_title_len",
+    "log_body_len",
+    "has_body",
+    "log_opened_14d",
+    "recent_for_share",
+    "log_posts",
+    "log_post_authors",
+    "stance_for",
+    "stance_against",
+    "stance_trend",
+)
+
+
+@dataclass(frozen=True)
+class DiscussionSummary:
+    """Posts before voting began: counts and a voting-power-weighted stance mix (0 when no classifier)."""
+
+    posts: int = 0
+    authors: int = 0
+    for_share: float = 0.0
+    against_share: float = 0.0
+    trend: float = 0.0
+
+
+def _log(x: float) -> float:
+    return math.log1p(max(x, 0.0))
+
+
+class FeatureBuilder:
+    """Builds feature vectors for proposals of one :class:`GovData`, each as of its own ``opened_at``."""
+
+    def __init__(self, data: GovData, *, stance: StanceClassifier | None = None) -> None:
+        self.data = data
+        self.history = History(data.proposals)
+        self.stance = stance
+
+    def _author_weight(self, dao: str, author: str | None, at: float) -> float:
+        series = self.data.voter_power.get((dao, author or ""), [])
+        i = bisect.bisect_left(series, (at, -math.inf))
+        return 1.0 + _log(series[i - 1][1]) if i > 0 else 1.0
+
+    def discussion(self, proposal: ProposalRecord) -> DiscussionSummary:
+        """Summarise the posts linked to ``proposal`` that were written before it opened."""
+        at = proposal.opened_at
+        if at is None:
+            return DiscussionSummary()
+        posts: list[PostRecord] = sorted(
+            (p for p in self.data.posts_by_proposal.get(proposal.id, []) if p.created is not None and p.created < at),
+            key=lambda p: p.created or 0.0,
+        )
+        if not posts:
+            return DiscussionSummary()
+        authors = {p.author for p in posts if p.author}
+        if self.stance is None:
+            return DiscussionSummary(posts=len(posts), authors=len(authors))
+        results = self.stance.classify([p.text for p in posts])
+        weights = [self._author_weight(proposal.dao, p.author, at) for p in posts]
+        p_for = [float(r.probabilities.get(Stance.FOR, 0.0)) for r in results]
+        p_against = [float(r.probabilities.get(Stance.AGAINST, 0.0)) for r in results]
+        total = sum(weights)
+        for_share = sum(w * f for w, f in zip(weights, p_for, strict=True)) / total
+        against_share = sum(w * a for w, a in zip(weights, p_against, strict=True)) / total
+        half = len(posts) // 2
+        trend = 0.0
+        if half:
+            late = [f - a for f, a in zip(p_for[half:], p_against[half:], strict=True)]
+            early = [f - a for f, a in zip(p_for[:half], p_against[:half], strict=True)]
+            trend = sum(late) / len(late) - sum(early) / len(early)
+        return DiscussionSummary(len(posts), len(authors), for_share, against_share, trend)
+
+    def vector(self, proposal: ProposalRecord) -> list[float]:
+        """The feature vector (in :data:`FEATURE_NAMES` order) of ``proposal`` as of its opening."""
+        if proposal.opened_at is None:
+            raise ValueError(f"proposal {proposal.id} has no opening time; it cannot be placed in time")
+        at = proposal.opened_at
+        h = self.history
+        dao_rate = h.dao_rate(proposal.dao, at)
+        recent = h.dao_rate(proposal.dao, at, last=50)
+        last10 = h.dao_rate(proposal.dao, at, last=10)
+        kind = h.kind_rate(proposal.dao, proposal.kind, at)
+        mine = h.proposer_rate(proposal.dao, proposal.author, at)
+        base = dao_rate.smoothed
+        proposer = (mine.passes + 2.0 * base) / (mine.n + 2.0)
+        kind_rate = (kind.passes + 2.0 * base) / (kind.n + 2.0)
+        shares = h.mean_shares(proposal.dao, at, last=50)
+        talk = self.discussion(proposal)
+        return [
+            base,
+            recent.smoothed,
+            last10.smoothed,
+            kind_rate,
+            _log(dao_rate.n),
+            _log(kind.n),
+            proposer,
+            _log(mine.n),
+            1.0 if mine.n == 0 else 0.0,
+            _log(len(proposal.title)),
+            _log(len(proposal.body)),
+            1.0 if proposal.body.strip() else 0.0,
+            _log(h.opened_between(proposal.dao, at - 14 * DAY, at)),
+            shares["for"] if shares else 0.5,
+            _log(talk.posts),
+            _log(talk.authors),
+            talk.for_share,
+            talk.against_share,
+            talk.trend,
+        ]
+
+    def matrix(self, proposals: Sequence[ProposalRecord]) -> list[list[float]]:
+        """Feature vectors for many proposals."""
+        return [self.vector(p) for p in proposals]

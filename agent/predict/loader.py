@@ -1,0 +1,185 @@
+"""Read a directory in the format of the shared governance data (proposals.jsonl, votes.jsonl, posts.jsonl,
+proposal_updates.jsonl) into :class:`GovData`.
+
+Time rules, all conservative (a proposal is never treated as closed earlier than it really was):
+
+- ``opened_at`` = the earliest of ``created`` and ``start`` (or the estimated time of ``start_block``).
+- ``closed_at`` = ``end``; else the estimated time of ``end_block`` plus one day of slack; else ``opened_at``
+  plus 14 days (Lido's Aragon votes and similar rows with no end at all).
+- Outcomes: ``passed`` (and Decentraland's ``passed_vote_out_of_budget``) -> passed, ``failed`` -> failed;
+  ``cancelled``, ``null`` (open, or not derived, e.g. Arbitrum Tally/Snapshot) -> skipped and counted.
+- Rows with no time at all (Nouns) are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.predict.clock import BlockClock
+from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
+from ingest.errors import InputError
+
+__all__ = ["load_directory", "parse_time"]
+
+_PASSED = {"passed", "passed_vote_out_of_budget", "executed", "queued"}
+_FAILED = {"failed", "rejected", "defeated"}
+_BLOCK_SLACK = 1 * DAY
+_UNKNOWN_DURATION = 14 * DAY
+
+
+def parse_time(value: Any) -> float | None:
+    """Unix seconds from an int/float timestamp (seconds or milliseconds) or an ISO string (naive = UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        v = float(value)
+        return v / 1000.0 if v > 1e12 else v
+    text = str(value).strip().replace("Z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for n, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{n} is not valid JSON ({exc.msg}); fix or remove that line") from exc
+
+
+def _outcome(raw: Any) -> tuple[bool | None, str]:
+    text = str(raw).strip().lower() if raw is not None else ""
+    if text in _PASSED:
+        return True, "passed"
+    if text in _FAILED:
+        return False, "failed"
+    if text in {"cancelled", "canceled"}:
+        return None, "cancelled"
+    return None, "no-outcome" if not text else f"other:{text}"
+
+
+def _floats(values: Any) -> tuple[float, ...] | None:
+    if not isinstance(values, list) or not values:
+        return None
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        return None
+
+
+def _proposal(row: dict[str, Any], clock: BlockClock, update: dict[str, Any] | None) -> ProposalRecord:
+    created = parse_time(row.get("created"))
+    start = parse_time(row.get("start"))
+    if start is None and row.get("start_block") is not None:
+        start = clock.time_of(int(row["start_block"]))
+    end = parse_time(row.get("end"))
+    if end is None and row.get("end_block") is not None:
+        end = clock.time_of(int(row["end_block"])) + _BLOCK_SLACK
+    known = [t for t in (created, start) if t is not None]
+    opened = min(known) if known else None
+    closed = end if end is not None else (opened + _UNKNOWN_DURATION if opened is not None else None)
+    if closed is not None and opened is not None and closed < opened:
+        closed = opened
+    outcome, status = _outcome(row.get("outcome"))
+    if opened is None and status in {"passed", "failed"}:
+        outcome, status = None, "no-time"
+    choices = tuple(str(c) for c in row["choices"]) if isinstance(row.get("choices"), list) else None
+    scores = _floats(row.get("scores"))
+    if update and update.get("complete") and update.get("scores_from_votes"):
+        vote_choices = [str(c) for c in update.get("choices_from_votes") or []]
+        vote_scores = _floats(update.get("scores_from_votes")) or ()
+        if choices and len(vote_choices) == len(vote_scores):
+            by_label = {c.strip().lower(): s for c, s in zip(vote_choices, vote_scores, strict=True)}
+            scores = tuple(float(by_label.get(c.strip().lower(), 0.0)) for c in choices)
+        elif len(vote_choices) == len(vote_scores):
+            choices, scores = tuple(vote_choices), tuple(vote_scores)
+    if choices is not None and scores is not None and len(choices) != len(scores):
+        scores = None
+    platform = str(row.get("platform") or "")
+    kind = str(row.get("proposal_type") or platform.split(" ")[0] or "")
+    author = row.get("author")
+    return ProposalRecord(
+        id=str(row["id"]),
+        dao=str(row.get("dao") or ""),
+        platform=platform,
+        kind=kind,
+        title=str(row.get("title") or ""),
+        body=str(row.get("body") or row.get("short_description") or ""),
+        author=str(author).strip().lower() if author else None,
+        opened_at=opened,
+        closed_at=closed,
+        outcome=outcome,
+        status=status,
+        choices=choices,
+        scores=scores,
+    )
+
+
+def load_directory(path: str | Path) -> GovData:
+    """Load ``path`` (a directory with at least ``proposals.jsonl``) into :class:`GovData`."""
+    root = Path(path)
+    proposals_file = root / "proposals.jsonl"
+    if not proposals_file.is_file():
+        raise InputError(
+            f"No proposals.jsonl in {root}: pass --data a directory in the shared data format "
+            "(proposals.jsonl, optional votes.jsonl, posts.jsonl, proposal_updates.jsonl)"
+        )
+    notes: list[str] = []
+    anchors: list[tuple[int, float]] = []
+    voter_power: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for name in ("votes.jsonl", "votes.jsonl.gz", "votes_decentraland.jsonl.gz"):
+        vote_file = root / name
+        if not vote_file.is_file():
+            continue
+        for row in _jsonl(vote_file):
+            ts = parse_time(row.get("created"))
+            if ts is None:
+                continue
+            if row.get("block_number") is not None:
+                anchors.append((int(row["block_number"]), ts))
+            voter = row.get("voter")
+            if voter:
+                voter_power[(str(row.get("dao") or ""), str(voter).lower())].append((ts, float(row.get("vp") or 0.0)))
+    for series in voter_power.values():
+        series.sort()
+    clock = BlockClock(anchors)
+    updates: dict[str, dict[str, Any]] = {}
+    updates_file = root / "proposal_updates.jsonl"
+    if updates_file.is_file():
+        updates = {str(r["id"]): r for r in _jsonl(updates_file) if r.get("id")}
+    proposals = [_proposal(row, clock, updates.get(str(row.get("id")))) for row in _jsonl(proposals_file) if row.get("id")]
+    posts_by_proposal: dict[str, list[PostRecord]] = defaultdict(list)
+    posts_file = root / "posts.jsonl"
+    if posts_file.is_file():
+        for row in _jsonl(posts_file):
+            ids = tuple(str(i) for i in row.get("proposal_ids") or ())
+            if not ids:
+                continue
+            post = PostRecord(
+                dao=str(row.get("dao") or ""),
+                proposal_ids=ids,
+                text=str(row.get("text") or ""),
+                author=str(row["author"]).lower() if row.get("author") else None,
+                created=parse_time(row.get("created")),
+            )
+            for pid in ids:
+                posts_by_proposal[pid].append(post)
+    else:
+        notes.append("no posts.jsonl: discussion features are zero")
+    return GovData(proposals=proposals, posts_by_proposal=dict(posts_by_proposal), voter_power=dict(voter_power), notes=notes)

@@ -1,0 +1,119 @@
+"""The outcome model: logistic regression on standardised features, calibrated on the most recent part of its
+training window (Platt scaling by default, isotonic on request), plus a ridge model for the for-share of votes.
+
+Training examples must be given in time order (by close time): calibration is fitted on the newest slice, with
+the base model fitted on the older part, so the calibrator sees out-of-sample scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["OutcomeModel", "ShareModel", "MIN_TRAIN"]
+
+MIN_TRAIN = 30
+_CLIP = 1e-3
+
+
+@dataclass
+class OutcomeModel:
+    """Calibrated P(pass). ``fit`` returns False (and the model stays unfitted) when data are too few or one-class."""
+
+    calibration: Literal["platt", "isotonic"] = "platt"
+    calibration_fraction: float = 0.25
+    C: float = 0.5
+    n_train: int = 0
+    _pipe: Any = field(default=None, repr=False)
+    _calibrator: Any = field(default=None, repr=False)
+
+    @staticmethod
+    def _pipeline(C: float) -> Any:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+    @property
+    def fitted(self) -> bool:
+        return self._pipe is not None
+
+    def fit(self, X: Sequence[Sequence[float]], y: Sequence[int]) -> bool:
+        """Fit on time-ordered examples; the newest ``calibration_fraction`` calibrates a model fitted on the rest."""
+        Xa, ya = np.asarray(X, dtype=float), np.asarray(y, dtype=int)
+        if len(ya) < MIN_TRAIN or len(set(ya.tolist())) < 2:
+            return False
+        cut = int(len(ya) * (1 - self.calibration_fraction))
+        calibrator = None
+        if cut >= MIN_TRAIN // 2 and len(set(ya[:cut].tolist())) == 2 and len(set(ya[cut:].tolist())) == 2:
+            early = self._pipeline(self.C).fit(Xa[:cut], ya[:cut])
+            scores = early.decision_function(Xa[cut:])
+            if self.calibration == "isotonic":
+                from sklearn.isotonic import IsotonicRegression
+
+                calibrator = IsotonicRegression(out_of_bounds="clip", y_min=_CLIP, y_max=1 - _CLIP).fit(scores, ya[cut:])
+            else:
+                from sklearn.linear_model import LogisticRegression
+
+                calibrator = LogisticRegression(C=1e4).fit(scores.reshape(-1, 1), ya[cut:])
+        self._pipe = self._pipeline(self.C).fit(Xa, ya)
+        self._calibrator = calibrator
+        self.n_train = int(len(ya))
+        return True
+
+    def predict(self, X: Sequence[Sequence[float]]) -> np.ndarray:
+        """Calibrated probabilities of passing, clipped to [0.001, 0.999]."""
+        if self._pipe is None:
+            raise RuntimeError("OutcomeModel.predict called before a successful fit")
+        Xa = np.asarray(X, dtype=float)
+        if self._calibrator is None:
+            p = self._pipe.predict_proba(Xa)[:, 1]
+        else:
+            scores = self._pipe.decision_function(Xa)
+            if self.calibration == "isotonic":
+                p = self._calibrator.predict(scores)
+            else:
+                p = self._calibrator.predict_proba(scores.reshape(-1, 1))[:, 1]
+        return np.clip(p, _CLIP, 1 - _CLIP)
+
+
+@dataclass
+class ShareModel:
+    """Ridge regression of the for-share and other-share of voting power; against = the remainder."""
+
+    alpha: float = 1.0
+    _models: Any = field(default=None, repr=False)
+
+    def fit(self, X: Sequence[Sequence[float]], shares: Sequence[dict[str, float]]) -> bool:
+        if len(shares) < MIN_TRAIN:
+            return False
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        Xa = np.asarray(X, dtype=float)
+        self._models = {
+            k: make_pipeline(StandardScaler(), Ridge(alpha=self.alpha)).fit(Xa, [s[k] for s in shares])
+            for k in ("for", "other")
+        }
+        return True
+
+    @property
+    def fitted(self) -> bool:
+        return self._models is not None
+
+    def predict(self, X: Sequence[Sequence[float]]) -> list[dict[str, float]]:
+        if self._models is None:
+            raise RuntimeError("ShareModel.predict called before a successful fit")
+        Xa = np.asarray(X, dtype=float)
+        f = np.clip(self._models["for"].predict(Xa), 0.0, 1.0)
+        o = np.clip(self._models["other"].predict(Xa), 0.0, 1.0)
+        out = []
+        for fi, oi in zip(f.tolist(), o.tolist(), strict=True):
+            oi = min(oi, 1.0 - fi)
+            out.append({"for": fi, "against": max(0.0, 1.0 - fi - oi), "other": oi})
+        return out
