@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from governance import audit
 from governance.calldata import CAST_VOTE_WITH_REASON, cast_vote_calldata, decode_call, describe_vote_call
 from governance.chain.gateway import ChainGateway, TransactionSender
-from governance.chain.safe_tx import SafeTx, safe_tx_hash, safe_tx_typed_data
+from governance.chain.safe_tx import SafeTx, encode_transaction_data, safe_tx_hash, safe_tx_typed_data
 from governance.errors import GovernanceRefusal
 from governance.policy import VotePolicy
 from governance.reports import ReportRef, ReportSource, report_sha256
@@ -302,6 +302,7 @@ class GovernanceService:
             "nonce": tx.nonce,
             "safe_tx_hash": action.safe_tx_hash,
             "typed_data": safe_tx_typed_data(tx),
+            "contract_owner_message": "0x" + encode_transaction_data(tx).hex(),
             "rejection_message": rejection_message(int(action.id), action.safe_tx_hash),  # type: ignore[arg-type]
             "signed_by": signed,
             "created_at": _aware(action.created_at).isoformat(),

@@ -29,6 +29,7 @@ class ChainEnv:
     safe: Any
     owner_keys: list[str]
     proposal_id: int
+    infra: Any = None
 
 
 def sign_as(key: str, typed_data: dict[str, Any]) -> str:
@@ -94,7 +95,7 @@ def chain_module() -> Iterator[ChainEnv]:
     )
     mine_until_active(w3, deployment.governor, proposal_id)
     yield ChainEnv(w3=w3, deployer=deployer, relayer=relayer, token=deployment.token, governor=deployment.governor,
-                   safe=safe, owner_keys=list(OWNER_KEYS), proposal_id=proposal_id)
+                   safe=safe, owner_keys=list(OWNER_KEYS), proposal_id=proposal_id, infra=infra)
 
 
 @pytest.fixture
