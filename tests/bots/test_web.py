@@ -1,0 +1,144 @@
+"""The dashboard through FastAPI's TestClient, on the bundled sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from bots.web.app import create_app
+from bots.web.security import CSRF_COOKIE, issue_token
+from bots.web.services import Services
+from ingest.settings import ConcordSettings
+from ingest.store import Store
+
+KNOWN_QUERY = "Treasury Management Committee"  # occurs in one real Arbitrum forum post of the sample
+KNOWN_THREAD = "Plurality Labs Milestone 1 Review"
+
+
+def reliability_results(directory: Path) -> Path:
+    """An evaluation results file in the shape the chart reads (bins of predicted vs observed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "predict.json"
+    path.write_text(json.dumps({
+        "n": 120,
+        "model": {"brier": 0.18, "ece": 0.041, "reliability": [
+            {"mean_predicted": 0.15, "observed": 0.2, "n": 20},
+            {"mean_predicted": 0.55, "observed": 0.5, "n": 40},
+            {"mean_predicted": 0.9, "observed": 0.85, "n": 60},
+        ]},
+    }))
+    return path
+
+
+@pytest.fixture
+def client(services: Services, tmp_path: Path) -> TestClient:
+    return TestClient(create_app(services.settings, services=services, results_dir=tmp_path / "results"))
+
+
+def test_proposals_page_shows_actual_outcomes(client: TestClient) -> None:
+    page = client.get("/proposals", params={"dao": "compound"})
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('data-proposal-id="') == 50
+    assert 'class="badge passed"' in html and 'class="badge failed"' in html
+    assert "prediction service is not available" in html.lower() or "predictor service is not available" in html
+
+
+def test_proposal_page_and_unknown_proposal(client: TestClient, sample_store: Store) -> None:
+    first = client.get("/api/proposals", params={"dao": "compound", "limit": 1}).json()[0]
+    page = client.get(f"/proposals/{first['id']}")
+    assert page.status_code == 200 and first["title"] in page.text
+    assert f'href="/proposals/{first["id"]}/report"' in page.text
+    missing = client.get("/proposals/999999")
+    assert missing.status_code == 404 and "Unknown proposal &#39;999999&#39;" in missing.text
+    api_missing = client.get("/api/proposals/999999")
+    assert api_missing.status_code == 404 and "Unknown proposal" in api_missing.json()["error"]
+
+
+def test_full_text_search_finds_a_known_post(client: TestClient) -> None:
+    hits = client.get("/api/search", params={"q": KNOWN_QUERY}).json()
+    assert [h["thread_title"] for h in hits] == [KNOWN_THREAD]
+    assert hits[0]["url"].startswith("https://forum.arbitrum.foundation/t/")
+    page = client.get("/search", params={"q": KNOWN_QUERY})
+    assert KNOWN_THREAD in page.text and "1 result" in page.text
+    assert client.get("/api/search", params={"q": "treasury", "mode": "psychic"}).status_code == 400
+
+
+def test_semantic_search_says_when_unavailable(client: TestClient) -> None:
+    page = client.get("/search", params={"q": "selling tokens", "mode": "semantic"})
+    assert "The searcher service is not available here" in page.text
+    assert client.get("/api/search", params={"q": "selling tokens", "mode": "semantic"}).status_code == 503
+
+
+def test_report_page_has_calibration_chart_from_results(services: Services, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    reliability_results(results)
+    client = TestClient(create_app(services.settings, services=services, results_dir=results))
+    html = client.get("/proposals/1/report").text
+    assert '<svg xmlns="http://www.w3.org/2000/svg" id="calibration-chart"' in html
+    assert html.count('class="bin"') == 3 and "ECE 0.041" in html
+    assert "The reports service is not available here" in html
+    assert client.get("/api/calibration").json()["bins"][1] == {"mean_predicted": 0.55, "observed": 0.5, "n": 40}
+
+
+def test_report_page_without_results_says_so(client: TestClient) -> None:
+    html = client.get("/proposals/1/report").text
+    assert 'id="no-calibration"' in html and "calibration-chart" not in html
+
+
+def test_openapi_and_docs(client: TestClient) -> None:
+    schema = client.get("/api/openapi.json").json()
+    for path in ("/api/proposals", "/api/proposals/{ref}", "/api/search", "/api/actions/{action_id}/signatures"):
+        assert path in schema["paths"]
+    docs = client.get("/api/docs").text
+    assert "/api/actions/{action_id}/signatures" in docs and "Approve: submit an owner" in docs
+
+
+def test_state_changes_need_csrf_token_and_same_origin(client: TestClient, services: Services) -> None:
+    body = {"signer": "0x" + "11" * 20, "signature": "0x" + "22" * 65}
+    assert client.post("/api/actions/1/signatures", json=body).status_code == 403  # no token
+    client.get("/proposals")  # sets the cookie
+    token = client.cookies[CSRF_COOKIE]
+    assert client.post("/api/actions/1/signatures", json=body, headers={"X-CSRF-Token": "forged.0000"}).status_code == 403
+    cross = client.post("/api/actions/1/signatures", json=body,
+                        headers={"X-CSRF-Token": token, "Origin": "https://evil.example"})
+    assert cross.status_code == 403 and "Cross-origin" in cross.json()["detail"]
+    other_secret = issue_token("another-secret")
+    client.cookies.set(CSRF_COOKIE, other_secret)
+    assert client.post("/api/actions/1/signatures", json=body, headers={"X-CSRF-Token": other_secret}).status_code == 403
+    client.cookies.set(CSRF_COOKIE, token)
+    passed = client.post("/api/actions/1/signatures", json=body, headers={"X-CSRF-Token": token})
+    assert passed.status_code == 503  # past CSRF; no governance service wired in this test
+    bad = client.post("/api/actions/1/signatures", json={**body, "signer": "me"}, headers={"X-CSRF-Token": token})
+    assert bad.status_code == 400 and "not an address" in bad.json()["error"]
+
+
+def test_no_secret_reaches_any_page(sample_store: Store, tmp_path: Path) -> None:
+    secrets = {
+        "session": "session-secret-5c1b7e",
+        "discord": "discord-token-9f2a41",
+        "llm": "llm-key-3d88c0",
+        "attest": "0x" + "7a" * 32,
+    }
+    settings = ConcordSettings(
+        data_dir=tmp_path / "data",
+        web={"session_secret": SecretStr(secrets["session"])},
+        discord={"token": SecretStr(secrets["discord"])},
+        llm={"api_key": SecretStr(secrets["llm"])},
+        chain={"attestation_key": SecretStr(secrets["attest"])},
+    )
+    results = tmp_path / "results"
+    reliability_results(results)
+    client = TestClient(create_app(settings, services=Services(store=sample_store, settings=settings), results_dir=results))
+    pages = ["/proposals", "/proposals/1", "/proposals/1/report", f"/search?q={KNOWN_QUERY}", "/signer",
+             "/api/docs", "/api/openapi.json", "/api/proposals", "/api/calibration", "/proposals/999999"]
+    for url in pages:
+        response = client.get(url)
+        text = response.text + " ".join(response.headers.values())
+        for value in secrets.values():
+            assert value not in text, f"{url} leaks a secret"
+    assert client.cookies[CSRF_COOKIE].count(".") == 1  # a MAC'd nonce, not the secret
