@@ -146,3 +146,50 @@ def discord_export(
     cli.store().ensure_dao(dao)
     jobs: list[tuple[str, IngestSource]] = [(dao, DiscordExportSource.from_file(f)) for f in files]
     _report(cli, _run_with_progress(cli, jobs, quiet=as_json), as_json)
+
+
+@ingest_app.command("governor")
+def governor(
+    ctx: typer.Context,
+    dao: str = typer.Option(..., "--dao", help="DAO slug to file the proposals under (created if new)"),
+    address: str | None = typer.Option(None, "--address", help="Governor contract address (default: settings chain.governor_address)"),
+    rpc_url: str | None = typer.Option(None, "--rpc-url", help="JSON-RPC node URL (default: settings chain.rpc_url)"),
+    from_block: int = typer.Option(0, "--from-block", help="First block to read (the Governor's deployment block)"),
+    confirmations: int | None = typer.Option(None, "--confirmations", help="Blocks a log must be buried under (default: settings chain.confirmations)"),
+    chunk_blocks: int = typer.Option(5_000, "--chunk-blocks", help="Blocks per eth_getLogs call; halves on 'too many results'"),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON"),
+) -> None:
+    """Read ProposalCreated / VoteCast(WithParams) / Queued / Executed / Canceled logs of an OpenZeppelin Governor or GovernorBravo.
+
+    Example: concord ingest governor --dao compound --rpc-url http://127.0.0.1:8545 --address 0xc0Da02939E1441F497fd74F78cE7Decb17B66529 --from-block 12006099
+    """
+    from ingest.errors import ConfigError
+    from ingest.sources.governor import GovernorSource, open_governor_proposals
+
+    cli = get_context(ctx)
+    chain = cli.settings.chain
+    url = rpc_url or chain.rpc_url
+    target = address or chain.governor_address
+    if not url:
+        raise ConfigError("No RPC URL: pass --rpc-url or set CONCORD_CHAIN__RPC_URL")
+    if not target:
+        raise ConfigError("No Governor address: pass --address or set CONCORD_CHAIN__GOVERNOR_ADDRESS")
+    from web3 import HTTPProvider, Web3
+
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
+    try:
+        chain_id = int(w3.eth.chain_id)
+    except Exception as exc:  # noqa: BLE001 - any transport failure means the node is not reachable
+        raise ConfigError(f"The JSON-RPC node at {url} did not answer eth_chainId ({exc}). Check --rpc-url.") from exc
+    store = cli.store()
+    record = store.ensure_dao(dao, chain_id=chain_id, governor_address=target)
+    source = GovernorSource(
+        w3,
+        target,
+        chain_id=chain_id,
+        from_block=from_block,
+        confirmations=chain.confirmations if confirmations is None else confirmations,
+        chunk_blocks=chunk_blocks,
+        open_items=open_governor_proposals(store, record),
+    )
+    _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)

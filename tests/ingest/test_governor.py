@@ -1,0 +1,119 @@
+"""The Governor source against a real in-process EVM running the compiled OpenZeppelin Governor + ERC20Votes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from ingest.domain import Proposal, Vote
+from ingest.pipeline import run_ingestion
+from ingest.sources.governor import GovernorSource, open_governor_proposals
+from ingest.store import Store
+
+pytestmark = pytest.mark.chain
+
+web3 = pytest.importorskip("web3")
+from web3 import Web3  # noqa: E402
+from web3.providers.eth_tester import EthereumTesterProvider  # noqa: E402
+
+from governance.chain.deploy import deploy_governor, mine_until_active, send_and_wait  # noqa: E402
+
+MAX_LOG_RANGE = 3
+
+
+def _number(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+class LimitedNode(EthereumTesterProvider):
+    """The in-process chain behind a node limit like Infura's: eth_getLogs over > 3 blocks is refused."""
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        if method == "eth_getLogs":
+            query = params[0]  # eth-tester's middleware has already turned it into snake_case ints
+            low, high = _number(query.get("from_block", query.get("fromBlock"))), _number(query.get("to_block", query.get("toBlock")))
+            if high - low + 1 > MAX_LOG_RANGE:
+                return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "query returned more than 10000 results"}}
+        return super().make_request(method, params)
+
+
+@pytest.fixture
+def chain() -> dict[str, Any]:
+    w3 = Web3(LimitedNode())
+    admin, alice, bob = w3.eth.accounts[:3]
+    deployment = deploy_governor(w3, sender=admin, voting_delay=1, voting_period=20)
+    token, governor = deployment.token, deployment.governor
+    for holder in (alice, bob):
+        send_and_wait(w3, token.functions.transfer(holder, 200_000 * 10**18), sender=admin)
+    for holder in (admin, alice, bob):
+        send_and_wait(w3, token.functions.delegate(holder), sender=holder)
+    w3.testing.mine(1)
+    return {"w3": w3, "governor": governor, "token": token, "admin": admin, "alice": alice, "bob": bob}
+
+
+def _propose(chain: dict[str, Any], description: str) -> tuple[int, list[Any]]:
+    w3, governor = chain["w3"], chain["governor"]
+    action = [[chain["bob"]], [0], [b""]]
+    send_and_wait(w3, governor.functions.propose(*action, description), sender=chain["admin"])
+    pid = governor.functions.hashProposal(*action, w3.keccak(text=description)).call()
+    return int(pid), action
+
+
+def _source(chain: dict[str, Any], store: Store, **options: Any) -> GovernorSource:
+    dao = store.get_dao("test")
+    return GovernorSource(
+        chain["w3"], chain["governor"].address, chain_id=131277322940537, open_items=open_governor_proposals(store, dao), **options
+    )
+
+
+def test_proposals_votes_and_states_from_real_events(store: Store, chain: dict[str, Any]) -> None:
+    w3, governor = chain["w3"], chain["governor"]
+    dao = store.ensure_dao("test")
+    funded, action = _propose(chain, "# Fund the grants program\n\nSend 0 ETH to Bob as a test.")
+    cancelled, cancel_action = _propose(chain, "# Withdrawn idea\n\nCancelled while pending.")
+    send_and_wait(w3, governor.functions.cancel(*cancel_action, w3.keccak(text="# Withdrawn idea\n\nCancelled while pending.")), sender=chain["admin"])
+    mine_until_active(w3, governor, funded)
+    send_and_wait(w3, governor.functions.castVoteWithReason(funded, 1, "Grants grow the ecosystem"), sender=chain["admin"])
+    send_and_wait(w3, governor.functions.castVote(funded, 0), sender=chain["alice"])
+    send_and_wait(w3, governor.functions.castVoteWithReasonAndParams(funded, 2, "Abstain: conflict of interest", b"\x01"), sender=chain["bob"])
+
+    source = _source(chain, store, confirmations=0, chunk_blocks=8)
+    first = run_ingestion(store, dao, source)
+    assert first.quarantined == 0
+    assert source.chunks_read and all(end - start + 1 <= MAX_LOG_RANGE for start, end in source.chunks_read)  # halved 8 -> 4 -> 2
+    assert store.count(Proposal) == 2 and store.count(Vote) == 3
+    with store.session() as session:
+        p = session.exec(select(Proposal).where(Proposal.external_id == str(funded))).one()
+        assert (p.title, p.state, p.author) == ("Fund the grants program", "active", chain["admin"])
+        assert p.scores == [200_000.0, 600_000.0, 200_000.0]
+        votes = {v.choice_label: v for v in session.exec(select(Vote))}
+        assert votes["For"].reason == "Grants grow the ecosystem" and votes["For"].voting_power == 600_000.0
+        assert votes["Abstain"].reason == "Abstain: conflict of interest"  # from VoteCastWithParams
+        assert votes["Against"].voter == chain["alice"] and votes["Against"].created_at is not None
+        c = session.exec(select(Proposal).where(Proposal.external_id == str(cancelled))).one()
+        assert (c.state, c.outcome) == ("canceled", "cancelled")
+
+    w3.testing.mine(25)
+    send_and_wait(w3, governor.functions.execute(*action, w3.keccak(text="# Fund the grants program\n\nSend 0 ETH to Bob as a test.")), sender=chain["admin"])
+    second = run_ingestion(store, dao, _source(chain, store, confirmations=0))
+    assert second.ingested == 0 and store.count(Vote) == 3
+    with store.session() as session:
+        p = session.exec(select(Proposal).where(Proposal.external_id == str(funded))).one()
+        assert (p.state, p.outcome, p.scores_state) == ("executed", "passed", "final")
+    third = run_ingestion(store, dao, _source(chain, store, confirmations=0))
+    assert (third.ingested, third.updated, third.quarantined) == (0, 0, 0)
+
+
+def test_confirmation_depth_leaves_recent_blocks_for_later(sqlite_store: Store, chain: dict[str, Any]) -> None:
+    w3, governor = chain["w3"], chain["governor"]
+    dao = sqlite_store.ensure_dao("test")
+    pid, _ = _propose(chain, "Raise the quorum")
+    mine_until_active(w3, governor, pid)
+    send_and_wait(w3, governor.functions.castVote(pid, 1), sender=chain["alice"])
+    run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=3))
+    assert sqlite_store.count(Proposal) == 1 and sqlite_store.count(Vote) == 0  # the vote is only 0 blocks deep
+    w3.testing.mine(3)
+    run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=3))
+    assert sqlite_store.count(Vote) == 1
