@@ -43,6 +43,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(ingest_app, name="ingest")
 from bots.cli.finetune_cmds import finetune_app  # noqa: E402
 app.add_typer(finetune_app, name="finetune")
+from bots.cli.queue_cmds import queue_app  # noqa: E402
+app.add_typer(queue_app, name="queue")
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)
 

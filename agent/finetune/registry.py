@@ -1,0 +1,83 @@
+"""Tuned models registered by name under ``<data_dir>/models/<name>/`` so configuration can select them.
+
+``settings.llm.lora_adapter = "<name>"`` makes the embedded server load that model's adapter GGUF;
+for vLLM the same name is the ``--lora-modules`` name and the request's ``model``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import InputError, NotFoundError
+from ingest.settings import ConcordSettings
+
+__all__ = ["TunedModel", "models_dir", "register_model", "get_model", "list_models", "resolve_lora_adapter"]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+@dataclass
+class TunedModel:
+    """What a fine-tuning run produced and how it was made."""
+
+    name: str
+    base: str
+    adapter_dir: str
+    adapter_gguf: str | None
+    dao: str
+    steps: int
+    config: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+
+    def vllm_lora_module(self) -> str:
+        """The ``--lora-modules`` argument for vLLM."""
+        return f"{self.name}={self.adapter_dir}"
+
+
+def models_dir(settings: ConcordSettings) -> Path:
+    return settings.data_dir / "models"
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InputError(f"Model name {name!r} is not usable: use lowercase letters, digits, '.', '_' or '-' (e.g. compound-stance).")
+    return name
+
+
+def register_model(settings: ConcordSettings, model: TunedModel) -> Path:
+    """Write the model's manifest; return its path."""
+    path = models_dir(settings) / _check_name(model.name) / "manifest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(model), indent=2, default=str))
+    return path
+
+
+def get_model(settings: ConcordSettings, name: str) -> TunedModel:
+    path = models_dir(settings) / _check_name(name) / "manifest.json"
+    if not path.exists():
+        known = ", ".join(m.name for m in list_models(settings)) or "none yet"
+        raise NotFoundError(f"No tuned model named {name!r} in {models_dir(settings)} (known: {known}). Train one with `concord finetune train --name {name}`.")
+    return TunedModel(**json.loads(path.read_text()))
+
+
+def list_models(settings: ConcordSettings) -> list[TunedModel]:
+    root = models_dir(settings)
+    return [TunedModel(**json.loads(p.read_text())) for p in sorted(root.glob("*/manifest.json"))] if root.exists() else []
+
+
+def resolve_lora_adapter(settings: ConcordSettings) -> Path | None:
+    """The adapter GGUF the embedded server should load for ``settings.llm.lora_adapter`` (a name or a path)."""
+    value = settings.llm.lora_adapter
+    if not value:
+        return None
+    if Path(value).suffix == ".gguf":
+        return Path(value)
+    model = get_model(settings, value)
+    if not model.adapter_gguf:
+        raise InputError(f"Tuned model {value!r} has no adapter GGUF (its base is not the embedded model); serve it with vLLM instead.")
+    return Path(model.adapter_gguf)

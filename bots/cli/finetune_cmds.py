@@ -1,0 +1,128 @@
+"""`concord finetune ...`: tune the chat model on a DAO's own history and compare it with its base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bots.cli.context import get_context, print_json
+
+__all__ = ["finetune_app"]
+
+finetune_app = typer.Typer(help="Fine-tune the chat model (LoRA) on a DAO's own votes, proposals and threads.", no_args_is_help=True)
+
+
+@finetune_app.command("train")
+def train(
+    ctx: typer.Context,
+    dao: str = typer.Option(..., "--dao", help="DAO slug whose history to learn from"),
+    name: str = typer.Option(..., "--name", help="Name to register the tuned model under (select it with llm.lora_adapter)"),
+    model_dir: Path | None = typer.Option(None, "--model-dir", help="Hugging Face model directory to tune (GPU); default: the embedded SmolLM2 GGUF"),
+    epochs: float = typer.Option(2.0, "--epochs", help="Passes over the balanced training set"),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps"),
+    batch_size: int = typer.Option(8, "--batch-size"),
+    max_length: int = typer.Option(256, "--max-length", help="Tokens per example (prompt middle is trimmed)"),
+    learning_rate: float = typer.Option(5e-4, "--lr"),
+    rank: int = typer.Option(8, "--rank", help="LoRA rank"),
+    save_every: int = typer.Option(10, "--save-every", help="Checkpoint every N steps (a rerun resumes from the latest)"),
+    max_train: int | None = typer.Option(None, "--max-train", help="Use only the first N training examples"),
+    max_test: int | None = typer.Option(None, "--max-test", help="Hold out only the first N test examples"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
+    as_json: bool = typer.Option(False, "--json", help="Print the registered model as JSON"),
+) -> None:
+    """Build the instruction dataset (reasons -> stance, proposals -> outcome, threads -> summary; before 2025), train LoRA, export.
+
+    Writes <data_dir>/models/NAME/adapter (for vLLM --enable-lora --lora-modules NAME=...) and adapter.gguf (embedded server).
+    Rerunning the same command resumes from the last checkpoint.
+
+    Example: concord finetune train --dao compound --name compound-stance --epochs 2
+    """
+    from agent.finetune.run import run_finetune
+    from agent.finetune.train import TrainConfig
+
+    cli = get_context(ctx)
+    out = cli.settings.data_dir / "models" / name
+    config = TrainConfig(
+        out_dir=out,
+        base=str(model_dir) if model_dir else "smollm2",
+        epochs=epochs,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        max_length=max_length,
+        learning_rate=learning_rate,
+        rank=rank,
+        alpha=2 * rank,
+        save_every=save_every,
+        device=device,
+    )
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=cli.err_console, disable=as_json,
+    ) as progress:
+        task = progress.add_task(f"training {name}", total=None)
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(task, completed=step, total=total, description=f"training {name} loss={loss:.3f}")
+
+        run = run_finetune(
+            cli.settings, cli.store(), dao=dao, name=name, config=config,
+            max_train=max_train, max_test=max_test, on_step=on_step,
+        )
+    if as_json:
+        print_json({**run.model.__dict__, "resumed_from": run.train.resumed_from, "losses": run.train.losses, "seconds": run.train.seconds})
+        return
+    cli.console.print(f"{name}: {run.train.steps} steps (resumed from {run.train.resumed_from}) on {run.train.device} in {run.train.seconds}s")
+    cli.console.print(f"  adapter (vLLM): --enable-lora --lora-modules {run.model.vllm_lora_module()}")
+    if run.model.adapter_gguf:
+        cli.console.print(f"  adapter GGUF (embedded): {run.model.adapter_gguf}  -> set llm.lora_adapter = \"{name}\"")
+
+
+@finetune_app.command("compare")
+def compare(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Registered tuned model"),
+    as_json: bool = typer.Option(False, "--json"),
+    out: Path | None = typer.Option(None, "--out", help="Also write the JSON report here (e.g. evals/results/finetune-stance.json)"),
+) -> None:
+    """Tuned vs base vs majority class on the held-out vote reasons (macro-F1), via the embedded OpenAI-compatible server.
+
+    Example: concord finetune compare compound-stance --out evals/results/finetune-stance.json
+    """
+    import json
+
+    from agent.finetune.run import compare_on_heldout
+
+    cli = get_context(ctx)
+    report = compare_on_heldout(cli.settings, name, threads=cli.settings.llm.threads)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2))
+    if as_json:
+        print_json(report)
+        return
+    table = Table(title=f"Stance on {report['n_test']} held-out reasons ({report['dao']}): {report['gold']}")
+    for col in ("model", "macro-F1", "accuracy", "predicted"):
+        table.add_column(col)
+    for s in report["scores"]:
+        table.add_row(s["name"], f"{s['macro_f1']:.3f}", f"{s['accuracy']:.3f}", str(s["predicted"]))
+    cli.console.print(table)
+
+
+@finetune_app.command("list")
+def list_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Tuned models registered under the data directory.
+
+    Example: concord finetune list --json
+    """
+    from agent.finetune.registry import list_models
+
+    cli = get_context(ctx)
+    models = list_models(cli.settings)
+    if as_json:
+        print_json([m.__dict__ for m in models])
+        return
+    for m in models:
+        cli.console.print(f"{m.name}: base={m.base} dao={m.dao} steps={m.steps} gguf={m.adapter_gguf or '-'}")
