@@ -5,10 +5,15 @@ from agent.predict.history import History, Rate
 from agent.predict.loader import load_directory, parse_time
 from agent.predict.model import OutcomeModel, ShareModel
 from agent.predict.records import GovData, PostRecord, ProposalRecord, canonical_choice, canonical_shares
+from agent.predict.service import MODEL_NAME, Prediction, predict_proposal, predict_record
 from agent.predict.walkforward import ScoredRow, WalkForwardResult, walk_forward
 
 __all__ = [
     "FEATURE_NAMES",
+    "MODEL_NAME",
+    "Prediction",
+    "predict_proposal",
+    "predict_record",
     "FeatureBuilder",
     "GovData",
     "History",

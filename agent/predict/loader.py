@@ -9,6 +9,10 @@ Time rules, all conservative (a proposal is never treated as closed earlier than
 - Outcomes: ``passed`` (and Decentraland's ``passed_vote_out_of_budget``) -> passed, ``failed`` -> failed;
   ``cancelled``, ``null`` (open, or not derived, e.g. Arbitrum Tally/Snapshot) -> skipped and counted.
 - Rows with no time at all (Nouns) are skipped and counted.
+- Per-choice scores: where per-voter votes for a proposal are present and their voting power sums to within 1% of
+  ``scores_total``, the scores are recomputed from the votes by choice label. (In the shared data the Compound
+  GovernorBravo ``scores`` are in For/Against/Abstain order while ``choices`` say Against/For/Abstain; the votes
+  fix that for the proposals that have them.) Decentraland scores come from complete ``proposal_updates.jsonl`` rows.
 """
 
 from __future__ import annotations
@@ -83,7 +87,22 @@ def _floats(values: Any) -> tuple[float, ...] | None:
         return None
 
 
-def _proposal(row: dict[str, Any], clock: BlockClock, update: dict[str, Any] | None) -> ProposalRecord:
+def _from_votes(row: dict[str, Any], sums: dict[str, float] | None) -> tuple[float, ...] | None:
+    """Per-choice scores summed from votes, when they account for the proposal's whole ``scores_total``."""
+    choices, total = row.get("choices"), row.get("scores_total")
+    if not sums or not isinstance(choices, list) or not total:
+        return None
+    if abs(sum(sums.values()) - float(total)) > 0.01 * abs(float(total)):
+        return None
+    labels = {str(c).strip().lower() for c in choices}
+    if not set(sums) <= labels:
+        return None
+    return tuple(sums.get(str(c).strip().lower(), 0.0) for c in choices)
+
+
+def _proposal(
+    row: dict[str, Any], clock: BlockClock, update: dict[str, Any] | None, vote_sums: dict[str, float] | None = None
+) -> ProposalRecord:
     created = parse_time(row.get("created"))
     start = parse_time(row.get("start"))
     if start is None and row.get("start_block") is not None:
@@ -100,7 +119,7 @@ def _proposal(row: dict[str, Any], clock: BlockClock, update: dict[str, Any] | N
     if opened is None and status in {"passed", "failed"}:
         outcome, status = None, "no-time"
     choices = tuple(str(c) for c in row["choices"]) if isinstance(row.get("choices"), list) else None
-    scores = _floats(row.get("scores"))
+    scores = _from_votes(row, vote_sums) or _floats(row.get("scores"))
     if update and update.get("complete") and update.get("scores_from_votes"):
         vote_choices = [str(c) for c in update.get("choices_from_votes") or []]
         vote_scores = _floats(update.get("scores_from_votes")) or ()
@@ -143,11 +162,14 @@ def load_directory(path: str | Path) -> GovData:
     notes: list[str] = []
     anchors: list[tuple[int, float]] = []
     voter_power: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    vote_sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for name in ("votes.jsonl", "votes.jsonl.gz", "votes_decentraland.jsonl.gz"):
         vote_file = root / name
         if not vote_file.is_file():
             continue
         for row in _jsonl(vote_file):
+            if name == "votes.jsonl" and row.get("proposal_id") and row.get("choice") is not None:
+                vote_sums[str(row["proposal_id"])][str(row["choice"]).strip().lower()] += float(row.get("vp") or 0.0)
             ts = parse_time(row.get("created"))
             if ts is None:
                 continue
@@ -163,7 +185,11 @@ def load_directory(path: str | Path) -> GovData:
     updates_file = root / "proposal_updates.jsonl"
     if updates_file.is_file():
         updates = {str(r["id"]): r for r in _jsonl(updates_file) if r.get("id")}
-    proposals = [_proposal(row, clock, updates.get(str(row.get("id")))) for row in _jsonl(proposals_file) if row.get("id")]
+    proposals = [
+        _proposal(row, clock, updates.get(str(row.get("id"))), vote_sums.get(str(row.get("id"))))
+        for row in _jsonl(proposals_file)
+        if row.get("id")
+    ]
     posts_by_proposal: dict[str, list[PostRecord]] = defaultdict(list)
     posts_file = root / "posts.jsonl"
     if posts_file.is_file():

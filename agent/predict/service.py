@@ -1,0 +1,151 @@
+"""Predict one stored proposal: the function a consensus report calls."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agent.predict.features import FeatureBuilder
+from agent.predict.from_store import load_store_dao
+from agent.predict.model import OutcomeModel, ShareModel
+from agent.predict.records import GovData, ProposalRecord, canonical_choice, canonical_shares
+from agent.stance.base import StanceClassifier
+from ingest.domain import Dao, Proposal
+from ingest.errors import InputError
+from ingest.store import Store
+
+__all__ = ["Prediction", "predict_proposal", "predict_record", "MODEL_NAME"]
+
+MODEL_NAME = "concord-predict-lr-platt-v1"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """P(pass) with an interval, expected vote share per choice label (None when not a yes/no vote or no history).
+
+    ``low``/``high`` are the 5th/95th percentiles over bootstrap refits (or of the Beta posterior of the DAO's pass
+    rate when the model could not be trained). ``method`` is ``model`` or ``base-rate``.
+    """
+
+    p_pass: float
+    low: float
+    high: float
+    vote_share: dict[str, float] | None
+    n_train: int
+    model_id: str
+    method: str = "model"
+    trained_until: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready view."""
+        return {
+            "p_pass": round(self.p_pass, 4),
+            "low": round(self.low, 4),
+            "high": round(self.high, 4),
+            "vote_share": {k: round(v, 4) for k, v in self.vote_share.items()} if self.vote_share else None,
+            "n_train": self.n_train,
+            "model_id": self.model_id,
+            "method": self.method,
+            "trained_until": self.trained_until,
+            "features": {k: round(v, 6) for k, v in self.features.items()},
+        }
+
+
+def _per_choice(choices: tuple[str, ...] | None, shares: dict[str, float] | None) -> dict[str, float] | None:
+    """Spread canonical for/against/other shares over the proposal's own choice labels."""
+    if not choices or shares is None:
+        return None
+    kinds = [canonical_choice(c) for c in choices]
+    if "for" not in kinds and "against" not in kinds:
+        return None
+    counts = {k: kinds.count(k) for k in set(kinds)}
+    out = {c: shares[k] / counts[k] for c, k in zip(choices, kinds, strict=True)}
+    total = sum(out.values())
+    return {c: v / total for c, v in out.items()} if total > 0 else None
+
+
+def predict_record(
+    data: GovData,
+    target: ProposalRecord,
+    *,
+    stance: StanceClassifier | None = None,
+    bootstrap: int = 20,
+    seed: int = 0,
+) -> Prediction:
+    """Predict ``target`` from ``data``, training only on proposals that closed before ``target`` opened."""
+    from agent.predict.features import FEATURE_NAMES
+
+    if target.opened_at is None:
+        raise InputError(f"Proposal {target.id} has neither a creation nor a start time, so 'before voting' is undefined")
+    at = target.opened_at
+    builder = FeatureBuilder(data, stance=stance)
+    train = sorted(
+        (p for p in data.proposals if p.has_label and p.closed_at < at and p.id != target.id),  # type: ignore[operator]
+        key=lambda p: (p.closed_at, p.id),
+    )
+    x = builder.vector(target)
+    X = [builder.vector(p) for p in train]
+    y = [int(bool(p.outcome)) for p in train]
+    digest = hashlib.sha256("\n".join(p.id for p in train).encode()).hexdigest()[:12]
+    model = OutcomeModel()
+    shares_train = [(row, s) for row, s in ((row, canonical_shares(p.choices, p.scores)) for row, p in zip(X, train, strict=True)) if s]
+    share_model = ShareModel()
+    share_model.fit([r for r, _ in shares_train], [s for _, s in shares_train])
+    history_shares = builder.history.mean_shares(target.dao, at)
+    shares = share_model.predict([x])[0] if share_model.fitted else history_shares
+    vote_share = _per_choice(target.choices, shares)
+    features = dict(zip(FEATURE_NAMES, x, strict=True))
+    if not model.fit(X, y):
+        from scipy.stats import beta
+
+        rate = builder.history.dao_rate(target.dao, at)
+        a, b = rate.passes + 1, rate.n - rate.passes + 1
+        return Prediction(
+            p_pass=rate.smoothed,
+            low=float(beta.ppf(0.05, a, b)),
+            high=float(beta.ppf(0.95, a, b)),
+            vote_share=vote_share,
+            n_train=len(train),
+            model_id=f"base-rate:{digest}",
+            method="base-rate",
+            trained_until=at,
+            features=features,
+        )
+    p = float(model.predict([x])[0])
+    rng = np.random.default_rng(seed)
+    draws: list[float] = []
+    Xa, ya = np.asarray(X), np.asarray(y)
+    for _ in range(bootstrap):
+        idx = np.sort(rng.integers(0, len(ya), len(ya)))  # keep time order for the calibration slice
+        boot = OutcomeModel()
+        if boot.fit(Xa[idx], ya[idx]):
+            draws.append(float(boot.predict([x])[0]))
+    low, high = (float(np.percentile(draws, 5)), float(np.percentile(draws, 95))) if draws else (p, p)
+    return Prediction(
+        p_pass=p,
+        low=min(low, p),
+        high=max(high, p),
+        vote_share=vote_share,
+        n_train=len(train),
+        model_id=f"{MODEL_NAME}:{digest}",
+        trained_until=at,
+        features=features,
+    )
+
+
+def predict_proposal(store: Store, proposal: Proposal, *, stance: StanceClassifier | None = None, bootstrap: int = 20) -> Prediction:
+    """Calibrated prediction for a stored proposal from its DAO's history in the store (see :func:`predict_record`)."""
+    with store.session() as session:
+        dao = session.get(Dao, proposal.dao_id)
+        if dao is None:
+            raise InputError(f"Proposal {proposal.id} points at DAO id {proposal.dao_id}, which is not in the store")
+        slug = dao.slug
+    data = load_store_dao(store, proposal.dao_id, slug)
+    target = next((p for p in data.proposals if p.id == str(proposal.id)), None)
+    if target is None:
+        raise InputError(f"Proposal {proposal.id} is not in the store; ingest it first")
+    return predict_record(data, target, stance=stance, bootstrap=bootstrap)
