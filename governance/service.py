@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from eth_utils import keccak, to_checksum_address
 from sqlmodel import col, select
@@ -33,12 +33,43 @@ from ingest.domain import ActionSignature, Dao, PendingAction, utcnow
 from ingest.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from governance.safe_service import SafeTransactionServiceClient
+
+if TYPE_CHECKING:  # pragma: no cover
     from ingest.settings import ConcordSettings
     from ingest.store import Store
 
-__all__ = ["GovernanceService", "build_governance", "rejection_message", "vote_reason"]
+__all__ = ["GovernanceService", "LocalProposerKey", "ProposerKey", "build_governance", "rejection_message", "vote_reason"]
 
 MAX_REASON = 900
+
+
+@runtime_checkable
+class ProposerKey(Protocol):
+    """A Safe *proposer* key (a delegate that may only queue transactions; never an owner)."""
+
+    @property
+    def address(self) -> str: ...
+
+    def sign_hash(self, digest: bytes) -> bytes: ...
+
+
+class LocalProposerKey:
+    """A proposer key held by Concord (``CONCORD_CHAIN__PROPOSER_KEY``); it can queue, not approve."""
+
+    def __init__(self, private_key: str) -> None:
+        from eth_account import Account
+
+        self._account = Account.from_key(private_key)
+
+    @property
+    def address(self) -> str:
+        """The proposer's address."""
+        return str(self._account.address)
+
+    def sign_hash(self, digest: bytes) -> bytes:
+        """ECDSA over a 32-byte hash (v = 27/28)."""
+        return bytes(self._account.unsafe_sign_hash(digest).signature)
 
 
 def vote_reason(ref: ReportRef) -> str:
@@ -427,6 +458,50 @@ class GovernanceService:
                          "signers": [s.owner for s in verified], "report_sha256": action.report_hash},
             )
         return self.describe(action_id)
+
+    # --- other routes: the Safe Transaction Service -------------------------------------------
+
+    def propose_to_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient, proposer: ProposerKey) -> dict[str, Any]:
+        """Queue the action's Safe transaction in the Safe Transaction Service as a registered proposer.
+
+        The proposer key may only queue: it must be a delegate the owners registered, and never an owner.
+        """
+        subject = f"action:{action_id}"
+        action = self._load(action_id)
+        try:
+            self._check_open(action)
+            tx = self._check_integrity(action)
+            self._check_report(action)
+            chain = self._check_chain(action, tx)
+            if proposer.address in chain.owners():
+                raise GovernanceRefusal("proposer_is_owner", f"{proposer.address} is a Safe owner; Concord never holds an owner key.")
+            if proposer.address not in client.list_delegates(action.safe_address):
+                raise GovernanceRefusal(
+                    "not_a_proposer",
+                    f"{proposer.address} is not a registered proposer of Safe {action.safe_address}; an owner must add it in Safe{{Wallet}}.",
+                )
+            signature = "0x" + proposer.sign_hash(safe_tx_hash(tx)).hex()
+            tx_hash = client.propose(tx, sender=proposer.address, signature=signature)
+        except GovernanceRefusal as refusal:
+            raise self._refuse(refusal, subject=subject) from None
+        audit.append(self.store, actor=proposer.address, action="propose_safe_service", subject=subject,
+                     payload={"safe_tx_hash": tx_hash, "service": client.base_url})
+        return self.describe(action_id)
+
+    def sync_from_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient) -> dict[str, Any]:
+        """Pull owners' confirmations made in Safe{Wallet}; each is verified like any other signature."""
+        action = self._load(action_id)
+        queued = client.get_transaction(action.safe_tx_hash)
+        known = {s.owner for s in self._signatures(action_id)}
+        refused: list[dict[str, str]] = []
+        for confirmation in queued.confirmations:
+            if confirmation.owner in known or self._load(action_id).status != "pending":
+                continue
+            try:
+                self.submit_signature(action_id, signature=confirmation.signature, signer=confirmation.owner)
+            except GovernanceRefusal as refusal:
+                refused.append({"owner": confirmation.owner, "rule": refusal.rule, "message": refusal.detail})
+        return {**self.describe(action_id), "refused_confirmations": refused}
 
 
 def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None) -> GovernanceService:

@@ -1,0 +1,89 @@
+"""Queue through the Safe Transaction Service as a proposer; owners confirm there; Concord verifies and executes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from governance.chain.safe_tx import SafeTx, safe_tx_hash
+from governance.contracts import load_safe_artifact
+from governance.errors import GovernanceRefusal
+from governance.safe_service import SafeServiceError, SafeTransactionServiceClient
+from governance.service import LocalProposerKey
+from ingest.store import Store
+from tests.governance.conftest import ChainEnv, sign_as
+from tests.governance.safe_service_server import ServiceState, running_safe_service
+from tests.governance.test_vote_flow import make_service, recommend
+
+pytestmark = pytest.mark.chain
+
+PROPOSER_KEY = "0x" + f"{8:064x}"
+
+
+def test_our_safe_tx_hash_equals_safe_eth_py() -> None:
+    from safe_eth.safe.safe_tx import SafeTx as Reference
+
+    tx = SafeTx(safe="0x" + "11" * 20, chain_id=100, to="0x" + "22" * 20, data=b"\x01\x02", nonce=7, value=3)
+    ref = Reference(None, tx.safe, tx.to, 3, b"\x01\x02", 0, 0, 0, 0, None, None, safe_nonce=7, safe_version="1.4.1", chain_id=100)
+    assert safe_tx_hash(tx) == bytes(ref.safe_tx_hash)
+
+
+def test_proposer_queues_owners_confirm_in_the_service_and_concord_executes(sqlite_url: str, chain: ChainEnv, report_dir: Path) -> None:
+    store = Store.open(sqlite_url)
+    service = make_service(store, chain, report_dir)
+    action = recommend(service, chain, report_dir)
+    proposer = LocalProposerKey(PROPOSER_KEY)
+    state = ServiceState(w3=chain.w3, safe_abi=load_safe_artifact("Safe_V1_4_1")["abi"])
+    with running_safe_service(state) as url, SafeTransactionServiceClient(url) as client:
+        with pytest.raises(GovernanceRefusal) as unregistered:
+            service.propose_to_safe_service(action["id"], client=client, proposer=proposer)
+        assert unregistered.value.rule == "not_a_proposer"
+
+        state.delegates[chain.safe.address] = [proposer.address]
+        service.propose_to_safe_service(action["id"], client=client, proposer=proposer)
+        queued = client.get_transaction(action["safe_tx_hash"])
+        assert queued.proposer == proposer.address and queued.confirmations == [] and queued.confirmations_required == 2
+        info = client.get_safe(chain.safe.address)
+        assert info.threshold == 2 and info.nonce == action["nonce"]
+
+        # The proposer cannot confirm: the service (and the Safe) only take owners.
+        proposer_sig = sign_as(PROPOSER_KEY, action["typed_data"])
+        with pytest.raises(SafeServiceError, match="not an owner"):
+            client.confirm(action["safe_tx_hash"], signature=proposer_sig)
+
+        # Owners confirm in Safe{Wallet} (here: straight to the service with their own keys).
+        client.confirm(action["safe_tx_hash"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
+        partial = service.sync_from_safe_service(action["id"], client=client)
+        assert partial["status"] == "pending" and len(partial["signed_by"]) == 1
+        client.confirm(action["safe_tx_hash"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
+        done = service.sync_from_safe_service(action["id"], client=client)
+    assert done["status"] == "executed" and done["refused_confirmations"] == []
+    assert chain.governor.functions.proposalVotes(chain.proposal_id).call()[1] == 100_000 * 10**18
+
+
+def test_owner_key_is_never_used_as_proposer(sqlite_url: str, chain: ChainEnv, report_dir: Path) -> None:
+    store = Store.open(sqlite_url)
+    service = make_service(store, chain, report_dir)
+    action = recommend(service, chain, report_dir)
+    state = ServiceState(w3=chain.w3, safe_abi=load_safe_artifact("Safe_V1_4_1")["abi"])
+    owner_as_proposer = LocalProposerKey(chain.owner_keys[0])
+    state.delegates[chain.safe.address] = [owner_as_proposer.address]
+    with running_safe_service(state) as url, SafeTransactionServiceClient(url) as client:
+        with pytest.raises(GovernanceRefusal) as refused:
+            service.propose_to_safe_service(action["id"], client=client, proposer=owner_as_proposer)
+    assert refused.value.rule == "proposer_is_owner"
+    assert not any(r.startswith("POST") for r in state.requests)
+
+
+def test_service_errors_are_clear(chain: ChainEnv) -> None:
+    state = ServiceState(w3=chain.w3, safe_abi=load_safe_artifact("Safe_V1_4_1")["abi"])
+    with running_safe_service(state) as url, SafeTransactionServiceClient(url) as client:
+        tx = SafeTx(safe=chain.safe.address, chain_id=chain.w3.eth.chain_id, to=chain.governor.address, data=b"", nonce=chain.safe.functions.nonce().call())
+        outsider = Account.from_key("0x" + f"{7:064x}")
+        with pytest.raises(SafeServiceError, match="not an owner or delegate"):
+            client.propose(tx, sender=outsider.address, signature="0x" + bytes(outsider.unsafe_sign_hash(safe_tx_hash(tx)).signature).hex())
+    with SafeTransactionServiceClient(url, timeout=1) as closed:
+        with pytest.raises(SafeServiceError, match="did not answer"):
+            closed.get_safe(chain.safe.address)
