@@ -58,19 +58,21 @@ def consensus_embed(
     """The report summary as an embed: camps, probability, and a link to the full report."""
     import discord
 
-    summary = neutralise_mentions(str(report.get("summary") or "").strip())
+    summary_data = report.get("summary") or {}
+    summary = neutralise_mentions(str(summary_data.get("text") if isinstance(summary_data, dict) else summary_data).strip())
     embed = discord.Embed(title=title[:256], url=report_url, description=(summary[:1000] or None))
-    for number, camp in enumerate((report.get("camps") or [])[:8], start=1):
-        name = str(camp.get("name") or camp.get("label") or f"Camp {number}")
-        size = camp.get("size")
+    for camp in (report.get("camps") or [])[:8]:
         quotes = camp.get("quotes") or []
-        first = quotes[0] if quotes else {}
-        text = str(camp.get("summary") or first.get("text") or first.get("quote") or "—")
+        text = f"“{quotes[0]['quote']}”" if quotes else "—"
         embed.add_field(
-            name=(f"{name} ({size})" if size is not None else name)[:256],
+            name=f"{camp.get('name', 'Camp')} ({camp.get('people', '?')} people)"[:256],
             value=neutralise_mentions(text)[:1024],
             inline=False,
         )
+    stated = report.get("prediction")
+    if stated and stated.get("probability_pass") is not None:
+        prediction = {"p_pass": stated["probability_pass"], "low": (stated.get("interval") or [None, None])[0],
+                      "high": (stated.get("interval") or [None, None])[1]}
     if prediction and prediction.get("p_pass") is not None:
         value = f"{prediction['p_pass']:.0%}"
         if prediction.get("low") is not None and prediction.get("high") is not None:
@@ -78,5 +80,7 @@ def consensus_embed(
         embed.add_field(name="Probability of passing", value=value, inline=True)
     else:
         embed.add_field(name="Probability of passing", value="not available", inline=True)
+    if report.get("stale"):
+        embed.add_field(name="Stale", value=str(report.get("stale_reason", "inputs changed")), inline=False)
     embed.add_field(name="Full report", value=f"[open]({report_url})", inline=True)
     return embed

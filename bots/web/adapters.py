@@ -90,3 +90,59 @@ def _adapt_searcher(module: Any, services: Any) -> Any:
     if not hasattr(module, "HybridRetriever") or not hasattr(module, "cached_embedder"):
         raise RuntimeError("embeddings has no HybridRetriever/cached_embedder")
     return _EmbeddingsSearcher(module, services)
+
+
+class _StorePredictor:
+    """agent.predict.service.predict_proposal over the store, memoised per proposal version in this instance."""
+
+    def __init__(self, module: Any, services: Any) -> None:
+        self._predict = module.predict_proposal
+        self._store = services.store
+        self._memo: dict[tuple[int, str], dict[str, Any]] = {}
+
+    def predict(self, proposal_id: int) -> dict[str, Any] | None:
+        from ingest.domain import Proposal
+        from ingest.errors import NotFoundError
+
+        with self._store.session() as session:
+            proposal = session.get(Proposal, proposal_id)
+        if proposal is None:
+            raise NotFoundError(f"Unknown proposal {proposal_id}.")
+        key = (proposal_id, f"{proposal.content_hash}:{proposal.updated_at}")
+        if key not in self._memo:
+            self._memo[key] = self._predict(self._store, proposal).as_dict()
+        return self._memo[key]
+
+
+def _adapt_predictor(module: Any, services: Any) -> Any:
+    return _StorePredictor(importlib.import_module("agent.predict.service"), services)
+
+
+class _StoredReports:
+    """The newest stored consensus report of a proposal (agent.report), marked stale when its inputs changed."""
+
+    def __init__(self, records: Any, store: Any) -> None:
+        self._records = records
+        self._store = store
+
+    def get_report(self, proposal_id: int) -> dict[str, Any] | None:
+        import json
+        from pathlib import Path
+
+        status = self._records.report_status(self._store, proposal_id)
+        if status.record is None or not status.record.path:
+            return None
+        path = Path(status.record.path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            from ingest.errors import StoreError
+
+            raise StoreError(f"The stored report {path} cannot be read ({exc}); regenerate it with `concord report {proposal_id}`.") from exc
+        data["stale"] = status.stale
+        data["stale_reason"] = status.reason
+        return data
+
+
+def _adapt_reports(module: Any, services: Any) -> Any:
+    return _StoredReports(importlib.import_module("agent.report.records"), services.store)

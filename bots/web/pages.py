@@ -61,16 +61,10 @@ def build_pages_router() -> APIRouter:
         services = get_services(request)
         page = max(1, page)
         rows = queries.list_proposals(services.store, dao=dao or None, status=status or None, limit=50, offset=(page - 1) * 50)
-        predictions: dict[int, Any] = {}
-        why = None
-        for row in rows:
-            predicted, why = _optional(services, "predictor", lambda p, pid=row.id: p.predict(pid))
-            if why:
-                break
-            predictions[row.id] = predicted
+        why = None if services.predictor is not None else str(_optional(services, "predictor", lambda p: p)[1])
         return _render(request, "proposals.html", {
             "rows": rows, "daos": queries.list_daos(services.store), "dao": dao or "", "status": status or "",
-            "page": page, "predictions": predictions, "prediction_missing": why,
+            "page": page, "prediction_missing": why,
         })
 
     @router.get("/proposals/{ref}", response_class=HTMLResponse)

@@ -104,20 +104,23 @@ async def test_consensus_needs_embed_links(bot: Any, fake_discord: Any) -> None:
 
 
 async def test_consensus_renders_report_embed(bot: Any, fake_discord: Any, services: Services) -> None:
-    report = {
-        "summary": "Most delegates support it, @everyone agrees.",
+    report = {  # the shape agent.report writes (concord.report/1), trimmed
+        "summary": {"text": "Most delegates support it, @everyone agrees.", "post_ids": [5]},
         "camps": [
-            {"name": "Supporters", "size": 12, "quotes": [{"text": "Good for builders", "post_id": 5, "url": "https://x/5"}]},
-            {"name": "Sceptics", "size": 3, "summary": "Too expensive"},
+            {"index": 0, "name": "Supporters", "people": 12, "posts": 20,
+             "quotes": [{"quote": "Good for builders", "post_id": 5, "url": "https://x/5"}]},
+            {"index": 1, "name": "Sceptics", "people": 3, "posts": 4, "quotes": []},
         ],
+        "prediction": {"probability_pass": 0.8, "interval": [0.7, 0.9], "model": "m"},
     }
     services.reports = StoredReports({1: report})
     replies = await run(bot, fake_discord, "consensus", {"proposal": "1"})
     embed = replies[0]["embeds"][0]
     assert embed["url"].endswith("/proposals/1/report")
     names = [f["name"] for f in embed["fields"]]
-    assert names[:2] == ["Supporters (12)", "Sceptics (3)"]
-    assert {"name": "Probability of passing", "value": "not available", "inline": True} in embed["fields"]
+    assert names[:2] == ["Supporters (12 people)", "Sceptics (3 people)"]
+    assert embed["fields"][0]["value"] == "“Good for builders”"
+    assert {"name": "Probability of passing", "value": "80% (70%–90%)", "inline": True} in embed["fields"]
     assert "@everyone" not in embed["description"]  # broken with a zero-width space
     assert_no_mentions(replies)
 
