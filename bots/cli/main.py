@@ -9,6 +9,7 @@ import typer
 
 from bots.cli.config_cmds import config_app
 from bots.cli.context import CliContext
+from bots.cli.eval_cmds import eval_app
 from bots.cli.ingest_cmds import ingest_app
 from bots.cli.interface_cmds import bot_cmd, serve_cmd
 from bots.cli.store_cmds import register as register_store
@@ -41,10 +42,13 @@ def root(
 register_store(app)
 app.add_typer(config_app, name="config")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(eval_app, name="eval")
 from bots.cli.finetune_cmds import finetune_app  # noqa: E402
 app.add_typer(finetune_app, name="finetune")
 from bots.cli.queue_cmds import queue_app  # noqa: E402
 app.add_typer(queue_app, name="queue")
+from bots.cli.bench_cmds import bench_cmd  # noqa: E402
+app.command("bench")(bench_cmd)
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)
 

@@ -1,0 +1,138 @@
+"""Walk-forward evaluation of the outcome prediction over a data directory, with baselines, a Markdown table
+and a reliability diagram. Used by ``concord eval predict``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.predict.loader import load_directory
+from agent.predict.walkforward import WalkForwardResult, walk_forward
+from agent.stance.base import StanceClassifier
+from ingest.errors import InputError
+
+__all__ = ["run_predict_eval", "render_markdown", "write_reliability_png", "write_outputs", "parse_since"]
+
+_ROWS = (("model", "Concord model (calibrated LR)"), ("base_rate", "DAO historical pass rate"),
+         ("recent_rate", "DAO recent pass rate (last 50)"), ("proposer_history", "Proposer's past pass rate"))
+_METRICS = ("brier", "log_loss", "accuracy", "roc_auc", "ece", "vote_share_mae")
+
+
+def parse_since(value: str | None) -> float | None:
+    """``YYYY-MM-DD`` (UTC midnight) -> unix seconds; None passes through."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--since must be a date like 2023-01-01, got {value!r}") from exc
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def run_predict_eval(
+    data_dir: str | Path,
+    *,
+    since: str | None = None,
+    refit_every: int = 25,
+    calibration: str = "platt",
+    stance: StanceClassifier | None = None,
+) -> tuple[dict[str, Any], WalkForwardResult]:
+    """Load ``data_dir``, run the walk-forward evaluation, return (summary JSON object, raw result)."""
+    if calibration not in {"platt", "isotonic"}:
+        raise InputError(f"--calibration must be 'platt' or 'isotonic', got {calibration!r}")
+    if refit_every < 1:
+        raise InputError(f"--refit-every must be at least 1, got {refit_every}")
+    data = load_directory(data_dir)
+    result = walk_forward(data, since=parse_since(since), refit_every=refit_every, calibration=calibration, stance=stance)
+    summary = result.summary()
+    summary["config"] = {
+        "data": str(data_dir),
+        "since": since,
+        "refit_every": refit_every,
+        "calibration": calibration,
+        "stance": getattr(stance, "model_id", None) if stance is not None else None,
+    }
+    return summary, result
+
+
+def _fmt(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """A Markdown block: the metrics table for the model and the three baselines, plus counts."""
+    cfg = summary.get("config", {})
+    lines = [
+        f"Walk-forward over `{cfg.get('data')}`"
+        + (f", scored on proposals opened on or after {cfg['since']}" if cfg.get("since") else "")
+        + f": **{summary['n']}** proposals scored ({summary['n_history_only']} earlier ones used as history only; "
+        f"{summary['n_skipped']} skipped without a pass/fail outcome or time: "
+        + ", ".join(f"{k} {v}" for k, v in summary["skipped"].items())
+        + f"). Vote-share MAE over {summary['n_with_vote_shares']} proposals with per-choice scores. "
+        f"Model refitted {summary['refits']} times (every {cfg.get('refit_every')} newly closed proposals), "
+        f"{cfg.get('calibration')} calibration.",
+        "",
+        "| Predictor | Brier ↓ | Log loss ↓ | Accuracy ↑ | ROC AUC ↑ | ECE ↓ | Vote-share MAE ↓ |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, label in _ROWS:
+        block = summary["model"] if key == "model" else summary["baselines"][key]
+        lines.append(f"| {label} | " + " | ".join(_fmt(block[m]) for m in _METRICS) + " |")
+    lines += ["", "| DAO | n | pass rate | model Brier | best baseline Brier | model AUC |", "|---|---|---|---|---|---|"]
+    for dao, info in summary.get("per_dao", {}).items():
+        best = min((info[b]["brier"], b) for b in ("base_rate", "recent_rate", "proposer_history"))
+        lines.append(
+            f"| {dao} | {info['n']} | {info['pass_rate']:.2f} | {_fmt(info['model']['brier'])} | "
+            f"{_fmt(best[0])} ({best[1]}) | {_fmt(info['model']['roc_auc'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_reliability_png(result: WalkForwardResult, path: str | Path, *, bins: int = 10) -> Path:
+    """Reliability diagram (predicted vs observed pass rate per bin) for the model and the baselines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    y = [r.outcome for r in result.rows]
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(6, 7), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
+    for key, label in _ROWS:
+        p = [r.p[key] for r in result.rows]
+        xs, ys = [], []
+        for b in range(bins):
+            idx = [i for i, v in enumerate(p) if b / bins <= v < (b + 1) / bins or (b == bins - 1 and v >= 1.0)]
+            if idx:
+                xs.append(sum(p[i] for i in idx) / len(idx))
+                ys.append(sum(y[i] for i in idx) / len(idx))
+        ax.plot(xs, ys, marker="o", label=label, linewidth=2 if key == "model" else 1)
+        if key == "model":
+            hist.hist(p, bins=bins, range=(0, 1), color="C0")
+    ax.set_ylabel("observed pass rate")
+    ax.set_title(f"Reliability, walk-forward (n={len(y)})")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    hist.set_xlabel("predicted probability of passing")
+    hist.set_ylabel("proposals (model)")
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target
+
+
+def write_outputs(summary: dict[str, Any], result: WalkForwardResult, out_dir: str | Path) -> list[Path]:
+    """``predict.json``, ``predict.md`` and ``predict_reliability.png`` under ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "predict.json"
+    json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    md_path = out / "predict.md"
+    md_path.write_text(render_markdown(summary), encoding="utf-8")
+    return [json_path, md_path, write_reliability_png(result, out / "predict_reliability.png")]
