@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+import hashlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from eth_utils import keccak, to_checksum_address
@@ -29,7 +31,7 @@ from governance.errors import GovernanceRefusal
 from governance.policy import VotePolicy
 from governance.reports import ReportRef, ReportSource, report_sha256
 from governance.signatures import OwnerSignature, encode_safe_signatures, parse_hex_signature, recover_ecdsa, verify_owner_signature
-from ingest.domain import ActionSignature, Dao, PendingAction, utcnow
+from ingest.domain import ActionSignature, Dao, GovernanceDraft, PendingAction, utcnow
 from ingest.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,6 +214,45 @@ class GovernanceService:
         data = str(message.get("data", "0x" + tx.data.hex())).lower()
         if data != "0x" + tx.data.hex() or ("to" in message and to_checksum_address(message["to"]) != to_checksum_address(tx.to)):
             raise GovernanceRefusal("tampered_calldata", "the signed transaction's target or calldata differ from the action's.")
+
+    # --- drafting -----------------------------------------------------------------------------
+
+    def draft(
+        self,
+        *,
+        dao: str,
+        idea: str,
+        title: str | None = None,
+        actions: Sequence[str] = (),
+        k: int = 5,
+        author: str | None = None,
+        governor_address: str | None = None,
+    ) -> dict[str, Any]:
+        """Draft a proposal (stored, audited, never submitted) and return it with its id."""
+        from governance.drafting import ZERO_ADDRESS, build_draft, parse_action
+
+        parsed = [parse_action(a) for a in actions]
+        with self.store.session() as session:
+            draft = build_draft(
+                session, dao_slug=dao, idea=idea, title=title, actions=parsed, k=k, now=self.clock(),
+                author=author or ZERO_ADDRESS,
+                governor_address=governor_address or (self.chain.governor.address if self.chain is not None else None),
+            )
+            dao_row = session.exec(select(Dao).where(Dao.slug == dao)).one()
+            view = draft.as_dict()
+            row = GovernanceDraft(
+                dao_id=dao_row.id,  # type: ignore[arg-type]
+                idea=idea, title=draft.title, body=draft.body, citations=view["citations"], actions=view["actions"],
+                snapshot_payload=draft.snapshot_payload, governor_tx=draft.governor_tx, created_at=self.clock(),
+            )
+            session.add(row)
+            session.flush()
+            audit.append_in_session(
+                session, actor=self.actor, action="draft", subject=f"draft:{row.id}",
+                payload={"dao": dao, "title": draft.title, "cited_posts": [c.post_id for c in draft.citations],
+                         "governor_calldata_sha256": hashlib.sha256((draft.governor_tx or {}).get("data", "").encode()).hexdigest()},
+            )
+            return {"id": row.id, **view}
 
     # --- recommendation -----------------------------------------------------------------------
 
