@@ -51,6 +51,8 @@ from bots.cli.bench_cmds import bench_cmd  # noqa: E402
 app.command("bench")(bench_cmd)
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)
+from bots.cli.governance_cmds import register as register_governance  # noqa: E402
+register_governance(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -145,7 +145,12 @@ class ConcordCommands(commands.Cog):
         drafter = self.services.require("drafter")
         await interaction.response.defer(thinking=True)
         result = await asyncio.to_thread(drafter.draft, topic, dao=dao or self.services.settings.default_dao)
-        await send(interaction, f"**{result.get('title', 'Draft')}**\n\n{result.get('body', '')}")
+        sources = [f"[{c.get('number', i)}] <{c['url']}>" for i, c in enumerate(result.get("citations") or [], start=1) if c.get("url")]
+        footer = f"\n\nDraft #{result.get('id')} is stored for review; nothing was submitted." if result.get("id") else ""
+        text = f"**{result.get('title', 'Draft')}**\n\n{result.get('body', '')}"
+        if sources:
+            text += "\n\n**Sources**\n" + "\n".join(sources)
+        await send(interaction, text + footer)
 
     @app_commands.command(name="pending", description="Signers: actions waiting for your signature")
     @app_commands.guild_only()

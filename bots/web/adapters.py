@@ -29,8 +29,8 @@ def discover(services: Any) -> None:
         ("predictor", "agent.predict", "build_predictor"),
         ("reports", "agent.report", "build_report_provider"),
         ("searcher", "embeddings", "build_searcher"),
-        ("drafter", "governance.drafting", "build_drafter"),
         ("governance", "governance.service", "build_governance"),
+        ("drafter", "governance.service", "build_governance"),
     ):
         mod, why = _try_import(module)
         if mod is None:
@@ -146,3 +146,21 @@ class _StoredReports:
 
 def _adapt_reports(module: Any, services: Any) -> Any:
     return _StoredReports(importlib.import_module("agent.report.records"), services.store)
+
+
+class _GovernanceDrafter:
+    """governance.service.GovernanceService.draft: a stored, audited draft, never submitted."""
+
+    def __init__(self, service: Any) -> None:
+        self._service = service
+
+    def draft(self, topic: str, *, dao: str | None = None) -> dict[str, Any]:
+        from ingest.errors import InputError
+
+        if not dao:
+            raise InputError("Which DAO? Pass the dao option (e.g. arbitrum) or set default_dao in concord.toml.")
+        return self._service.draft(dao=dao, idea=topic)
+
+
+def _adapt_drafter(module: Any, services: Any) -> Any:
+    return _GovernanceDrafter(services.governance or module.build_governance(services.settings, store=services.store))

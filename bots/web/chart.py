@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CalibrationData", "load_calibration", "render_svg"]
+__all__ = ["CalibrationData", "find_reliability_png", "load_calibration", "render_svg"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,14 @@ def load_calibration(results_dir: Path) -> CalibrationData | None:
             n = data.get("n") if isinstance(data, dict) else None
             return CalibrationData(source=path.name, bins=bins, ece=ece, n=n)
     return None
+
+
+def find_reliability_png(results_dir: Path) -> Path | None:
+    """The newest reliability diagram PNG the evaluation wrote (``concord eval predict --out``), or None."""
+    if not results_dir.is_dir():
+        return None
+    found = sorted(results_dir.glob("*reliability*.png"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return found[0] if found else None
 
 
 def render_svg(data: CalibrationData, *, size: int = 320) -> str:

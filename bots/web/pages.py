@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bots.web import queries
 from bots.web.api import get_services, semantic_hits
-from bots.web.chart import load_calibration, render_svg
+from bots.web.chart import find_reliability_png, load_calibration, render_svg
 from bots.web.security import CSRF_COOKIE, issue_token, token_is_valid
 from bots.web.services import Services, ServiceUnavailable
 
@@ -85,7 +85,19 @@ def build_pages_router() -> APIRouter:
             "p": found, "report": report_data, "report_missing": report_why,
             "prediction": predicted, "prediction_missing": prediction_why,
             "chart_svg": render_svg(calibration) if calibration else None,
+            "chart_png": find_reliability_png(request.app.state.results_dir),
         })
+
+    @router.get("/calibration.png")
+    def calibration_png(request: Request) -> Response:
+        from fastapi.responses import FileResponse
+
+        from ingest.errors import NotFoundError
+
+        path = find_reliability_png(request.app.state.results_dir)
+        if path is None:
+            raise NotFoundError("No reliability diagram yet: run `concord eval predict --data DIR --out evals/results`.")
+        return FileResponse(path, media_type="image/png")
 
     @router.get("/search", response_class=HTMLResponse)
     def search(request: Request, q: str = "", mode: str = "text", dao: str | None = None) -> Response:

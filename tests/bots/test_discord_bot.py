@@ -190,3 +190,18 @@ def test_split_message_keeps_every_word() -> None:
 def test_split_message_rejects_tiny_limits(limit: int) -> None:
     with pytest.raises(ValueError):
         split_message("abc", limit=limit)
+
+
+async def test_draft_uses_the_governance_drafting_service(bot: Any, fake_discord: Any, services: Services) -> None:
+    from bots.web.adapters import discover
+
+    discover(services)  # the real governance service: drafts from the sample's forum posts
+    assert services.drafter is not None, services.missing
+    replies = await run(bot, fake_discord, "draft", {"topic": "Fund a security audit programme for bridges", "dao": "arbitrum"})
+    assert replies[0]["type"] == 5  # deferred while drafting
+    text = text_of(replies)
+    assert text.strip().startswith("**Fund a security audit programme for bridges**")
+    assert "<https://forum.arbitrum.foundation/t/" in text and "nothing was submitted" in text
+    assert all(len(r.get("content") or "") <= 2000 for r in replies)
+    replies = await run(bot, fake_discord, "draft", {"topic": "Fund a security audit programme"}, user_id=999)
+    assert "Which DAO?" in text_of(replies)

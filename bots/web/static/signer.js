@@ -46,6 +46,16 @@
            (body.executed_tx_hash ? " — executed in " + body.executed_tx_hash : ""), true);
       if (body.signed_by) {
         document.getElementById("signature-count").textContent = body.signed_by.length;
+        const list = document.getElementById("signers");
+        list.innerHTML = "";
+        for (const s of body.signed_by) {
+          const item = document.createElement("li");
+          const code = document.createElement("code");
+          code.textContent = s.owner;
+          item.appendChild(code);
+          item.appendChild(document.createTextNode(" " + s.kind));
+          list.appendChild(item);
+        }
       }
       if (body.status) {
         document.getElementById("action-status").textContent = body.status;

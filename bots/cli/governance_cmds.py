@@ -1,0 +1,276 @@
+"""`concord draft`, `concord governance ...` and `concord audit ...`: thin wrappers over governance.service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from bots.cli.context import CliContext, get_context, print_json
+from ingest.errors import ConfigError, InputError
+
+__all__ = ["audit_app", "governance_app", "register"]
+
+governance_app = typer.Typer(
+    help="Draft proposals, recommend advisory votes, and collect Safe owners' approvals. Nothing runs without the signers.",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+
+_DAO = typer.Option(..., "--dao", help="DAO slug, e.g. arbitrum")
+_JSON = typer.Option(False, "--json", help="Print JSON for scripts")
+_RPC = typer.Option(None, "--rpc-url", help="JSON-RPC URL (default: chain.rpc_url)")
+_SAFE = typer.Option(None, "--safe", help="Safe address (default: chain.safe_address)")
+_GOVERNOR = typer.Option(None, "--governor", help="Governor address (default: chain.governor_address)")
+_FROM = typer.Option(None, "--from", help="Unlocked node account that relays execTransaction (pays gas; not an owner)")
+
+
+def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = None, governor: str | None = None, sender: str | None = None) -> Any:
+    from governance.service import build_governance
+
+    chain = cli.settings.chain.model_copy(
+        update={k: v for k, v in {"rpc_url": rpc_url, "safe_address": safe, "governor_address": governor}.items() if v}
+    )
+    settings = cli.settings.model_copy(update={"chain": chain})
+    node_sender = None
+    if sender:
+        from governance.chain.gateway import NodeAccountSender
+
+        node_sender = NodeAccountSender(sender)
+    return build_governance(settings, store=cli.store(), sender=node_sender)
+
+
+def _print_action(cli: CliContext, action: dict[str, Any]) -> None:
+    cli.console.print(f"[bold]Action {action['id']}[/bold] ({action['status']}) — {action['call']}")
+    cli.console.print(f"Report {action['report_id']} sha256 {action['report_sha256']} · confidence {action['confidence']:.2f}")
+    cli.console.print(f"Safe {action['safe']} on chain {action['chain_id']}, nonce {action['nonce']}")
+    cli.console.print(f"Safe tx hash to sign (EIP-712): {action['safe_tx_hash']}")
+    signed = ", ".join(s["owner"] for s in action["signed_by"]) or "nobody yet"
+    threshold = action.get("threshold")
+    cli.console.print(f"Signed by: {signed}" + (f" ({len(action['signed_by'])} of {threshold})" if threshold else ""))
+    if action.get("executed_tx_hash"):
+        cli.console.print(f"Executed in transaction {action['executed_tx_hash']}")
+
+
+def draft(
+    ctx: typer.Context,
+    dao: str = _DAO,
+    idea: str = typer.Option(..., "--idea", help="What the DAO should do and why (a few sentences)"),
+    title: str | None = typer.Option(None, "--title", help="Title (default: the idea's first sentence)"),
+    action: list[str] = typer.Option([], "--action", help="On-chain call 'target:fn(types):args[:wei]' (repeatable)"),
+    governor: str | None = typer.Option(None, "--governor", help="Governor address for the propose() transaction"),
+    author: str | None = typer.Option(None, "--author", help="Address that will sign the Snapshot proposal"),
+    k: int = typer.Option(5, "--k", min=0, max=20, help="How many related posts to cite"),
+    as_json: bool = _JSON,
+) -> None:
+    """Draft a proposal from an idea and the DAO's discussion; prints it with citations. Never submits anything.
+
+    Example: concord draft --dao arbitrum --idea "Fund audits for grant recipients. ..." \\
+      --action "0x912CE59144191C1204E64559FE8253a0e49E6548:transfer(address,uint256):0xdead...,1000"
+    """
+    from governance.service import GovernanceService  # noqa: F401 - imported for the lazy error path
+
+    cli = get_context(ctx)
+    result = _service(cli).draft(dao=dao, idea=idea, title=title, actions=action, k=k, author=author, governor_address=governor)
+    if as_json:
+        print_json(result)
+        return
+    cli.console.print(f"[bold]# {result['title']}[/bold]  (draft {result['id']})\n")
+    cli.console.print(result["body"], markup=False, highlight=False)
+    if result["governor_tx"]:
+        cli.console.print(f"Governor propose() transaction to {result['governor_tx']['to']} (unsigned, {len(result['governor_tx']['data']) // 2 - 1} bytes)")
+    cli.console.print("Snapshot proposal payload ready (EIP-712; the author signs it). Use --json to export both.")
+
+
+def recommend(
+    ctx: typer.Context,
+    dao: str = _DAO,
+    proposal: str = typer.Option(..., "--proposal", help="On-chain Governor proposal id"),
+    report: str = typer.Option(..., "--report", help="Report id: <data_dir>/reports/<id>.json"),
+    choice: str = typer.Option(..., "--choice", help="for, against or abstain"),
+    confidence: float = typer.Option(..., "--confidence", help="The prediction's confidence, 0..1"),
+    reason: str = typer.Option(..., "--reason", help="One or two sentences; the report hash is appended"),
+    rpc_url: str | None = _RPC,
+    safe: str | None = _SAFE,
+    governor: str | None = _GOVERNOR,
+    as_json: bool = _JSON,
+) -> None:
+    """Turn a consensus report's recommendation into a pending Safe action (policy guardrails apply).
+
+    Example: concord governance recommend --dao compound --proposal 42 --report r42 --choice for --confidence 0.83 --reason "Delegates agree."
+    """
+    from governance.reports import ReportRef, report_sha256
+
+    cli = get_context(ctx)
+    service = _service(cli, rpc_url=rpc_url, safe=safe, governor=governor)
+    digest = report_sha256(service.reports.read_report_bytes(report))
+    ref = ReportRef(report_id=report, report_sha256=digest, dao=dao, proposal_ref=proposal, choice=choice.lower(),
+                    confidence=confidence, reason=reason)
+    action = service.recommend(ref)
+    print_json(action) if as_json else _print_action(cli, action)
+
+
+def pending(ctx: typer.Context, include_all: bool = typer.Option(False, "--all", help="Include executed, rejected and expired"), as_json: bool = _JSON) -> None:
+    """List actions waiting for owners' signatures.
+
+    Example: concord governance pending --json
+    """
+    cli = get_context(ctx)
+    rows = _service(cli).list_pending(include_closed=include_all)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        cli.console.print("No pending actions.")
+        return
+    table = Table(title="Governance actions")
+    for column in ("id", "dao", "status", "proposal", "choice", "confidence", "signatures", "expires"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["id"]), r["dao"], r["status"], r["proposal"][:18], str(r["choice"]), f"{r['confidence']:.2f}", str(r["signatures"]), r["expires_at"][:16])
+    cli.console.print(table)
+
+
+def show(ctx: typer.Context, action_id: int = typer.Argument(..., help="Action id"), rpc_url: str | None = _RPC, as_json: bool = _JSON) -> None:
+    """Describe an action: the call in words, the Safe tx hash, the EIP-712 typed data to sign, who signed.
+
+    Example: concord governance show 3 --json > action3.json
+    """
+    cli = get_context(ctx)
+    action = _service(cli, rpc_url=rpc_url).describe(action_id)
+    print_json(action) if as_json else _print_action(cli, action)
+
+
+def sign(
+    ctx: typer.Context,
+    action_id: int = typer.Argument(..., help="Action id"),
+    signature: str = typer.Option(..., "--signature", help="0x… signature from the owner's wallet (eth_signTypedData_v4 or eth_sign)"),
+    signer: str | None = typer.Option(None, "--signer", help="Owner address (required for contract owners, EIP-1271)"),
+    signed_tx: Path | None = typer.Option(None, "--signed-tx", help="The typed data JSON the wallet signed, for precise refusals"),
+    rpc_url: str | None = _RPC,
+    sender: str | None = _FROM,
+    as_json: bool = _JSON,
+) -> None:
+    """Submit an owner's signature; when the threshold is met and --from is given, the vote is executed.
+
+    Example: concord governance sign 3 --signature 0xabc… --from 0xRelayer
+    """
+    cli = get_context(ctx)
+    typed = json.loads(signed_tx.read_text()) if signed_tx else None
+    action = _service(cli, rpc_url=rpc_url, sender=sender).submit_signature(action_id, signature=signature, signer=signer, signed_tx=typed)
+    print_json(action) if as_json else _print_action(cli, action)
+
+
+def reject(
+    ctx: typer.Context,
+    action_id: int = typer.Argument(..., help="Action id"),
+    signer: str = typer.Option(..., "--signer", help="Owner address"),
+    signature: str = typer.Option(..., "--signature", help="personal_sign of the action's rejection_message"),
+    rpc_url: str | None = _RPC,
+    as_json: bool = _JSON,
+) -> None:
+    """Close an action with an owner's signed rejection.
+
+    Example: concord governance reject 3 --signer 0xOwner --signature 0x…
+    """
+    cli = get_context(ctx)
+    action = _service(cli, rpc_url=rpc_url).reject(action_id, signer=signer, signature=signature)
+    print_json(action) if as_json else _print_action(cli, action)
+
+
+def execute(ctx: typer.Context, action_id: int = typer.Argument(..., help="Action id"), rpc_url: str | None = _RPC, sender: str | None = _FROM, as_json: bool = _JSON) -> None:
+    """Re-check every signature and rule, then send execTransaction (the relayer pays gas).
+
+    Example: concord governance execute 3 --from 0xRelayer
+    """
+    cli = get_context(ctx)
+    if not sender:
+        raise ConfigError("execute needs --from <unlocked relayer account> to pay gas; it is never an owner key.")
+    action = _service(cli, rpc_url=rpc_url, sender=sender).execute(action_id)
+    print_json(action) if as_json else _print_action(cli, action)
+
+
+def sync(
+    ctx: typer.Context,
+    action_id: int = typer.Argument(..., help="Action id"),
+    service_url: str | None = typer.Option(None, "--service-url", help="Safe Transaction Service URL (default: chain.safe_tx_service_url)"),
+    rpc_url: str | None = _RPC,
+    sender: str | None = _FROM,
+    as_json: bool = _JSON,
+) -> None:
+    """Pull owners' confirmations made in Safe{Wallet} and verify each like any other signature.
+
+    Example: concord governance sync 3 --service-url https://safe-transaction-mainnet.safe.global
+    """
+    from governance.safe_service import SafeTransactionServiceClient
+
+    cli = get_context(ctx)
+    url = service_url or cli.settings.chain.safe_tx_service_url
+    if not url:
+        raise InputError("No Safe Transaction Service URL: pass --service-url or set CONCORD_CHAIN__SAFE_TX_SERVICE_URL.")
+    with SafeTransactionServiceClient(url) as client:
+        action = _service(cli, rpc_url=rpc_url, sender=sender).sync_from_safe_service(action_id, client=client)
+    print_json(action) if as_json else _print_action(cli, action)
+
+
+def audit_verify(ctx: typer.Context, as_json: bool = _JSON) -> None:
+    """Walk the audit log's hash chain; exit 1 and name the first bad entry if anything was changed.
+
+    Example: concord audit verify --json
+    """
+    from governance.audit import verify
+
+    cli = get_context(ctx)
+    result = verify(cli.store())
+    if as_json:
+        print_json(result.as_dict())
+    elif result.ok:
+        cli.console.print(f"Audit log intact: {result.checked} entries, head {result.head_hash}")
+    else:
+        cli.err_console.print(f"Audit log TAMPERED at entry {result.first_bad_id}: {result.problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def audit_log(ctx: typer.Context, limit: int = typer.Option(20, "--limit", min=1), action: str | None = typer.Option(None, "--action", help="Only this action, e.g. execute"), as_json: bool = _JSON) -> None:
+    """Show the newest audit entries.
+
+    Example: concord audit log --action execute --limit 5
+    """
+    from governance.audit import list_entries
+
+    cli = get_context(ctx)
+    entries = list_entries(cli.store(), limit=limit, action=action)
+    rows = [{"id": e.id, "at": e.created_at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject,
+             "payload": e.payload, "entry_hash": e.entry_hash} for e in entries]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Audit log")
+    for column in ("id", "at", "actor", "action", "subject", "hash"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["id"]), r["at"][:19], r["actor"][:20], r["action"], r["subject"], r["entry_hash"][:12])
+    cli.console.print(table)
+
+
+governance_app.command("draft")(draft)
+governance_app.command("recommend")(recommend)
+governance_app.command("pending")(pending)
+governance_app.command("show")(show)
+governance_app.command("sign")(sign)
+governance_app.command("reject")(reject)
+governance_app.command("execute")(execute)
+governance_app.command("sync")(sync)
+audit_app.command("verify")(audit_verify)
+audit_app.command("log")(audit_log)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``concord draft``, ``concord governance ...`` and ``concord audit ...`` to the root app."""
+    app.command("draft")(draft)
+    app.add_typer(governance_app, name="governance")
+    app.add_typer(audit_app, name="audit")
