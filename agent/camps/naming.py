@@ -41,6 +41,36 @@ def name_camps(backend: ChatBackend, camps: Sequence[Camp], *, proposal_title: s
         schema=naming_schema(len(camps)), max_tokens=max_tokens,
     )
     names = [str(n).strip() for n in answer.get("names", [])]
+    used: set[str] = set()
     for camp, name in zip(camps, names + [""] * len(camps), strict=False):
-        camp.name = name or f"Camp {camp.index + 1}"
+        key = name.lower()
+        if not name or key in used or key in proposal_title.lower() or proposal_title.lower() in key:
+            # an empty, repeated or title-copying name says nothing: use the camp's own distinctive words
+            name = "Camp: " + ", ".join(key_terms(camp, camps))
+        used.add(name.lower())
+        camp.name = name
     return [c.name for c in camps]
+
+
+_STOP = frozenset(
+    "the a an and or of to in on for with is are be we our this that it as at by from will would can could should "
+    "have has not but if so they their them you your i my me us was were been which who what when also more than "
+    "about into there here all any some just very its it's dao proposal".split()
+)
+
+
+def key_terms(camp: Camp, camps: Sequence[Camp], *, count: int = 3) -> list[str]:
+    """Words frequent in this camp's units and rare in the other camps' (a plain extractive label)."""
+    import re
+    from collections import Counter
+
+    def words(c: Camp) -> Counter[str]:
+        return Counter(w for u in c.units for w in re.findall(r"[a-z][a-z0-9-]{2,}", u.text.lower()) if w not in _STOP)
+
+    mine = words(camp)
+    others: Counter[str] = Counter()
+    for other in camps:
+        if other is not camp:
+            others.update(words(other))
+    scored = sorted(mine, key=lambda w: (-(mine[w] / (1 + others[w])), w))
+    return scored[:count] or [f"{camp.index + 1}"]

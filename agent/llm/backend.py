@@ -80,6 +80,9 @@ class OpenAIChatBackend:
                 seed=self.seed,
                 timeout=self.timeout_s,
                 max_retries=self.max_retries,
+                # llama.cpp reuses cached prompt prefixes, which changes batch shapes and so greedy output;
+                # the embedded server is told not to, so the same request gives the same answer.
+                extra_body={"cache_prompt": False} if self.backend_name == "embedded" else None,
             )
         return self._client
 

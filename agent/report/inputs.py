@@ -1,0 +1,91 @@
+"""What a report reads: the proposal and the posts of its linked threads, with one hash over all of them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from agent.camps.units import SourcePost
+from embeddings.scope import linked_thread_ids
+from ingest.domain import Author, Dao, Post, Proposal, Thread, Vote
+from ingest.store import Store
+
+__all__ = ["ReportInputs", "inputs_hash", "load_inputs"]
+
+
+@dataclass
+class ReportInputs:
+    proposal: Proposal
+    dao_slug: str
+    threads: list[Thread]
+    posts: list[Post]
+    authors: dict[int, Author]
+    voting_power: dict[str, float]
+
+    @property
+    def hash(self) -> str:
+        return inputs_hash(self.proposal, self.posts)
+
+    def source_posts(self) -> list[SourcePost]:
+        out = []
+        for post in self.posts:
+            author = self.authors.get(post.author_id or -1)
+            out.append(
+                SourcePost(
+                    post_id=int(post.id),  # type: ignore[arg-type]
+                    text=post.text,
+                    author=author.handle if author else f"post-{post.id}",
+                    url=post.url,
+                    address=author.address.lower() if author and author.address else None,
+                )
+            )
+        return out
+
+    def times(self) -> list[datetime]:
+        return sorted(p.created_at for p in self.posts if p.created_at is not None)
+
+
+def inputs_hash(proposal: Proposal, posts: list[Post]) -> str:
+    """SHA-256 over the proposal's content hash and each post's id and content hash (by id)."""
+    digest = hashlib.sha256(f"proposal:{proposal.id}:{proposal.content_hash}".encode())
+    for post in sorted(posts, key=lambda p: p.id or 0):
+        digest.update(f"\npost:{post.id}:{post.content_hash}".encode())
+    return digest.hexdigest()
+
+
+def load_inputs(store: Store, proposal_id: int) -> ReportInputs:
+    """The proposal, its linked threads' non-deleted posts (by id), their authors, and on-proposal voting power."""
+    with store.session() as session:
+        proposal = session.get(Proposal, proposal_id)
+        if proposal is None:
+            from ingest.errors import NotFoundError
+
+            raise NotFoundError(f"No proposal with store id {proposal_id}; list them with `concord proposals`.")
+        dao = session.get(Dao, proposal.dao_id)
+        thread_ids = linked_thread_ids(session, proposal)
+        threads = list(session.exec(select(Thread).where(col(Thread.id).in_(thread_ids)).order_by(col(Thread.id))).all()) if thread_ids else []
+        posts = (
+            list(
+                session.exec(
+                    select(Post).where(col(Post.thread_id).in_(thread_ids), col(Post.deleted).is_(False)).order_by(col(Post.id))
+                ).all()
+            )
+            if thread_ids
+            else []
+        )
+        posts = [p for p in posts if p.text.strip()]
+        author_ids = {p.author_id for p in posts if p.author_id is not None}
+        authors = {int(a.id): a for a in session.exec(select(Author).where(col(Author.id).in_(author_ids))).all()} if author_ids else {}  # type: ignore[arg-type]
+        addresses = {a.address.lower(): a.handle for a in authors.values() if a.address}
+        power: dict[str, float] = {}
+        if addresses:
+            for vote in session.exec(select(Vote).where(Vote.proposal_id == proposal.id)).all():
+                handle = addresses.get(vote.voter.lower())
+                if handle is not None:
+                    power[handle] = power.get(handle, 0.0) + float(vote.voting_power)
+        return ReportInputs(
+            proposal=proposal, dao_slug=dao.slug if dao else "", threads=threads, posts=posts, authors=authors, voting_power=power
+        )
