@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 __all__ = ["forum_topic_ids", "proposal_refs", "normalise_title"]
 
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.I)
-_TOPIC_PATH = re.compile(r"^/t/(?:[^/]+/)?(\d+)(?:/\d+)?/?$")
+_TOPIC_PATH = re.compile(r"^/t/([^/]+)(?:/(\d+))?(?:/(\d+))?/?$")
 _SNAPSHOT = re.compile(r"snapshot\.(?:org|box)/#/(?:s:)?[^/\s]+/proposal/(0x[0-9a-fA-F]{64})")
 _TALLY = re.compile(r"tally\.xyz/gov/[^/\s]+/proposal/(\d{3,})")
 _PREFIX = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
@@ -26,10 +26,21 @@ def forum_topic_ids(text: str, forum_url: str) -> list[int]:
         url = match.group(0).rstrip(".,;:!?")
         if _host(url) != want:
             continue
-        path = _TOPIC_PATH.match(urlsplit(url).path)
-        if path and int(path.group(1)) not in found:
-            found.append(int(path.group(1)))
+        topic = _topic_id(urlsplit(url).path)
+        if topic is not None and topic not in found:
+            found.append(topic)
     return found
+
+
+def _topic_id(path: str) -> int | None:
+    """``/t/<id>``, ``/t/<id>/<post>``, ``/t/<slug>/<id>``, ``/t/<slug>/<id>/<post>`` -> the topic id."""
+    match = _TOPIC_PATH.match(path)
+    if match is None:
+        return None
+    first, second, third = match.groups()
+    if third is not None or (second is not None and not first.isdigit()):
+        return int(second)
+    return int(first) if first.isdigit() else None
 
 
 def proposal_refs(text: str) -> list[str]:

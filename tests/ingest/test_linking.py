@@ -36,7 +36,7 @@ def test_links_with_method_confidence_and_evidence_then_nothing_twice(sample_sto
         assert ("discussion-field", "30") in {(link.method, thread.external_id) for link, thread in rows}
         assert all(0 < link.confidence <= 1 and link.evidence for link, _ in rows)
         similarity = session.exec(select(ProposalLink).where(ProposalLink.method == "similarity")).all()
-        assert all(0.5 <= link.confidence < 1 and "tf-idf cosine" in (link.evidence or "") for link in similarity)
+        assert all(0.5 <= link.confidence <= 1 and "tf-idf cosine" in (link.evidence or "") for link in similarity)
     total = sample_store.count(ProposalLink)
     second = link_dao(sample_store, "arbitrum")
     assert sum(second.created.values()) == 0 and sample_store.count(ProposalLink) == total
