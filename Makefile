@@ -12,6 +12,7 @@ demo: bootstrap
 	$(CONCORD) init
 	$(CONCORD) ingest sample
 	$(CONCORD) status
+	$(CONCORD) serve
 
 test: bootstrap
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

@@ -3,6 +3,7 @@
 # Needs only python3.11 (or python3 >= 3.11) and the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash infra/install-browser.sh || echo "bootstrap: chromium not installed; the browser tests will be skipped" >&2
 VENV=.venv
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 want=$(cat pyproject.toml constraints.txt infra/bootstrap.sh | sha256sum | cut -c1-16)

@@ -142,3 +142,23 @@ def test_no_secret_reaches_any_page(sample_store: Store, tmp_path: Path) -> None
         for value in secrets.values():
             assert value not in text, f"{url} leaks a secret"
     assert client.cookies[CSRF_COOKIE].count(".") == 1  # a MAC'd nonce, not the secret
+
+
+def test_report_page_shows_the_evaluations_reliability_png(services: Services, tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = tmp_path / "results"
+    results.mkdir()
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(results / "predict_reliability.png")  # the file name `concord eval predict --out` writes
+    plt.close(fig)
+    client = TestClient(create_app(services.settings, services=services, results_dir=results))
+    assert 'id="calibration-png" src="/calibration.png"' in client.get("/proposals/1/report").text
+    png = client.get("/calibration.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
+    empty = TestClient(create_app(services.settings, services=services, results_dir=tmp_path / "none"))
+    assert empty.get("/calibration.png").status_code == 404
