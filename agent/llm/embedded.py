@@ -63,7 +63,7 @@ class EmbeddedServer:
 
     def __init__(
         self, gguf_path: Path, *, alias: str = "smollm2", port: int = 8765, n_ctx: int = 4096, threads: int = 2,
-        lora_adapter: Path | None = None,
+        lora_adapter: Path | None = None, verbose: bool = False,
     ) -> None:
         if not gguf_path.exists():
             raise ConfigError(f"GGUF file {gguf_path} does not exist; set CONCORD_LLM__GGUF_PATH to a readable file.")
@@ -73,10 +73,11 @@ class EmbeddedServer:
         self.n_ctx = n_ctx
         self.threads = threads
         self.lora_adapter = lora_adapter
+        self.verbose = verbose
         self._server: Any = None
 
     @classmethod
-    def from_settings(cls, settings: LLMSettings, *, port: int | None = None) -> EmbeddedServer:
+    def from_settings(cls, settings: LLMSettings, *, port: int | None = None, verbose: bool = False) -> EmbeddedServer:
         """Build from ``settings.llm``; ``port=0`` picks a free port."""
         gguf = Path(settings.gguf_path) if settings.gguf_path else default_gguf_path()
         return cls(
@@ -86,6 +87,7 @@ class EmbeddedServer:
             n_ctx=settings.n_ctx,
             threads=settings.threads,
             lora_adapter=Path(settings.lora_adapter) if settings.lora_adapter else None,
+            verbose=verbose,
         )
 
     @property
@@ -113,6 +115,8 @@ class EmbeddedServer:
         params.hostnames = ["127.0.0.1"]
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
+        if not self.verbose:
+            params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
         if self.lora_adapter is not None:
             params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(str(self.lora_adapter), 1.0)]
         self._server = xllamacpp.Server(params)

@@ -31,7 +31,7 @@ class ReportStatus:
         if self.record is None:
             return "no report has been generated for this proposal"
         if not self.stale:
-            return "current: its inputs are unchanged"
+            return "its inputs are unchanged"
         new = set(self.current_post_ids) - set(self.record.post_ids)
         gone = set(self.record.post_ids) - set(self.current_post_ids)
         parts = []

@@ -11,6 +11,7 @@ from bots.cli.config_cmds import config_app
 from bots.cli.context import CliContext
 from bots.cli.eval_cmds import eval_app
 from bots.cli.ingest_cmds import ingest_app
+from bots.cli.report_cmds import ask, llm_app, report_app
 from bots.cli.interface_cmds import bot_cmd, serve_cmd
 from bots.cli.store_cmds import register as register_store
 from ingest.errors import ConcordError
@@ -42,6 +43,9 @@ def root(
 register_store(app)
 app.add_typer(config_app, name="config")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(report_app, name="report")
+app.command("ask")(ask)
+app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 from bots.cli.finetune_cmds import finetune_app  # noqa: E402
 app.add_typer(finetune_app, name="finetune")
