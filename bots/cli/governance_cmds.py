@@ -232,7 +232,8 @@ def audit_verify(ctx: typer.Context, as_json: bool = _JSON) -> None:
     else:
         cli.err_console.print(f"Audit log TAMPERED at entry {result.first_bad_id}: {result.problem}")
     if not result.ok:
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: under standalone_mode=False click swallows Exit's code.
+        raise SystemExit(1)
 
 
 def audit_log(ctx: typer.Context, limit: int = typer.Option(20, "--limit", min=1), action: str | None = typer.Option(None, "--action", help="Only this action, e.g. execute"), as_json: bool = _JSON) -> None:

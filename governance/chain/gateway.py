@@ -14,6 +14,7 @@ from eth_utils import to_checksum_address
 from governance.chain.safe_tx import SafeTx
 from governance.contracts import load_artifact, load_safe_artifact
 from governance.errors import GovernanceRefusal
+from ingest.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
@@ -126,6 +127,8 @@ class ChainGateway:
         """The Governor's state name for a proposal (``Active``, ``Succeeded``…)."""
         try:
             return GOVERNOR_STATES[int(self.governor.functions.state(proposal_id).call())]
+        except OSError as exc:  # connection refused, timeouts (requests' errors are OSErrors)
+            raise ConfigError(f"Cannot reach the chain's RPC endpoint: {exc}. Check CONCORD_CHAIN__RPC_URL or --rpc-url.") from exc
         except Exception as exc:  # noqa: BLE001 - unknown proposal reverts
             raise GovernanceRefusal(
                 "unknown_proposal", f"Governor {self.governor.address} has no proposal {proposal_id} ({revert_reason(exc)})."
