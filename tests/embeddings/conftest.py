@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+from embeddings import SentenceTransformerEmbedder, minilm_path
+
+
+@pytest.fixture(scope="session")
+def minilm() -> SentenceTransformerEmbedder:
+    """The real MiniLM encoder from the packaged weights (offline), loaded once."""
+    return SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2", batch_size=32)
