@@ -193,3 +193,71 @@ def governor(
         open_items=open_governor_proposals(store, record),
     )
     _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)
+
+
+@ingest_app.command("discord")
+def discord_live(
+    ctx: typer.Context,
+    dao: str = typer.Option(..., "--dao", help="DAO slug to file the messages under (created if new)"),
+    channel: list[int] = typer.Option([], "--channel", help="Channel id to read (repeatable; default: every channel the bot may read)"),
+    recheck: int = typer.Option(50, "--recheck", help="Re-read this many already stored messages per channel to catch edits and deletions"),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summaries as JSON"),
+) -> None:
+    """Read channel history live with the Concord bot (token from CONCORD_DISCORD__TOKEN); edits and deletions are honoured.
+
+    Example: CONCORD_DISCORD__TOKEN=... concord ingest discord --dao aave --channel 605528212239286312
+    """
+    import asyncio
+
+    from ingest.errors import ConfigError
+    from ingest.sources.discord_live import read_with_bot
+
+    cli = get_context(ctx)
+    token = cli.settings.discord.token
+    if token is None or not token.get_secret_value():
+        raise ConfigError("No Discord bot token: set CONCORD_DISCORD__TOKEN (or [discord] token in concord.toml)")
+    store = cli.store()
+    record = store.ensure_dao(dao)
+    summaries = asyncio.run(read_with_bot(token.get_secret_value(), store, record, channel_ids=set(channel) or None, recheck=recheck))
+    _report(cli, summaries, as_json)
+
+
+@ingest_app.command("link")
+def link(
+    ctx: typer.Context,
+    dao: str = typer.Option(..., "--dao", help="DAO slug"),
+    threshold: float = typer.Option(0.5, "--threshold", help="Minimum TF-IDF title similarity for a similarity link"),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON"),
+) -> None:
+    """Link threads and posts to proposals: explicit URLs first, then titles, then similarity; rerunning adds nothing twice.
+
+    Example: concord ingest sample && concord ingest link --dao arbitrum
+    """
+    from ingest.linking import link_dao
+
+    cli = get_context(ctx)
+    summary = link_dao(cli.store(), dao, similarity_threshold=threshold)
+    if as_json:
+        print_json({"dao": dao, "created": dict(summary.created), "existing": summary.existing})
+    else:
+        cli.console.print(summary.line())
+
+
+@ingest_app.command("identities")
+def identities_cmd(
+    ctx: typer.Context,
+    dao: str = typer.Option(..., "--dao", help="DAO slug"),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON"),
+) -> None:
+    """Tie authors to addresses on published evidence only (profile ENS, 'my address is', delegate statements, signatures).
+
+    Example: concord ingest identities --dao arbitrum --json
+    """
+    from ingest.identity import link_identities
+
+    cli = get_context(ctx)
+    summary = link_identities(cli.store(), dao)
+    if as_json:
+        print_json({"dao": dao, "linked": summary.linked, "conflicts": summary.conflicts, "unresolved_ens": summary.unresolved_ens, "authors": summary.authors_seen})
+    else:
+        cli.console.print(summary.line())

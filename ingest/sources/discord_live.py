@@ -213,3 +213,34 @@ def listen_for_changes(client: discord.Client, store: Store, dao: Dao) -> _Liste
 
         setattr(client, name, chained)
     return listener
+
+
+async def read_with_bot(token: str, store: Store, dao: Dao, *, channel_ids: set[int] | None = None, recheck: int = 50) -> list[IngestSummary]:
+    """Log in as a bot, read every readable channel (or only ``channel_ids``) once, then disconnect."""
+    try:
+        import discord
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise InputError("discord.py is not installed: pip install 'concord[discord]'") from exc
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = True  # privileged: enable "Message Content Intent" for the bot in the developer portal
+    client = discord.Client(intents=intents)
+    summaries: list[IngestSummary] = []
+    failures: list[BaseException] = []
+
+    async def on_ready() -> None:
+        try:
+            for channel in readable_channels(client):
+                if channel_ids is None or channel.id in channel_ids:
+                    summaries.append(await ingest_channel(store, dao, channel, recheck=recheck))
+        except BaseException as exc:  # noqa: BLE001 - re-raised after the client is closed
+            failures.append(exc)
+        finally:
+            await client.close()
+
+    client.event(on_ready)
+    await client.start(token)
+    if failures:
+        raise failures[0]
+    return summaries
