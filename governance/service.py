@@ -29,7 +29,7 @@ from governance.chain.gateway import ChainGateway, TransactionSender
 from governance.chain.safe_tx import SafeTx, encode_transaction_data, safe_tx_hash, safe_tx_typed_data
 from governance.errors import GovernanceRefusal
 from governance.policy import VotePolicy
-from governance.reports import ReportRef, ReportSource, report_sha256
+from governance.reports import ReportRef, ReportSource
 from governance.signatures import OwnerSignature, encode_safe_signatures, parse_hex_signature, recover_ecdsa, verify_owner_signature
 from ingest.domain import ActionSignature, Dao, GovernanceDraft, PendingAction, utcnow
 from ingest.errors import ConfigError, NotFoundError
@@ -175,7 +175,7 @@ class GovernanceService:
         return tx
 
     def _check_report(self, action: PendingAction) -> None:
-        current = report_sha256(self.reports.read_report_bytes(action.report_id))
+        current = self.reports.current_sha256(action.report_id)
         if current != action.report_hash:
             raise GovernanceRefusal(
                 "report_changed",
@@ -256,6 +256,17 @@ class GovernanceService:
 
     # --- recommendation -----------------------------------------------------------------------
 
+    def recommend_from_report(self, report_id: str, *, choice: str | None = None, confidence: float | None = None,
+                              reason: str | None = None) -> dict[str, Any]:
+        """Read a stored consensus report and recommend what it supports (overrides are allowed but audited)."""
+        from dataclasses import replace
+
+        from governance.reports import recommendation_from_report
+
+        ref = recommendation_from_report(self.reports.read_report(report_id), report_id=report_id)
+        overrides = {k: v for k, v in {"choice": choice, "confidence": confidence, "reason": reason}.items() if v is not None}
+        return self.recommend(replace(ref, **overrides) if overrides else ref)
+
     def recommend(self, ref: ReportRef) -> dict[str, Any]:
         """Turn a report's recommendation into a pending action, or refuse naming the rule."""
         subject = f"report:{ref.report_id}"
@@ -273,10 +284,12 @@ class GovernanceService:
             self.policy.check_recommendation(ref, now=now, last_recommended_at=_aware(last) if last else None)
             if dao is None:
                 raise NotFoundError(f"Unknown DAO {ref.dao!r}; ingest it first (`concord ingest ...`).")
-            current = report_sha256(self.reports.read_report_bytes(ref.report_id))
+            current = self.reports.current_sha256(ref.report_id)
             if current != ref.report_sha256:
                 raise GovernanceRefusal("report_changed", f"report {ref.report_id} hashes to {current[:16]}…, not {ref.report_sha256[:16]}….")
             chain = self._require_chain()
+            if not ref.proposal_ref.isdigit():
+                raise GovernanceRefusal("allowed_kinds", f"proposal {ref.proposal_ref!r} is not an on-chain Governor proposal id.")
             proposal_id = int(ref.proposal_ref)
             state = chain.proposal_state(proposal_id)
             if state != "Active":

@@ -87,12 +87,12 @@ def draft(
 
 def recommend(
     ctx: typer.Context,
-    dao: str = _DAO,
-    proposal: str = typer.Option(..., "--proposal", help="On-chain Governor proposal id"),
     report: str = typer.Option(..., "--report", help="Report id: <data_dir>/reports/<id>.json"),
-    choice: str = typer.Option(..., "--choice", help="for, against or abstain"),
-    confidence: float = typer.Option(..., "--confidence", help="The prediction's confidence, 0..1"),
-    reason: str = typer.Option(..., "--reason", help="One or two sentences; the report hash is appended"),
+    dao: str | None = typer.Option(None, "--dao", help="Override the report's DAO (with --proposal, for a hand-made report)"),
+    proposal: str | None = typer.Option(None, "--proposal", help="Override the report's on-chain Governor proposal id"),
+    choice: str | None = typer.Option(None, "--choice", help="for, against or abstain (default: the report's stance majority)"),
+    confidence: float | None = typer.Option(None, "--confidence", help="0..1 (default: the report's predicted probability)"),
+    reason: str | None = typer.Option(None, "--reason", help="One or two sentences; the report hash is appended"),
     rpc_url: str | None = _RPC,
     safe: str | None = _SAFE,
     governor: str | None = _GOVERNOR,
@@ -100,16 +100,25 @@ def recommend(
 ) -> None:
     """Turn a consensus report's recommendation into a pending Safe action (policy guardrails apply).
 
-    Example: concord governance recommend --dao compound --proposal 42 --report r42 --choice for --confidence 0.83 --reason "Delegates agree."
+    Example: concord governance recommend --report r42            (choice, confidence and reason from the report)
     """
-    from governance.reports import ReportRef, report_sha256
+    from dataclasses import replace
+
+    from governance.reports import ReportRef, recommendation_from_report
 
     cli = get_context(ctx)
     service = _service(cli, rpc_url=rpc_url, safe=safe, governor=governor)
-    digest = report_sha256(service.reports.read_report_bytes(report))
-    ref = ReportRef(report_id=report, report_sha256=digest, dao=dao, proposal_ref=proposal, choice=choice.lower(),
-                    confidence=confidence, reason=reason)
-    action = service.recommend(ref)
+    data = service.reports.read_report(report)
+    if "proposal" in data and "stance" in data:
+        ref = recommendation_from_report(data, report_id=report)
+    else:  # a hand-made report: everything must be given
+        if not (dao and proposal and choice and confidence is not None and reason):
+            raise InputError(f"Report {report!r} is not a Concord consensus report: pass --dao, --proposal, --choice, --confidence and --reason.")
+        ref = ReportRef(report_id=report, report_sha256=service.reports.current_sha256(report), dao=dao, proposal_ref=proposal,
+                        choice=choice.lower(), confidence=confidence, reason=reason)
+    overrides = {k: v for k, v in {"dao": dao, "proposal_ref": proposal, "choice": choice and choice.lower(),
+                                   "confidence": confidence, "reason": reason}.items() if v is not None}
+    action = service.recommend(replace(ref, **overrides) if overrides else ref)
     print_json(action) if as_json else _print_action(cli, action)
 
 

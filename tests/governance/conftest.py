@@ -113,6 +113,7 @@ def report_dir(tmp_path: Path) -> Path:
 
 
 def write_report(directory: Path, report_id: str, body: dict[str, Any]) -> str:
-    data = json.dumps(body, sort_keys=True).encode()
-    (directory / f"{report_id}.json").write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+    """Write a report file (pretty-printed, as exports are) and return its canonical hash, computed here independently."""
+    (directory / f"{report_id}.json").write_text(json.dumps(body, indent=2))
+    canonical = json.dumps({k: v for k, v in body.items() if k != "attestation"}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
