@@ -30,6 +30,7 @@ def train(
     save_every: int = typer.Option(10, "--save-every", help="Checkpoint every N steps (a rerun resumes from the latest)"),
     max_train: int | None = typer.Option(None, "--max-train", help="Use only the first N training examples"),
     max_test: int | None = typer.Option(None, "--max-test", help="Hold out only the first N test examples"),
+    max_aux: int = typer.Option(120, "--max-aux", help="At most N outcome/summary examples next to the stance ones"),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
     as_json: bool = typer.Option(False, "--json", help="Print the registered model as JSON"),
 ) -> None:
@@ -69,7 +70,7 @@ def train(
 
         run = run_finetune(
             cli.settings, cli.store(), dao=dao, name=name, config=config,
-            max_train=max_train, max_test=max_test, on_step=on_step,
+            max_train=max_train, max_test=max_test, max_aux=max_aux, on_step=on_step,
         )
     if as_json:
         print_json({**run.model.__dict__, "resumed_from": run.train.resumed_from, "losses": run.train.losses, "seconds": run.train.seconds})

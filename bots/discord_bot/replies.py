@@ -43,7 +43,7 @@ def format_answer(result: dict[str, Any]) -> str:
     citations = result.get("citations") or []
     if citations:
         lines.append("")
-        lines.append("**Sources**")
+        lines.append("**Sources**" if result.get("cited_by_model", True) else "**Retrieved posts** (the model cited none of them)")
         for number, cite in enumerate(citations, start=1):
             where = f"<{cite['url']}>" if cite.get("url") else f"post {cite.get('post_id')}"
             quote = str(cite.get("quote") or "").strip()

@@ -164,3 +164,54 @@ class _GovernanceDrafter:
 
 def _adapt_drafter(module: Any, services: Any) -> Any:
     return _GovernanceDrafter(services.governance or module.build_governance(services.settings, store=services.store))
+
+
+class _RetrievalAnswerer:
+    """agent.qa.answer_question over the DAO's hybrid index (built on first use, as `concord ask` does)."""
+
+    def __init__(self, qa: Any, services: Any) -> None:
+        import embeddings
+        from agent.llm import open_chat_backend
+
+        self._qa = qa
+        self._embeddings = embeddings
+        self._open_chat = open_chat_backend
+        self._services = services
+        self._embedder: Any = None
+
+    def _dao(self, dao: str | None) -> str:
+        from ingest.errors import InputError
+
+        store = self._services.store
+        slug = dao or self._services.settings.default_dao
+        if slug is None:
+            daos = store.list_daos()
+            if len(daos) != 1:
+                raise InputError(f"Which DAO? Several are stored ({', '.join(d.slug for d in daos)}); pass the dao option.")
+            slug = daos[0].slug
+        store.get_dao(slug)
+        return str(slug)
+
+    def answer(self, question: str, *, dao: str | None = None) -> dict[str, Any]:
+        slug = self._dao(dao)
+        settings, store = self._services.settings, self._services.store
+        if self._embedder is None:
+            self._embedder = self._embeddings.cached_embedder(settings)
+        index = self._embeddings.DaoIndex.for_dao(settings.index_dir, slug)
+        if not index.exists():
+            index.update(store, self._embedder)
+        retriever = self._embeddings.HybridRetriever(store, index.load(), self._embedder)
+        with self._open_chat(settings.llm) as chat:
+            result = self._qa.answer_question(question, retriever=retriever, chat=chat).as_dict()
+        cited = result.get("citations") or []
+        sources = cited or result.get("retrieved") or []
+        return {
+            "answer": result.get("answer", ""),
+            "citations": [{"post_id": s["post_id"], "url": s.get("url"), "quote": s.get("excerpt")} for s in sources],
+            "cited_by_model": bool(cited),
+            "model": result.get("model"),
+        }
+
+
+def _adapt_answerer(module: Any, services: Any) -> Any:
+    return _RetrievalAnswerer(module, services)

@@ -49,6 +49,7 @@ class ProposalSummary(BaseModel):
     origin: str
     title: str
     status: str
+    created_at: datetime | None = None
     start: datetime | None = None
     end: datetime | None = None
     outcome: str | None = None
@@ -110,6 +111,7 @@ def _summary(proposal: Proposal, dao_slug: str) -> ProposalSummary:
         origin=proposal.origin,
         title=proposal.title or proposal.external_id,
         status=proposal_status(proposal),
+        created_at=_aware(proposal.created_at),
         start=_aware(proposal.start),
         end=_aware(proposal.end),
         outcome=proposal.outcome,

@@ -58,3 +58,34 @@ async def bot(services: Services, fake_discord: object) -> AsyncIterator[object]
     built._connection._add_guild_from_data(guild_payload())
     yield built
     await built.close()
+
+
+TINY_POSTS = [
+    "We should diversify the treasury into stablecoins so that a market crash cannot wipe out our runway.",
+    "I oppose selling the native token for stablecoins; it signals weakness and crashes the price.",
+    "The grants programme funded 40 projects last quarter, and most shipped on time.",
+    "Security audits for the bridge contracts must come before any new incentive programme.",
+    "Delegates should publish their voting rationale on the forum for every proposal.",
+    "Gas rebates for new users would help onboarding, but the budget needs a cap.",
+]
+
+
+def add_tiny_dao(store: Store) -> list[int]:
+    """A small DAO with one forum thread of six posts (quick to index with the real encoder)."""
+    from ingest.domain import Author, Post, Source, Thread, content_hash
+
+    dao = store.ensure_dao("tinydao", "Tiny DAO", forum_url="https://forum.tiny.example")
+    source = store.ensure_source(dao, "discourse", "https://forum.tiny.example", "Tiny forum")
+    ids = []
+    with store.session() as session:
+        thread = Thread(source_id=source.id, external_id="1", title="Treasury and priorities", url="https://forum.tiny.example/t/1")
+        author = Author(source_id=source.id, handle="alice")
+        session.add_all([thread, author])
+        session.flush()
+        for number, text in enumerate(TINY_POSTS, start=1):
+            post = Post(source_id=source.id, thread_id=thread.id, external_id=str(number), author_id=author.id, number=number,
+                        text=text, url=f"https://forum.tiny.example/t/1/{number}", content_hash=content_hash(text))
+            session.add(post)
+            session.flush()
+            ids.append(int(post.id or 0))
+    return ids

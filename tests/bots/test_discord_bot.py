@@ -205,3 +205,20 @@ async def test_draft_uses_the_governance_drafting_service(bot: Any, fake_discord
     assert all(len(r.get("content") or "") <= 2000 for r in replies)
     replies = await run(bot, fake_discord, "draft", {"topic": "Fund a security audit programme"}, user_id=999)
     assert "Which DAO?" in text_of(replies)
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+async def test_ask_answers_with_citations_from_the_real_qa_service(bot: Any, fake_discord: Any, services: Services) -> None:
+    from bots.web.adapters import discover
+    from tests.bots.conftest import add_tiny_dao
+
+    add_tiny_dao(services.store)
+    discover(services)  # agent.qa over a MiniLM index and the embedded llama.cpp model
+    assert services.answerer is not None, services.missing
+    replies = await run(bot, fake_discord, "ask", {"question": "Should the treasury be diversified into stablecoins?", "dao": "tinydao"})
+    assert replies[0]["type"] == 5
+    text = text_of(replies)
+    assert "Sources**" in text or "Retrieved posts**" in text
+    assert "<https://forum.tiny.example/t/1/" in text  # links to the stored posts it used
+    assert_no_mentions(replies)
