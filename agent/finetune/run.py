@@ -15,6 +15,7 @@ from agent.finetune.export import write_adapter_gguf
 from agent.finetune.model import EMBEDDED_BASE, embedded_gguf_path
 from agent.finetune.registry import TunedModel, get_model, models_dir, register_model
 from agent.finetune.train import TrainConfig, TrainResult, train_lora
+from ingest.errors import InputError
 from ingest.settings import ConcordSettings
 from ingest.store import Store
 
@@ -37,13 +38,14 @@ def run_finetune(
     config: TrainConfig | None = None,
     max_train: int | None = None,
     max_test: int | None = None,
+    max_aux: int = 120,
     split_seed: int = 0,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> FinetuneRun:
     """Build the dataset for ``dao``, train a LoRA adapter, export it, and register it as ``name``."""
     out_dir = models_dir(settings) / name
     config = replace(config or TrainConfig(out_dir=out_dir), out_dir=out_dir)
-    dataset = build_dataset(store, dao, seed=split_seed)
+    dataset = build_dataset(store, dao, seed=split_seed, max_aux=max_aux)
     if max_train is not None:
         dataset.train = dataset.train[:max_train]
     if max_test is not None:
@@ -90,7 +92,7 @@ def _classify_with(base_url: str, model_name: str) -> Callable[[list[str], list[
 
 def compare_on_heldout(settings: ConcordSettings, name: str, *, threads: int = 2) -> dict[str, Any]:
     """Base vs tuned (both through the embedded OpenAI-compatible server) and the majority baseline, on held-out reasons."""
-    from agent.finetune.embedded import embedded_server
+    from agent.llm.embedded import EmbeddedServer
 
     model = get_model(settings, name)
     test = load_examples(models_dir(settings) / name / "test.jsonl")
@@ -99,12 +101,12 @@ def compare_on_heldout(settings: ConcordSettings, name: str, *, threads: int = 2
     majority = Counter(e.answer for e in train if e.task == "stance").most_common(1)[0][0]
     scores: list[StanceScores] = [score_labels("majority-class", gold, [majority] * len(gold))]
     gguf = embedded_gguf_path()
-    with embedded_server(gguf, threads=threads) as url:
-        scores.append(evaluate_classifier(f"{EMBEDDED_BASE} (base)", _classify_with(url, "smollm2"), test))
+    with EmbeddedServer(gguf, port=0, threads=threads, n_ctx=2048) as server:
+        scores.append(evaluate_classifier(f"{EMBEDDED_BASE} (base)", _classify_with(server.base_url, server.alias), test))
     if not model.adapter_gguf:
-        raise ValueError("compare_on_heldout runs the embedded server; this model has no adapter GGUF (tuned on another base).")
-    with embedded_server(gguf, lora_path=Path(model.adapter_gguf), threads=threads) as url:
-        scores.append(evaluate_classifier(f"{name} (tuned)", _classify_with(url, "smollm2"), test))
+        raise InputError(f"{name!r} was tuned from {model.base!r}, not the embedded model: compare it on a vLLM server instead.")
+    with EmbeddedServer(gguf, port=0, threads=threads, n_ctx=2048, lora_adapter=Path(model.adapter_gguf)) as server:
+        scores.append(evaluate_classifier(f"{name} (tuned)", _classify_with(server.base_url, server.alias), test))
     report = {"model": name, "dao": model.dao, "n_test": len(gold), "gold": dict(Counter(gold)), "scores": [s.as_dict() for s in scores]}
     model.evaluation = report
     register_model(settings, model)
