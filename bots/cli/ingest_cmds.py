@@ -140,12 +140,20 @@ def discord_export(
 ) -> None:
     """Import DiscordChatExporter JSON exports (one channel per file); re-running adds nothing twice.
 
+    A newer export of the same channel adds its new messages, updates edited ones and marks
+    messages that disappeared within its time range as deleted.
+
     Example: concord ingest discord-export --dao aave exports/governance.json
     """
+    from ingest.sources.discord_export import export_deletions
+
     cli = get_context(ctx)
-    cli.store().ensure_dao(dao)
-    jobs: list[tuple[str, IngestSource]] = [(dao, DiscordExportSource.from_file(f)) for f in files]
-    _report(cli, _run_with_progress(cli, jobs, quiet=as_json), as_json)
+    record = cli.store().ensure_dao(dao)
+    sources = [DiscordExportSource.from_file(f) for f in files]
+    summaries = _run_with_progress(cli, [(dao, s) for s in sources], quiet=as_json)
+    for summary, source in zip(summaries, sources):
+        summary.updated += export_deletions(cli.store(), record, source)  # messages gone from a newer export
+    _report(cli, summaries, as_json)
 
 
 @ingest_app.command("governor")
@@ -205,7 +213,7 @@ def discord_live(
 ) -> None:
     """Read channel history live with the Concord bot (token from CONCORD_DISCORD__TOKEN); edits and deletions are honoured.
 
-    Example: CONCORD_DISCORD__TOKEN=... concord ingest discord --dao aave --channel 605528212239286312
+    Example: concord ingest discord --dao aave --channel 605528212239286312  (with CONCORD_DISCORD__TOKEN set)
     """
     import asyncio
 
@@ -231,7 +239,7 @@ def link(
 ) -> None:
     """Link threads and posts to proposals: explicit URLs first, then titles, then similarity; rerunning adds nothing twice.
 
-    Example: concord ingest sample && concord ingest link --dao arbitrum
+    Example: concord ingest link --dao arbitrum  (after concord ingest sample)
     """
     from ingest.linking import link_dao
 
