@@ -45,7 +45,7 @@ def stance_messages(proposal_title: str, text: str) -> list[ChatMessage]:
 class LLMStanceClassifier:
     """:class:`agent.stance.base.StanceClassifier` backed by a :class:`ChatBackend` with schema-constrained output."""
 
-    def __init__(self, backend: ChatBackend, *, proposal_title: str = "", max_tokens: int = 24) -> None:
+    def __init__(self, backend: ChatBackend, *, proposal_title: str = "", max_tokens: int = 48) -> None:
         self.backend = backend
         self.proposal_title = proposal_title
         self.max_tokens = max_tokens

@@ -95,6 +95,10 @@ class OpenAIChatBackend:
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": dict(schema)}}
         try:
             reply = self._chat().invoke(payload, **kwargs)
+        except openai.LengthFinishReasonError as exc:
+            raise LLMError(
+                f"The model {self.model!r} was cut off at max_tokens={max_tokens} before finishing its answer; raise max_tokens for this step."
+            ) from exc
         except openai.APITimeoutError as exc:
             raise LLMError(
                 f"The chat server at {self.base_url} did not answer within {self.timeout_s:.0f} s after {self.max_retries} retries; "
