@@ -222,3 +222,14 @@ async def test_ask_answers_with_citations_from_the_real_qa_service(bot: Any, fak
     assert "Sources**" in text or "Retrieved posts**" in text
     assert "<https://forum.tiny.example/t/1/" in text  # links to the stored posts it used
     assert_no_mentions(replies)
+
+
+async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, services: Services) -> None:
+    from bots.web.adapters import discover
+
+    proposal_id = add_active_proposal(services.store)
+    discover(services)  # agent.predict, trained on the DAO's earlier proposals in the store
+    assert services.predictor is not None, services.missing
+    expected = services.predictor.predict(proposal_id)
+    replies = await run(bot, fake_discord, "proposals", {"dao": "arbitrum"})
+    assert f"predicted {expected['p_pass']:.0%} to pass" in text_of(replies)

@@ -162,3 +162,47 @@ def test_report_page_shows_the_evaluations_reliability_png(services: Services, t
     assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
     empty = TestClient(create_app(services.settings, services=services, results_dir=tmp_path / "none"))
     assert empty.get("/calibration.png").status_code == 404
+
+
+def test_report_page_renders_camps_and_linked_quotes(services: Services, tmp_path: Path) -> None:
+    class OneReport:  # a stored report in agent.report's concord.report/1 shape (trimmed)
+        def get_report(self, proposal_id: int) -> dict | None:
+            return {
+                "summary": {"text": "Delegates broadly support the grant <b>now</b>.", "post_ids": [11]},
+                "camps": [{"index": 0, "name": "Builders first", "people": 7, "posts": 9, "voting_power": 1234567.0,
+                           "quotes": [{"post_id": 11, "quote": "Fund the builders", "url": "https://forum.example/t/1/11"}]}],
+                "bridging": [], "data_window": {"posts": 9, "first_post_at": "2024-01-01T00:00:00Z", "last_post_at": "2024-01-09T00:00:00Z"},
+                "prediction": {"probability_pass": 0.72, "interval": [0.6, 0.81], "model": "concord-predict"},
+                "attestation": {"sha256": "ab" * 32, "signer": "0x" + "12" * 20, "signature": "0x"},
+                "stale": True, "stale_reason": "stale: 2 new post(s) since it was generated",
+            }
+
+    services.reports = OneReport()
+    client = TestClient(create_app(services.settings, services=services, results_dir=tmp_path / "none"))
+    html = client.get("/proposals/1/report").text
+    assert "Builders first" in html and "7 people, 9 posts, 1,234,567 votes" in html
+    assert '<a class="quote-source" href="https://forum.example/t/1/11"' in html and "“Fund the builders”" in html
+    assert "72% pass (60–81%)" in html and "stale: 2 new post(s)" in html
+    assert "&lt;b&gt;now&lt;/b&gt;" in html  # report text is escaped, never rendered as HTML
+
+
+@pytest.mark.slow
+def test_semantic_search_through_the_embeddings_index(services: Services) -> None:
+    from bots.web.adapters import discover
+    from tests.bots.conftest import add_tiny_dao
+
+    add_tiny_dao(services.store)
+    discover(services)
+    assert services.searcher is not None, services.missing
+    client = TestClient(create_app(services.settings, services=services))
+    missing = client.get("/api/search", params={"q": "x", "mode": "semantic", "dao": "tinydao"})
+    assert missing.status_code == 404 and "No search index for DAO 'tinydao'" in missing.json()["error"]
+    from embeddings import DaoIndex, cached_embedder
+
+    DaoIndex.for_dao(services.settings.index_dir, "tinydao").update(services.store, cached_embedder(services.settings))
+    services.searcher = None
+    discover(services)  # a fresh searcher sees the new index
+    hits = client.get("/api/search", params={"q": "converting our reserves into dollar-pegged assets", "mode": "semantic",
+                                             "dao": "tinydao", "limit": 2}).json()
+    assert "stablecoins" in hits[0]["snippet"]  # ranked by the dense MiniLM index, not by shared words
+    assert hits[0]["url"].startswith("https://forum.tiny.example/t/1/")
