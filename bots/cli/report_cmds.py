@@ -172,7 +172,9 @@ def verify(
         for problem in result.problems:
             cli.console.print(f"  {problem}", style="red")
     if not result.ok:
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: bots.cli.main.main() runs click with standalone_mode=False, which turns
+        # typer.Exit into a return value that main() drops, so the exit status would be 0
+        raise SystemExit(1)
 
 
 def ask(

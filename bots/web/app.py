@@ -14,9 +14,21 @@ from bots.web.services import Services, ServiceUnavailable
 from ingest.errors import ConcordError, InputError, NotFoundError
 from ingest.settings import ConcordSettings
 
-__all__ = ["create_app", "default_results_dir"]
+__all__ = ["CSP", "create_app", "default_results_dir", "safe_url"]
 
 HERE = Path(__file__).parent
+
+# Only our own scripts, styles and API; no framing (clickjacking), no form posts elsewhere.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def safe_url(value: Any) -> str:
+    """A link from ingested data, kept only if it is http(s); anything else (``javascript:``…) becomes ``#``."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else "#"
 
 
 def default_results_dir() -> Path:
@@ -58,7 +70,16 @@ def create_app(
     app.state.services = services or Services.from_settings(settings)
     app.state.results_dir = results_dir or default_results_dir()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["safe_url"] = safe_url
     app.state.templates = templates
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(build_api_router(), prefix="/api")
     app.include_router(build_pages_router())

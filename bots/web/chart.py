@@ -91,8 +91,10 @@ def render_svg(data: CalibrationData, *, size: int = 320) -> str:
 
     biggest = max(c for _, _, c in data.bins)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="calibration-chart" role="img" width="{size}" height="{size}" '
-        f'viewBox="0 0 {size} {size}"><title>Calibration: predicted probability vs observed pass rate</title>',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" id="calibration-chart" role="img" width="{size}" height="{size}" '
+            f'viewBox="0 0 {size} {size}"><title>Calibration: predicted probability vs observed pass rate</title>'
+        ),
         f'<rect x="{pad}" y="{pad}" width="{inner}" height="{inner}" fill="#fafafa" stroke="#999"/>',
         f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#bbb" stroke-dasharray="4 3"/>',
     ]

@@ -20,8 +20,8 @@ __all__ = [
     "Predictor",
     "ReportProvider",
     "Searcher",
-    "Services",
     "ServiceUnavailable",
+    "Services",
 ]
 
 

@@ -72,7 +72,7 @@ TINY_POSTS = [
 
 def add_tiny_dao(store: Store) -> list[int]:
     """A small DAO with one forum thread of six posts (quick to index with the real encoder)."""
-    from ingest.domain import Author, Post, Source, Thread, content_hash
+    from ingest.domain import Author, Post, Thread, content_hash
 
     dao = store.ensure_dao("tinydao", "Tiny DAO", forum_url="https://forum.tiny.example")
     source = store.ensure_source(dao, "discourse", "https://forum.tiny.example", "Tiny forum")

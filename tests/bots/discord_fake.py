@@ -9,8 +9,8 @@ gateway parser (``ConnectionState.parse_interaction_create``).
 from __future__ import annotations
 
 import asyncio
-import json
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 

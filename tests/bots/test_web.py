@@ -206,3 +206,39 @@ def test_semantic_search_through_the_embeddings_index(services: Services) -> Non
                                              "dao": "tinydao", "limit": 2}).json()
     assert "stablecoins" in hits[0]["snippet"]  # ranked by the dense MiniLM index, not by shared words
     assert hits[0]["url"].startswith("https://forum.tiny.example/t/1/")
+
+
+def test_links_from_ingested_data_cannot_run_script(client: TestClient, services: Services) -> None:
+    from sqlmodel import select
+
+    from ingest.domain import Post
+
+    with services.store.session() as session:
+        post = session.exec(select(Post).where(Post.url.is_not(None))).first()  # type: ignore[union-attr]
+        assert post is not None
+        post.text = post.text + " zqxjk-marker"
+        post.url = "javascript:alert(document.cookie)"
+        session.add(post)
+    page = client.get("/search", params={"q": "zqxjk-marker"})
+    assert "javascript:" not in page.text and 'href="#"' in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_stored_report_adapter_marks_stale_reports(services: Services, tmp_path: Path) -> None:
+    from bots.web.adapters import discover
+    from ingest.domain import ReportRecord
+
+    discover(services)
+    assert services.reports is not None, services.missing
+    assert services.reports.get_report(1) is None  # nothing generated yet
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"schema": "concord.report/1", "summary": {"text": "s"}, "camps": []}))
+    with services.store.session() as session:
+        session.add(ReportRecord(proposal_id=1, schema_version="concord.report/1", inputs_hash="0" * 64,
+                                 report_sha256="1" * 64, path=str(path), post_ids=[]))
+    report = services.reports.get_report(1)
+    assert report is not None and report["summary"]["text"] == "s"
+    assert report["stale"] is True and report["stale_reason"].startswith("stale")
+    client = TestClient(create_app(services.settings, services=services, results_dir=tmp_path / "none"))
+    assert 'id="stale"' in client.get("/proposals/1/report").text
