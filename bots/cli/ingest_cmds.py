@@ -70,7 +70,7 @@ def sample(
     store = cli.store()
     for dao in SAMPLE_DAOS:
         store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
-    with replayed_sample_sources() as jobs:
+    with replayed_sample_sources(store=store) as jobs:
         summaries = _run_with_progress(cli, jobs, quiet=as_json)
     _report(cli, summaries, as_json)
 
@@ -88,6 +88,7 @@ def discourse(
     rate: float | None = typer.Option(None, "--rate", help="Requests per second (default: settings request_rate)"),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds before a request is abandoned and retried"),
     retries: int = typer.Option(4, "--retries", help="Retries per request (5xx, 429, timeouts) with backoff"),
+    batch_items: int = typer.Option(500, "--batch-items", help="Topics and posts written per transaction"),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON"),
 ) -> None:
     """Read a Discourse forum's topics and posts through its public JSON API; re-running reads only what changed.
@@ -95,12 +96,15 @@ def discourse(
     Example: concord ingest discourse https://forum.arbitrum.foundation --dao arbitrum --max-pages 5
     """
     from ingest.http import PoliteClient
-    from ingest.sources.discourse import DiscourseClient, DiscourseSource
+    from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
 
     cli = get_context(ctx)
-    cli.store().ensure_dao(dao, forum_url=url.rstrip("/"))
+    store = cli.store()
+    record = store.ensure_dao(dao, forum_url=url.rstrip("/"))
     with PoliteClient(url, policy=_policy(cli, rate, timeout, retries)) as http:
-        source = DiscourseSource(DiscourseClient(http), max_pages=max_pages)
+        source = DiscourseSource(
+            DiscourseClient(http), max_pages=max_pages, known=known_topics(store, record, url), batch_items=batch_items
+        )
         _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)
 
 

@@ -1,8 +1,9 @@
 """Live Discourse forum source: ``/latest.json`` pages, ``/categories.json``, ``/t/{id}.json``, ``/t/{id}/posts.json``.
 
 Incremental: topics come newest-bumped first; the walk stops at the first topic bumped no later than the
-stored ``bumped`` watermark, and each topic keeps its own cursor (last post number and bump time), so an
-unchanged topic costs nothing and a killed run resumes topic by topic. A topic bumped again (new posts
+stored ``bumped`` watermark, and each stored thread row (last post number, bump time) is its topic's cursor,
+written in the same transaction as its posts, so an unchanged topic costs nothing and a killed run resumes
+topic by topic. A topic bumped again (new posts
 or edits) is read in full and the writer keeps what did not change. Failures become quarantined items.
 """
 
@@ -13,14 +14,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.domain import SourceKind
+from ingest.domain import Dao, Source, SourceKind, Thread
 from ingest.errors import InputError
 from ingest.http import BadResponseError, PoliteClient, RemoteError
 from ingest.normalise.discourse import discourse_post, topic_to_thread
 from ingest.pipeline import Batch, RawItem
+from ingest.normalise.timeparse import parse_time
 from ingest.records import Record
+from ingest.store import Store
 
-__all__ = ["DiscourseSource", "DiscourseClient"]
+__all__ = ["DiscourseSource", "DiscourseClient", "known_topics"]
 
 POSTS_PER_REQUEST = 20
 
@@ -63,6 +66,29 @@ class DiscourseClient:
         return found
 
 
+def _later(bumped: str, seen: str | None) -> bool:
+    if not seen:
+        return True
+    try:
+        return parse_time(bumped) > parse_time(seen)  # type: ignore[operator]
+    except (InputError, TypeError):
+        return bumped != seen
+
+
+def known_topics(store: Store, dao: Dao, locator: str) -> dict[str, tuple[int, str | None]]:
+    """Topic id -> (last post number, bump time) of the threads already stored for this forum."""
+    from sqlmodel import select
+
+    with store.session() as session:
+        source = session.exec(
+            select(Source).where(Source.dao_id == dao.id, Source.kind == SourceKind.DISCOURSE, Source.locator == locator.rstrip("/"))
+        ).first()
+        if source is None:
+            return {}
+        rows = session.exec(select(Thread.external_id, Thread.last_post_number, Thread.bumped_at).where(Thread.source_id == source.id)).all()
+    return {ext: (int(n or 0), b.isoformat() if b else None) for ext, n, b in rows}
+
+
 def _error_item(ref: str, exc: Exception) -> RawItem:
     raw = getattr(exc, "raw", "")
     return RawItem("discourse-error", ref, {"error": f"{type(exc).__name__}: {exc}", "raw": raw})
@@ -72,6 +98,8 @@ def _error_item(ref: str, exc: Exception) -> RawItem:
 class DiscourseSource:
     """One Discourse forum. ``max_pages`` bounds the walk through ``/latest.json`` (None = to the end).
 
+    ``known`` maps topic id -> (last post number, bump time) already stored (see ``known_topics``); topics
+    are grouped into batches of about ``batch_items`` payloads, each written in one transaction.
     ``site_url`` is the forum's public address when the client reads it through another one (a replay
     server, a proxy): it names the source and builds post URLs, so reruns land on the same source.
     """
@@ -79,6 +107,8 @@ class DiscourseSource:
     client: DiscourseClient
     max_pages: int | None = None
     site_url: str | None = None
+    known: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    batch_items: int = 500
     kind: str = SourceKind.DISCOURSE
     _categories: dict[int, str] = field(default_factory=dict)
 
@@ -99,11 +129,12 @@ class DiscourseSource:
         newest = watermark
         page = 0
         complete = False
+        pending: list[RawItem] = []
         while self.max_pages is None or page < self.max_pages:
             try:
                 listing = self.client.latest(page)
             except (RemoteError, BadResponseError) as exc:
-                yield Batch([_error_item(f"/latest.json?page={page}", exc)])
+                yield Batch([*pending, _error_item(f"/latest.json?page={page}", exc)])
                 return  # the watermark stays where it was: the next run walks these pages again
             stop = False
             for topic in listing["topic_list"]["topics"]:
@@ -111,28 +142,41 @@ class DiscourseSource:
                 if watermark and isinstance(bumped, str) and bumped <= watermark:
                     stop = True
                     break
-                yield from self._topic_batches(topic, cursor_of)
+                pending += self._topic_items(topic, cursor_of)
+                if len(pending) >= self.batch_items:
+                    yield Batch(pending)
+                    pending = []
                 if isinstance(bumped, str) and (newest is None or bumped > newest):
                     newest = bumped
             page += 1
             if stop or not listing["topic_list"].get("more_topics_url"):
                 complete = True
                 break
-        if complete and newest and newest != watermark:
-            yield Batch([], ("bumped", newest))
+        moved = complete and newest and newest != watermark
+        if pending or moved:
+            yield Batch(pending, ("bumped", newest) if moved else None)
 
-    def _topic_batches(self, topic: Any, cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
+    def _seen(self, topic_id: int, cursor_of: Callable[[str], str | None]) -> tuple[int, str | None]:
+        """What the store already has of a topic: from its thread row, else an older per-topic cursor."""
+        if str(topic_id) in self.known:
+            return self.known[str(topic_id)]
+        old = cursor_of(f"topic:{topic_id}")
+        if old:
+            state = json.loads(old)
+            return int(state.get("n") or 0), state.get("b")
+        return 0, None
+
+    def _topic_items(self, topic: Any, cursor_of: Callable[[str], str | None]) -> list[RawItem]:
         if not isinstance(topic, dict) or not isinstance(topic.get("id"), int):
-            yield Batch([RawItem("discourse-topic", "latest-entry", topic)])  # normalise rejects it with the reason
-            return
+            return [RawItem("discourse-topic", "latest-entry", topic)]  # normalise rejects it with the reason
         topic_id = topic["id"]
-        stream = f"topic:{topic_id}"
-        seen = json.loads(cursor_of(stream) or '{"n": 0, "b": null}')
+        ref = f"topic:{topic_id}"
+        seen_n, seen_b = self._seen(topic_id, cursor_of)
         highest = topic.get("highest_post_number") if isinstance(topic.get("highest_post_number"), int) else None
         bumped = topic.get("bumped_at")
-        bumped_again = bool(bumped) and bumped != seen.get("b")
-        if highest is not None and highest <= seen["n"] and not (bumped_again and seen["n"]):
-            return
+        bumped_again = bool(bumped) and _later(bumped, seen_b)
+        if highest is not None and highest <= seen_n and not (bumped_again and seen_n):
+            return []
         try:
             full = self.client.topic(topic_id)
             loaded = [p for p in full["post_stream"].get("posts") or [] if isinstance(p, dict)]
@@ -141,18 +185,17 @@ class DiscourseSource:
             if missing:
                 loaded += self.client.posts(topic_id, missing)
         except (RemoteError, BadResponseError) as exc:
-            yield Batch([_error_item(f"/t/{topic_id}.json", exc)])
-            return
-        refetch_all = bumped_again
-        posts = [p for p in loaded if refetch_all or not isinstance(p.get("post_number"), int) or p["post_number"] > seen["n"]]
+            return [_error_item(f"/t/{topic_id}.json", exc)]
+        posts = [p for p in loaded if bumped_again or not isinstance(p.get("post_number"), int) or p["post_number"] > seen_n]
         header = {k: v for k, v in full.items() if k != "post_stream"}
         if not header.get("category_name") and isinstance(header.get("category_id"), int):
             header["category_name"] = self._categories.get(header["category_id"])
-        items = [RawItem("discourse-topic", stream, header)]
-        items += [RawItem("discourse-post", f"{stream}/{p.get('post_number')}", p) for p in posts]
         numbers = [p["post_number"] for p in loaded if isinstance(p.get("post_number"), int)]
-        new_n = max([seen["n"], *(numbers or [0]), full.get("highest_post_number") if isinstance(full.get("highest_post_number"), int) else 0])
-        yield Batch(items, (stream, json.dumps({"n": new_n, "b": bumped})))
+        if numbers and not isinstance(header.get("highest_post_number"), int):
+            header["highest_post_number"] = max(numbers)
+        # The thread row (last post number, bump time) is the topic's cursor: it commits with the posts.
+        items = [RawItem("discourse-topic", ref, header)]
+        return items + [RawItem("discourse-post", f"{ref}/{p.get('post_number')}", p) for p in posts]
 
     def normalise(self, item: RawItem) -> list[Record]:
         if item.kind == "discourse-topic":

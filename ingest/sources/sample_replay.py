@@ -15,19 +15,28 @@ from ingest.http import HttpPolicy, PoliteClient
 from ingest.pipeline import IngestSource
 from ingest.replay import ReplayServer
 from ingest.sources.discord_export import DiscordExportSource
-from ingest.sources.discourse import DiscourseClient, DiscourseSource
+from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
 from ingest.sources.recorded import RecordedGovernor
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
 from ingest.sources.snapshot import SnapshotClient, SnapshotSource
+from ingest.store import Store
 
 __all__ = ["replayed_sample_sources"]
 
 
 @contextmanager
-def replayed_sample_sources(data_dir: Path = SAMPLE_DIR, *, rate: float = 0.0) -> Iterator[list[tuple[str, IngestSource]]]:
-    """(dao slug, source) pairs in run order, valid while the replay server runs (inside the ``with``)."""
+def replayed_sample_sources(
+    data_dir: Path = SAMPLE_DIR, *, store: Store | None = None, rate: float = 0.0
+) -> Iterator[list[tuple[str, IngestSource]]]:
+    """(dao slug, source) pairs in run order, valid while the replay server runs (inside the ``with``).
+
+    With ``store``, forum topics already stored are skipped (their thread rows are the cursors).
+    """
     discourse = load_recording(data_dir / "discourse-arbitrum.json.gz")
     snapshot = load_recording(data_dir / "snapshot-arbitrum.json.gz")
+    known = {}
+    if store is not None:
+        known = known_topics(store, store.ensure_dao("arbitrum"), str(discourse["base_url"]))
     policy = HttpPolicy(rate=rate, timeout_s=10.0, retries=2, backoff_s=0.1)
     with ReplayServer(discourse=discourse, snapshot=snapshot) as server:
         forum_http = PoliteClient(server.url, policy=policy)
@@ -36,7 +45,7 @@ def replayed_sample_sources(data_dir: Path = SAMPLE_DIR, *, rate: float = 0.0) -
             yield [
                 ("arbitrum", SnapshotSource(SnapshotClient(hub_http), str(snapshot["space"]["id"]))),
                 ("arbitrum", RecordedGovernor(load_recording(data_dir / "governor-arbitrum.json.gz"))),
-                ("arbitrum", DiscourseSource(DiscourseClient(forum_http), site_url=str(discourse["base_url"]))),
+                ("arbitrum", DiscourseSource(DiscourseClient(forum_http), site_url=str(discourse["base_url"]), known=known)),
                 ("compound", RecordedGovernor(load_recording(data_dir / "governor-compound.json.gz"))),
                 ("aave", DiscordExportSource.from_file(data_dir / "discord-aave.json.gz")),
             ]

@@ -12,18 +12,19 @@ from ingest.http import PoliteClient
 from ingest.normalise.html import html_to_text
 from ingest.pipeline import run_ingestion
 from ingest.replay import ReplayServer
-from ingest.sources.discourse import DiscourseClient, DiscourseSource
+from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
 from ingest.store import Store
 from tests.ingest.conftest import forum_post_count
 
 
-def _source(http: PoliteClient, forum: dict[str, Any]) -> DiscourseSource:
-    return DiscourseSource(DiscourseClient(http), site_url=forum["base_url"])
+def _source(http: PoliteClient, forum: dict[str, Any], store: Store) -> DiscourseSource:
+    known = known_topics(store, store.ensure_dao("arbitrum"), forum["base_url"])
+    return DiscourseSource(DiscourseClient(http), site_url=forum["base_url"], known=known, batch_items=50)
 
 
 def test_reads_every_page_topic_and_post_then_nothing_twice(sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient) -> None:
     dao = sqlite_store.ensure_dao("arbitrum")
-    first = run_ingestion(sqlite_store, dao, _source(http, forum))
+    first = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     posts = forum_post_count(forum)
     assert first.ingested == posts + 40 and first.quarantined == 0
     assert sqlite_store.count(Post) == posts and sqlite_store.count(Thread) == 40
@@ -33,7 +34,7 @@ def test_reads_every_page_topic_and_post_then_nothing_twice(sqlite_store: Store,
         categories = set(session.exec(select(Thread.category)).all())
     assert categories == {"Proposals"}  # named through /categories.json
     requests_before = len(server.request_log)
-    second = run_ingestion(sqlite_store, dao, _source(http, forum))
+    second = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     assert (second.ingested, second.updated, second.quarantined) == (0, 0, 0)
     assert sqlite_store.count(Post) == posts
     # Incremental: the second run stopped at the first page (bump watermark) and fetched no topic.
@@ -42,7 +43,7 @@ def test_reads_every_page_topic_and_post_then_nothing_twice(sqlite_store: Store,
 
 def test_new_post_and_edit_are_picked_up_from_bumped_topic_only(sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient) -> None:
     dao = sqlite_store.ensure_dao("arbitrum")
-    run_ingestion(sqlite_store, dao, _source(http, forum))
+    run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     key = next(k for k in forum["responses"] if k != "/latest.json")
     topic = forum["responses"][key]
     posts = topic["post_stream"]["posts"]
@@ -57,7 +58,7 @@ def test_new_post_and_edit_are_picked_up_from_bumped_topic_only(sqlite_store: St
     entry = next(t for t in listing if t["id"] == topic["id"])
     entry.update(highest_post_number=new["post_number"], bumped_at=topic["bumped_at"])
     before = len(server.request_log)
-    summary = run_ingestion(sqlite_store, dao, _source(http, forum))
+    summary = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     assert summary.ingested == 1  # the new reply
     assert summary.updated == 2  # the edited opening post and the thread's bump time
     fetched_topics = {p.split("?")[0] for p in server.request_log[before:] if p.startswith("/t/")}

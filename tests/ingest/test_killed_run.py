@@ -20,7 +20,7 @@ from tests.ingest.conftest import forum_post_count
 def _cli(url: str, db: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CONCORD_DATABASE_URL": f"sqlite:///{db.as_posix()}"}
     return subprocess.Popen(
-        [sys.executable, "-m", "bots.cli.main", "ingest", "discourse", url, "--dao", "arbitrum", "--rate", "0", "--json"],
+        [sys.executable, "-m", "bots.cli.main", "ingest", "discourse", url, "--dao", "arbitrum", "--rate", "0", "--batch-items", "40", "--json"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -11,7 +11,7 @@ from ingest.domain import Post, QuarantinedRecord
 from ingest.http import HttpPolicy, PoliteClient
 from ingest.pipeline import run_ingestion
 from ingest.replay import ReplayServer
-from ingest.sources.discourse import DiscourseClient, DiscourseSource
+from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
 from ingest.store import Store
 from tests.ingest.conftest import forum_post_count
 
@@ -29,7 +29,7 @@ def test_bad_records_are_quarantined_and_stored_data_survives(sqlite_store: Stor
     policy = HttpPolicy(rate=0, timeout_s=0.5, retries=1, backoff_s=0.01)
     with ReplayServer(discourse=forum, page_size=10, hang_s=2) as server:
         with PoliteClient(server.url, policy=policy) as http:
-            first = run_ingestion(sqlite_store, dao, DiscourseSource(DiscourseClient(http), site_url=forum["base_url"]))
+            first = run_ingestion(sqlite_store, dao, DiscourseSource(DiscourseClient(http), site_url=forum["base_url"], known=known_topics(sqlite_store, dao, forum["base_url"])))
         assert first.quarantined == 0
         stored = forum_post_count(forum)
         with sqlite_store.session() as session:
@@ -61,7 +61,7 @@ def test_bad_records_are_quarantined_and_stored_data_survives(sqlite_store: Stor
             _bump(forum, topic_id)
 
         with PoliteClient(server.url, policy=policy) as http:
-            second = run_ingestion(sqlite_store, dao, DiscourseSource(DiscourseClient(http), site_url=forum["base_url"]))
+            second = run_ingestion(sqlite_store, dao, DiscourseSource(DiscourseClient(http), site_url=forum["base_url"], known=known_topics(sqlite_store, dao, forum["base_url"])))
 
     assert second.ingested == 1  # only the deeply nested post
     assert second.quarantined == 8

@@ -1,0 +1,149 @@
+"""Ingestion throughput of the bundled sample vs a naive one-insert-per-row baseline (a benchmark, not a test).
+
+Three measurements in one run, each into a fresh SQLite file:
+
+1. pipeline  - ``run_ingestion`` over the recorded sample sources (normalise + batched idempotent writes,
+               one transaction per batch with its cursor);
+2. replayed  - ``concord ingest sample``'s path: forum and Snapshot served by the loopback replay server and
+               read by the live HTTP clients, the rest as in 1 (adds HTTP and paging cost);
+3. naive     - the same normalised post records written one row per transaction (look up the thread and the
+               author, insert the post, commit), the way a first implementation would.
+
+Posts/s counts Post rows (forum + Discord) over the time spent on the post-bearing sources.
+
+Run:  .venv/bin/python evals/bench_ingest.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def _fresh_store(directory: Path, name: str):  # type: ignore[no-untyped-def]
+    from ingest.sample import build_sample  # noqa: F401 - makes sure the sample package is importable
+    from ingest.sources.sample import SAMPLE_DAOS
+    from ingest.store import Store
+
+    store = Store.open(f"sqlite:///{(directory / name).as_posix()}")
+    for dao in SAMPLE_DAOS:
+        store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
+    return store
+
+
+def _timed_run(store, jobs) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    from ingest.domain import Post
+    from ingest.pipeline import run_ingestion
+
+    post_time = total = 0.0
+    for slug, source in jobs:
+        started = time.perf_counter()
+        run_ingestion(store, store.get_dao(slug), source)
+        spent = time.perf_counter() - started
+        total += spent
+        if source.kind in ("discourse", "discord"):
+            post_time += spent
+    return post_time, total, store.count(Post)
+
+
+def pipeline(directory: Path) -> tuple[float, float, int]:
+    from ingest.sources.sample import sample_sources
+
+    jobs = sample_sources()  # loading the gzip recordings is not ingestion: done before the clock starts
+    store = _fresh_store(directory, "pipeline.db")
+    try:
+        return _timed_run(store, jobs)
+    finally:
+        store.close()
+
+
+def replayed(directory: Path) -> tuple[float, float, int]:
+    from ingest.sources.sample_replay import replayed_sample_sources
+
+    store = _fresh_store(directory, "replayed.db")
+    try:
+        with replayed_sample_sources(store=store) as jobs:
+            return _timed_run(store, jobs)
+    finally:
+        store.close()
+
+
+def naive(directory: Path) -> tuple[float, int]:
+    from sqlmodel import select
+
+    from ingest.domain import Author, Post, Source, Thread, content_hash
+    from ingest.records import PostRecord
+    from ingest.sources.sample import sample_sources
+
+    store = _fresh_store(directory, "naive.db")
+    jobs = [(slug, s) for slug, s in sample_sources() if s.kind in ("discourse", "discord")]
+    records: list[tuple[str, object, PostRecord]] = []
+    for slug, source in jobs:
+        for batch in source.batches(lambda _stream: None):
+            for item in batch.items:
+                try:
+                    records += [(slug, source, r) for r in source.normalise(item) if isinstance(r, PostRecord)]
+                except Exception:  # noqa: BLE001 - bad payloads are skipped here as in the pipeline
+                    continue
+    sources: dict[int, Source] = {}
+    started = time.perf_counter()
+    for slug, source, record in records:
+        key = id(source)
+        if key not in sources:
+            sources[key] = store.ensure_source(store.get_dao(slug), source.kind, source.locator, source.name)
+        row = sources[key]
+        with store.session() as session:
+            thread = session.exec(select(Thread).where(Thread.source_id == row.id, Thread.external_id == record.thread_external_id)).first()
+            if thread is None:
+                thread = Thread(source_id=row.id, external_id=record.thread_external_id)
+                session.add(thread)
+                session.flush()
+            author = session.exec(select(Author).where(Author.source_id == row.id, Author.handle == record.author_handle)).first()
+            if author is None and record.author_handle:
+                author = Author(source_id=row.id, handle=record.author_handle)
+                session.add(author)
+                session.flush()
+            exists = session.exec(select(Post.id).where(Post.source_id == row.id, Post.external_id == record.external_id)).first()
+            if exists is None:
+                session.add(Post(
+                    source_id=row.id, thread_id=thread.id, external_id=record.external_id, author_id=author.id if author else None,
+                    number=record.number, text=record.text, html=record.html, url=record.url, created_at=record.created_at,
+                    content_hash=content_hash(record.text, ""),
+                ))
+    spent = time.perf_counter() - started
+    count = store.count(Post)
+    store.close()
+    return spent, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    args = parser.parse_args()
+    rows: dict[str, list[float]] = {"pipeline": [], "replayed": [], "naive": []}
+    totals: dict[str, list[float]] = {"pipeline": [], "replayed": []}
+    posts = {}
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp)
+            for name, run in (("pipeline", pipeline), ("replayed", replayed)):
+                post_time, total, count = run(directory)
+                rows[name].append(count / post_time)
+                totals[name].append(total)
+                posts[name] = count
+            spent, count = naive(directory)
+            rows["naive"].append(count / spent)
+            posts["naive"] = count
+    print(f"{'path':<10} {'posts':>6} {'posts/s (median)':>17} {'min':>8} {'max':>8}  whole sample (s)")
+    for name, rates in rows.items():
+        whole = f"{statistics.median(totals[name]):.2f}" if name in totals else "-"
+        print(f"{name:<10} {posts[name]:>6} {statistics.median(rates):>17,.0f} {min(rates):>8,.0f} {max(rates):>8,.0f}  {whole}")
+    speedup = statistics.median(rows["pipeline"]) / statistics.median(rows["naive"])
+    print(f"pipeline vs naive: {speedup:.1f}x; goal >= 2,000 posts/s: {'met' if statistics.median(rows['pipeline']) >= 2000 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
