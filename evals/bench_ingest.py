@@ -32,7 +32,13 @@ def _fresh_store(directory: Path, name: str):  # type: ignore[no-untyped-def]
 
     store = Store.open(f"sqlite:///{(directory / name).as_posix()}")
     for dao in SAMPLE_DAOS:
-        store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
+        store.ensure_dao(
+            dao.slug,
+            dao.name,
+            forum_url=dao.forum_url,
+            snapshot_space=dao.snapshot_space,
+            chain_id=dao.chain_id,
+        )
     return store
 
 
@@ -87,8 +93,10 @@ def naive(directory: Path) -> tuple[float, int]:
         for batch in source.batches(lambda _stream: None):
             for item in batch.items:
                 try:
-                    records += [(slug, source, r) for r in source.normalise(item) if isinstance(r, PostRecord)]
-                except Exception:  # noqa: BLE001 - bad payloads are skipped here as in the pipeline
+                    records += [
+                        (slug, source, r) for r in source.normalise(item) if isinstance(r, PostRecord)
+                    ]
+                except Exception:  # noqa: BLE001, S112 - bad payloads are skipped here as in the pipeline
                     continue
     sources: dict[int, Source] = {}
     started = time.perf_counter()
@@ -98,23 +106,40 @@ def naive(directory: Path) -> tuple[float, int]:
             sources[key] = store.ensure_source(store.get_dao(slug), source.kind, source.locator, source.name)
         row = sources[key]
         with store.session() as session:
-            thread = session.exec(select(Thread).where(Thread.source_id == row.id, Thread.external_id == record.thread_external_id)).first()
+            thread = session.exec(
+                select(Thread).where(
+                    Thread.source_id == row.id, Thread.external_id == record.thread_external_id
+                )
+            ).first()
             if thread is None:
                 thread = Thread(source_id=row.id, external_id=record.thread_external_id)
                 session.add(thread)
                 session.flush()
-            author = session.exec(select(Author).where(Author.source_id == row.id, Author.handle == record.author_handle)).first()
+            author = session.exec(
+                select(Author).where(Author.source_id == row.id, Author.handle == record.author_handle)
+            ).first()
             if author is None and record.author_handle:
                 author = Author(source_id=row.id, handle=record.author_handle)
                 session.add(author)
                 session.flush()
-            exists = session.exec(select(Post.id).where(Post.source_id == row.id, Post.external_id == record.external_id)).first()
+            exists = session.exec(
+                select(Post.id).where(Post.source_id == row.id, Post.external_id == record.external_id)
+            ).first()
             if exists is None:
-                session.add(Post(
-                    source_id=row.id, thread_id=thread.id, external_id=record.external_id, author_id=author.id if author else None,
-                    number=record.number, text=record.text, html=record.html, url=record.url, created_at=record.created_at,
-                    content_hash=content_hash(record.text, ""),
-                ))
+                session.add(
+                    Post(
+                        source_id=row.id,
+                        thread_id=thread.id,
+                        external_id=record.external_id,
+                        author_id=author.id if author else None,
+                        number=record.number,
+                        text=record.text,
+                        html=record.html,
+                        url=record.url,
+                        created_at=record.created_at,
+                        content_hash=content_hash(record.text, ""),
+                    )
+                )
     spent = time.perf_counter() - started
     count = store.count(Post)
     store.close()
@@ -142,7 +167,9 @@ def main() -> None:
     print(f"{'path':<10} {'posts':>6} {'posts/s (median)':>17} {'min':>8} {'max':>8}  whole sample (s)")
     for name, rates in rows.items():
         whole = f"{statistics.median(totals[name]):.2f}" if name in totals else "-"
-        print(f"{name:<10} {posts[name]:>6} {statistics.median(rates):>17,.0f} {min(rates):>8,.0f} {max(rates):>8,.0f}  {whole}")
+        print(
+            f"{name:<10} {posts[name]:>6} {statistics.median(rates):>17,.0f} {min(rates):>8,.0f} {max(rates):>8,.0f}  {whole}"
+        )
     best = statistics.median(rows["replayed"])
     print(
         f"replayed (the `concord ingest sample` path) vs naive: {best / statistics.median(rows['naive']):.1f}x; "

@@ -58,33 +58,58 @@ def main() -> None:
             for link in session.exec(select(ProposalLink)):
                 key = link.method if link.method == "similarity" else f"{link.method}@{link.confidence:.2f}"
                 made[key].append((proposals[link.proposal_id].external_id.lower(), topic_of[link.thread_id]))
-            print(f"\nground truth: {len(truth)} proposals with {sum(map(len, truth.values()))} linked threads")
-            print(f"{'method@confidence':<24} {'links':>6} {'judged':>7} {'right':>6} {'precision':>10}  unjudged")
+            print(
+                f"\nground truth: {len(truth)} proposals with {sum(map(len, truth.values()))} linked threads"
+            )
+            print(
+                f"{'method@confidence':<24} {'links':>6} {'judged':>7} {'right':>6} {'precision':>10}  unjudged"
+            )
             all_right = all_judged = 0
             for method, pairs in sorted(made.items()):
                 judged = [(p, t) for p, t in pairs if p in truth]
                 right = sum(t in truth[p] for p, t in judged)
                 all_right, all_judged = all_right + right, all_judged + len(judged)
                 precision = f"{right / len(judged):.3f}" if judged else "n/a"
-                print(f"{method:<24} {len(pairs):>6} {len(judged):>7} {right:>6} {precision:>10}  {len(pairs) - len(judged)}")
-            print(f"{'all methods':<24} {'':>6} {all_judged:>7} {all_right:>6} {all_right / max(all_judged, 1):>10.3f}")
+                print(
+                    f"{method:<24} {len(pairs):>6} {len(judged):>7} {right:>6} {precision:>10}  {len(pairs) - len(judged)}"
+                )
+            print(
+                f"{'all methods':<24} {'':>6} {all_judged:>7} {all_right:>6} {all_right / max(all_judged, 1):>10.3f}"
+            )
             found = {(p, t) for pairs in made.values() for p, t in pairs}
             gold = {(p, t) for p, ts in truth.items() for t in ts}
-            print(f"recall of ground-truth pairs: {len(found & gold)}/{len(gold)} = {len(found & gold) / len(gold):.3f}")
+            print(
+                f"recall of ground-truth pairs: {len(found & gold)}/{len(gold)} = {len(found & gold) / len(gold):.3f}"
+            )
 
             forum = [t for t in session.exec(select(Thread)) if t.external_id.isdigit()]
             gold_props = [p for p in proposals.values() if p.external_id.lower() in truth]
             by_topic = {t.external_id: t for t in forum}
-            print("\nsimilarity (titles) alone on the ground-truth proposals, best thread per proposal, margin 0.05:")
-            print(f"{'threshold':>9} {'links':>6} {'right':>6} {'precision':>10} {'coverage':>9}  wrong where the truth is a program thread")
+            print(
+                "\nsimilarity (titles) alone on the ground-truth proposals, best thread per proposal, margin 0.05:"
+            )
+            print(
+                f"{'threshold':>9} {'links':>6} {'right':>6} {'precision':>10} {'coverage':>9}  wrong where the truth is a program thread"
+            )
             for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
-                matches = best_matches([p.title for p in gold_props], [t.title for t in forum], threshold=threshold)
-                right = [forum[j].external_id in truth[gold_props[i].external_id.lower()] for i, j, _ in matches]
-                umbrella = sum(
-                    1 for (i, j, _), ok in zip(matches, right)
-                    if not ok and all(g in by_topic and "program" in by_topic[g].title.lower() for g in truth[gold_props[i].external_id.lower()])
+                matches = best_matches(
+                    [p.title for p in gold_props], [t.title for t in forum], threshold=threshold
                 )
-                print(f"{threshold:>9.2f} {len(matches):>6} {sum(right):>6} {sum(right) / max(len(matches), 1):>10.3f} {len(matches) / len(gold_props):>9.3f}  {umbrella}")
+                right = [
+                    forum[j].external_id in truth[gold_props[i].external_id.lower()] for i, j, _ in matches
+                ]
+                umbrella = sum(
+                    1
+                    for (i, j, _), ok in zip(matches, right)
+                    if not ok
+                    and all(
+                        g in by_topic and "program" in by_topic[g].title.lower()
+                        for g in truth[gold_props[i].external_id.lower()]
+                    )
+                )
+                print(
+                    f"{threshold:>9.2f} {len(matches):>6} {sum(right):>6} {sum(right) / max(len(matches), 1):>10.3f} {len(matches) / len(gold_props):>9.3f}  {umbrella}"
+                )
         store.close()
 
 

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
 from ingest.errors import ConcordError, InputError
 
-__all__ = ["HttpPolicy", "PoliteClient", "RemoteError", "BadResponseError"]
+__all__ = ["BadResponseError", "HttpPolicy", "PoliteClient", "RemoteError"]
 
 
 class RemoteError(ConcordError, RuntimeError):
@@ -81,7 +81,7 @@ class PoliteClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> PoliteClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -106,7 +106,7 @@ class PoliteClient:
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.policy.max_backoff_s, self.policy.backoff_s * (2**attempt))
-        return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+        return base * (0.5 + random.random() / 2)
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After")
@@ -162,4 +162,6 @@ class PoliteClient:
         try:
             return json.loads(raw)
         except ValueError as exc:
-            raise BadResponseError(f"{path}: the answer is not valid JSON ({exc})", raw=raw[:100_000]) from exc
+            raise BadResponseError(
+                f"{path}: the answer is not valid JSON ({exc})", raw=raw[:100_000]
+            ) from exc

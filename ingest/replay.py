@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["ReplayServer"]
@@ -75,10 +75,10 @@ class ReplayServer:
             def log_message(self, *_args: Any) -> None:  # keep test output clean
                 return
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 replay._handle(self, None)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 replay._handle(self, self.rfile.read(length))
 
@@ -94,7 +94,7 @@ class ReplayServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> ReplayServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
@@ -129,7 +129,12 @@ class ReplayServer:
             handler.connection.close()
             return
         if fault in {"500", "429"}:
-            self._send(handler, int(fault), {"errors": ["injected"]}, headers={"Retry-After": "0"} if fault == "429" else None)
+            self._send(
+                handler,
+                int(fault),
+                {"errors": ["injected"]},
+                headers={"Retry-After": "0"} if fault == "429" else None,
+            )
             return
         if fault == "badjson":
             self._send_raw(handler, 200, b'{"topic_list": {"topics": [ {"id": 1,, ')
@@ -141,7 +146,9 @@ class ReplayServer:
         self._send(handler, status, payload)
 
     @staticmethod
-    def _send_raw(handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send_raw(
+        handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
         handler.send_header("Content-Length", str(len(data)))
@@ -154,7 +161,13 @@ class ReplayServer:
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def _send(self, handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if isinstance(payload, bytes):
             self._send_raw(handler, status, payload, headers)
         else:
@@ -172,7 +185,11 @@ class ReplayServer:
             if "categories" in self.discourse:
                 return 200, {"category_list": {"categories": self.discourse["categories"]}}
             names = sorted({t.get("category_name") for t in self._topics() if t.get("category_name")})
-            return 200, {"category_list": {"categories": [{"id": i + 1, "name": n, "slug": n.lower()} for i, n in enumerate(names)]}}
+            return 200, {
+                "category_list": {
+                    "categories": [{"id": i + 1, "name": n, "slug": n.lower()} for i, n in enumerate(names)]
+                }
+            }
         if match := _TOPIC_POSTS.match(path):
             full = responses.get(f"/t/{match.group(1)}.json")
             if full is None:
@@ -196,7 +213,11 @@ class ReplayServer:
     # --- Discourse ------------------------------------------------------------
 
     def _topics(self) -> list[dict[str, Any]]:
-        return list(self.discourse["responses"]["/latest.json"]["topic_list"]["topics"]) if self.discourse else []
+        return (
+            list(self.discourse["responses"]["/latest.json"]["topic_list"]["topics"])
+            if self.discourse
+            else []
+        )
 
     def _latest(self, page: int) -> dict[str, Any]:
         topics = self._topics()
@@ -205,7 +226,10 @@ class ReplayServer:
         start = page * self.page_size
         chunk = topics[start : start + self.page_size]
         more = f"/latest?page={page + 1}" if start + self.page_size < len(topics) else None
-        return {"users": [], "topic_list": {"per_page": self.page_size, "more_topics_url": more, "topics": chunk}}
+        return {
+            "users": [],
+            "topic_list": {"per_page": self.page_size, "more_topics_url": more, "topics": chunk},
+        }
 
     # --- Snapshot -------------------------------------------------------------
 
@@ -222,12 +246,20 @@ class ReplayServer:
             space = self.snapshot["space"]
             return 200, {"data": {"space": space if variables.get("id") == space.get("id") else None}}
         if field == "proposals":
-            items = [p for p in self.snapshot.get("proposals") or [] if not variables.get("space") or (p.get("space") or {}).get("id") == variables["space"]]
+            items = [
+                p
+                for p in self.snapshot.get("proposals") or []
+                if not variables.get("space") or (p.get("space") or {}).get("id") == variables["space"]
+            ]
             if variables.get("ids"):
                 items = [p for p in items if p.get("id") in set(variables["ids"])]
             return 200, {"data": {"proposals": self._page(items, variables)}}
         if field == "votes":
-            items = [v for v in self.snapshot.get("votes") or [] if (v.get("proposal") or {}).get("id") == variables.get("proposal")]
+            items = [
+                v
+                for v in self.snapshot.get("votes") or []
+                if (v.get("proposal") or {}).get("id") == variables.get("proposal")
+            ]
             return 200, {"data": {"votes": self._page(items, variables)}}
         return 400, {"errors": [{"message": f'Cannot query field "{field}" on type "Query".'}]}
 

@@ -191,7 +191,7 @@ def governor(
     w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 30}))
     try:
         chain_id = int(w3.eth.chain_id)
-    except Exception as exc:  # noqa: BLE001 - any transport failure means the node is not reachable
+    except Exception as exc:
         raise ConfigError(f"The JSON-RPC node at {url} did not answer eth_chainId ({exc}). Check --rpc-url.") from exc
     store = cli.store()
     record = store.ensure_dao(dao, chain_id=chain_id, governor_address=target)

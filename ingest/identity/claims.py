@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Claim", "find_claims", "profile_claims", "ADDRESS", "ENS"]
+__all__ = ["ADDRESS", "ENS", "Claim", "find_claims", "profile_claims"]
 
 ADDRESS = r"0x[0-9a-fA-F]{40}"
 ENS = r"[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.eth"
@@ -21,11 +21,14 @@ _VALUE = rf"({ADDRESS}|{ENS})"
 _SELF = re.compile(
     rf"\b(?:my|our)\s+(?:(?:delegate|delegation|wallet|voting|public|eth|ethereum|ens)\s+)*(?:address|wallet|ens(?:\s+name)?|name)"
     rf"\s*(?:is|:|=|-|\u2013)?\s*(?:is\s+)?@?{_VALUE}(?![0-9a-zA-Z])",
-    re.I,
+    re.IGNORECASE,
 )
-_DELEGATE_LINE = re.compile(rf"^\s*(?:[-*]\s*)?(?:delegate\s+)?(?:address|wallet|ens(?:\s+name)?)\s*[:=\u2013-]\s*@?{_VALUE}\s*$", re.I | re.M)
-_IAM = re.compile(rf"\bI(?:'m|\s+am)\s+@?({ENS})\b", re.I)
-_SIGN_OFF = re.compile(rf"^\s*(?:[-\u2013\u2014~]+\s*)?(?:address\s*:\s*)?@?{_VALUE}\s*$", re.I)
+_DELEGATE_LINE = re.compile(
+    rf"^\s*(?:[-*]\s*)?(?:delegate\s+)?(?:address|wallet|ens(?:\s+name)?)\s*[:=\u2013-]\s*@?{_VALUE}\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_IAM = re.compile(rf"\bI(?:'m|\s+am)\s+@?({ENS})\b", re.IGNORECASE)
+_SIGN_OFF = re.compile(rf"^\s*(?:[-\u2013\u2014~]+\s*)?(?:address\s*:\s*)?@?{_VALUE}\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ def profile_claims(handle: str, display_name: str | None, where: str) -> list[Cl
     """An ENS name (or address) used as the handle or display name is a claim published in a profile."""
     found = []
     for label in (handle, display_name):
-        if label and re.fullmatch(rf"@?{_VALUE}", label.strip(), re.I):
+        if label and re.fullmatch(rf"@?{_VALUE}", label.strip(), re.IGNORECASE):
             found.append(Claim(_norm(label.strip().lstrip("@")), "profile", where, label.strip()))
     return list({c.value: c for c in found}.values())
 
@@ -70,7 +73,9 @@ def find_claims(posts: Iterable[tuple[str, str, str]]) -> list[Claim]:
             claims.append(Claim(_norm(match.group(1)), "self-statement", ref, match.group(0)[:300]))
         if "delegate" in (title or "").lower():
             for match in _DELEGATE_LINE.finditer(text):
-                claims.append(Claim(_norm(match.group(1)), "delegate-statement", ref, match.group(0).strip()[:300]))
+                claims.append(
+                    Claim(_norm(match.group(1)), "delegate-statement", ref, match.group(0).strip()[:300])
+                )
         lines = [line for line in text.strip().splitlines() if line.strip()]
         if len(lines) >= 2 and (end := _SIGN_OFF.match(lines[-1])):
             value = _norm(end.group(1))

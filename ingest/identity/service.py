@@ -46,7 +46,9 @@ class Identity:
     voting_power: float = 0.0
 
 
-def link_identities(store: Store, dao_slug: str, *, resolve_ens: Callable[[str], str | None] | None = None) -> IdentitySummary:
+def link_identities(
+    store: Store, dao_slug: str, *, resolve_ens: Callable[[str], str | None] | None = None
+) -> IdentitySummary:
     """Find claims for every author of the DAO and store ``address`` + ``address_evidence``; safe to rerun."""
     dao = store.get_dao(dao_slug)
     summary = IdentitySummary(dao=dao_slug)
@@ -119,13 +121,26 @@ def identities(store: Store, dao_slug: str) -> list[Identity]:
     found: dict[str, Identity] = {}
     with store.session() as session:
         source_rows = {s.id: s for s in session.exec(select(Source).where(Source.dao_id == dao.id))}
-        for author in session.exec(select(Author).where(col(Author.source_id).in_(list(source_rows)), col(Author.address).is_not(None))):
+        for author in session.exec(
+            select(Author).where(
+                col(Author.source_id).in_(list(source_rows)), col(Author.address).is_not(None)
+            )
+        ):
             key = str(author.address).lower()
             identity = found.setdefault(key, Identity(address=str(author.address)))
             source = source_rows[author.source_id]
-            identity.authors.append({"source": source.kind, "locator": source.locator, "handle": author.handle, "evidence": author.address_evidence})
+            identity.authors.append(
+                {
+                    "source": source.kind,
+                    "locator": source.locator,
+                    "handle": author.handle,
+                    "evidence": author.address_evidence,
+                }
+            )
         for voter, vp in session.exec(
-            select(Vote.voter, Vote.voting_power).join(Proposal, col(Proposal.id) == Vote.proposal_id).where(Proposal.dao_id == dao.id)
+            select(Vote.voter, Vote.voting_power)
+            .join(Proposal, col(Proposal.id) == Vote.proposal_id)
+            .where(Proposal.dao_id == dao.id)
         ).all():
             identity = found.setdefault(voter.lower(), Identity(address=voter))
             identity.votes += 1

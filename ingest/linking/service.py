@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+
 from sqlmodel import col, select
 
 from ingest.domain import LinkMethod, Post, Proposal, ProposalLink, Source, SourceKind, Thread
@@ -17,7 +18,7 @@ from ingest.linking.similarity import best_matches
 from ingest.linking.urls import forum_topic_ids, normalise_title, proposal_refs
 from ingest.store import Store
 
-__all__ = ["LinkSummary", "link_dao", "CONFIDENCE"]
+__all__ = ["CONFIDENCE", "LinkSummary", "link_dao"]
 
 CONFIDENCE = {
     LinkMethod.DISCUSSION_FIELD: 0.99,
@@ -48,7 +49,9 @@ class _Link:
     evidence: str
 
 
-def link_dao(store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, margin: float = 0.05) -> LinkSummary:
+def link_dao(
+    store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, margin: float = 0.05
+) -> LinkSummary:
     """Find and store links for one DAO; returns what was created."""
     dao = store.get_dao(dao_slug)
     summary = LinkSummary(dao=dao_slug)
@@ -56,7 +59,9 @@ def link_dao(store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, 
         proposals = session.exec(select(Proposal).where(Proposal.dao_id == dao.id)).all()
         sources = session.exec(select(Source).where(Source.dao_id == dao.id)).all()
         forums = [s for s in sources if s.kind == SourceKind.DISCOURSE]
-        thread_rows = session.exec(select(Thread).where(col(Thread.source_id).in_([s.id for s in sources]))).all()
+        thread_rows = session.exec(
+            select(Thread).where(col(Thread.source_id).in_([s.id for s in sources]))
+        ).all()
         by_topic = {(t.source_id, t.external_id): t for t in thread_rows}
         forum_threads = [t for t in thread_rows if t.source_id in {s.id for s in forums}]
         links: list[_Link] = []
@@ -69,7 +74,9 @@ def link_dao(store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, 
                     if thread is None or proposal.id is None:
                         continue
                     confidence = CONFIDENCE[method] if rank == 0 else 0.6
-                    links.append(_Link(proposal.id, thread.id, None, method, confidence, f"{forum.locator}/t/{topic}"))
+                    links.append(
+                        _Link(proposal.id, thread.id, None, method, confidence, f"{forum.locator}/t/{topic}")
+                    )
                     linked.add(proposal.id)
 
         for proposal in proposals:
@@ -87,7 +94,16 @@ def link_dao(store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, 
             for ref in proposal_refs(text):
                 target = by_external.get(ref.lower())
                 if target is not None and target.id is not None:
-                    links.append(_Link(target.id, thread_id, post_id, LinkMethod.URL_IN_POST, CONFIDENCE[LinkMethod.URL_IN_POST], ref))
+                    links.append(
+                        _Link(
+                            target.id,
+                            thread_id,
+                            post_id,
+                            LinkMethod.URL_IN_POST,
+                            CONFIDENCE[LinkMethod.URL_IN_POST],
+                            ref,
+                        )
+                    )
                     linked.add(target.id)
 
         titles: dict[str, list[Thread]] = {}
@@ -99,7 +115,16 @@ def link_dao(store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, 
                 continue
             same = titles.get(normalise_title(proposal.title), []) if normalise_title(proposal.title) else []
             if len(same) == 1:
-                links.append(_Link(proposal.id, same[0].id, None, LinkMethod.TITLE_MATCH, CONFIDENCE[LinkMethod.TITLE_MATCH], same[0].title[:500]))
+                links.append(
+                    _Link(
+                        proposal.id,
+                        same[0].id,
+                        None,
+                        LinkMethod.TITLE_MATCH,
+                        CONFIDENCE[LinkMethod.TITLE_MATCH],
+                        same[0].title[:500],
+                    )
+                )
             else:
                 unlinked.append(proposal)
 
@@ -108,13 +133,26 @@ def link_dao(store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, 
             # (measured on the Arbitrum sample, see evals/eval_linking.py).
             thread_texts = [t.title for t in forum_threads]
             proposal_texts = [p.title for p in unlinked]
-            for i, j, score in best_matches(proposal_texts, thread_texts, threshold=similarity_threshold, margin=margin):
+            for i, j, score in best_matches(
+                proposal_texts, thread_texts, threshold=similarity_threshold, margin=margin
+            ):
                 thread = forum_threads[j]
-                links.append(_Link(unlinked[i].id or 0, thread.id, None, LinkMethod.SIMILARITY, score, f"tf-idf cosine {score:.3f}: {thread.title[:400]}"))
+                links.append(
+                    _Link(
+                        unlinked[i].id or 0,
+                        thread.id,
+                        None,
+                        LinkMethod.SIMILARITY,
+                        score,
+                        f"tf-idf cosine {score:.3f}: {thread.title[:400]}",
+                    )
+                )
 
         existing = {
             (link.proposal_id, link.thread_id, link.post_id, link.method)
-            for link in session.exec(select(ProposalLink).where(col(ProposalLink.proposal_id).in_([p.id for p in proposals])))
+            for link in session.exec(
+                select(ProposalLink).where(col(ProposalLink.proposal_id).in_([p.id for p in proposals]))
+            )
         }
         for link in links:
             key = (link.proposal_id, link.thread_id, link.post_id, link.method)
@@ -122,10 +160,15 @@ def link_dao(store: Store, dao_slug: str, *, similarity_threshold: float = 0.5, 
                 summary.existing += 1
                 continue
             existing.add(key)
-            session.add(ProposalLink(
-                proposal_id=link.proposal_id, thread_id=link.thread_id, post_id=link.post_id,
-                method=link.method, confidence=link.confidence, evidence=link.evidence[:1000],
-            ))
+            session.add(
+                ProposalLink(
+                    proposal_id=link.proposal_id,
+                    thread_id=link.thread_id,
+                    post_id=link.post_id,
+                    method=link.method,
+                    confidence=link.confidence,
+                    evidence=link.evidence[:1000],
+                )
+            )
             summary.created[str(link.method)] += 1
     return summary
-

@@ -16,7 +16,9 @@ def best_matches(
         return []
     from sklearn.feature_extraction.text import TfidfVectorizer  # lazy: scikit-learn is an optional extra
 
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1, max_features=50_000)
+    vectorizer = TfidfVectorizer(
+        stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1, max_features=50_000
+    )
     matrix = vectorizer.fit_transform(list(proposals) + list(threads))
     left, right = matrix[: len(proposals)], matrix[len(proposals) :]
     scores = (left @ right.T).toarray()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["forum_topic_ids", "proposal_refs", "normalise_title"]
+__all__ = ["forum_topic_ids", "normalise_title", "proposal_refs"]
 
-_URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.I)
+_URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 _TOPIC_PATH = re.compile(r"^/t/([^/]+)(?:/(\d+))?(?:/(\d+))?/?$")
 _SNAPSHOT = re.compile(r"snapshot\.(?:org|box)/#/(?:s:)?[^/\s]+/proposal/(0x[0-9a-fA-F]{64})")
 _TALLY = re.compile(r"tally\.xyz/gov/[^/\s]+/proposal/(\d{3,})")

@@ -10,7 +10,7 @@ from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time
 from ingest.records import ProposalRecord, VoteRecord
 
-__all__ = ["snapshot_proposal", "snapshot_vote", "snapshot_outcome", "choice_label"]
+__all__ = ["choice_label", "snapshot_outcome", "snapshot_proposal", "snapshot_vote"]
 
 _VOTING_TYPES = {t.value for t in VotingType}
 

@@ -13,9 +13,9 @@ from ingest.domain import Dao, SourceKind
 from ingest.errors import InputError
 from ingest.normalise.discord_export import discord_message
 from ingest.normalise.payload import require
+from ingest.normalise.timeparse import parse_time
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record, ThreadRecord
-from ingest.normalise.timeparse import parse_time
 from ingest.sources.recordings import load_recording
 from ingest.store import Store
 

@@ -26,7 +26,14 @@ from ingest.writer import write_records
 if TYPE_CHECKING:  # pragma: no cover
     import discord
 
-__all__ = ["DiscordHistorySource", "ingest_channel", "listen_for_changes", "message_payload", "mark_deleted", "readable_channels"]
+__all__ = [
+    "DiscordHistorySource",
+    "ingest_channel",
+    "listen_for_changes",
+    "mark_deleted",
+    "message_payload",
+    "readable_channels",
+]
 
 
 def message_payload(message: discord.Message) -> dict[str, Any]:
@@ -87,7 +94,13 @@ class DiscordHistorySource:
 
     def normalise(self, item: RawItem) -> list[Record]:
         if item.kind == "discord-channel":
-            return [ThreadRecord(external_id=str(item.payload["id"]), title=f"#{item.payload.get('name', '')}", category=item.payload.get("category"))]
+            return [
+                ThreadRecord(
+                    external_id=str(item.payload["id"]),
+                    title=f"#{item.payload.get('name', '')}",
+                    category=item.payload.get("category"),
+                )
+            ]
         if item.kind == "discord-message":
             return [discord_message(item.payload, str(self.channel["id"]))]
         raise InputError(f"Discord source cannot read a {item.kind!r} item")
@@ -105,7 +118,9 @@ def readable_channels(client: discord.Client) -> list[discord.TextChannel]:
     return found
 
 
-async def _read(channel: discord.TextChannel, after: int | None, recheck: int) -> tuple[list[discord.Message], list[discord.Message]]:
+async def _read(
+    channel: discord.TextChannel, after: int | None, recheck: int
+) -> tuple[list[discord.Message], list[discord.Message]]:
     new: list[discord.Message] = []
     window: list[discord.Message] = []
     async for message in channel.history(limit=None):  # newest first, paging with `before`
@@ -118,33 +133,53 @@ async def _read(channel: discord.TextChannel, after: int | None, recheck: int) -
     return list(reversed(new)), list(reversed(window))
 
 
-async def ingest_channel(store: Store, dao: Dao, channel: discord.TextChannel, *, recheck: int = 50) -> IngestSummary:
+async def ingest_channel(
+    store: Store, dao: Dao, channel: discord.TextChannel, *, recheck: int = 50
+) -> IngestSummary:
     """Read what is new in ``channel`` (and re-check the last ``recheck`` messages) into the store."""
     permissions = channel.permissions_for(channel.guild.me)
     if not (permissions.read_messages and permissions.read_message_history):
-        raise InputError(f"The bot may not read the history of #{channel.name} ({channel.id}); grant Read Message History or leave it out.")
-    meta = {"id": str(channel.id), "name": channel.name, "category": channel.category.name if channel.category else None}
-    source_row = store.ensure_source(dao, SourceKind.DISCORD, _locator(channel.guild.id, channel.id), f"{channel.guild.name} #{channel.name}")
+        raise InputError(
+            f"The bot may not read the history of #{channel.name} ({channel.id}); grant Read Message History or leave it out."
+        )
+    meta = {
+        "id": str(channel.id),
+        "name": channel.name,
+        "category": channel.category.name if channel.category else None,
+    }
+    source_row = store.ensure_source(
+        dao,
+        SourceKind.DISCORD,
+        _locator(channel.guild.id, channel.id),
+        f"{channel.guild.name} #{channel.name}",
+    )
     stored = store.get_cursor(source_row.id, f"after:{channel.id}")  # type: ignore[arg-type]
     after = int(stored) if stored else None
     new, window = await _read(channel, after, recheck)
     source = DiscordHistorySource(
-        guild_id=str(channel.guild.id), channel=meta, messages=[message_payload(m) for m in window + new],
-        after=after, guild_name=channel.guild.name,
+        guild_id=str(channel.guild.id),
+        channel=meta,
+        messages=[message_payload(m) for m in window + new],
+        after=after,
+        guild_name=channel.guild.name,
     )
     summary = await asyncio.to_thread(run_ingestion, store, dao, source)
     if window and after is not None:
         seen = {str(m.id) for m in window}
-        summary.updated += await asyncio.to_thread(_deleted_in_window, store, source_row.id, str(channel.id), window[0].id, after, seen)
+        summary.updated += await asyncio.to_thread(
+            _deleted_in_window, store, source_row.id, str(channel.id), window[0].id, after, seen
+        )
     return summary
 
 
-def _deleted_in_window(store: Store, source_id: int | None, channel_id: str, low: int, high: int, seen: set[str]) -> int:
+def _deleted_in_window(
+    store: Store, source_id: int | None, channel_id: str, low: int, high: int, seen: set[str]
+) -> int:
     with store.session() as session:
         rows = session.exec(
-            select(Post.external_id).join(Thread, col(Thread.id) == Post.thread_id).where(
-                Post.source_id == source_id, Thread.external_id == channel_id, ~col(Post.deleted)
-            )
+            select(Post.external_id)
+            .join(Thread, col(Thread.id) == Post.thread_id)
+            .where(Post.source_id == source_id, Thread.external_id == channel_id, ~col(Post.deleted))
         ).all()
     gone = [r for r in rows if r.isdigit() and low <= int(r) <= high and r not in seen]
     return mark_deleted(store, source_id, gone)
@@ -155,7 +190,11 @@ def mark_deleted(store: Store, source_id: int | None, external_ids: list[str]) -
     if not external_ids:
         return 0
     with store.session() as session:
-        posts = session.exec(select(Post).where(Post.source_id == source_id, col(Post.external_id).in_(external_ids), ~col(Post.deleted))).all()
+        posts = session.exec(
+            select(Post).where(
+                Post.source_id == source_id, col(Post.external_id).in_(external_ids), ~col(Post.deleted)
+            )
+        ).all()
         for post in posts:
             post.deleted, post.text, post.html = True, "", None
             post.content_hash = content_hash("", "deleted")
@@ -173,12 +212,24 @@ class _Listener:
         data = payload.data
         if "content" not in data or payload.guild_id is None:
             return
-        source = self.store.ensure_source(self.dao, SourceKind.DISCORD, _locator(payload.guild_id, payload.channel_id))
+        source = self.store.ensure_source(
+            self.dao, SourceKind.DISCORD, _locator(payload.guild_id, payload.channel_id)
+        )
         message = payload.message or payload.cached_message
-        record_payload = message_payload(message) if message is not None else {
-            "id": str(payload.message_id), "content": data.get("content"), "timestamp": data.get("timestamp"),
-            "timestampEdited": data.get("edited_timestamp"), "author": {"id": str((data.get("author") or {}).get("id")), "name": (data.get("author") or {}).get("username", "unknown")},
-        }
+        record_payload = (
+            message_payload(message)
+            if message is not None
+            else {
+                "id": str(payload.message_id),
+                "content": data.get("content"),
+                "timestamp": data.get("timestamp"),
+                "timestampEdited": data.get("edited_timestamp"),
+                "author": {
+                    "id": str((data.get("author") or {}).get("id")),
+                    "name": (data.get("author") or {}).get("username", "unknown"),
+                },
+            }
+        )
         record = discord_message(record_payload, str(payload.channel_id))
 
         def write() -> None:
@@ -191,7 +242,9 @@ class _Listener:
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         if payload.guild_id is None:
             return
-        source = self.store.ensure_source(self.dao, SourceKind.DISCORD, _locator(payload.guild_id, payload.channel_id))
+        source = self.store.ensure_source(
+            self.dao, SourceKind.DISCORD, _locator(payload.guild_id, payload.channel_id)
+        )
         await asyncio.to_thread(mark_deleted, self.store, source.id, [str(payload.message_id)])
         self.applied.append(f"delete:{payload.message_id}")
 
@@ -215,7 +268,9 @@ def listen_for_changes(client: discord.Client, store: Store, dao: Dao) -> _Liste
     return listener
 
 
-async def read_with_bot(token: str, store: Store, dao: Dao, *, channel_ids: set[int] | None = None, recheck: int = 50) -> list[IngestSummary]:
+async def read_with_bot(
+    token: str, store: Store, dao: Dao, *, channel_ids: set[int] | None = None, recheck: int = 50
+) -> list[IngestSummary]:
     """Log in as a bot, read every readable channel (or only ``channel_ids``) once, then disconnect."""
     try:
         import discord
@@ -224,7 +279,9 @@ async def read_with_bot(token: str, store: Store, dao: Dao, *, channel_ids: set[
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
-    intents.message_content = True  # privileged: enable "Message Content Intent" for the bot in the developer portal
+    intents.message_content = (
+        True  # privileged: enable "Message Content Intent" for the bot in the developer portal
+    )
     client = discord.Client(intents=intents)
     summaries: list[IngestSummary] = []
     failures: list[BaseException] = []

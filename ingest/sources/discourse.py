@@ -18,12 +18,12 @@ from ingest.domain import Dao, Source, SourceKind, Thread
 from ingest.errors import InputError
 from ingest.http import BadResponseError, PoliteClient, RemoteError
 from ingest.normalise.discourse import discourse_post, topic_to_thread
-from ingest.pipeline import Batch, RawItem
 from ingest.normalise.timeparse import parse_time
+from ingest.pipeline import Batch, RawItem
 from ingest.records import Record
 from ingest.store import Store
 
-__all__ = ["DiscourseSource", "DiscourseClient", "known_topics"]
+__all__ = ["DiscourseClient", "DiscourseSource", "known_topics"]
 
 POSTS_PER_REQUEST = 20
 
@@ -36,21 +36,36 @@ class DiscourseClient:
 
     def latest(self, page: int) -> dict[str, Any]:
         data = self.http.get_json("/latest.json", params={"page": page, "order": "activity"})
-        if not isinstance(data, dict) or not isinstance(data.get("topic_list"), dict) or not isinstance(
-            data["topic_list"].get("topics"), list
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("topic_list"), dict)
+            or not isinstance(data["topic_list"].get("topics"), list)
         ):
-            raise BadResponseError(f"/latest.json page {page}: no topic_list.topics list in the answer", raw=json.dumps(data)[:100_000])
+            raise BadResponseError(
+                f"/latest.json page {page}: no topic_list.topics list in the answer",
+                raw=json.dumps(data)[:100_000],
+            )
         return data
 
     def categories(self) -> dict[int, str]:
         data = self.http.get_json("/categories.json")
-        rows = ((data or {}).get("category_list") or {}).get("categories") or [] if isinstance(data, dict) else []
-        return {int(c["id"]): str(c.get("name") or c.get("slug")) for c in rows if isinstance(c, dict) and isinstance(c.get("id"), int)}
+        rows = (
+            ((data or {}).get("category_list") or {}).get("categories") or []
+            if isinstance(data, dict)
+            else []
+        )
+        return {
+            int(c["id"]): str(c.get("name") or c.get("slug"))
+            for c in rows
+            if isinstance(c, dict) and isinstance(c.get("id"), int)
+        }
 
     def topic(self, topic_id: int) -> dict[str, Any]:
         data = self.http.get_json(f"/t/{topic_id}.json")
         if not isinstance(data, dict) or not isinstance(data.get("post_stream"), dict):
-            raise BadResponseError(f"/t/{topic_id}.json: no post_stream in the answer", raw=json.dumps(data)[:100_000])
+            raise BadResponseError(
+                f"/t/{topic_id}.json: no post_stream in the answer", raw=json.dumps(data)[:100_000]
+            )
         return data
 
     def posts(self, topic_id: int, post_ids: list[int]) -> list[dict[str, Any]]:
@@ -61,7 +76,9 @@ class DiscourseClient:
             data = self.http.get_json(f"/t/{topic_id}/posts.json", params=[("post_ids[]", i) for i in chunk])
             posts = ((data or {}).get("post_stream") or {}).get("posts") if isinstance(data, dict) else None
             if not isinstance(posts, list):
-                raise BadResponseError(f"/t/{topic_id}/posts.json: no post_stream.posts list", raw=json.dumps(data)[:100_000])
+                raise BadResponseError(
+                    f"/t/{topic_id}/posts.json: no post_stream.posts list", raw=json.dumps(data)[:100_000]
+                )
             found.extend(posts)
         return found
 
@@ -81,11 +98,19 @@ def known_topics(store: Store, dao: Dao, locator: str) -> dict[str, tuple[int, s
 
     with store.session() as session:
         source = session.exec(
-            select(Source).where(Source.dao_id == dao.id, Source.kind == SourceKind.DISCOURSE, Source.locator == locator.rstrip("/"))
+            select(Source).where(
+                Source.dao_id == dao.id,
+                Source.kind == SourceKind.DISCOURSE,
+                Source.locator == locator.rstrip("/"),
+            )
         ).first()
         if source is None:
             return {}
-        rows = session.exec(select(Thread.external_id, Thread.last_post_number, Thread.bumped_at).where(Thread.source_id == source.id)).all()
+        rows = session.exec(
+            select(Thread.external_id, Thread.last_post_number, Thread.bumped_at).where(
+                Thread.source_id == source.id
+            )
+        ).all()
     return {ext: (int(n or 0), b.isoformat() if b else None) for ext, n, b in rows}
 
 
@@ -172,7 +197,9 @@ class DiscourseSource:
         topic_id = topic["id"]
         ref = f"topic:{topic_id}"
         seen_n, seen_b = self._seen(topic_id, cursor_of)
-        highest = topic.get("highest_post_number") if isinstance(topic.get("highest_post_number"), int) else None
+        highest = (
+            topic.get("highest_post_number") if isinstance(topic.get("highest_post_number"), int) else None
+        )
         bumped = topic.get("bumped_at")
         bumped_again = bool(bumped) and _later(bumped, seen_b)
         if highest is not None and highest <= seen_n and not (bumped_again and seen_n):
@@ -181,12 +208,18 @@ class DiscourseSource:
             full = self.client.topic(topic_id)
             loaded = [p for p in full["post_stream"].get("posts") or [] if isinstance(p, dict)]
             have = {p.get("id") for p in loaded}
-            missing = [i for i in full["post_stream"].get("stream") or [] if isinstance(i, int) and i not in have]
+            missing = [
+                i for i in full["post_stream"].get("stream") or [] if isinstance(i, int) and i not in have
+            ]
             if missing:
                 loaded += self.client.posts(topic_id, missing)
         except (RemoteError, BadResponseError) as exc:
             return [_error_item(f"/t/{topic_id}.json", exc)]
-        posts = [p for p in loaded if bumped_again or not isinstance(p.get("post_number"), int) or p["post_number"] > seen_n]
+        posts = [
+            p
+            for p in loaded
+            if bumped_again or not isinstance(p.get("post_number"), int) or p["post_number"] > seen_n
+        ]
         header = {k: v for k, v in full.items() if k != "post_stream"}
         if not header.get("category_name") and isinstance(header.get("category_id"), int):
             header["category_name"] = self._categories.get(header["category_id"])

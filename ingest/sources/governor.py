@@ -25,12 +25,21 @@ from ingest.store import Store
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = ["GovernorSource", "GOVERNOR_EVENTS_ABI", "open_governor_proposals", "STATES"]
+__all__ = ["GOVERNOR_EVENTS_ABI", "STATES", "GovernorSource", "open_governor_proposals"]
 
 STATES = ["pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed"]
 _FINAL = {"canceled", "defeated", "expired", "executed"}
-_OUTCOME = {"canceled": "cancelled", "defeated": "failed", "expired": "failed", "executed": "passed", "queued": "passed", "succeeded": "passed"}
-_TOO_MANY = re.compile(r"more than \d+ results|too many (results|logs)|response size|limit exceeded|block range", re.I)
+_OUTCOME = {
+    "canceled": "cancelled",
+    "defeated": "failed",
+    "expired": "failed",
+    "executed": "passed",
+    "queued": "passed",
+    "succeeded": "passed",
+}
+_TOO_MANY = re.compile(
+    r"more than \d+ results|too many (results|logs)|response size|limit exceeded|block range", re.IGNORECASE
+)
 
 
 def _event(name: str, inputs: list[tuple[str, str, bool]]) -> dict[str, Any]:
@@ -43,28 +52,64 @@ def _event(name: str, inputs: list[tuple[str, str, bool]]) -> dict[str, Any]:
 
 
 GOVERNOR_EVENTS_ABI: list[dict[str, Any]] = [
-    _event("ProposalCreated", [
-        ("proposalId", "uint256", False), ("proposer", "address", False), ("targets", "address[]", False),
-        ("values", "uint256[]", False), ("signatures", "string[]", False), ("calldatas", "bytes[]", False),
-        ("voteStart", "uint256", False), ("voteEnd", "uint256", False), ("description", "string", False),
-    ]),
-    _event("VoteCast", [
-        ("voter", "address", True), ("proposalId", "uint256", False), ("support", "uint8", False),
-        ("weight", "uint256", False), ("reason", "string", False),
-    ]),
-    _event("VoteCastWithParams", [
-        ("voter", "address", True), ("proposalId", "uint256", False), ("support", "uint8", False),
-        ("weight", "uint256", False), ("reason", "string", False), ("params", "bytes", False),
-    ]),
+    _event(
+        "ProposalCreated",
+        [
+            ("proposalId", "uint256", False),
+            ("proposer", "address", False),
+            ("targets", "address[]", False),
+            ("values", "uint256[]", False),
+            ("signatures", "string[]", False),
+            ("calldatas", "bytes[]", False),
+            ("voteStart", "uint256", False),
+            ("voteEnd", "uint256", False),
+            ("description", "string", False),
+        ],
+    ),
+    _event(
+        "VoteCast",
+        [
+            ("voter", "address", True),
+            ("proposalId", "uint256", False),
+            ("support", "uint8", False),
+            ("weight", "uint256", False),
+            ("reason", "string", False),
+        ],
+    ),
+    _event(
+        "VoteCastWithParams",
+        [
+            ("voter", "address", True),
+            ("proposalId", "uint256", False),
+            ("support", "uint8", False),
+            ("weight", "uint256", False),
+            ("reason", "string", False),
+            ("params", "bytes", False),
+        ],
+    ),
     _event("ProposalQueued", [("proposalId", "uint256", False), ("etaSeconds", "uint256", False)]),
     _event("ProposalExecuted", [("proposalId", "uint256", False)]),
     _event("ProposalCanceled", [("proposalId", "uint256", False)]),
 ]
 _READ_ABI: list[dict[str, Any]] = [
-    {"type": "function", "name": "state", "stateMutability": "view", "inputs": [{"name": "proposalId", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "uint8"}]},
-    {"type": "function", "name": "proposalVotes", "stateMutability": "view", "inputs": [{"name": "proposalId", "type": "uint256"}],
-     "outputs": [{"name": "againstVotes", "type": "uint256"}, {"name": "forVotes", "type": "uint256"}, {"name": "abstainVotes", "type": "uint256"}]},
+    {
+        "type": "function",
+        "name": "state",
+        "stateMutability": "view",
+        "inputs": [{"name": "proposalId", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "uint8"}],
+    },
+    {
+        "type": "function",
+        "name": "proposalVotes",
+        "stateMutability": "view",
+        "inputs": [{"name": "proposalId", "type": "uint256"}],
+        "outputs": [
+            {"name": "againstVotes", "type": "uint256"},
+            {"name": "forVotes", "type": "uint256"},
+            {"name": "abstainVotes", "type": "uint256"},
+        ],
+    },
 ]
 
 
@@ -130,11 +175,16 @@ class GovernorSource:
     def _contract(self) -> Any:
         from web3 import Web3
 
-        return self.w3.eth.contract(address=Web3.to_checksum_address(self.address), abi=GOVERNOR_EVENTS_ABI + _READ_ABI)
+        return self.w3.eth.contract(
+            address=Web3.to_checksum_address(self.address), abi=GOVERNOR_EVENTS_ABI + _READ_ABI
+        )
 
     def batches(self, cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
         contract = self._contract()
-        topics = {self.w3.keccak(text=_signature(e)).hex().removeprefix("0x"): e["name"] for e in GOVERNOR_EVENTS_ABI}
+        topics = {
+            self.w3.keccak(text=_signature(e)).hex().removeprefix("0x"): e["name"]
+            for e in GOVERNOR_EVENTS_ABI
+        }
         safe_head = int(self.w3.eth.block_number) - self.confirmations
         known = {str(item["proposalId"]): dict(item) for item in self.open_items}
         if known and safe_head >= 0:
@@ -149,13 +199,28 @@ class GovernorSource:
                 if _TOO_MANY.search(str(exc)) and size > 1:
                     size = max(1, size // 2)
                     continue
-                yield Batch([RawItem("governor-error", f"blocks {start}-{end}", {"error": f"{type(exc).__name__}: {exc}"})])
+                yield Batch(
+                    [
+                        RawItem(
+                            "governor-error",
+                            f"blocks {start}-{end}",
+                            {"error": f"{type(exc).__name__}: {exc}"},
+                        )
+                    ]
+                )
                 return
             self.chunks_read.append((start, end))
             yield Batch(self._items(contract, topics, logs, known, end), ("logs", str(end)))
             start = end + 1
 
-    def _items(self, contract: Any, topics: dict[str, str], logs: list[Any], known: dict[str, dict[str, Any]], end: int) -> list[RawItem]:
+    def _items(
+        self,
+        contract: Any,
+        topics: dict[str, str],
+        logs: list[Any],
+        known: dict[str, dict[str, Any]],
+        end: int,
+    ) -> list[RawItem]:
         items: list[RawItem] = []
         touched: set[str] = set()
         times: dict[int, int] = {}
@@ -168,7 +233,13 @@ class GovernorSource:
             try:
                 decoded = getattr(contract.events, name)().process_log(log)
             except Exception as exc:  # noqa: BLE001 - an undecodable log is quarantined, not fatal
-                items.append(RawItem("governor-error", ref, {"error": f"cannot decode {name}: {exc}", "log": _jsonable(dict(log))}))
+                items.append(
+                    RawItem(
+                        "governor-error",
+                        ref,
+                        {"error": f"cannot decode {name}: {exc}", "log": _jsonable(dict(log))},
+                    )
+                )
                 continue
             block = int(log["blockNumber"])
             if block not in times:
@@ -178,16 +249,31 @@ class GovernorSource:
             when = datetime.fromtimestamp(times[block], UTC).isoformat()
             if name == "ProposalCreated":
                 known[pid] = {
-                    "proposalId": pid, "proposer": args["proposer"], "description": args["description"],
-                    "createdTime": when, "voteStart": args["voteStart"], "voteEnd": args["voteEnd"], "state": "pending",
+                    "proposalId": pid,
+                    "proposer": args["proposer"],
+                    "description": args["description"],
+                    "createdTime": when,
+                    "voteStart": args["voteStart"],
+                    "voteEnd": args["voteEnd"],
+                    "state": "pending",
                 }
                 touched.add(pid)
             elif name in ("VoteCast", "VoteCastWithParams"):
-                items.append(RawItem("governor-vote", ref, {
-                    "proposalId": pid, "voter": args["voter"], "support": args["support"],
-                    "votes": args["weight"] / 10**self.vote_decimals, "reason": args.get("reason") or None,
-                    "time": when, "transactionHash": _jsonable(log["transactionHash"]),
-                }))
+                items.append(
+                    RawItem(
+                        "governor-vote",
+                        ref,
+                        {
+                            "proposalId": pid,
+                            "voter": args["voter"],
+                            "support": args["support"],
+                            "votes": args["weight"] / 10**self.vote_decimals,
+                            "reason": args.get("reason") or None,
+                            "time": when,
+                            "transactionHash": _jsonable(log["transactionHash"]),
+                        },
+                    )
+                )
                 touched.add(pid)
             else:
                 touched.add(pid)
@@ -200,14 +286,17 @@ class GovernorSource:
         updated = dict(item)
         try:
             state = STATES[int(contract.functions.state(pid).call(block_identifier=block))]
-            updated["state"], updated["outcome"] = state, _OUTCOME.get(state) if state in _FINAL | {"queued", "succeeded"} else None
-        except Exception:  # noqa: BLE001 - GovernorBravo before upgrade, or an unknown id: keep the event's view
+            updated["state"], updated["outcome"] = (
+                state,
+                _OUTCOME.get(state) if state in _FINAL | {"queued", "succeeded"} else None,
+            )
+        except Exception:  # noqa: BLE001, S110 - GovernorBravo before upgrade, or an unknown id: keep the event's view
             pass
         try:
             against, for_, abstain = contract.functions.proposalVotes(pid).call(block_identifier=block)
             scale = 10**self.vote_decimals
             updated.update(againstVotes=against / scale, forVotes=for_ / scale, abstainVotes=abstain / scale)
-        except Exception:  # noqa: BLE001 - Bravo has no proposalVotes; tallies then stay unknown
+        except Exception:  # noqa: BLE001, S110 - Bravo has no proposalVotes; tallies then stay unknown
             pass
         return RawItem("governor-proposal", f"proposal {pid}", updated)
 

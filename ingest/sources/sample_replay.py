@@ -45,7 +45,12 @@ def replayed_sample_sources(
             yield [
                 ("arbitrum", SnapshotSource(SnapshotClient(hub_http), str(snapshot["space"]["id"]))),
                 ("arbitrum", RecordedGovernor(load_recording(data_dir / "governor-arbitrum.json.gz"))),
-                ("arbitrum", DiscourseSource(DiscourseClient(forum_http), site_url=str(discourse["base_url"]), known=known)),
+                (
+                    "arbitrum",
+                    DiscourseSource(
+                        DiscourseClient(forum_http), site_url=str(discourse["base_url"]), known=known
+                    ),
+                ),
                 ("compound", RecordedGovernor(load_recording(data_dir / "governor-compound.json.gz"))),
                 ("aave", DiscordExportSource.from_file(data_dir / "discord-aave.json.gz")),
             ]

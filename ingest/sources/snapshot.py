@@ -20,7 +20,14 @@ from ingest.pipeline import Batch, RawItem
 from ingest.records import Record
 from ingest.store import Store
 
-__all__ = ["SnapshotClient", "SnapshotSource", "open_proposal_ids", "SpaceInfo", "PROPOSAL_FIELDS", "VOTE_FIELDS"]
+__all__ = [
+    "PROPOSAL_FIELDS",
+    "VOTE_FIELDS",
+    "SnapshotClient",
+    "SnapshotSource",
+    "SpaceInfo",
+    "open_proposal_ids",
+]
 
 PROPOSAL_FIELDS = """id title body choices start end snapshot state author created type
     scores scores_state scores_total scores_updated quorum votes discussion link space { id name }"""
@@ -29,7 +36,7 @@ VOTE_FIELDS = "id voter vp choice reason created proposal { id choices type }"
 _SPACE_QUERY = "query Space($id: String!) { space(id: $id) { id name network symbol } }"
 _PROPOSALS_QUERY = (
     "query Proposals($space: String!, $first: Int!, $skip: Int!, $created_gte: Int!) {"
-    " proposals(first: $first, skip: $skip, orderBy: \"created\", orderDirection: asc,"
+    ' proposals(first: $first, skip: $skip, orderBy: "created", orderDirection: asc,'
     " where: {space: $space, created_gte: $created_gte}) { " + PROPOSAL_FIELDS + " } }"
 )
 _PROPOSALS_BY_ID_QUERY = (
@@ -38,7 +45,7 @@ _PROPOSALS_BY_ID_QUERY = (
 )
 _VOTES_QUERY = (
     "query Votes($proposal: String!, $first: Int!, $skip: Int!, $created_gte: Int!) {"
-    " votes(first: $first, skip: $skip, orderBy: \"created\", orderDirection: asc,"
+    ' votes(first: $first, skip: $skip, orderBy: "created", orderDirection: asc,'
     " where: {proposal: $proposal, created_gte: $created_gte}) { " + VOTE_FIELDS + " } }"
 )
 
@@ -60,9 +67,14 @@ class SnapshotClient:
     def query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         answer = self.http.post_json(self.path, body={"query": query, "variables": variables})
         if not isinstance(answer, dict):
-            raise BadResponseError(f"{self.path}: expected a JSON object, got {type(answer).__name__}", raw=json.dumps(answer)[:10_000])
+            raise BadResponseError(
+                f"{self.path}: expected a JSON object, got {type(answer).__name__}",
+                raw=json.dumps(answer)[:10_000],
+            )
         if answer.get("errors"):
-            raise BadResponseError(f"{self.path}: GraphQL errors {answer['errors']!r:.300}", raw=json.dumps(answer)[:10_000])
+            raise BadResponseError(
+                f"{self.path}: GraphQL errors {answer['errors']!r:.300}", raw=json.dumps(answer)[:10_000]
+            )
         data = answer.get("data")
         if not isinstance(data, dict):
             raise BadResponseError(f"{self.path}: answer has no data object", raw=json.dumps(answer)[:10_000])
@@ -72,21 +84,28 @@ class SnapshotClient:
         return self.query(_SPACE_QUERY, {"id": space_id}).get("space")
 
     def proposals(self, space: str, *, created_gte: int, skip: int, first: int) -> list[dict[str, Any]]:
-        data = self.query(_PROPOSALS_QUERY, {"space": space, "first": first, "skip": skip, "created_gte": created_gte})
+        data = self.query(
+            _PROPOSALS_QUERY, {"space": space, "first": first, "skip": skip, "created_gte": created_gte}
+        )
         return _list(data, "proposals")
 
     def proposals_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
         return _list(self.query(_PROPOSALS_BY_ID_QUERY, {"ids": ids, "first": len(ids)}), "proposals")
 
     def votes(self, proposal: str, *, created_gte: int, skip: int, first: int) -> list[dict[str, Any]]:
-        data = self.query(_VOTES_QUERY, {"proposal": proposal, "first": first, "skip": skip, "created_gte": created_gte})
+        data = self.query(
+            _VOTES_QUERY, {"proposal": proposal, "first": first, "skip": skip, "created_gte": created_gte}
+        )
         return _list(data, "votes")
 
 
 def _list(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     value = data.get(key)
     if not isinstance(value, list):
-        raise BadResponseError(f"GraphQL answer: {key} should be a list, got {type(value).__name__}", raw=json.dumps(data)[:10_000])
+        raise BadResponseError(
+            f"GraphQL answer: {key} should be a list, got {type(value).__name__}",
+            raw=json.dumps(data)[:10_000],
+        )
     return value
 
 
@@ -148,7 +167,9 @@ class SnapshotSource:
     def batches(self, cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
         try:
             if self.open_ids:
-                refreshed = [p for p in self.client.proposals_by_id(list(self.open_ids)) if isinstance(p, dict)]
+                refreshed = [
+                    p for p in self.client.proposals_by_id(list(self.open_ids)) if isinstance(p, dict)
+                ]
                 yield Batch([RawItem("snapshot-proposal", str(p.get("id")), p) for p in refreshed])
                 yield from self._votes_of(refreshed, cursor_of)
             created, skip = _parse_cursor(cursor_of("proposals"))
@@ -157,16 +178,31 @@ class SnapshotSource:
                 if not page:
                     return
                 created, skip = _advance(created, skip, page)
-                yield Batch([RawItem("snapshot-proposal", str(p.get("id") if isinstance(p, dict) else "?"), p) for p in page])
+                yield Batch(
+                    [
+                        RawItem("snapshot-proposal", str(p.get("id") if isinstance(p, dict) else "?"), p)
+                        for p in page
+                    ]
+                )
                 yield from self._votes_of([p for p in page if isinstance(p, dict)], cursor_of)
                 # The proposals cursor moves only once the page's votes are in: a killed run re-reads the page.
                 yield Batch([], ("proposals", f"{created}:{skip}"))
                 if len(page) < self.page_size:
                     return
         except (RemoteError, BadResponseError) as exc:
-            yield Batch([RawItem("snapshot-error", f"{self.space}/proposals", {"error": f"{type(exc).__name__}: {exc}", "raw": getattr(exc, "raw", "")})])
+            yield Batch(
+                [
+                    RawItem(
+                        "snapshot-error",
+                        f"{self.space}/proposals",
+                        {"error": f"{type(exc).__name__}: {exc}", "raw": getattr(exc, "raw", "")},
+                    )
+                ]
+            )
 
-    def _votes_of(self, proposals: list[dict[str, Any]], cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
+    def _votes_of(
+        self, proposals: list[dict[str, Any]], cursor_of: Callable[[str], str | None]
+    ) -> Iterator[Batch]:
         if not self.votes:
             return
         for proposal in proposals:
@@ -180,12 +216,23 @@ class SnapshotSource:
             try:
                 page = self.client.votes(proposal_id, created_gte=created, skip=skip, first=self.page_size)
             except (RemoteError, BadResponseError) as exc:
-                yield Batch([RawItem("snapshot-error", stream, {"error": f"{type(exc).__name__}: {exc}", "raw": getattr(exc, "raw", "")})])
+                yield Batch(
+                    [
+                        RawItem(
+                            "snapshot-error",
+                            stream,
+                            {"error": f"{type(exc).__name__}: {exc}", "raw": getattr(exc, "raw", "")},
+                        )
+                    ]
+                )
                 return
             if not page:
                 return
             created, skip = _advance(created, skip, page)
-            yield Batch([RawItem("snapshot-vote", str(v.get("id") if isinstance(v, dict) else "?"), v) for v in page], (stream, f"{created}:{skip}"))
+            yield Batch(
+                [RawItem("snapshot-vote", str(v.get("id") if isinstance(v, dict) else "?"), v) for v in page],
+                (stream, f"{created}:{skip}"),
+            )
             if len(page) < self.page_size:
                 return
 

@@ -25,7 +25,10 @@ def _sample_discourse() -> dict[str, Any]:
 def forum(_sample_discourse: dict[str, Any]) -> dict[str, Any]:
     """The 40 biggest real Arbitrum topics, with bump times (newest first), as a Discourse recording."""
     responses = _sample_discourse["responses"]
-    keys = sorted((k for k in responses if k != "/latest.json"), key=lambda k: -len(responses[k]["post_stream"]["posts"]))[:40]
+    keys = sorted(
+        (k for k in responses if k != "/latest.json"),
+        key=lambda k: -len(responses[k]["post_stream"]["posts"]),
+    )[:40]
     topics = []
     out: dict[str, Any] = {}
     for i, key in enumerate(keys):
@@ -42,12 +45,19 @@ def forum(_sample_discourse: dict[str, Any]) -> dict[str, Any]:
 
 
 def forum_post_count(recording: dict[str, Any]) -> int:
-    return sum(len(v["post_stream"]["posts"]) for k, v in recording["responses"].items() if k != "/latest.json")
+    return sum(
+        len(v["post_stream"]["posts"]) for k, v in recording["responses"].items() if k != "/latest.json"
+    )
 
 
 @pytest.fixture
 def server(forum: dict[str, Any]) -> Iterator[ReplayServer]:
-    with ReplayServer(discourse=forum, snapshot={"space": {"id": "test.eth", "name": "Test"}, "proposals": [], "votes": []}, page_size=10, topic_chunk=5) as replay:
+    with ReplayServer(
+        discourse=forum,
+        snapshot={"space": {"id": "test.eth", "name": "Test"}, "proposals": [], "votes": []},
+        page_size=10,
+        topic_chunk=5,
+    ) as replay:
         yield replay
 
 

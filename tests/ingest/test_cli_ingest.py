@@ -16,7 +16,10 @@ from ingest.sources.recordings import SAMPLE_DIR, load_recording
 from ingest.store import Store
 
 
-@pytest.mark.parametrize("command", ["sample", "discourse", "snapshot", "governor", "discord", "discord-export", "link", "identities"])
+@pytest.mark.parametrize(
+    "command",
+    ["sample", "discourse", "snapshot", "governor", "discord", "discord-export", "link", "identities"],
+)
 def test_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", command, "--help"]) == 0
     assert f"Example: concord ingest {command}" in " ".join(capsys.readouterr().out.split())
@@ -30,7 +33,9 @@ def test_sample_goes_through_the_live_clients_and_matches_the_recorded_path(
     monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{db.as_posix()}")
     assert main(["ingest", "sample", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert any(s["source"] == "arbitrum/discourse:forum.arbitrum.foundation" and s["ingested"] > 1900 for s in first)
+    assert any(
+        s["source"] == "arbitrum/discourse:forum.arbitrum.foundation" and s["ingested"] > 1900 for s in first
+    )
     assert main(["ingest", "sample", "--json"]) == 0
     assert all(s["ingested"] == 0 and s["updated"] == 0 for s in json.loads(capsys.readouterr().out))
     replayed = Store.open(f"sqlite:///{db.as_posix()}")
@@ -47,13 +52,27 @@ def _write_export(path: Path, export: dict) -> Path:
     return path
 
 
-def test_newer_discord_export_adds_edits_and_deletes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_newer_discord_export_adds_edits_and_deletes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cli.db"
     monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{db.as_posix()}")
     full = load_recording(SAMPLE_DIR / "discord-aave.json.gz")
     messages = [m for m in full["messages"] if m["content"].strip()][:60]
     old = {**full, "messages": messages[:50]}
-    assert main(["ingest", "discord-export", "--dao", "aave", "--json", str(_write_export(tmp_path / "v1.json.gz", old))]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "discord-export",
+                "--dao",
+                "aave",
+                "--json",
+                str(_write_export(tmp_path / "v1.json.gz", old)),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     newer = copy.deepcopy(messages)

@@ -77,15 +77,26 @@ async def test_history_then_edits_and_deletions(sqlite_store: Store, rest: Disco
     assert texts[newest["id"]][0] == "A new message after the first read"
 
 
-async def test_gateway_edits_and_deletes_are_applied(sqlite_store: Store, rest: DiscordRest, client: Any) -> None:
+async def test_gateway_edits_and_deletes_are_applied(
+    sqlite_store: Store, rest: DiscordRest, client: Any
+) -> None:
     dao = sqlite_store.ensure_dao("aave")
     channel = readable_channels(client)[0]
     await ingest_channel(sqlite_store, dao, channel)
     listener = listen_for_changes(client, sqlite_store, dao)
     rows = [m for m in rest.messages[OPEN_CHANNEL] if m["content"].strip()]
     target, doomed = rows[10], rows[11]
-    client._connection.parse_message_update({**target, "guild_id": str(channel.guild.id), "content": "edited via gateway", "edited_timestamp": "2023-07-28T10:00:00+00:00"})
-    client._connection.parse_message_delete({"id": doomed["id"], "channel_id": str(OPEN_CHANNEL), "guild_id": str(channel.guild.id)})
+    client._connection.parse_message_update(
+        {
+            **target,
+            "guild_id": str(channel.guild.id),
+            "content": "edited via gateway",
+            "edited_timestamp": "2023-07-28T10:00:00+00:00",
+        }
+    )
+    client._connection.parse_message_delete(
+        {"id": doomed["id"], "channel_id": str(OPEN_CHANNEL), "guild_id": str(channel.guild.id)}
+    )
     import asyncio
 
     for _ in range(50):

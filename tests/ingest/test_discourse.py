@@ -22,7 +22,9 @@ def _source(http: PoliteClient, forum: dict[str, Any], store: Store) -> Discours
     return DiscourseSource(DiscourseClient(http), site_url=forum["base_url"], known=known, batch_items=50)
 
 
-def test_reads_every_page_topic_and_post_then_nothing_twice(sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient) -> None:
+def test_reads_every_page_topic_and_post_then_nothing_twice(
+    sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient
+) -> None:
     dao = sqlite_store.ensure_dao("arbitrum")
     first = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     posts = forum_post_count(forum)
@@ -41,7 +43,9 @@ def test_reads_every_page_topic_and_post_then_nothing_twice(sqlite_store: Store,
     assert not any(p.startswith("/t/") for p in server.request_log[requests_before:])
 
 
-def test_new_post_and_edit_are_picked_up_from_bumped_topic_only(sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient) -> None:
+def test_new_post_and_edit_are_picked_up_from_bumped_topic_only(
+    sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient
+) -> None:
     dao = sqlite_store.ensure_dao("arbitrum")
     run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     key = next(k for k in forum["responses"] if k != "/latest.json")

@@ -15,10 +15,10 @@ from ingest.store import Store
 pytestmark = pytest.mark.chain
 
 web3 = pytest.importorskip("web3")
-from web3 import Web3  # noqa: E402
-from web3.providers.eth_tester import EthereumTesterProvider  # noqa: E402
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
 
-from governance.chain.deploy import deploy_governor, mine_until_active, send_and_wait  # noqa: E402
+from governance.chain.deploy import deploy_governor, mine_until_active, send_and_wait
 
 MAX_LOG_RANGE = 3
 
@@ -33,9 +33,16 @@ class LimitedNode(EthereumTesterProvider):
     def make_request(self, method: Any, params: Any) -> Any:
         if method == "eth_getLogs":
             query = params[0]  # eth-tester's middleware has already turned it into snake_case ints
-            low, high = _number(query.get("from_block", query.get("fromBlock"))), _number(query.get("to_block", query.get("toBlock")))
+            low, high = (
+                _number(query.get("from_block", query.get("fromBlock"))),
+                _number(query.get("to_block", query.get("toBlock"))),
+            )
             if high - low + 1 > MAX_LOG_RANGE:
-                return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "query returned more than 10000 results"}}
+                return {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "error": {"code": -32005, "message": "query returned more than 10000 results"},
+                }
         return super().make_request(method, params)
 
 
@@ -64,7 +71,11 @@ def _propose(chain: dict[str, Any], description: str) -> tuple[int, list[Any]]:
 def _source(chain: dict[str, Any], store: Store, **options: Any) -> GovernorSource:
     dao = store.get_dao("test")
     return GovernorSource(
-        chain["w3"], chain["governor"].address, chain_id=131277322940537, open_items=open_governor_proposals(store, dao), **options
+        chain["w3"],
+        chain["governor"].address,
+        chain_id=131277322940537,
+        open_items=open_governor_proposals(store, dao),
+        **options,
     )
 
 
@@ -73,16 +84,32 @@ def test_proposals_votes_and_states_from_real_events(store: Store, chain: dict[s
     dao = store.ensure_dao("test")
     funded, action = _propose(chain, "# Fund the grants program\n\nSend 0 ETH to Bob as a test.")
     cancelled, cancel_action = _propose(chain, "# Withdrawn idea\n\nCancelled while pending.")
-    send_and_wait(w3, governor.functions.cancel(*cancel_action, w3.keccak(text="# Withdrawn idea\n\nCancelled while pending.")), sender=chain["admin"])
+    send_and_wait(
+        w3,
+        governor.functions.cancel(
+            *cancel_action, w3.keccak(text="# Withdrawn idea\n\nCancelled while pending.")
+        ),
+        sender=chain["admin"],
+    )
     mine_until_active(w3, governor, funded)
-    send_and_wait(w3, governor.functions.castVoteWithReason(funded, 1, "Grants grow the ecosystem"), sender=chain["admin"])
+    send_and_wait(
+        w3,
+        governor.functions.castVoteWithReason(funded, 1, "Grants grow the ecosystem"),
+        sender=chain["admin"],
+    )
     send_and_wait(w3, governor.functions.castVote(funded, 0), sender=chain["alice"])
-    send_and_wait(w3, governor.functions.castVoteWithReasonAndParams(funded, 2, "Abstain: conflict of interest", b"\x01"), sender=chain["bob"])
+    send_and_wait(
+        w3,
+        governor.functions.castVoteWithReasonAndParams(funded, 2, "Abstain: conflict of interest", b"\x01"),
+        sender=chain["bob"],
+    )
 
     source = _source(chain, store, confirmations=0, chunk_blocks=8)
     first = run_ingestion(store, dao, source)
     assert first.quarantined == 0
-    assert source.chunks_read and all(end - start + 1 <= MAX_LOG_RANGE for start, end in source.chunks_read)  # halved 8 -> 4 -> 2
+    assert source.chunks_read and all(
+        end - start + 1 <= MAX_LOG_RANGE for start, end in source.chunks_read
+    )  # halved 8 -> 4 -> 2
     assert store.count(Proposal) == 2 and store.count(Vote) == 3
     with store.session() as session:
         p = session.exec(select(Proposal).where(Proposal.external_id == str(funded))).one()
@@ -96,7 +123,13 @@ def test_proposals_votes_and_states_from_real_events(store: Store, chain: dict[s
         assert (c.state, c.outcome) == ("canceled", "cancelled")
 
     w3.testing.mine(25)
-    send_and_wait(w3, governor.functions.execute(*action, w3.keccak(text="# Fund the grants program\n\nSend 0 ETH to Bob as a test.")), sender=chain["admin"])
+    send_and_wait(
+        w3,
+        governor.functions.execute(
+            *action, w3.keccak(text="# Fund the grants program\n\nSend 0 ETH to Bob as a test.")
+        ),
+        sender=chain["admin"],
+    )
     second = run_ingestion(store, dao, _source(chain, store, confirmations=0))
     assert second.ingested == 0 and store.count(Vote) == 3
     with store.session() as session:
@@ -106,14 +139,18 @@ def test_proposals_votes_and_states_from_real_events(store: Store, chain: dict[s
     assert (third.ingested, third.updated, third.quarantined) == (0, 0, 0)
 
 
-def test_confirmation_depth_leaves_recent_blocks_for_later(sqlite_store: Store, chain: dict[str, Any]) -> None:
+def test_confirmation_depth_leaves_recent_blocks_for_later(
+    sqlite_store: Store, chain: dict[str, Any]
+) -> None:
     w3, governor = chain["w3"], chain["governor"]
     dao = sqlite_store.ensure_dao("test")
     pid, _ = _propose(chain, "Raise the quorum")
     mine_until_active(w3, governor, pid)
     send_and_wait(w3, governor.functions.castVote(pid, 1), sender=chain["alice"])
     run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=3))
-    assert sqlite_store.count(Proposal) == 1 and sqlite_store.count(Vote) == 0  # the vote is only 0 blocks deep
+    assert (
+        sqlite_store.count(Proposal) == 1 and sqlite_store.count(Vote) == 0
+    )  # the vote is only 0 blocks deep
     w3.testing.mine(3)
     run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=3))
     assert sqlite_store.count(Vote) == 1

@@ -13,7 +13,9 @@ from ingest.replay import ReplayServer
 def test_retries_5xx_and_429_then_succeeds(server: ReplayServer) -> None:
     waits: list[float] = []
     server.inject("/latest.json", "500", "429", "reset")
-    with PoliteClient(server.url, policy=HttpPolicy(rate=0, retries=4, backoff_s=0.01), sleep=waits.append) as client:
+    with PoliteClient(
+        server.url, policy=HttpPolicy(rate=0, retries=4, backoff_s=0.01), sleep=waits.append
+    ) as client:
         data = client.get_json("/latest.json")
     assert data["topic_list"]["topics"]
     assert client.requests_made == 4 and client.retries_made == 3
@@ -30,9 +32,13 @@ def test_retry_after_seconds_is_honoured(server: ReplayServer) -> None:
 
 
 def test_hanging_server_times_out_and_gives_up_with_a_clear_error() -> None:
-    with ReplayServer(discourse={"responses": {"/latest.json": {"topic_list": {"topics": []}}}}, hang_s=3) as server:
+    with ReplayServer(
+        discourse={"responses": {"/latest.json": {"topic_list": {"topics": []}}}}, hang_s=3
+    ) as server:
         server.inject("/latest.json", "hang", "hang")
-        with PoliteClient(server.url, policy=HttpPolicy(rate=0, timeout_s=0.3, retries=1, backoff_s=0.01)) as client:
+        with PoliteClient(
+            server.url, policy=HttpPolicy(rate=0, timeout_s=0.3, retries=1, backoff_s=0.01)
+        ) as client:
             started = time.monotonic()
             with pytest.raises(RemoteError, match="failed 2 times.*ReadTimeout"):
                 client.get_json("/latest.json")
@@ -49,7 +55,10 @@ def test_request_rate_is_respected(server: ReplayServer) -> None:
 
 def test_bad_json_raises_with_the_raw_body(server: ReplayServer) -> None:
     server.inject("/latest.json", "badjson")
-    with PoliteClient(server.url, policy=HttpPolicy(rate=0)) as client, pytest.raises(BadResponseError) as info:
+    with (
+        PoliteClient(server.url, policy=HttpPolicy(rate=0)) as client,
+        pytest.raises(BadResponseError) as info,
+    ):
         client.get_json("/latest.json")
     assert '"topic_list"' in info.value.raw
 

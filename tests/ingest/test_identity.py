@@ -24,7 +24,11 @@ def _write(store: Store, kind: str, locator: str, records: list) -> None:
 
 def test_claims_need_self_reference() -> None:
     posts = [
-        ("p1", "Delegate Statement: alice", f"Hi, I'm Alice.\nDelegate address: {ALICE}\nI care about grants."),
+        (
+            "p1",
+            "Delegate Statement: alice",
+            f"Hi, I'm Alice.\nDelegate address: {ALICE}\nI care about grants.",
+        ),
         ("p2", "STIP", f"Rewards will be paid in ARB ({CONTRACT}) from our multisig."),
         ("p3", "STIP", f"My wallet address is {ALICE}, happy to verify."),
         ("p4", "Other", f"Agreed with the above.\n{BOB}"),  # one trailing address: not a signature yet
@@ -37,24 +41,51 @@ def test_claims_need_self_reference() -> None:
 
 def test_forum_discord_and_votes_join_on_evidence_only(store: Store) -> None:
     forum = "https://forum.arbitrum.foundation"
-    _write(store, "discourse", forum, [
-        ThreadRecord("31", "Delegate Statement Template"),
-        ThreadRecord("99", "STIP round 1"),
-        PostRecord("31", "310001", f"Delegate address: {ALICE}\nI vote for grants.", author_handle="alice"),
-        PostRecord("99", "990001", f"Paid from the treasury {CONTRACT} as agreed.", author_handle="carol"),
-        PostRecord("99", "990002", f"My address is {ALICE}", author_handle="mallory"),
-        PostRecord("99", "990003", f"My address is {BOB}", author_handle="mallory"),
-    ])
-    _write(store, "discord", "discord:aave/1", [
-        ThreadRecord("1", "#governance"),
-        PostRecord("1", "m1", "gm, voting For on the grants proposal", author_handle="alice#0001", author_display_name="alice.eth"),
-        PostRecord("1", "m2", "who is alice.eth?", author_handle="eve", author_display_name="Eve"),
-    ])
-    _write(store, "snapshot", "arbitrumfoundation.eth", [
-        ProposalRecord("snapshot", "0x01", "Grants", choices=["For", "Against"]),
-        VoteRecord("0x01", ALICE.upper().replace("0X", "0x"), 1, voting_power=1234.5, reason="Grants help"),
-        VoteRecord("0x01", BOB, 2, voting_power=10.0),
-    ])
+    _write(
+        store,
+        "discourse",
+        forum,
+        [
+            ThreadRecord("31", "Delegate Statement Template"),
+            ThreadRecord("99", "STIP round 1"),
+            PostRecord(
+                "31", "310001", f"Delegate address: {ALICE}\nI vote for grants.", author_handle="alice"
+            ),
+            PostRecord(
+                "99", "990001", f"Paid from the treasury {CONTRACT} as agreed.", author_handle="carol"
+            ),
+            PostRecord("99", "990002", f"My address is {ALICE}", author_handle="mallory"),
+            PostRecord("99", "990003", f"My address is {BOB}", author_handle="mallory"),
+        ],
+    )
+    _write(
+        store,
+        "discord",
+        "discord:aave/1",
+        [
+            ThreadRecord("1", "#governance"),
+            PostRecord(
+                "1",
+                "m1",
+                "gm, voting For on the grants proposal",
+                author_handle="alice#0001",
+                author_display_name="alice.eth",
+            ),
+            PostRecord("1", "m2", "who is alice.eth?", author_handle="eve", author_display_name="Eve"),
+        ],
+    )
+    _write(
+        store,
+        "snapshot",
+        "arbitrumfoundation.eth",
+        [
+            ProposalRecord("snapshot", "0x01", "Grants", choices=["For", "Against"]),
+            VoteRecord(
+                "0x01", ALICE.upper().replace("0X", "0x"), 1, voting_power=1234.5, reason="Grants help"
+            ),
+            VoteRecord("0x01", BOB, 2, voting_power=10.0),
+        ],
+    )
 
     summary = link_identities(store, "arbitrum", resolve_ens={"alice.eth": ALICE}.get)
     assert (summary.linked, summary.conflicts) == (2, 1)
@@ -64,7 +95,9 @@ def test_forum_discord_and_votes_join_on_evidence_only(store: Store) -> None:
     assert authors["alice"].address_evidence["claims"][0]["kind"] == "delegate-statement"
     assert authors["alice#0001"].address_evidence["claims"][0]["kind"] == "profile"
     assert authors["mallory"].address is None and authors["mallory"].address_evidence["status"] == "conflict"
-    assert authors["carol"].address is None and authors["carol"].address_evidence is None  # mentioned a contract only
+    assert (
+        authors["carol"].address is None and authors["carol"].address_evidence is None
+    )  # mentioned a contract only
     assert authors["eve"].address is None  # naming someone else's ENS is not a claim
 
     people = {i.address.lower(): i for i in identities(store, "arbitrum")}

@@ -20,7 +20,21 @@ from tests.ingest.conftest import forum_post_count
 def _cli(url: str, db: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CONCORD_DATABASE_URL": f"sqlite:///{db.as_posix()}"}
     return subprocess.Popen(
-        [sys.executable, "-m", "bots.cli.main", "ingest", "discourse", url, "--dao", "arbitrum", "--rate", "0", "--batch-items", "40", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "bots.cli.main",
+            "ingest",
+            "discourse",
+            url,
+            "--dao",
+            "arbitrum",
+            "--rate",
+            "0",
+            "--batch-items",
+            "40",
+            "--json",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -31,7 +45,9 @@ def _posts(db: Path) -> list[tuple[Any, ...]]:
     engine = create_engine(f"sqlite:///{db.as_posix()}")
     try:
         with engine.connect() as connection:
-            return list(connection.execute(text("SELECT external_id, text, thread_id FROM post ORDER BY external_id")))
+            return list(
+                connection.execute(text("SELECT external_id, text, thread_id FROM post ORDER BY external_id"))
+            )
     except Exception:  # noqa: BLE001 - the table may not exist yet, or be locked for a moment
         return []
     finally:

@@ -21,15 +21,27 @@ def _bump(forum: dict[str, Any], topic_id: int, when: str = "2024-03-02T00:00:00
         if topic["id"] == topic_id:
             topic["bumped_at"] = when
             topic["highest_post_number"] = topic.get("highest_post_number", 1) + 1
-    forum["responses"]["/latest.json"]["topic_list"]["topics"].sort(key=lambda t: t["bumped_at"], reverse=True)
+    forum["responses"]["/latest.json"]["topic_list"]["topics"].sort(
+        key=lambda t: t["bumped_at"], reverse=True
+    )
 
 
-def test_bad_records_are_quarantined_and_stored_data_survives(sqlite_store: Store, forum: dict[str, Any]) -> None:
+def test_bad_records_are_quarantined_and_stored_data_survives(
+    sqlite_store: Store, forum: dict[str, Any]
+) -> None:
     dao = sqlite_store.ensure_dao("arbitrum")
     policy = HttpPolicy(rate=0, timeout_s=0.5, retries=1, backoff_s=0.01)
     with ReplayServer(discourse=forum, page_size=10, hang_s=2) as server:
         with PoliteClient(server.url, policy=policy) as http:
-            first = run_ingestion(sqlite_store, dao, DiscourseSource(DiscourseClient(http), site_url=forum["base_url"], known=known_topics(sqlite_store, dao, forum["base_url"])))
+            first = run_ingestion(
+                sqlite_store,
+                dao,
+                DiscourseSource(
+                    DiscourseClient(http),
+                    site_url=forum["base_url"],
+                    known=known_topics(sqlite_store, dao, forum["base_url"]),
+                ),
+            )
         assert first.quarantined == 0
         stored = forum_post_count(forum)
         with sqlite_store.session() as session:
@@ -49,8 +61,13 @@ def test_bad_records_are_quarantined_and_stored_data_survives(sqlite_store: Stor
         topic = r[keys[5]]
         template = topic["post_stream"]["posts"][0]
         extra = [
-            {**template, "id": 900001, "post_number": 101, "brand_new_field": {"x": 1},
-             "cooked": "<div>" * 5000 + "deep <script>steal()</script>text" + "</div>" * 5000},
+            {
+                **template,
+                "id": 900001,
+                "post_number": 101,
+                "brand_new_field": {"x": 1},
+                "cooked": "<div>" * 5000 + "deep <script>steal()</script>text" + "</div>" * 5000,
+            },
             {**template, "id": 900002, "post_number": 102, "cooked": "<p>  </p><script>x()</script>"},
             {**template, "id": 900003, "post_number": 103, "cooked": "<p>" + "spam " * 2_100_000 + "</p>"},
             {**template, "id": 900004, "post_number": 104, "cooked": 12345},
@@ -61,7 +78,15 @@ def test_bad_records_are_quarantined_and_stored_data_survives(sqlite_store: Stor
             _bump(forum, topic_id)
 
         with PoliteClient(server.url, policy=policy) as http:
-            second = run_ingestion(sqlite_store, dao, DiscourseSource(DiscourseClient(http), site_url=forum["base_url"], known=known_topics(sqlite_store, dao, forum["base_url"])))
+            second = run_ingestion(
+                sqlite_store,
+                dao,
+                DiscourseSource(
+                    DiscourseClient(http),
+                    site_url=forum["base_url"],
+                    known=known_topics(sqlite_store, dao, forum["base_url"]),
+                ),
+            )
 
     assert second.ingested == 1  # only the deeply nested post
     assert second.quarantined == 8
@@ -74,6 +99,15 @@ def test_bad_records_are_quarantined_and_stored_data_survives(sqlite_store: Stor
     assert all(after[k] == v for k, v in before.items())  # nothing stored was lost or altered
     assert after["900001"] == "deep text"
     joined = "\n".join(errors)
-    for expected in ("not valid JSON", "not valid UTF-8", "no post_stream", "HTTP 500", "ReadTimeout", "empty post", "over the 1,000,000 limit", "'cooked' should be str"):
+    for expected in (
+        "not valid JSON",
+        "not valid UTF-8",
+        "no post_stream",
+        "HTTP 500",
+        "ReadTimeout",
+        "empty post",
+        "over the 1,000,000 limit",
+        "'cooked' should be str",
+    ):
         assert expected in joined, expected
-    assert any('1,, ' in raw for raw in raws)  # the raw answer is kept for inspection
+    assert any("1,, " in raw for raw in raws)  # the raw answer is kept for inspection

@@ -52,26 +52,32 @@ def hub_recording() -> dict[str, Any]:
         proposal["votes"] = 3
         proposals.append(proposal)
         for j, pick in enumerate(picks):
-            votes.append({
-                "id": f"0xvote{i}{j}",
-                "voter": f"0x{(i * 3 + j + 1):040x}",
-                "vp": 100.0 * (j + 1),
-                "choice": pick,
-                "reason": "Because the forum thread convinced me" if j == 0 else "",
-                "created": created + 60 + (j // 2),  # two votes in the same second
-                "proposal": {"id": proposal["id"], "choices": choices, "type": kind},
-            })
+            votes.append(
+                {
+                    "id": f"0xvote{i}{j}",
+                    "voter": f"0x{(i * 3 + j + 1):040x}",
+                    "vp": 100.0 * (j + 1),
+                    "choice": pick,
+                    "reason": "Because the forum thread convinced me" if j == 0 else "",
+                    "created": created + 60 + (j // 2),  # two votes in the same second
+                    "proposal": {"id": proposal["id"], "choices": choices, "type": kind},
+                }
+            )
     return {"space": sample["space"], "proposals": proposals, "votes": votes}
 
 
 def _run(store: Store, url: str, space: str) -> Any:
     dao = store.ensure_dao("arbitrum")
     with PoliteClient(url, policy=FAST) as http:
-        source = SnapshotSource(SnapshotClient(http), space, page_size=2, open_ids=open_proposal_ids(store, dao))
+        source = SnapshotSource(
+            SnapshotClient(http), space, page_size=2, open_ids=open_proposal_ids(store, dao)
+        )
         return run_ingestion(store, dao, source)
 
 
-def test_every_voting_type_with_scores_and_reasons_then_nothing_twice(store: Store, hub_recording: dict[str, Any]) -> None:
+def test_every_voting_type_with_scores_and_reasons_then_nothing_twice(
+    store: Store, hub_recording: dict[str, Any]
+) -> None:
     space = hub_recording["space"]["id"]
     with ReplayServer(snapshot=hub_recording) as hub:
         first = _run(store, hub.url, space)
@@ -84,12 +90,16 @@ def test_every_voting_type_with_scores_and_reasons_then_nothing_twice(store: Sto
         assert set(proposals) == set(TYPES)
         assert all(p.scores_state == "final" and p.scores and p.scores_total for p in proposals.values())
         for kind, proposal in proposals.items():
-            votes = session.exec(select(Vote).where(Vote.proposal_id == proposal.id).order_by(Vote.voting_power)).all()
+            votes = session.exec(
+                select(Vote).where(Vote.proposal_id == proposal.id).order_by(Vote.voting_power)
+            ).all()
             assert votes[0].choice_label == EXPECTED_LABELS[kind]
             assert votes[0].reason == "Because the forum thread convinced me" and votes[1].reason is None
 
 
-def test_pending_proposal_is_refreshed_until_final(sqlite_store: Store, hub_recording: dict[str, Any]) -> None:
+def test_pending_proposal_is_refreshed_until_final(
+    sqlite_store: Store, hub_recording: dict[str, Any]
+) -> None:
     recording = copy.deepcopy(hub_recording)
     recording["proposals"][0].update(state="active", scores_state="pending", scores=[1.0, 0.0, 0.0])
     space = recording["space"]["id"]
@@ -98,13 +108,17 @@ def test_pending_proposal_is_refreshed_until_final(sqlite_store: Store, hub_reco
         dao = sqlite_store.get_dao("arbitrum")
         assert open_proposal_ids(sqlite_store, dao) == (recording["proposals"][0]["id"],)
         recording["proposals"][0].update(state="closed", scores_state="final", scores=[30.0, 20.0, 10.0])
-        recording["votes"].append({**recording["votes"][0], "id": "0xlate", "voter": "0x" + "ab" * 20, "created": 1_700_000_500})
+        recording["votes"].append(
+            {**recording["votes"][0], "id": "0xlate", "voter": "0x" + "ab" * 20, "created": 1_700_000_500}
+        )
         summary = _run(sqlite_store, hub.url, space)
     assert summary.updated == 1 and summary.ingested == 1  # new scores, and the late vote
     assert open_proposal_ids(sqlite_store, dao) == ()
 
 
-def test_wrong_choice_shape_is_quarantined_not_fatal(sqlite_store: Store, hub_recording: dict[str, Any]) -> None:
+def test_wrong_choice_shape_is_quarantined_not_fatal(
+    sqlite_store: Store, hub_recording: dict[str, Any]
+) -> None:
     recording = copy.deepcopy(hub_recording)
     recording["votes"][6]["choice"] = 7  # approval vote with a bare index
     recording["votes"][0]["choice"] = 9  # single-choice index out of range
@@ -114,3 +128,16 @@ def test_wrong_choice_shape_is_quarantined_not_fatal(sqlite_store: Store, hub_re
     with sqlite_store.session() as session:
         errors = sorted(q.error for q in session.exec(select(QuarantinedRecord)))
     assert "outside 1..3" in errors[0] + errors[1] and "list of indexes" in errors[0] + errors[1]
+
+
+def test_hub_outage_is_quarantined_and_the_next_run_catches_up(
+    sqlite_store: Store, hub_recording: dict[str, Any]
+) -> None:
+    with ReplayServer(snapshot=hub_recording) as hub:
+        hub.inject("/graphql", "500", "500", "500")  # FAST policy: 1 try + 2 retries, all refused
+        down = _run(sqlite_store, hub.url, hub_recording["space"]["id"])
+        assert down.quarantined == 1 and sqlite_store.count(Proposal) == 0
+        with sqlite_store.session() as session:
+            assert "HTTP 500" in session.exec(select(QuarantinedRecord.error)).one()
+        back = _run(sqlite_store, hub.url, hub_recording["space"]["id"])
+    assert back.quarantined == 0 and sqlite_store.count(Proposal) == 6 and sqlite_store.count(Vote) == 18
