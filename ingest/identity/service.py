@@ -18,7 +18,7 @@ from ingest.domain import Author, Post, Proposal, Source, Thread, Vote
 from ingest.identity.claims import Claim, find_claims, profile_claims
 from ingest.store import Store
 
-__all__ = ["Identity", "IdentitySummary", "identities", "link_identities"]
+__all__ = ["Identity", "IdentitySummary", "identities", "link_identities", "voting_power_by_author"]
 
 
 @dataclass
@@ -146,3 +146,32 @@ def identities(store: Store, dao_slug: str) -> list[Identity]:
             identity.votes += 1
             identity.voting_power = max(identity.voting_power, float(vp or 0.0))
     return sorted(found.values(), key=lambda i: (-i.voting_power, i.address))
+
+
+def voting_power_by_author(store: Store, proposal_id: int) -> dict[int, float]:
+    """Author id -> the voting power their evidenced address cast on ``proposal_id`` (authors who did not vote are absent).
+
+    This is what weighs a camp of forum or Discord voices by power: only authors tied to an address on
+    evidence count, each with the power of their own vote.
+    """
+    with store.session() as session:
+        proposal = session.get(Proposal, proposal_id)
+        if proposal is None:
+            return {}
+        power = {
+            voter.lower(): float(vp or 0.0)
+            for voter, vp in session.exec(
+                select(Vote.voter, Vote.voting_power).where(Vote.proposal_id == proposal_id)
+            ).all()
+        }
+        source_ids = list(session.exec(select(Source.id).where(Source.dao_id == proposal.dao_id)).all())
+        authors = session.exec(
+            select(Author.id, Author.address).where(
+                col(Author.source_id).in_(source_ids), col(Author.address).is_not(None)
+            )
+        ).all()
+    return {
+        author_id: power[address.lower()]
+        for author_id, address in authors
+        if author_id is not None and address and address.lower() in power
+    }

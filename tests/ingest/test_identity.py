@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from ingest.domain import Author
-from ingest.identity import find_claims, identities, link_identities
+from ingest.domain import Author, Proposal
+from ingest.identity import find_claims, identities, link_identities, voting_power_by_author
 from ingest.records import PostRecord, ProposalRecord, ThreadRecord, VoteRecord
 from ingest.store import Store
 from ingest.writer import write_records
@@ -106,6 +106,14 @@ def test_forum_discord_and_votes_join_on_evidence_only(store: Store) -> None:
     assert {a["source"] for a in alice.authors} == {"discourse", "discord"}
     assert alice.votes == 1 and alice.voting_power == 1234.5
     assert people[BOB.lower()].authors == []  # Bob votes; nobody proved they are Bob
+
+    with store.session() as session:
+        proposal_id = session.exec(select(Proposal.id)).one()
+    weights = voting_power_by_author(store, proposal_id)
+    assert weights == {
+        authors["alice"].id: 1234.5,
+        authors["alice#0001"].id: 1234.5,
+    }  # Bob's vote has no author
 
     again = link_identities(store, "arbitrum", resolve_ens={"alice.eth": ALICE}.get)
     assert (again.linked, again.conflicts) == (2, 1)
