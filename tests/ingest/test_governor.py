@@ -154,3 +154,48 @@ def test_confirmation_depth_leaves_recent_blocks_for_later(
     w3.testing.mine(3)
     run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=3))
     assert sqlite_store.count(Vote) == 1
+
+
+def test_cli_reads_a_governor_through_a_json_rpc_node_over_http(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bots.cli.main import main
+    from tests.ingest.rpc_node import RpcNode
+
+    w3 = Web3(EthereumTesterProvider())
+    admin, alice = w3.eth.accounts[:2]
+    deployment = deploy_governor(w3, sender=admin, voting_delay=1, voting_period=20)
+    send_and_wait(w3, deployment.token.functions.transfer(alice, 100_000 * 10**18), sender=admin)
+    for holder in (admin, alice):
+        send_and_wait(w3, deployment.token.functions.delegate(holder), sender=holder)
+    w3.testing.mine(1)
+    chain = {"w3": w3, "governor": deployment.governor, "admin": admin, "bob": alice}
+    pid, _ = _propose(chain, "# Over HTTP\n\nRead through a JSON-RPC node.")
+    mine_until_active(w3, deployment.governor, pid)
+    send_and_wait(w3, deployment.governor.functions.castVoteWithReason(pid, 1, "fine"), sender=alice)
+    monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    with RpcNode(w3, max_log_range=2) as node:
+        args = [
+            "ingest",
+            "governor",
+            "--dao",
+            "test",
+            "--rpc-url",
+            node.url,
+            "--address",
+            deployment.governor.address,
+            "--confirmations",
+            "0",
+            "--chunk-blocks",
+            "16",
+            "--json",
+        ]
+        assert main(args) == 0
+        first = json.loads(capsys.readouterr().out)[0]
+        assert main(args) == 0
+        second = json.loads(capsys.readouterr().out)[0]
+    assert first["ingested"] == 2 and first["quarantined"] == 0  # the proposal and its vote
+    assert (second["ingested"], second["updated"]) == (0, 0)
+    assert node.calls.count("eth_getLogs") > 3  # 16 -> 8 -> 4 -> 2 blocks after the node refused
