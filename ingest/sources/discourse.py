@@ -186,6 +186,8 @@ class DiscourseSource:
         if str(topic_id) in self.known:
             return self.known[str(topic_id)]
         old = cursor_of(f"topic:{topic_id}")
+        if old and old.isdigit():  # RecordedDiscourse keeps the last post number alone
+            return int(old), None
         if old:
             state = json.loads(old)
             return int(state.get("n") or 0), state.get("b")
