@@ -19,6 +19,7 @@ from ingest.errors import InputError, NotFoundError
 
 __all__ = [
     "SUPPORT",
+    "CombinedReportSource",
     "DirectoryReportSource",
     "ReportRef",
     "ReportSource",
@@ -171,3 +172,22 @@ class StoreReportSource:
         """The hash of the JSON export as it is now."""
         path = self._path(report_id)
         return report_sha256_of_bytes(path.read_bytes(), where=str(path))
+
+
+class CombinedReportSource:
+    """Numeric ids are stored reports (``report_record``); other ids are files in ``directory``."""
+
+    def __init__(self, store: Any, directory: Path) -> None:
+        self._stored = StoreReportSource(store)
+        self._files = DirectoryReportSource(Path(directory))
+
+    def _pick(self, report_id: str) -> ReportSource:
+        return self._stored if report_id.isdigit() else self._files
+
+    def read_report(self, report_id: str) -> dict[str, Any]:
+        """The parsed report."""
+        return self._pick(report_id).read_report(report_id)
+
+    def current_sha256(self, report_id: str) -> str:
+        """The hash of the report as stored now."""
+        return self._pick(report_id).current_sha256(report_id)

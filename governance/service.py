@@ -339,8 +339,24 @@ class GovernanceService:
 
     # --- reading ------------------------------------------------------------------------------
 
+    def expire_overdue(self) -> list[int]:
+        """Mark pending actions past their expiry as ``expired`` (audited); returns their ids."""
+        now = self.clock()
+        expired: list[int] = []
+        with self.store.session() as session:
+            for row in session.exec(select(PendingAction).where(PendingAction.status == "pending")).all():
+                if now >= _aware(row.expires_at):
+                    row.status = "expired"
+                    row.decided_at = now
+                    session.add(row)
+                    audit.append_in_session(session, actor=self.actor, action="expire", subject=f"action:{row.id}",
+                                            payload={"expires_at": _aware(row.expires_at).isoformat()})
+                    expired.append(int(row.id))  # type: ignore[arg-type]
+        return expired
+
     def list_pending(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
-        """Pending actions (or all, newest first) as JSON-ready summaries."""
+        """Pending actions (or all, newest first) as JSON-ready summaries; overdue ones are expired first."""
+        self.expire_overdue()
         with self.store.session() as session:
             query = select(PendingAction, Dao.slug).join(Dao, col(Dao.id) == PendingAction.dao_id)
             if not include_closed:
@@ -559,10 +575,13 @@ class GovernanceService:
 
 
 def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None) -> GovernanceService:
-    """Wire the service from settings: policy, reports in ``<data_dir>/reports``, the chain when configured."""
-    from pathlib import Path
+    """Wire the service from settings: policy, reports (stored records or ``<data_dir>/reports`` files), the chain.
 
-    from governance.reports import DirectoryReportSource
+    The relayer that submits ``execTransaction`` (it pays gas and is never an owner) comes from ``sender``,
+    or from ``chain.relayer_key`` / ``chain.relayer_address`` when the settings define them; without one,
+    approvals are collected and ``execute`` says what is missing.
+    """
+    from governance.reports import CombinedReportSource
 
     chain_settings = settings.chain
     chain: ChainGateway | None = None
@@ -572,10 +591,19 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
 
             w3 = Web3(HTTPProvider(chain_settings.rpc_url))
         chain = ChainGateway(w3, safe_address=chain_settings.safe_address, governor_address=chain_settings.governor_address)
+    if sender is None:
+        from governance.chain.gateway import LocalKeySender, NodeAccountSender
+
+        relayer_key = getattr(chain_settings, "relayer_key", None)
+        relayer_address = getattr(chain_settings, "relayer_address", None)
+        if relayer_key is not None:
+            sender = LocalKeySender(relayer_key.get_secret_value() if hasattr(relayer_key, "get_secret_value") else str(relayer_key))
+        elif relayer_address:
+            sender = NodeAccountSender(str(relayer_address))
     return GovernanceService(
         store,
         policy=VotePolicy.from_settings(settings.policy),
-        reports=DirectoryReportSource(Path(settings.data_dir) / "reports"),
+        reports=CombinedReportSource(store, settings.reports_dir),
         chain=chain,
         sender=sender,
     )

@@ -90,3 +90,28 @@ def test_recommend_from_a_consensus_report_then_vote(store: Store, chain: ChainE
         result = service.submit_signature(action["id"], signature=sign_as(key, action["typed_data"]))
     assert result["status"] == "executed"
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call()[0] == 100_000 * 10**18
+
+
+def test_stored_report_record_is_read_through_its_path(store: Store, tmp_path: Path) -> None:
+    from governance.reports import CombinedReportSource
+    from ingest.domain import Proposal, ReportRecord
+
+    dao = store.ensure_dao("testdao", "Test DAO")
+    data = consensus_report("5", pro=1, con=0, p_pass=0.9)
+    path = tmp_path / "testdao" / "1-abc.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(data, indent=2))
+    with store.session() as session:
+        proposal = Proposal(dao_id=dao.id, origin="governor", external_id="5", title="t")
+        session.add(proposal)
+        session.flush()
+        record = ReportRecord(proposal_id=proposal.id, schema_version="1", inputs_hash="i" * 64, report_sha256=report_sha256(data), path=str(path))
+        session.add(record)
+        session.flush()
+        record_id = str(record.id)
+    source = CombinedReportSource(store, tmp_path / "files")
+    assert source.current_sha256(record_id) == report_sha256(data) == record.report_sha256
+    assert source.read_report(record_id)["proposal"]["external_id"] == "5"
+    data["summary"]["text"] = "Edited after the fact."
+    path.write_text(json.dumps(data))
+    assert source.current_sha256(record_id) != record.report_sha256

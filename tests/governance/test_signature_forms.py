@@ -30,8 +30,14 @@ pytestmark = pytest.mark.chain
 
 
 def test_eth_sign_form_is_accepted_and_executes(sqlite_url: str, chain: ChainEnv, report_dir: Path) -> None:
+    """Also: the relayer is a key Concord holds (LocalKeySender), funded for gas and not an owner."""
+    from governance.chain.gateway import LocalKeySender
+
     store = Store.open(sqlite_url)
     service = make_service(store, chain, report_dir)
+    relayer = LocalKeySender("0x" + f"{99:064x}")
+    chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction({"from": chain.deployer, "to": relayer.address, "value": 10**18}))
+    service.sender = relayer
     action = recommend(service, chain, report_dir, choice="against")
     personal = Account.sign_message(encode_defunct(primitive=bytes.fromhex(action["safe_tx_hash"][2:])), chain.owner_keys[0])
     first = service.submit_signature(action["id"], signature="0x" + bytes(personal.signature).hex())
@@ -40,6 +46,8 @@ def test_eth_sign_form_is_accepted_and_executes(sqlite_url: str, chain: ChainEnv
     assert done["status"] == "executed"
     against, for_votes, _ = chain.governor.functions.proposalVotes(chain.proposal_id).call()
     assert against == 100_000 * 10**18 and for_votes == 0
+    assert chain.w3.eth.get_transaction(done["executed_tx_hash"])["from"] == relayer.address
+    assert relayer.address not in chain.safe.functions.getOwners().call()
 
 
 def test_contract_owner_signs_through_eip1271(sqlite_url: str, chain: ChainEnv, report_dir: Path) -> None:

@@ -225,8 +225,11 @@ def test_policy_guardrails_name_their_rule(store: Store, chain: ChainEnv, report
     with pytest.raises(GovernanceRefusal) as expired:
         service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
     assert expired.value.rule == "expiry"
+    assert service.list_pending() == []
+    assert service.describe(action["id"])["status"] == "expired"
     refusals = [e.payload["rule"] for e in store.session().__enter__().exec(__import__("sqlmodel").select(AuditEntry)).all() if e.action == "refuse"]
     assert refusals == ["min_confidence", "allowed_daos", "allowed_kinds", "cooldown", "expiry"]
+    assert verify(store).ok
 
 
 def test_owner_can_reject(store: Store, chain: ChainEnv, report_dir: Path) -> None:
