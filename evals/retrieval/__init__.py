@@ -1,0 +1,1 @@
+"""Retrieval recall@10 on a small labelled set drawn from the bundled sample."""
