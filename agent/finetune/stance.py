@@ -70,7 +70,10 @@ class FineTunedStance:
                 extra_body=self.extra_body or None,
             )
             choice = response.choices[0]
-            label = json.loads(choice.message.content or "{}").get("stance")
+            try:
+                label = json.loads(choice.message.content or "{}").get("stance")
+            except (json.JSONDecodeError, AttributeError):
+                label = None
             if label not in STANCE_LABELS:
                 raise ConfigError(f"Model {self.model!r} at {self.base_url} ignored the response format (answered {choice.message.content!r}).")
             probs = _label_probabilities(choice, label)

@@ -1,0 +1,43 @@
+"""The whole fine-tuning path on a few real examples: dataset -> LoRA (resumed) -> adapter GGUF -> registry -> base vs tuned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.finetune import TrainConfig, get_model, list_models, resolve_lora_adapter, run_finetune
+from agent.finetune.run import compare_on_heldout
+from ingest.settings import ConcordSettings, load_settings
+from ingest.store import Store
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_train_resume_export_register_compare(sample_store: Store, settings: ConcordSettings) -> None:
+    import gguf
+
+    config = TrainConfig(out_dir=Path("unused"), max_steps=2, batch_size=2, max_length=64, save_every=1)
+    first = run_finetune(settings, sample_store, dao="compound", name="tiny", config=config, max_train=6, max_test=3, max_aux=2)
+    assert first.train.steps == 2 and first.train.resumed_from == 0 and len(first.train.losses) == 2
+    config.max_steps = 3  # the same command again, asking for one more step: resumes from the checkpoint
+    second = run_finetune(settings, sample_store, dao="compound", name="tiny", config=config, max_train=6, max_test=3, max_aux=2)
+    assert second.train.resumed_from == 2 and second.train.steps == 3 and second.train.losses[:2] == first.train.losses
+
+    model = get_model(settings, "tiny")
+    adapter = Path(model.adapter_dir)
+    assert json.loads((adapter / "adapter_config.json").read_text())["target_modules"]
+    assert model.vllm_lora_module() == f"tiny={adapter}"
+    reader = gguf.GGUFReader(model.adapter_gguf)
+    names = {t.name for t in reader.tensors}
+    assert "blk.0.attn_q.weight.lora_a" in names and "blk.29.attn_v.weight.lora_b" in names
+    assert [m.name for m in list_models(settings)] == ["tiny"]
+    tuned = load_settings(data_dir=settings.data_dir, llm={"lora_adapter": "tiny"})
+    assert resolve_lora_adapter(tuned) == Path(model.adapter_gguf)
+
+    report = compare_on_heldout(settings, "tiny")
+    names_scored = [s["name"] for s in report["scores"]]
+    assert names_scored == ["majority-class", "smollm2 (base)", "tiny (tuned)"]
+    assert all(s["n"] == 3 and sum(s["predicted"].values()) == 3 for s in report["scores"])
+    assert get_model(settings, "tiny").evaluation == report
