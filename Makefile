@@ -12,6 +12,7 @@ demo: bootstrap
 	$(CONCORD) init
 	$(CONCORD) ingest sample
 	$(CONCORD) status
+	$(CONCORD) report 0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221 --dao arbitrum
 	$(CONCORD) serve
 
 test: bootstrap
