@@ -63,7 +63,7 @@ class FineTunedStance:
                 model=self.model,
                 messages=stance_messages(text, proposal_title=title),
                 temperature=0.0,
-                max_tokens=16,
+                max_tokens=64,
                 response_format={"type": "json_schema", "json_schema": {"name": "stance", "schema": schema}},
                 logprobs=True,
                 top_logprobs=10,
