@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from eth_utils import to_checksum_address
 from sqlmodel import Session, col, select
@@ -84,7 +85,7 @@ def _coerce(kind: str, raw: str) -> Any:
     if kind == "bool":
         return raw.lower() in ("1", "true", "yes")
     if kind.startswith("bytes"):
-        return bytes.fromhex(raw[2:] if raw.startswith("0x") else raw)
+        return bytes.fromhex(raw.removeprefix("0x"))
     if kind == "string":
         return raw
     raise InputError(f"Argument type {kind!r} is not supported on the command line; pass calldata another way.")

@@ -8,7 +8,7 @@ Only the endpoints Concord needs are covered. ``transport`` lets tests pass any 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from eth_utils import to_checksum_address
@@ -98,7 +98,7 @@ class SafeTransactionServiceClient:
         """Close the HTTP connection pool."""
         self._http.close()
 
-    def __enter__(self) -> SafeTransactionServiceClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,10 +14,9 @@ Concord never holds an owner key: owners sign in their own wallets; a relayer on
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from eth_utils import keccak, to_checksum_address
@@ -30,7 +29,13 @@ from governance.chain.safe_tx import SafeTx, encode_transaction_data, safe_tx_ha
 from governance.errors import GovernanceRefusal
 from governance.policy import VotePolicy
 from governance.reports import ReportRef, ReportSource
-from governance.signatures import OwnerSignature, encode_safe_signatures, parse_hex_signature, recover_ecdsa, verify_owner_signature
+from governance.signatures import (
+    OwnerSignature,
+    encode_safe_signatures,
+    parse_hex_signature,
+    recover_ecdsa,
+    verify_owner_signature,
+)
 from ingest.domain import ActionSignature, Dao, GovernanceDraft, PendingAction, utcnow
 from ingest.errors import ConfigError, NotFoundError
 

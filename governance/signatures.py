@@ -11,8 +11,9 @@ Accepted forms, as the Safe itself accepts them:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from eth_utils import keccak, to_checksum_address
 
@@ -115,7 +116,7 @@ def verify_owner_signature(
         contract = w3.eth.contract(address=claimed, abi=_LEGACY_IS_VALID_ABI)
         try:
             result = bytes(contract.functions.isValidSignature(encode_transaction_data(tx), signature).call())
-        except Exception as exc:  # noqa: BLE001 - any revert means "not valid"
+        except Exception as exc:
             raise GovernanceRefusal(
                 "bad_signature", f"contract owner {claimed} rejected the signature (EIP-1271 call reverted: {exc})."
             ) from exc

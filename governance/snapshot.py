@@ -8,7 +8,8 @@ Concord builds and verifies these; it does not post them to a hub without the ow
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address

@@ -25,6 +25,7 @@ _JSON = typer.Option(False, "--json", help="Print JSON for scripts")
 _RPC = typer.Option(None, "--rpc-url", help="JSON-RPC URL (default: chain.rpc_url)")
 _SAFE = typer.Option(None, "--safe", help="Safe address (default: chain.safe_address)")
 _GOVERNOR = typer.Option(None, "--governor", help="Governor address (default: chain.governor_address)")
+_ACTION = typer.Option(None, "--action", help="On-chain call 'target:fn(types):args[:wei]' (repeatable)")
 _FROM = typer.Option(None, "--from", help="Unlocked node account that relays execTransaction (pays gas; not an owner)")
 
 
@@ -60,7 +61,7 @@ def draft(
     dao: str = _DAO,
     idea: str = typer.Option(..., "--idea", help="What the DAO should do and why (a few sentences)"),
     title: str | None = typer.Option(None, "--title", help="Title (default: the idea's first sentence)"),
-    action: list[str] = typer.Option([], "--action", help="On-chain call 'target:fn(types):args[:wei]' (repeatable)"),
+    action: list[str] | None = _ACTION,
     governor: str | None = typer.Option(None, "--governor", help="Governor address for the propose() transaction"),
     author: str | None = typer.Option(None, "--author", help="Address that will sign the Snapshot proposal"),
     k: int = typer.Option(5, "--k", min=0, max=20, help="How many related posts to cite"),
@@ -74,7 +75,7 @@ def draft(
     from governance.service import GovernanceService  # noqa: F401 - imported for the lazy error path
 
     cli = get_context(ctx)
-    result = _service(cli).draft(dao=dao, idea=idea, title=title, actions=action, k=k, author=author, governor_address=governor)
+    result = _service(cli).draft(dao=dao, idea=idea, title=title, actions=action or [], k=k, author=author, governor_address=governor)
     if as_json:
         print_json(result)
         return
@@ -158,7 +159,7 @@ def sign(
     action_id: int = typer.Argument(..., help="Action id"),
     signature: str = typer.Option(..., "--signature", help="0x… signature from the owner's wallet (eth_signTypedData_v4 or eth_sign)"),
     signer: str | None = typer.Option(None, "--signer", help="Owner address (required for contract owners, EIP-1271)"),
-    signed_tx: Path | None = typer.Option(None, "--signed-tx", help="The typed data JSON the wallet signed, for precise refusals"),
+    signed_tx: str | None = typer.Option(None, "--signed-tx", help="The typed data JSON the wallet signed, for precise refusals"),
     rpc_url: str | None = _RPC,
     sender: str | None = _FROM,
     as_json: bool = _JSON,
@@ -168,7 +169,7 @@ def sign(
     Example: concord governance sign 3 --signature 0xabc… --from 0xRelayer
     """
     cli = get_context(ctx)
-    typed = json.loads(signed_tx.read_text()) if signed_tx else None
+    typed = json.loads(Path(signed_tx).read_text()) if signed_tx else None
     action = _service(cli, rpc_url=rpc_url, sender=sender).submit_signature(action_id, signature=signature, signer=signer, signed_tx=typed)
     print_json(action) if as_json else _print_action(cli, action)
 

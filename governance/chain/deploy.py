@@ -7,8 +7,9 @@ node (``sender``); nothing here holds a production key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from governance.contracts import load_artifact, load_safe_artifact
 
@@ -20,11 +21,11 @@ __all__ = [
     "GovernorDeployment",
     "SafeInfrastructure",
     "create_proposal",
+    "delegate_votes",
     "deploy_artifact",
     "deploy_governor",
     "deploy_safe",
     "deploy_safe_infrastructure",
-    "delegate_votes",
     "mine_until_active",
     "send_and_wait",
 ]

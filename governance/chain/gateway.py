@@ -129,7 +129,7 @@ class ChainGateway:
             return GOVERNOR_STATES[int(self.governor.functions.state(proposal_id).call())]
         except OSError as exc:  # connection refused, timeouts (requests' errors are OSErrors)
             raise ConfigError(f"Cannot reach the chain's RPC endpoint: {exc}. Check CONCORD_CHAIN__RPC_URL or --rpc-url.") from exc
-        except Exception as exc:  # noqa: BLE001 - unknown proposal reverts
+        except Exception as exc:
             raise GovernanceRefusal(
                 "unknown_proposal", f"Governor {self.governor.address} has no proposal {proposal_id} ({revert_reason(exc)})."
             ) from exc
@@ -153,7 +153,7 @@ class ChainGateway:
         )
         try:
             receipt = sender.send(self.w3, call)
-        except Exception as exc:  # noqa: BLE001 - TransactionFailed (eth-tester) or ContractLogicError (web3)
+        except Exception as exc:
             raise GovernanceRefusal("safe_rejected", f"the Safe refused execTransaction: {revert_reason(exc)}.") from exc
         success = bool(self.safe.events.ExecutionSuccess().process_receipt(receipt, errors=DISCARD))
         return ExecutionResult(tx_hash="0x" + bytes(receipt["transactionHash"]).hex(), success=success, block_number=int(receipt["blockNumber"]))

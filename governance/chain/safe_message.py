@@ -17,7 +17,7 @@ from governance.chain.safe_tx import domain_separator
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = ["EIP1271_MAGIC", "safe_message_hash", "safe_message_typed_data", "safe_is_valid_signature"]
+__all__ = ["EIP1271_MAGIC", "safe_is_valid_signature", "safe_message_hash", "safe_message_typed_data"]
 
 SAFE_MSG_TYPEHASH = keccak(text="SafeMessage(bytes message)")
 EIP1271_MAGIC = bytes.fromhex("1626ba7e")

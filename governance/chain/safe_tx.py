@@ -57,7 +57,7 @@ class SafeTx:
         """Inverse of :meth:`to_json`."""
         fields = dict(raw)
         data = fields.pop("data")
-        return cls(data=bytes.fromhex(data[2:] if data.startswith("0x") else data), **fields)
+        return cls(data=bytes.fromhex(data.removeprefix("0x")), **fields)
 
 
 def domain_separator(*, chain_id: int, safe: str) -> bytes:

@@ -41,9 +41,10 @@ def sign_as(key: str, typed_data: dict[str, Any]) -> str:
 
 def exec_as_owners(w3: Any, safe: Any, *, to: str, data: bytes, keys: list[str], sender: str) -> Any:
     """Run a call through the Safe with the given owners' signatures (test setup only)."""
+    from eth_account import Account
+
     from governance.chain.safe_tx import SafeTx, safe_tx_typed_data
     from governance.signatures import OwnerSignature, encode_safe_signatures, parse_hex_signature
-    from eth_account import Account
 
     tx = SafeTx(safe=safe.address, chain_id=w3.eth.chain_id, to=to, data=data, nonce=safe.functions.nonce().call())
     sigs = [

@@ -20,7 +20,7 @@ def serve_json_rpc(w3: Any) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             method, params = request["method"], list(request.get("params", []))
             try:

@@ -55,7 +55,7 @@ def _handler(state: ServiceState) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             return json.loads(self.rfile.read(length) or b"{}")
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             parts = [p for p in url.path.split("/") if p]
             state.requests.append(f"GET {url.path}")
@@ -74,7 +74,7 @@ def _handler(state: ServiceState) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"detail": "Not found."})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             from safe_eth.safe.safe_tx import SafeTx as ReferenceSafeTx
 
             url = urlparse(self.path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from sqlalchemy import text
 
@@ -21,7 +23,7 @@ def test_chain_links_each_entry_to_the_previous(store: Store) -> None:
     fill(store)
     entries = list_entries(store)
     assert entries[0].prev_hash == GENESIS_HASH
-    assert all(later.prev_hash == earlier.entry_hash for earlier, later in zip(entries, entries[1:]))
+    assert all(later.prev_hash == earlier.entry_hash for earlier, later in pairwise(entries))
     result = verify(store)
     assert result.ok and result.checked == 4 and result.head_hash == entries[-1].entry_hash
 

@@ -70,9 +70,8 @@ def test_owner_key_is_never_used_as_proposer(sqlite_url: str, chain: ChainEnv, r
     state = ServiceState(w3=chain.w3, safe_abi=load_safe_artifact("Safe_V1_4_1")["abi"])
     owner_as_proposer = LocalProposerKey(chain.owner_keys[0])
     state.delegates[chain.safe.address] = [owner_as_proposer.address]
-    with running_safe_service(state) as url, SafeTransactionServiceClient(url) as client:
-        with pytest.raises(GovernanceRefusal) as refused:
-            service.propose_to_safe_service(action["id"], client=client, proposer=owner_as_proposer)
+    with running_safe_service(state) as url, SafeTransactionServiceClient(url) as client, pytest.raises(GovernanceRefusal) as refused:
+        service.propose_to_safe_service(action["id"], client=client, proposer=owner_as_proposer)
     assert refused.value.rule == "proposer_is_owner"
     assert not any(r.startswith("POST") for r in state.requests)
 
@@ -84,6 +83,5 @@ def test_service_errors_are_clear(chain: ChainEnv) -> None:
         outsider = Account.from_key("0x" + f"{7:064x}")
         with pytest.raises(SafeServiceError, match="not an owner or delegate"):
             client.propose(tx, sender=outsider.address, signature="0x" + bytes(outsider.unsafe_sign_hash(safe_tx_hash(tx)).signature).hex())
-    with SafeTransactionServiceClient(url, timeout=1) as closed:
-        with pytest.raises(SafeServiceError, match="did not answer"):
-            closed.get_safe(chain.safe.address)
+    with SafeTransactionServiceClient(url, timeout=1) as closed, pytest.raises(SafeServiceError, match="did not answer"):
+        closed.get_safe(chain.safe.address)

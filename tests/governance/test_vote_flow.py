@@ -86,10 +86,10 @@ def test_one_signature_is_not_enough(store: Store, chain: ChainEnv, report_dir: 
 
 def test_the_safe_itself_refuses_one_signature(chain: ChainEnv) -> None:
     """Even bypassing the service's threshold check, the Safe contract refuses (GS020)."""
-    from governance.chain.gateway import ChainGateway as Gateway
-    from governance.signatures import verify_owner_signature, parse_hex_signature, encode_safe_signatures
     from governance.calldata import cast_vote_calldata
+    from governance.chain.gateway import ChainGateway as Gateway
     from governance.chain.safe_tx import safe_tx_typed_data
+    from governance.signatures import encode_safe_signatures, parse_hex_signature, verify_owner_signature
 
     gateway = Gateway(chain.w3, safe_address=chain.safe.address, governor_address=chain.governor.address)
     tx = SafeTx(safe=chain.safe.address, chain_id=gateway.chain_id, to=chain.governor.address,
