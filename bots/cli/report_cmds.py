@@ -43,14 +43,19 @@ def _proposal_id(cli: CliContext, ref: str, dao: str | None) -> int:
 
 def _builder(cli: CliContext, chat: Any, *, llm_stance: bool, proposal_title: str = "") -> Any:
     from agent.report import ReportBuilder
+    from agent.report.prediction import store_predictor
     from embeddings import cached_embedder
 
-    stance = None
+    embedder = cached_embedder(cli.settings)
     if llm_stance:
         from agent.stance_llm import LLMStanceClassifier
 
-        stance = LLMStanceClassifier(chat, proposal_title=proposal_title)
-    return ReportBuilder(cli.store(), embedder=cached_embedder(cli.settings), chat=chat, stance=stance)
+        stance: Any = LLMStanceClassifier(chat, proposal_title=proposal_title)
+    else:
+        from agent.stance.trained import load_trained_stance
+
+        stance = load_trained_stance(embedder=embedder)  # the committed MiniLM + logistic-regression head
+    return ReportBuilder(cli.store(), embedder=embedder, chat=chat, stance=stance, predictor=store_predictor(stance=stance))
 
 
 def _key(cli: CliContext) -> str:
@@ -73,7 +78,7 @@ def build(
     dao: str | None = typer.Option(None, "--dao", help="DAO slug, when the id is ambiguous"),
     refresh: bool = typer.Option(False, "--refresh", help="Regenerate even when the stored report is current"),
     cached: bool = typer.Option(False, "--cached", help="Show the stored report without regenerating (marked STALE if it is)"),
-    llm_stance: bool = typer.Option(False, "--llm-stance", help="Label stances with the chat model (slow, weak on the small model)"),
+    llm_stance: bool = typer.Option(False, "--llm-stance", help="Label stances with the chat model instead of the trained classifier (slow, weak on the small model)"),
     as_json: bool = typer.Option(False, "--json", help="Print the report JSON (plus paths and status) instead of Markdown"),
 ) -> None:
     """Build a consensus report of PROPOSAL, or serve the stored one while its inputs are unchanged.
