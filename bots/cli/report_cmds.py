@@ -55,7 +55,7 @@ def _builder(cli: CliContext, chat: Any, *, llm_stance: bool, proposal_title: st
         from agent.stance.trained import load_trained_stance
 
         stance = load_trained_stance(embedder=embedder)  # the committed MiniLM + logistic-regression head
-    return ReportBuilder(cli.store(), embedder=embedder, chat=chat, stance=stance, predictor=store_predictor(stance=stance))
+    return ReportBuilder(cli.store(), embedder=embedder, chat=chat, stance=stance, predictor=store_predictor())
 
 
 def _key(cli: CliContext) -> str:
