@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from agent.llm.backend import ChatBackend, ChatMessage, LLMError
 from agent.stance.base import STANCES, Stance, StanceResult
 
-__all__ = ["LLMStanceClassifier", "STANCE_SCHEMA", "STANCE_SYSTEM_PROMPT", "stance_messages"]
+__all__ = ["STANCE_SCHEMA", "STANCE_SYSTEM_PROMPT", "LLMStanceClassifier", "stance_messages"]
 
 STANCE_SYSTEM_PROMPT = (
     "You label the stance of one forum post towards a DAO governance proposal. "

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from embeddings.base import Embedder
 
-__all__ = ["CachedEmbedder", "CacheStats", "VectorCache", "text_hash"]
+__all__ = ["CacheStats", "CachedEmbedder", "VectorCache", "text_hash"]
 
 
 def text_hash(text: str) -> str:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from embeddings.cache import CachedEmbedder
     from ingest.store import Store
 
-__all__ = ["DaoIndex", "IndexedPost", "IndexStats", "post_text"]
+__all__ = ["DaoIndex", "IndexStats", "IndexedPost", "post_text"]
 
 MAX_CHARS = 2000
 

@@ -11,7 +11,7 @@ from agent.camps.units import ArgumentUnit
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Camp", "CampAnalysis", "BridgingPoint", "find_camps"]
+__all__ = ["BridgingPoint", "Camp", "CampAnalysis", "find_camps"]
 
 
 @dataclass

@@ -53,9 +53,7 @@ def name_camps(backend: ChatBackend, camps: Sequence[Camp], *, proposal_title: s
 
 
 _STOP = frozenset(
-    "the a an and or of to in on for with is are be we our this that it as at by from will would can could should "
-    "have has not but if so they their them you your i my me us was were been which who what when also more than "
-    "about into there here all any some just very its it's dao proposal".split()
+    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "is", "are", "be", "we", "our", "this", "that", "it", "as", "at", "by", "from", "will", "would", "can", "could", "should", "have", "has", "not", "but", "if", "so", "they", "their", "them", "you", "your", "i", "my", "me", "us", "was", "were", "been", "which", "who", "what", "when", "also", "more", "than", "about", "into", "there", "here", "all", "any", "some", "just", "very", "its", "it's", "dao", "proposal"]
 )
 
 

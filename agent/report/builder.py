@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from embeddings.base import Embedder
     from ingest.store import Store
 
-__all__ = ["ReportBuilder", "ReportParams", "SUMMARY_SYSTEM_PROMPT", "Predictor", "summary_schema"]
+__all__ = ["SUMMARY_SYSTEM_PROMPT", "Predictor", "ReportBuilder", "ReportParams", "summary_schema"]
 
 SUMMARY_SYSTEM_PROMPT = (
     "You summarise a DAO governance discussion for voters in at most three sentences. You are given the proposal "

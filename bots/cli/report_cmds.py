@@ -149,7 +149,7 @@ def status_cmd(
 @report_app.command("verify")
 def verify(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="The report's .json export"),
+    file: Path = typer.Argument(..., help="The report's .json export"),  # noqa: B008
     rerun: bool = typer.Option(False, "--rerun", help="Also rebuild it from this store and model and compare"),
     signer: str | None = typer.Option(None, "--signer", help="Require this signer address"),
     as_json: bool = typer.Option(False, "--json"),

@@ -10,7 +10,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from agent.llm import ChatMessage, LLMError, OpenAIChatBackend, default_gguf_path, file_sha256, free_port, open_chat_backend
+from agent.llm import (
+    ChatMessage,
+    LLMError,
+    OpenAIChatBackend,
+    default_gguf_path,
+    file_sha256,
+    free_port,
+    open_chat_backend,
+)
 from ingest.errors import ConfigError
 from ingest.settings import LLMSettings
 
@@ -45,7 +53,7 @@ def fake_server() -> Iterator[Callable[[Callable[[int, dict], tuple[int, dict, f
         seen: list[dict] = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 seen.append(body)
                 status, payload, delay = behave(len(seen), body)
@@ -96,7 +104,7 @@ def test_gives_up_after_retries_with_a_clear_error(fake_server) -> None:  # type
 
 
 def test_timeout_is_an_llm_error(fake_server) -> None:  # type: ignore[no-untyped-def]
-    url, seen = fake_server(lambda n, body: (200, _completion("late"), 2.0))
+    url, _ = fake_server(lambda n, body: (200, _completion("late"), 2.0))
     with pytest.raises(LLMError, match="did not answer within 1 s"):
         _backend(url, timeout_s=1.0, max_retries=0).complete([ChatMessage("user", "hi")])
 

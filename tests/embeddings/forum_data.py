@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from ingest.domain import Author, Post, Proposal, Source, Thread, content_hash
+from ingest.domain import Author, Post, Proposal, Thread, content_hash
 from ingest.store import Store
 
 __all__ = ["INJECTION", "THREAD_A_POSTS", "THREAD_B_POSTS", "add_post", "make_forum"]
