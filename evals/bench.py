@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BenchRow", "BenchReport", "run_bench", "bench_ingest", "bench_embed", "bench_index", "bench_report"]
+__all__ = ["BenchReport", "BenchRow", "bench_embed", "bench_index", "bench_ingest", "bench_report", "run_bench"]
 
 Progress = Callable[[str], None]
 

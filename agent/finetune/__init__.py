@@ -3,7 +3,14 @@
 Heavy dependencies (torch, transformers, peft, gguf, xllamacpp) load inside the functions that need them.
 """
 
-from agent.finetune.dataset import Example, FinetuneDataset, balance, build_dataset, load_examples, save_examples
+from agent.finetune.dataset import (
+    Example,
+    FinetuneDataset,
+    balance,
+    build_dataset,
+    load_examples,
+    save_examples,
+)
 from agent.finetune.evaluate import StanceScores, evaluate_classifier, score_labels
 from agent.finetune.export import write_adapter_gguf
 from agent.finetune.model import EMBEDDED_BASE, embedded_gguf_path, load_base
@@ -15,11 +22,11 @@ from agent.finetune.train import TrainConfig, TrainResult, train_lora
 
 __all__ = [
     "EMBEDDED_BASE",
+    "STANCE_LABELS",
     "Example",
     "FineTunedStance",
     "FinetuneDataset",
     "FinetuneRun",
-    "STANCE_LABELS",
     "StanceScores",
     "TrainConfig",
     "TrainResult",

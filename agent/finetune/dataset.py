@@ -26,7 +26,7 @@ from agent.finetune.prompts import outcome_messages, stance_messages, summary_me
 from ingest.errors import InputError
 from ingest.store import Store
 
-__all__ = ["Example", "FinetuneDataset", "build_dataset", "balance", "load_examples", "save_examples"]
+__all__ = ["Example", "FinetuneDataset", "balance", "build_dataset", "load_examples", "save_examples"]
 
 DEFAULT_CUTOFF = datetime(2025, 1, 1, tzinfo=UTC)
 

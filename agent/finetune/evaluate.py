@@ -10,7 +10,7 @@ from typing import Any
 from agent.finetune.dataset import Example
 from agent.finetune.prompts import STANCE_LABELS
 
-__all__ = ["StanceScores", "score_labels", "evaluate_classifier", "split_prompt"]
+__all__ = ["StanceScores", "evaluate_classifier", "score_labels", "split_prompt"]
 
 
 @dataclass

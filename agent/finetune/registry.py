@@ -15,7 +15,7 @@ from typing import Any
 from ingest.errors import InputError, NotFoundError
 from ingest.settings import ConcordSettings
 
-__all__ = ["TunedModel", "models_dir", "register_model", "get_model", "list_models", "resolve_lora_adapter"]
+__all__ = ["TunedModel", "get_model", "list_models", "models_dir", "register_model", "resolve_lora_adapter"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 

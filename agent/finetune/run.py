@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ from ingest.errors import InputError
 from ingest.settings import ConcordSettings
 from ingest.store import Store
 
-__all__ = ["FinetuneRun", "run_finetune", "compare_on_heldout"]
+__all__ = ["FinetuneRun", "compare_on_heldout", "run_finetune"]
 
 
 @dataclass

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from agent.finetune.evaluate import split_prompt
 from agent.finetune.dataset import Example
+from agent.finetune.evaluate import split_prompt
 
 __all__ = ["ThroughputResult", "measure_server", "measure_transformers"]
 

@@ -22,7 +22,7 @@ from agent.finetune.dataset import Example
 from agent.finetune.model import EMBEDDED_BASE, load_base, resolve_device
 from ingest.errors import InputError
 
-__all__ = ["TrainConfig", "TrainResult", "encode_example", "train_lora", "latest_checkpoint"]
+__all__ = ["TrainConfig", "TrainResult", "encode_example", "latest_checkpoint", "train_lora"]
 
 _STATE = "trainer_state.json"
 

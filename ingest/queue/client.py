@@ -8,7 +8,7 @@ from ingest.queue.app import INGEST_TASK, QUEUE_NAME, create_celery
 from ingest.queue.jobs import IngestJob
 from ingest.settings import ConcordSettings
 
-__all__ = ["submit", "wait", "run_worker"]
+__all__ = ["run_worker", "submit", "wait"]
 
 
 def submit(settings: ConcordSettings, job: IngestJob, *, app: Any = None) -> str:

@@ -13,7 +13,7 @@ from ingest.pipeline import IngestSource
 from ingest.settings import ConcordSettings
 from ingest.store import Store
 
-__all__ = ["IngestJob", "JOB_KINDS", "open_sources"]
+__all__ = ["JOB_KINDS", "IngestJob", "open_sources"]
 
 JOB_KINDS = ("sample", "discord-export", "discourse", "snapshot")
 

@@ -36,7 +36,7 @@ def server() -> Iterator[tuple[str, list[dict[str, Any]], list[str]]]:
     replies = ['{"stance": "against"}']
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             body = json.dumps(_completion(replies[0])).encode()
             self.send_response(200)
