@@ -28,10 +28,10 @@ class VotePolicy:
 
     @classmethod
     def from_settings(cls, policy: Any) -> VotePolicy:
-        """Build from ``ConcordSettings.policy`` (``allowed_kinds`` is read when the settings have it)."""
+        """Build from ``ConcordSettings.policy`` ."""
         return cls(
             allowed_daos=tuple(policy.allowed_daos),
-            allowed_kinds=tuple(getattr(policy, "allowed_kinds", None) or ("governor",)),
+            allowed_kinds=tuple(policy.allowed_kinds),
             min_confidence=float(policy.min_confidence),
             expiry_hours=float(policy.expiry_hours),
             cooldown_hours=float(policy.cooldown_hours),

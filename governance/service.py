@@ -599,12 +599,10 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
     if sender is None:
         from governance.chain.gateway import LocalKeySender, NodeAccountSender
 
-        relayer_key = getattr(chain_settings, "relayer_key", None)
-        relayer_address = getattr(chain_settings, "relayer_address", None)
-        if relayer_key is not None:
-            sender = LocalKeySender(relayer_key.get_secret_value() if hasattr(relayer_key, "get_secret_value") else str(relayer_key))
-        elif relayer_address:
-            sender = NodeAccountSender(str(relayer_address))
+        if chain_settings.relayer_key is not None:
+            sender = LocalKeySender(chain_settings.relayer_key.get_secret_value())
+        elif chain_settings.relayer_address:
+            sender = NodeAccountSender(chain_settings.relayer_address)
     return GovernanceService(
         store,
         policy=VotePolicy.from_settings(settings.policy),

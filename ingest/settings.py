@@ -74,6 +74,10 @@ class ChainSettings(BaseModel):
     confirmations: int = 12
     safe_tx_service_url: str | None = None
     attestation_key: SecretStr | None = Field(None, description="Key that signs consensus reports (never a treasury key)")
+    relayer_key: SecretStr | None = Field(
+        None, description="Gas-paying key that submits execTransaction once owners signed; never a Safe owner"
+    )
+    relayer_address: str | None = Field(None, description="Unlocked node account used as relayer instead of a key")
 
 
 class DiscordSettings(BaseModel):
@@ -97,6 +101,7 @@ class GovernancePolicy(BaseModel):
     """Guardrails an advisory vote must pass before it even reaches the signers."""
 
     allowed_daos: list[str] = Field(default_factory=list)
+    allowed_kinds: list[str] = Field(default_factory=lambda: ["governor"], description="'governor' and/or 'snapshot'")
     min_confidence: float = 0.7
     expiry_hours: int = 72
     cooldown_hours: int = 1

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import typer
 
+from bots.cli.bench_cmds import bench_cmd
 from bots.cli.config_cmds import config_app
 from bots.cli.context import CliContext
 from bots.cli.eval_cmds import eval_app
+from bots.cli.finetune_cmds import finetune_app
+from bots.cli.governance_cmds import register as register_governance
 from bots.cli.ingest_cmds import ingest_app
 from bots.cli.report_cmds import ask, llm_app, report_app
 from bots.cli.interface_cmds import bot_cmd, serve_cmd
+from bots.cli.queue_cmds import queue_app
 from bots.cli.store_cmds import register as register_store
 from ingest.errors import ConcordError
 from ingest.settings import load_settings
@@ -47,15 +51,11 @@ app.add_typer(report_app, name="report")
 app.command("ask")(ask)
 app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
-from bots.cli.finetune_cmds import finetune_app  # noqa: E402
 app.add_typer(finetune_app, name="finetune")
-from bots.cli.queue_cmds import queue_app  # noqa: E402
 app.add_typer(queue_app, name="queue")
-from bots.cli.bench_cmds import bench_cmd  # noqa: E402
 app.command("bench")(bench_cmd)
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)
-from bots.cli.governance_cmds import register as register_governance  # noqa: E402
 register_governance(app)
 
 
@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="concord", standalone_mode=False)
+        # Outside standalone mode click returns a typer.Exit's code instead of raising it.
+        result = app(args=args, prog_name="concord", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            return result
     except ConcordError as exc:
         if debug:
             raise

@@ -107,3 +107,22 @@ def test_config_show_masks_secrets(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     data = json.loads(out)
     assert data["discord"]["token"] == "********"
     assert data["database_url"] == "postgresql+psycopg://user:***@db:5432/concord"
+
+
+def test_typer_exit_codes_reach_the_shell() -> None:
+    """A command's `typer.Exit(n)` must become the process exit status, not 0."""
+    import typer as _typer
+
+    from bots.cli.main import app as root_app
+
+    probe = _typer.Typer()
+
+    @probe.command("exit3")
+    def exit3() -> None:
+        raise _typer.Exit(3)
+
+    root_app.add_typer(probe, name="probe-exit")
+    try:
+        assert main(["probe-exit", "exit3"]) == 3
+    finally:
+        root_app.registered_groups.pop()
