@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click  # noqa: F401
+
 import pytest
 import typer.main
 
