@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-
+import click
 import pytest
 import typer.main
 
