@@ -188,6 +188,13 @@ class GovernanceService:
                 "it was recommended; make a new recommendation from the current report.",
             )
 
+    def _recheck(self, action: PendingAction) -> tuple[SafeTx, ChainGateway]:
+        """Every check an action must pass again before it goes anywhere: open, untampered, report unchanged, chain."""
+        self._check_open(action)
+        tx = self._check_integrity(action)
+        self._check_report(action)
+        return tx, self._check_chain(action, tx)
+
     def _check_chain(self, action: PendingAction, tx: SafeTx) -> ChainGateway:
         chain = self._require_chain()
         if chain.chain_id != action.chain_id:
@@ -494,10 +501,7 @@ class GovernanceService:
         subject = f"action:{action_id}"
         action = self._load(action_id)
         try:
-            self._check_open(action)
-            tx = self._check_integrity(action)
-            self._check_report(action)
-            chain = self._check_chain(action, tx)
+            tx, chain = self._recheck(action)
             if self.sender is None:
                 raise ConfigError("No transaction sender configured: set a relayer (it pays gas; it is not an owner).")
             owners = chain.owners()
@@ -544,10 +548,7 @@ class GovernanceService:
         subject = f"action:{action_id}"
         action = self._load(action_id)
         try:
-            self._check_open(action)
-            tx = self._check_integrity(action)
-            self._check_report(action)
-            chain = self._check_chain(action, tx)
+            tx, chain = self._recheck(action)
             if proposer.address in chain.owners():
                 raise GovernanceRefusal("proposer_is_owner", f"{proposer.address} is a Safe owner; Concord never holds an owner key.")
             if proposer.address not in client.list_delegates(action.safe_address):
