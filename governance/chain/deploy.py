@@ -1,4 +1,5 @@
-"""Deploy Concord's test contracts on a given Web3: ERC20Votes token, Governor, Safe 1.4.1.
+"""Deploy Concord's test contracts on a given Web3: ERC20Votes token, Governor (plain, behind a timelock, or
+with GovernorBravo's interface), Safe 1.4.1.
 
 Used by tests in several packages and by local demos on an in-process chain
 (``Web3(EthereumTesterProvider())``). Every transaction is sent from an unlocked account of the
@@ -20,12 +21,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "GovernorDeployment",
     "SafeInfrastructure",
+    "TimelockGovernorDeployment",
     "create_proposal",
     "delegate_votes",
     "deploy_artifact",
+    "deploy_bravo_governor",
     "deploy_governor",
     "deploy_safe",
     "deploy_safe_infrastructure",
+    "deploy_timelock_governor",
     "mine_until_active",
     "send_and_wait",
 ]
@@ -39,6 +43,15 @@ class GovernorDeployment:
 
     token: Contract
     governor: Contract
+
+
+@dataclass(frozen=True)
+class TimelockGovernorDeployment:
+    """An ERC20Votes token, OpenZeppelin's TimelockController, and the Governor that queues into it."""
+
+    token: Contract
+    governor: Contract
+    timelock: Contract
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,78 @@ def deploy_governor(
         sender=sender,
     )
     return GovernorDeployment(token=token, governor=governor)
+
+
+def deploy_timelock_governor(
+    w3: Web3,
+    *,
+    sender: str,
+    supply: int = 1_000_000 * 10**18,
+    voting_delay: int = 1,
+    voting_period: int = 50,
+    proposal_threshold: int = 0,
+    quorum_percent: int = 4,
+    min_delay: int = 60,
+    name: str = "Concord Timelock Governor",
+) -> TimelockGovernorDeployment:
+    """Deploy ``ConcordVotesToken``, OpenZeppelin's ``TimelockController`` and ``ConcordTimelockGovernor``.
+
+    The Governor gets the timelock's proposer and canceller roles, anyone may execute a ready operation
+    (executor = zero address), and ``sender`` gives up the timelock's admin role, as a real DAO would.
+    Succeeded proposals must be queued (``ProposalQueued`` with an eta ``min_delay`` seconds ahead) and then
+    executed through the timelock.
+    """
+    token = deploy_artifact(w3, load_artifact("ConcordVotesToken"), "Concord Vote", "CVOTE", supply, sender, sender=sender)
+    timelock = deploy_artifact(
+        w3, load_artifact("TimelockController"), min_delay, [], [ZERO_ADDRESS], sender, sender=sender
+    )
+    governor = deploy_artifact(
+        w3,
+        load_artifact("ConcordTimelockGovernor"),
+        name,
+        token.address,
+        timelock.address,
+        voting_delay,
+        voting_period,
+        proposal_threshold,
+        quorum_percent,
+        sender=sender,
+    )
+    for role in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
+        role_id = getattr(timelock.functions, role)().call()
+        send_and_wait(w3, timelock.functions.grantRole(role_id, governor.address), sender=sender)
+    admin_role = timelock.functions.DEFAULT_ADMIN_ROLE().call()
+    send_and_wait(w3, timelock.functions.renounceRole(admin_role, sender), sender=sender)
+    return TimelockGovernorDeployment(token=token, governor=governor, timelock=timelock)
+
+
+def deploy_bravo_governor(
+    w3: Web3,
+    token: Contract,
+    *,
+    sender: str,
+    voting_delay: int = 1,
+    voting_period: int = 50,
+    quorum_votes: int = 40_000 * 10**18,
+    execution_delay: int = 60,
+    initial_proposal_id: int = 42,
+) -> Contract:
+    """Deploy ``ConcordBravoGovernor`` over an ERC20Votes ``token``.
+
+    It is Concord's own contract with Compound GovernorBravo's public interface and events (not Compound's
+    code): proposal ids count up from ``initial_proposal_id`` + 1, as Bravo's did after GovernorAlpha.
+    """
+    return deploy_artifact(
+        w3,
+        load_artifact("ConcordBravoGovernor"),
+        token.address,
+        voting_delay,
+        voting_period,
+        quorum_votes,
+        execution_delay,
+        initial_proposal_id,
+        sender=sender,
+    )
 
 
 def delegate_votes(w3: Web3, token: Contract, *, holder: str, to: str, amount: int | None = None) -> None:

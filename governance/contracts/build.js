@@ -9,6 +9,8 @@ const here = __dirname;
 const srcDir = path.join(here, "src");
 const outDir = path.join(here, "artifacts");
 const sources = {};
+// Library contracts compiled through our sources' imports whose artifacts are written too (deployed as they are).
+const LIBRARY = { "@openzeppelin/contracts/governance/TimelockController.sol": ["TimelockController"] };
 for (const name of fs.readdirSync(srcDir).filter((n) => n.endsWith(".sol")).sort()) {
   sources[name] = { content: fs.readFileSync(path.join(srcDir, name), "utf8") };
 }
@@ -38,11 +40,18 @@ if (errors.length) process.exit(1);
 
 fs.mkdirSync(outDir, { recursive: true });
 const ozVersion = require(path.join(here, "node_modules/@openzeppelin/contracts/package.json")).version;
-for (const name of Object.keys(sources)) {
+const wanted = Object.keys(sources).map((name) => [name, "src/" + name, null]);
+for (const [name, contracts] of Object.entries(LIBRARY)) wanted.push([name, name, contracts]);
+for (const [name, sourceName, only] of wanted) {
+  if (!output.contracts[name]) {
+    console.error("no compiler output for " + name + ": is it imported by a file in src/?");
+    process.exit(1);
+  }
   for (const [contractName, c] of Object.entries(output.contracts[name])) {
+    if (only && !only.includes(contractName)) continue;
     const artifact = {
       contractName,
-      sourceName: "src/" + name,
+      sourceName,
       compiler: { name: "solc-js", version: solc.version(), evmVersion: "cancun", optimizerRuns: 200 },
       openzeppelin: ozVersion,
       abi: c.abi,

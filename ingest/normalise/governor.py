@@ -1,4 +1,4 @@
-"""Decoded Governor events (ProposalCreated + tallies, VoteCast) to proposal and vote records."""
+"""Decoded Governor events (ProposalCreated + tallies + lifecycle, VoteCast) to proposal and vote records."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time
 from ingest.records import ProposalRecord, VoteRecord
 
-__all__ = ["governor_proposal", "governor_vote", "title_from_description", "SUPPORT_LABELS"]
+__all__ = ["SUPPORT_LABELS", "governor_proposal", "governor_vote", "title_from_description"]
 
 SUPPORT_LABELS = {0: "Against", 1: "For", 2: "Abstain"}
 
@@ -50,8 +50,18 @@ def governor_proposal(item: Any) -> ProposalRecord:
         voter_count=item.get("voters") if isinstance(item.get("voters"), int) else None,
         discussion_url=optional_str(item, "discussion"),
         url=optional_str(item, "link"),
-        extra={"vote_start": item.get("voteStart"), "vote_end": item.get("voteEnd")},
+        extra=_extra(item),
     )
+
+
+def _extra(item: dict[str, Any]) -> dict[str, Any]:
+    """Vote window (block numbers or timestamps, as the Governor's clock counts), eta and actions when known."""
+    extra: dict[str, Any] = {"vote_start": item.get("voteStart"), "vote_end": item.get("voteEnd")}
+    if item.get("eta") is not None:
+        extra["eta"] = int(item["eta"])  # seconds since the epoch from ProposalQueued
+    if isinstance(item.get("actions"), list):
+        extra["actions"] = item["actions"]  # [{target, value, signature, calldata}] from ProposalCreated
+    return extra
 
 
 def governor_vote(item: Any) -> VoteRecord:

@@ -1,10 +1,17 @@
 """On-chain Governor source: event logs of an OpenZeppelin Governor or Compound GovernorBravo over JSON-RPC.
 
 Reads ``ProposalCreated``, ``VoteCast``, ``VoteCastWithParams``, ``ProposalQueued``, ``ProposalExecuted`` and
-``ProposalCanceled`` (the two contracts share these event signatures) with ``eth_getLogs`` in block chunks
-that halve when the node says "too many results". Only blocks at least ``confirmations`` deep are read, so
-a reorg cannot leave rows from an orphaned block; the ``logs`` cursor is the last block read. Proposals
-whose state may still change are re-read (``state``, ``proposalVotes``) on every run until they are final.
+``ProposalCanceled`` (the two contracts share these event signatures: Bravo's ``ProposalQueued(uint id, uint
+eta)`` is OpenZeppelin's ``ProposalQueued(uint256 proposalId, uint256 etaSeconds)``) with ``eth_getLogs`` in
+block chunks that halve when the node says "too many results". Only blocks at least ``confirmations`` deep are
+read, so a reorg cannot leave rows from an orphaned block; the ``logs`` cursor is the last block read.
+
+A proposal's state comes from ``state(id)`` at the chunk's last block where the node can answer it, else
+from its lifecycle events (queued with its eta, executed, canceled): a pruned node that cannot run calls
+at old blocks still yields the right states. Tallies come from ``proposalVotes`` (OpenZeppelin) or the
+``proposals(id)`` getter (Bravo). Proposals whose state may still change are re-read on every run until
+they are final. The proposal's actions (targets, values, Bravo's ``signatures``, calldatas) and the eta
+are kept in ``Proposal.extra``.
 """
 
 from __future__ import annotations
@@ -110,7 +117,27 @@ _READ_ABI: list[dict[str, Any]] = [
             {"name": "abstainVotes", "type": "uint256"},
         ],
     },
+    {  # GovernorBravo's public getter (arrays and receipts are left out of it by Solidity)
+        "type": "function",
+        "name": "proposals",
+        "stateMutability": "view",
+        "inputs": [{"name": "proposalId", "type": "uint256"}],
+        "outputs": [
+            {"name": "id", "type": "uint256"},
+            {"name": "proposer", "type": "address"},
+            {"name": "eta", "type": "uint256"},
+            {"name": "startBlock", "type": "uint256"},
+            {"name": "endBlock", "type": "uint256"},
+            {"name": "forVotes", "type": "uint256"},
+            {"name": "againstVotes", "type": "uint256"},
+            {"name": "abstainVotes", "type": "uint256"},
+            {"name": "canceled", "type": "bool"},
+            {"name": "executed", "type": "bool"},
+        ],
+    },
 ]
+# What a lifecycle event says about a proposal when the node cannot answer ``state(id)``.
+_EVENT_STATE = {"ProposalQueued": "queued", "ProposalExecuted": "executed", "ProposalCanceled": "canceled"}
 
 
 def _jsonable(value: Any) -> Any:
@@ -143,9 +170,27 @@ def open_governor_proposals(store: Store, dao: Dao) -> list[dict[str, Any]]:
             "createdTime": p.created_at.isoformat() if p.created_at else None,
             "voteStart": (p.extra or {}).get("vote_start"),
             "voteEnd": (p.extra or {}).get("vote_end"),
+            "eta": (p.extra or {}).get("eta"),
+            "actions": (p.extra or {}).get("actions"),
             "state": p.state,
+            "outcome": p.outcome,
         }
         for p in rows
+    ]
+
+
+def _actions(args: dict[str, Any]) -> list[dict[str, Any]]:
+    """ProposalCreated's parallel arrays as one list of calls (values as strings: they may exceed 2**63)."""
+    targets, values = list(args.get("targets") or []), list(args.get("values") or [])
+    signatures, calldatas = list(args.get("signatures") or []), list(args.get("calldatas") or [])
+    return [
+        {
+            "target": target,
+            "value": str(values[i]) if i < len(values) else "0",
+            "signature": signatures[i] if i < len(signatures) else "",
+            "calldata": calldatas[i] if i < len(calldatas) else "0x",
+        }
+        for i, target in enumerate(targets)
     ]
 
 
@@ -187,9 +232,9 @@ class GovernorSource:
         }
         safe_head = int(self.w3.eth.block_number) - self.confirmations
         known = {str(item["proposalId"]): dict(item) for item in self.open_items}
-        if known and safe_head >= 0:
-            yield Batch([self._refresh(contract, item, safe_head) for item in known.values()])
+        refreshed: dict[str, int] = {}  # proposal id -> block its state and tallies were last read at
         start = max(int(cursor_of("logs") or self.from_block - 1) + 1, self.from_block)
+        read_to = start - 1  # the last block whose logs are stored
         size = self.chunk_blocks
         while start <= safe_head:
             end = min(start + size - 1, safe_head)
@@ -208,10 +253,19 @@ class GovernorSource:
                         )
                     ]
                 )
-                return
+                break
             self.chunks_read.append((start, end))
-            yield Batch(self._items(contract, topics, logs, known, end), ("logs", str(end)))
-            start = end + 1
+            yield Batch(self._items(contract, topics, logs, known, refreshed, end), ("logs", str(end)))
+            read_to, start = end, end + 1
+        # Open proposals change state without events (voting starts and ends): re-read them, but only at the
+        # last block whose logs are stored, so a state is never stored ahead of the events (an eta) behind it.
+        stale = [
+            pid
+            for pid, item in known.items()
+            if item.get("state") not in _FINAL and refreshed.get(pid) != read_to
+        ]
+        if stale and read_to >= 0:
+            yield Batch([self._refresh(contract, known[pid], read_to, refreshed) for pid in stale])
 
     def _items(
         self,
@@ -219,6 +273,7 @@ class GovernorSource:
         topics: dict[str, str],
         logs: list[Any],
         known: dict[str, dict[str, Any]],
+        refreshed: dict[str, int],
         end: int,
     ) -> list[RawItem]:
         items: list[RawItem] = []
@@ -255,6 +310,7 @@ class GovernorSource:
                     "createdTime": when,
                     "voteStart": args["voteStart"],
                     "voteEnd": args["voteEnd"],
+                    "actions": _actions(args),
                     "state": "pending",
                 }
                 touched.add(pid)
@@ -276,29 +332,49 @@ class GovernorSource:
                 )
                 touched.add(pid)
             else:
+                if pid in known:  # the event's view; state(id) below overrides it where the node can answer
+                    state = _EVENT_STATE[name]
+                    known[pid].update(state=state, outcome=_OUTCOME[state])
+                    if name == "ProposalQueued":
+                        known[pid]["eta"] = args["etaSeconds"]
                 touched.add(pid)
         # Proposals first (the writer needs them before their votes); each with its state at the chunk's end.
-        updates = [self._refresh(contract, known[pid], end) for pid in sorted(touched) if pid in known]
+        updates = [self._refresh(contract, known[pid], end, refreshed) for pid in sorted(touched) if pid in known]
         return updates + items
 
-    def _refresh(self, contract: Any, item: dict[str, Any], block: int) -> RawItem:
+    def _refresh(self, contract: Any, item: dict[str, Any], block: int, refreshed: dict[str, int]) -> RawItem:
+        """The proposal as of ``block``: ``state(id)`` and tallies where the node answers, else the events' view.
+
+        ``item`` (an entry of ``known``) is updated in place, so later chunks start from this view.
+        """
         pid = int(item["proposalId"])
-        updated = dict(item)
         try:
             state = STATES[int(contract.functions.state(pid).call(block_identifier=block))]
-            updated["state"], updated["outcome"] = (
-                state,
-                _OUTCOME.get(state) if state in _FINAL | {"queued", "succeeded"} else None,
-            )
-        except Exception:  # noqa: BLE001, S110 - GovernorBravo before upgrade, or an unknown id: keep the event's view
+            item["state"] = state
+            item["outcome"] = _OUTCOME.get(state) if state in _FINAL | {"queued", "succeeded"} else None
+        except Exception:  # noqa: BLE001, S110 - a pruned node, or an unknown id: keep the events' view
             pass
+        tallies = self._tallies(contract, pid, block)
+        if tallies is not None:
+            scale = 10**self.vote_decimals
+            against, for_, abstain = tallies
+            item.update(againstVotes=against / scale, forVotes=for_ / scale, abstainVotes=abstain / scale)
+        refreshed[str(item["proposalId"])] = block
+        return RawItem("governor-proposal", f"proposal {pid}", dict(item))
+
+    @staticmethod
+    def _tallies(contract: Any, pid: int, block: int) -> tuple[int, int, int] | None:
+        """(against, for, abstain) in token units: OpenZeppelin's ``proposalVotes``, else Bravo's ``proposals``."""
         try:
             against, for_, abstain = contract.functions.proposalVotes(pid).call(block_identifier=block)
-            scale = 10**self.vote_decimals
-            updated.update(againstVotes=against / scale, forVotes=for_ / scale, abstainVotes=abstain / scale)
-        except Exception:  # noqa: BLE001, S110 - Bravo has no proposalVotes; tallies then stay unknown
+            return int(against), int(for_), int(abstain)
+        except Exception:  # noqa: BLE001, S110 - not an OpenZeppelin Governor (or a pruned node): try Bravo's getter
             pass
-        return RawItem("governor-proposal", f"proposal {pid}", updated)
+        try:
+            row = contract.functions.proposals(pid).call(block_identifier=block)
+            return int(row[6]), int(row[5]), int(row[7])
+        except Exception:  # noqa: BLE001 - neither getter answers (a pruned node): tallies stay unknown
+            return None
 
     def normalise(self, item: RawItem) -> list[Record]:
         if item.kind == "governor-proposal":

@@ -2,7 +2,9 @@
 
 Requests arrive as real JSON-RPC over HTTP (web3's ``HTTPProvider`` talks to it like to any node); they are
 answered by the eth-tester chain. ``max_log_range`` makes it refuse ``eth_getLogs`` over wider block ranges
-with the error real providers send (-32005 "query returned more than 10000 results").
+with the error real providers send (-32005 "query returned more than 10000 results"). ``pruned`` makes it
+answer ``eth_call`` like a full node without archive state ("missing trie node"), so contract reads fail while
+logs and blocks are still served.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ __all__ = ["RpcNode"]
 
 
 class RpcNode:
-    def __init__(self, w3: Any, *, max_log_range: int | None = None) -> None:
+    def __init__(self, w3: Any, *, max_log_range: int | None = None, pruned: bool = False) -> None:
         self.w3 = w3
         self.max_log_range = max_log_range
+        self.pruned = pruned
         self.calls: list[str] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -35,6 +38,8 @@ class RpcNode:
             low, high = (int(params[0][k], 16) for k in ("fromBlock", "toBlock"))
             if high - low + 1 > self.max_log_range:
                 return {"code": -32005, "message": "query returned more than 10000 results"}
+        if method == "eth_call" and self.pruned:
+            return {"code": -32000, "message": "missing trie node 5a1b… (path ) state is not available"}
         with self._lock:
             return {"result": self.w3.manager.request_blocking(method, params)}
 

@@ -1,4 +1,8 @@
-"""The Governor source against a real in-process EVM running the compiled OpenZeppelin Governor + ERC20Votes."""
+"""The Governor source against a real in-process EVM running compiled OpenZeppelin contracts.
+
+ConcordGovernor (no timelock) and ConcordTimelockGovernor (OpenZeppelin's TimelockController as its timelock,
+so proposals are really queued with an eta and executed by the timelock) over an ERC20Votes token.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,18 @@ from ingest.store import Store
 pytestmark = pytest.mark.chain
 
 web3 = pytest.importorskip("web3")
-from web3 import Web3
+from web3 import HTTPProvider, Web3
+from web3.logs import DISCARD
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from governance.chain.deploy import deploy_governor, mine_until_active, send_and_wait
+from governance.chain.deploy import (
+    create_proposal,
+    deploy_governor,
+    deploy_timelock_governor,
+    mine_until_active,
+    send_and_wait,
+)
+from tests.ingest.rpc_node import RpcNode
 
 MAX_LOG_RANGE = 3
 
@@ -162,7 +174,6 @@ def test_cli_reads_a_governor_through_a_json_rpc_node_over_http(
     import json
 
     from bots.cli.main import main
-    from tests.ingest.rpc_node import RpcNode
 
     w3 = Web3(EthereumTesterProvider())
     admin, alice = w3.eth.accounts[:2]
@@ -199,3 +210,132 @@ def test_cli_reads_a_governor_through_a_json_rpc_node_over_http(
     assert first["ingested"] == 2 and first["quarantined"] == 0  # the proposal and its vote
     assert (second["ingested"], second["updated"]) == (0, 0)
     assert node.calls.count("eth_getLogs") > 3  # 16 -> 8 -> 4 -> 2 blocks after the node refused
+
+
+# --- OpenZeppelin Governor behind OpenZeppelin's TimelockController: queue (eta), execute, cancel, params ---
+
+TIMELOCK_DELAY = 3600
+FUNDED = "# Fund the security council\n\nQueue through the timelock, then execute."
+WITHDRAWN = "# Withdrawn draft\n\nCancelled by its proposer while pending."
+
+
+@pytest.fixture
+def timelock_chain() -> dict[str, Any]:
+    w3 = Web3(EthereumTesterProvider())
+    admin, alice, bob = w3.eth.accounts[:3]
+    deployment = deploy_timelock_governor(
+        w3, sender=admin, voting_delay=1, voting_period=10, min_delay=TIMELOCK_DELAY
+    )
+    token = deployment.token
+    for holder in (alice, bob):
+        send_and_wait(w3, token.functions.transfer(holder, 200_000 * 10**18), sender=admin)
+    for holder in (admin, alice, bob):
+        send_and_wait(w3, token.functions.delegate(holder), sender=holder)
+    w3.testing.mine(1)
+    return {
+        "w3": w3,
+        "governor": deployment.governor,
+        "timelock": deployment.timelock,
+        "token": token,
+        "admin": admin,
+        "alice": alice,
+        "bob": bob,
+    }
+
+
+def _run(store: Store, node: RpcNode, governor: Any) -> Any:
+    """One `concord ingest governor` run: a fresh source over JSON-RPC HTTP, as the CLI builds it."""
+    dao = store.get_dao("test")
+    source = GovernorSource(
+        Web3(HTTPProvider(node.url)),
+        governor.address,
+        chain_id=131277322940537,
+        confirmations=0,
+        chunk_blocks=64,
+        open_items=open_governor_proposals(store, dao),
+    )
+    return run_ingestion(store, dao, source)
+
+
+def _proposal(store: Store, pid: int) -> Proposal:
+    with store.session() as session:
+        return session.exec(select(Proposal).where(Proposal.external_id == str(pid))).one()
+
+
+def _queue_execute_cancel_scenario(store: Store, chain: dict[str, Any], *, pruned: bool) -> None:
+    """Drive real proposals through queue/execute/cancel, ingesting after each step; checks what is stored."""
+    w3, governor, token = chain["w3"], chain["governor"], chain["token"]
+    store.ensure_dao("test")
+    # The timelock executes: it approves Bob to pull 1 CVOTE from it (a harmless, checkable call).
+    calldata = bytes.fromhex(token.encode_abi("approve", args=[chain["bob"], 10**18])[2:])
+    action = [[token.address], [0], [calldata]]
+    funded = create_proposal(
+        w3, governor, proposer=chain["admin"], targets=[token.address], values=[0], calldatas=[calldata], description=FUNDED
+    )
+    withdrawn = create_proposal(
+        w3, governor, proposer=chain["admin"], targets=[chain["bob"]], values=[0], calldatas=[b""], description=WITHDRAWN
+    )
+    canceled = send_and_wait(
+        w3, governor.functions.cancel([chain["bob"]], [0], [b""], w3.keccak(text=WITHDRAWN)), sender=chain["admin"]
+    )
+    assert governor.events.ProposalCanceled().process_receipt(canceled, errors=DISCARD)[0]["args"]["proposalId"] == withdrawn
+    mine_until_active(w3, governor, funded)
+    send_and_wait(w3, governor.functions.castVoteWithReason(funded, 1, "The council needs a budget"), sender=chain["admin"])
+    with_params = send_and_wait(
+        w3,
+        governor.functions.castVoteWithReasonAndParams(funded, 0, "Against: scope too wide", b"\x01\x02\x03"),
+        sender=chain["alice"],
+    )
+    logged = governor.events.VoteCastWithParams().process_receipt(with_params, errors=DISCARD)[0]["args"]
+    assert logged["params"] == b"\x01\x02\x03"  # a real VoteCastWithParams, not a VoteCast
+    send_and_wait(w3, governor.functions.castVote(funded, 2), sender=chain["bob"])
+
+    with RpcNode(w3, pruned=pruned) as node:
+        first = _run(store, node, governor)
+        assert (first.ingested, first.quarantined) == (5, 0)  # 2 proposals + 3 votes
+        with store.session() as session:
+            votes = {v.voter: v for v in session.exec(select(Vote))}
+        assert (votes[chain["admin"]].choice_label, votes[chain["admin"]].reason) == ("For", "The council needs a budget")
+        assert (votes[chain["alice"]].choice, votes[chain["alice"]].reason) == (0, "Against: scope too wide")
+        assert (votes[chain["bob"]].choice_label, votes[chain["bob"]].reason) == ("Abstain", None)
+        assert votes[chain["alice"]].voting_power == 200_000.0
+        assert (_proposal(store, withdrawn).state, _proposal(store, withdrawn).outcome) == ("canceled", "cancelled")
+        stored = _proposal(store, funded)
+        # A pruned node cannot run state(id): the proposal keeps the view its events give (created = pending).
+        assert stored.state == ("pending" if pruned else "active")
+        assert stored.extra["actions"] == [
+            {"target": token.address, "value": "0", "signature": "", "calldata": "0x" + calldata.hex()}
+        ]
+
+        w3.testing.mine(11)  # voting ends; the proposal succeeded
+        queued = send_and_wait(w3, governor.functions.queue(*action, w3.keccak(text=FUNDED)), sender=chain["admin"])
+        eta = governor.events.ProposalQueued().process_receipt(queued, errors=DISCARD)[0]["args"]["etaSeconds"]
+        assert eta == governor.functions.proposalEta(funded).call() > 0
+        second = _run(store, node, governor)
+        assert (second.ingested, second.updated, second.quarantined) == (0, 1, 0)
+        stored = _proposal(store, funded)
+        assert (stored.state, stored.outcome, stored.extra["eta"]) == ("queued", "passed", eta)
+
+        now = w3.eth.get_block("latest")["timestamp"]
+        w3.testing.timeTravel(now + TIMELOCK_DELAY + 1)
+        send_and_wait(w3, governor.functions.execute(*action, w3.keccak(text=FUNDED)), sender=chain["admin"])
+        assert token.functions.allowance(chain["timelock"].address, chain["bob"]).call() == 10**18
+        third = _run(store, node, governor)
+        assert (third.ingested, third.updated, third.quarantined) == (0, 1, 0)
+        stored = _proposal(store, funded)
+        assert (stored.state, stored.outcome, stored.extra["eta"]) == ("executed", "passed", eta)
+        if not pruned:
+            assert stored.scores == [200_000.0, 600_000.0, 200_000.0] and stored.scores_state == "final"
+        fourth = _run(store, node, governor)
+        assert (fourth.ingested, fourth.updated, fourth.quarantined) == (0, 0, 0)
+    assert store.count(Proposal) == 2 and store.count(Vote) == 3
+
+
+def test_timelock_governor_queued_executed_canceled_and_params(store: Store, timelock_chain: dict[str, Any]) -> None:
+    _queue_execute_cancel_scenario(store, timelock_chain, pruned=False)
+
+
+def test_pruned_node_states_come_from_lifecycle_events(
+    sqlite_store: Store, timelock_chain: dict[str, Any]
+) -> None:
+    _queue_execute_cancel_scenario(sqlite_store, timelock_chain, pruned=True)
