@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ThreadRecord", "PostRecord", "ProposalRecord", "VoteRecord", "Record"]
+__all__ = ["PostRecord", "PresentPostsRecord", "ProposalRecord", "Record", "ThreadRecord", "VoteRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,4 +77,16 @@ class VoteRecord:
     external_id: str | None = None
 
 
-Record = ThreadRecord | PostRecord | ProposalRecord | VoteRecord
+@dataclass(frozen=True, slots=True)
+class PresentPostsRecord:
+    """Every post a thread has now at its source (Discourse's ``post_stream.stream``).
+
+    Stored posts of the thread missing from it were deleted there: the writer flags them deleted and
+    blanks their text, as it does for Discord deletions.
+    """
+
+    thread_external_id: str
+    post_external_ids: frozenset[str]
+
+
+Record = ThreadRecord | PostRecord | ProposalRecord | VoteRecord | PresentPostsRecord

@@ -9,9 +9,9 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from ingest.domain import Author, Post, Proposal, Source, Thread, Vote, content_hash, utcnow
-from ingest.records import PostRecord, ProposalRecord, Record, ThreadRecord, VoteRecord
+from ingest.records import PostRecord, PresentPostsRecord, ProposalRecord, Record, ThreadRecord, VoteRecord
 
-__all__ = ["WriteCounts", "write_records"]
+__all__ = ["WriteCounts", "mark_post_deleted", "write_records"]
 
 
 @dataclass
@@ -27,10 +27,11 @@ class WriteCounts:
 
 
 def write_records(session: Session, source: Source, records: Sequence[Record]) -> WriteCounts:
-    """Store a batch inside the caller's transaction. Threads before posts, proposals before votes."""
+    """Store a batch inside the caller's transaction. Threads before posts (then deletions), proposals before votes."""
     counts = WriteCounts()
     counts.add(_write_threads(session, source, [r for r in records if isinstance(r, ThreadRecord)]))
     counts.add(_write_posts(session, source, [r for r in records if isinstance(r, PostRecord)]))
+    counts.add(_write_presence(session, source, [r for r in records if isinstance(r, PresentPostsRecord)]))
     counts.add(_write_proposals(session, source, [r for r in records if isinstance(r, ProposalRecord)]))
     counts.add(_write_votes(session, source, [r for r in records if isinstance(r, VoteRecord)]))
     return counts
@@ -142,6 +143,29 @@ def _write_posts(session: Session, source: Source, records: list[PostRecord]) ->
     if new_rows:
         session.execute(insert(Post), new_rows)
         counts.inserted += len(new_rows)
+    return counts
+
+
+def mark_post_deleted(post: Post) -> None:
+    """Honour a deletion: the row stays (threads keep their shape and numbering), its text goes, it is flagged."""
+    post.deleted, post.text, post.html = True, "", None
+    post.content_hash = content_hash("", "deleted")
+
+
+def _write_presence(session: Session, source: Source, records: list[PresentPostsRecord]) -> WriteCounts:
+    counts = WriteCounts()
+    for record in records:
+        thread_id = session.exec(
+            select(Thread.id).where(Thread.source_id == source.id, Thread.external_id == record.thread_external_id)
+        ).first()
+        if thread_id is None:
+            continue
+        stored = session.exec(select(Post).where(Post.thread_id == thread_id, ~col(Post.deleted))).all()
+        for post in stored:
+            if post.external_id not in record.post_external_ids:
+                mark_post_deleted(post)
+                session.add(post)
+                counts.updated += 1
     return counts
 
 

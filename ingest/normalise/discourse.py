@@ -8,9 +8,9 @@ from ingest.errors import InputError
 from ingest.normalise.html import html_to_text
 from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time
-from ingest.records import PostRecord, ThreadRecord
+from ingest.records import PostRecord, PresentPostsRecord, ThreadRecord
 
-__all__ = ["topic_to_thread", "discourse_post"]
+__all__ = ["discourse_post", "present_posts", "topic_to_thread"]
 
 
 def topic_to_thread(topic: Any, base_url: str) -> ThreadRecord:
@@ -40,8 +40,10 @@ def discourse_post(post: Any, base_url: str) -> PostRecord:
     return PostRecord(
         thread_external_id=str(topic_id),
         external_id=str(post_id),
-        text=text,
-        html=cooked,
+        # A deleted post keeps its place but not its words (Discourse shows "(post deleted by author)"), as
+        # for Discord deletions.
+        text="" if deleted else text,
+        html=None if deleted else cooked,
         author_handle=optional_str(post, "username"),
         author_display_name=optional_str(post, "name"),
         number=number,
@@ -51,3 +53,12 @@ def discourse_post(post: Any, base_url: str) -> PostRecord:
         edited_at=parse_time(post.get("updated_at"), f"{where} updated_at"),
         deleted=deleted,
     )
+
+
+def present_posts(payload: Any) -> PresentPostsRecord:
+    """``{"topic_id", "stream"}`` from ``/t/{id}.json``: the ids of every post the topic has now."""
+    topic_id = require(payload, "topic_id", int, "Discourse post stream")
+    stream = require(payload, "stream", list, f"Discourse topic {topic_id} post_stream")
+    if not stream or not all(isinstance(i, int) for i in stream):
+        raise InputError(f"Discourse topic {topic_id}: post_stream.stream must be a non-empty list of post ids")
+    return PresentPostsRecord(thread_external_id=str(topic_id), post_external_ids=frozenset(str(i) for i in stream))

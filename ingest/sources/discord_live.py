@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
-from ingest.domain import Dao, Post, SourceKind, Thread, content_hash
+from ingest.domain import Dao, Post, SourceKind, Thread
 from ingest.errors import InputError
 from ingest.normalise.discord_export import discord_message
 from ingest.pipeline import Batch, IngestSummary, RawItem, run_ingestion
 from ingest.records import Record, ThreadRecord
 from ingest.store import Store
-from ingest.writer import write_records
+from ingest.writer import mark_post_deleted, write_records
 
 if TYPE_CHECKING:  # pragma: no cover
     import discord
@@ -196,8 +196,7 @@ def mark_deleted(store: Store, source_id: int | None, external_ids: list[str]) -
             )
         ).all()
         for post in posts:
-            post.deleted, post.text, post.html = True, "", None
-            post.content_hash = content_hash("", "deleted")
+            mark_post_deleted(post)
             session.add(post)
         return len(posts)
 

@@ -4,7 +4,10 @@ Incremental: topics come newest-bumped first; the walk stops at the first topic 
 stored ``bumped`` watermark, and each stored thread row (last post number, bump time) is its topic's cursor,
 written in the same transaction as its posts, so an unchanged topic costs nothing and a killed run resumes
 topic by topic. A topic bumped again (new posts
-or edits) is read in full and the writer keeps what did not change. Failures become quarantined items.
+or edits) is read in full and the writer keeps what did not change. Deletions: a post Discourse marks deleted
+(``deleted_at`` / ``user_deleted``) and a stored post missing from a re-read topic's ``post_stream.stream`` are
+flagged deleted with their text blanked, as Discord deletions are; a deletion is seen when its topic is read
+again (a new post or a bump). Failures become quarantined items.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from ingest.domain import Dao, Source, SourceKind, Thread
 from ingest.errors import InputError
 from ingest.http import BadResponseError, PoliteClient, RemoteError
-from ingest.normalise.discourse import discourse_post, topic_to_thread
+from ingest.normalise.discourse import discourse_post, present_posts, topic_to_thread
 from ingest.normalise.timeparse import parse_time
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record
@@ -230,13 +233,20 @@ class DiscourseSource:
             header["highest_post_number"] = max(numbers)
         # The thread row (last post number, bump time) is the topic's cursor: it commits with the posts.
         items = [RawItem("discourse-topic", ref, header)]
-        return items + [RawItem("discourse-post", f"{ref}/{p.get('post_number')}", p) for p in posts]
+        items += [RawItem("discourse-post", f"{ref}/{p.get('post_number')}", p) for p in posts]
+        stream = full["post_stream"].get("stream")
+        if seen_n and isinstance(stream, list) and stream:
+            # A topic read before: stored posts no longer in its stream were deleted (same transaction).
+            items.append(RawItem("discourse-stream", f"{ref}/stream", {"topic_id": topic_id, "stream": stream}))
+        return items
 
     def normalise(self, item: RawItem) -> list[Record]:
         if item.kind == "discourse-topic":
             return [topic_to_thread(item.payload, self.locator)]
         if item.kind == "discourse-post":
             return [discourse_post(item.payload, self.locator)]
+        if item.kind == "discourse-stream":
+            return [present_posts(item.payload)]
         if item.kind == "discourse-error":
             raise InputError(str(item.payload.get("error")))
         raise InputError(f"Discourse source cannot read a {item.kind!r} item")

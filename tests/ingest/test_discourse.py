@@ -83,3 +83,47 @@ def test_cooked_html_becomes_clean_text_with_quotes_and_links() -> None:
     assert "> We should fund it." in text
     assert "AIP-1 (https://forum.arbitrum.foundation/t/30)" in text
     assert "alert" not in text and "p{}" not in text
+
+
+def _bump(forum: dict[str, Any], topic: dict[str, Any], when: str) -> None:
+    topic["bumped_at"] = when
+    listing = forum["responses"]["/latest.json"]["topic_list"]["topics"]
+    next(t for t in listing if t["id"] == topic["id"]).update(bumped_at=when)
+
+
+def test_deleted_and_vanished_posts_are_flagged_and_blanked(
+    sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient
+) -> None:
+    dao = sqlite_store.ensure_dao("arbitrum")
+    run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
+    key = next(k for k in forum["responses"] if k != "/latest.json")  # the biggest topic: paged through posts.json
+    topic = forum["responses"][key]
+    posts = topic["post_stream"]["posts"]
+    assert len(posts) > 8
+    vanished, by_author, kept = posts[7], posts[3], posts[4]  # posts[7] only comes through /posts.json
+    # A moderator deletes one post: it leaves the stream. Its author deletes another: Discourse keeps it in the
+    # stream, flagged, with placeholder text.
+    posts.remove(vanished)
+    topic["post_stream"]["stream"] = [p["id"] for p in posts]
+    by_author.update(
+        user_deleted=True, deleted_at="2024-03-01T00:00:00.000Z", cooked="<p>(post deleted by author)</p>"
+    )
+    _bump(forum, topic, "2024-03-01T00:00:00.000Z")
+    second = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
+    assert (second.ingested, second.updated, second.quarantined) == (0, 3, 0)  # two deletions + the bump
+
+    with sqlite_store.session() as session:
+        rows = {p.external_id: p for p in session.exec(select(Post))}
+    for gone in (vanished, by_author):
+        row = rows[str(gone["id"])]
+        assert (row.deleted, row.text, row.html) == (True, "", None)  # as Discord deletions: kept, flagged, blanked
+        assert row.number == gone["post_number"]  # the thread keeps its shape
+    assert not rows[str(kept["id"])].deleted and rows[str(kept["id"])].text
+    assert sum(1 for r in rows.values() if r.deleted) == 2
+    assert len(rows) == forum_post_count(forum) + 1  # nothing was removed from the store
+
+    _bump(forum, topic, "2024-03-02T00:00:00.000Z")  # read the topic again: the deletions are not applied twice
+    third = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
+    assert (third.ingested, third.updated, third.quarantined) == (0, 1, 0)  # the thread's bump time only
+    fourth = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
+    assert (fourth.ingested, fourth.updated, fourth.quarantined) == (0, 0, 0)
