@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from bots.cli.context import get_context, print_json
+from bots.cli.eval_faithfulness_cmds import faithfulness_eval
 from bots.cli.eval_retrieval_cmds import retrieval_eval
 from bots.cli.eval_stance_cmds import stance_eval
 
@@ -67,3 +68,4 @@ def predict(
 # Each further `concord eval` command lives in a module of its own.
 eval_app.command("stance")(stance_eval)
 eval_app.command("retrieval")(retrieval_eval)
+eval_app.command("faithfulness")(faithfulness_eval)
