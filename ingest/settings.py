@@ -85,6 +85,13 @@ class DiscordSettings(BaseModel):
     guild_id: int | None = None
     signer_role: str = "signer"
     dashboard_url: str = "http://127.0.0.1:8000"
+    api_base: str | None = Field(
+        None,
+        description="Discord REST base with its version, for a REST proxy (e.g. http://nirn-proxy:8080/api/v10); unset = Discord",
+    )
+    gateway_url: str | None = Field(
+        None, description="Discord gateway websocket URL, for a gateway proxy (e.g. ws://gateway-proxy:7878); unset = Discord"
+    )
 
 
 class WebSettings(BaseModel):

@@ -230,7 +230,12 @@ def discord_live(
         raise ConfigError("No Discord bot token: set CONCORD_DISCORD__TOKEN (or [discord] token in concord.toml)")
     store = cli.store()
     record = store.ensure_dao(dao)
-    summaries = asyncio.run(read_with_bot(token.get_secret_value(), store, record, channel_ids=set(channel) or None, recheck=recheck))
+    summaries = asyncio.run(
+        read_with_bot(
+            token.get_secret_value(), store, record, channel_ids=set(channel) or None, recheck=recheck,
+            api_base=cli.settings.discord.api_base, gateway_url=cli.settings.discord.gateway_url,
+        )
+    )
     _report(cli, summaries, as_json)
 
 

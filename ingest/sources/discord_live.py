@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
 from ingest.domain import Dao, Post, SourceKind, Thread
-from ingest.errors import InputError
+from ingest.errors import ConfigError, InputError
 from ingest.normalise.discord_export import discord_message
 from ingest.pipeline import Batch, IngestSummary, RawItem, run_ingestion
 from ingest.records import Record, ThreadRecord
@@ -28,10 +29,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DiscordHistorySource",
+    "discord_endpoints",
     "ingest_channel",
     "listen_for_changes",
     "mark_deleted",
     "message_payload",
+    "read_with_bot",
     "readable_channels",
 ]
 
@@ -267,14 +270,77 @@ def listen_for_changes(client: discord.Client, store: Store, dao: Dao) -> _Liste
     return listener
 
 
+@contextmanager
+def discord_endpoints(api_base: str | None = None, gateway_url: str | None = None) -> Iterator[None]:
+    """Point discord.py at another REST base and/or gateway for the duration of a run, then restore Discord's.
+
+    For a REST proxy (nirn-proxy, twilight-http-proxy: ``http://proxy:8080/api/v10``), a gateway proxy, or a
+    loopback Discord in tests. discord.py keeps both addresses on its classes (``Route.BASE``,
+    ``DiscordWebSocket.DEFAULT_GATEWAY``), so they are process-wide while the block runs.
+    """
+    import yarl
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    if api_base is not None and not api_base.rstrip("/").split("/")[-1].startswith("v"):
+        raise ConfigError(
+            f"discord.api_base {api_base!r} must end with the API version, e.g. http://127.0.0.1:8080/api/v10"
+        )
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    try:
+        if api_base:
+            Route.BASE = api_base.rstrip("/")
+        if gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
 async def read_with_bot(
-    token: str, store: Store, dao: Dao, *, channel_ids: set[int] | None = None, recheck: int = 50
+    token: str,
+    store: Store,
+    dao: Dao,
+    *,
+    channel_ids: set[int] | None = None,
+    recheck: int = 50,
+    api_base: str | None = None,
+    gateway_url: str | None = None,
 ) -> list[IngestSummary]:
-    """Log in as a bot, read every readable channel (or only ``channel_ids``) once, then disconnect."""
+    """Log in as a bot, read every readable channel (or only ``channel_ids``) once, then disconnect.
+
+    ``api_base`` / ``gateway_url`` (settings ``discord.api_base`` / ``discord.gateway_url``) route the REST calls
+    and the gateway connection through a proxy instead of Discord (see ``discord_endpoints``).
+    """
     try:
         import discord
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise InputError("discord.py is not installed: pip install 'concord[discord]'") from exc
+    with discord_endpoints(api_base, gateway_url):
+        try:
+            return await _read_once(discord, token, store, dao, channel_ids=channel_ids, recheck=recheck)
+        except discord.PrivilegedIntentsRequired as exc:
+            raise ConfigError(
+                "Discord refused the Message Content intent: enable 'Message Content Intent' for the bot "
+                "in the Discord developer portal (Bot -> Privileged Gateway Intents)."
+            ) from exc
+        except discord.LoginFailure as exc:
+            raise ConfigError(
+                f"Discord refused the bot token ({exc}): set CONCORD_DISCORD__TOKEN to the bot's token from the "
+                "developer portal (Bot -> Reset Token)."
+            ) from exc
+
+
+async def _read_once(
+    discord: Any,
+    token: str,
+    store: Store,
+    dao: Dao,
+    *,
+    channel_ids: set[int] | None,
+    recheck: int,
+) -> list[IngestSummary]:
+    """One gateway session: on READY read the channels, then close (``client.start`` returns)."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
@@ -296,7 +362,11 @@ async def read_with_bot(
             await client.close()
 
     client.event(on_ready)
-    await client.start(token)
+    try:
+        await client.start(token)
+    finally:
+        if not client.is_closed():
+            await client.close()  # a refused login leaves the HTTP session open otherwise
     if failures:
         raise failures[0]
     return summaries

@@ -37,9 +37,9 @@ def services(sample_store: Store, settings: ConcordSettings) -> Services:
 async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[object]:
     from discord.http import Route
 
-    from tests.bots.discord_fake import FakeDiscord
+    from tests.discord_loopback import LoopbackDiscord
 
-    server = FakeDiscord()
+    server = LoopbackDiscord()
     await server.start()
     monkeypatch.setattr(Route, "BASE", server.base)
     yield server
@@ -51,7 +51,7 @@ async def bot(services: Services, fake_discord: object) -> AsyncIterator[object]
     """The real bot, logged in against the loopback Discord, with the test guild in its state."""
     from bots.discord_bot.bot import build_bot
     from bots.discord_bot.ratelimit import RateLimiter
-    from tests.bots.discord_fake import guild_payload
+    from tests.discord_loopback import guild_payload
 
     built = build_bot(services, limiter=RateLimiter(calls=5, period=60), sync_commands=False)
     await built.login("test-token-not-a-secret")

@@ -9,7 +9,7 @@ import pytest
 from bots.discord_bot.text import split_message
 from bots.web.services import Services
 from tests.bots.conftest import add_active_proposal
-from tests.bots.discord_fake import MEMBER_ROLE_ID, SIGNER_ROLE_ID, dispatch, interaction_payload
+from tests.discord_loopback import MEMBER_ROLE_ID, SIGNER_ROLE_ID, dispatch, interaction_payload
 
 EPHEMERAL = 1 << 6
 
