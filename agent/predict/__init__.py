@@ -11,14 +11,12 @@ from agent.predict.walkforward import ScoredRow, WalkForwardResult, walk_forward
 __all__ = [
     "FEATURE_NAMES",
     "MODEL_NAME",
-    "Prediction",
-    "predict_proposal",
-    "predict_record",
     "FeatureBuilder",
     "GovData",
     "History",
     "OutcomeModel",
     "PostRecord",
+    "Prediction",
     "ProposalRecord",
     "Rate",
     "ScoredRow",
@@ -28,5 +26,7 @@ __all__ = [
     "canonical_shares",
     "load_directory",
     "parse_time",
+    "predict_proposal",
+    "predict_record",
     "walk_forward",
 ]

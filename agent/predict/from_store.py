@@ -14,7 +14,7 @@ from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
 from ingest.domain import Author, Post, Proposal, ProposalLink, Vote
 from ingest.store import Store
 
-__all__ = ["record_from_proposal", "load_store_dao"]
+__all__ = ["load_store_dao", "record_from_proposal"]
 
 
 def _ts(value: datetime | None) -> float | None:

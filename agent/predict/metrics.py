@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["brier", "log_loss", "accuracy", "roc_auc", "ece", "share_mae", "score_all"]
+__all__ = ["accuracy", "brier", "ece", "log_loss", "roc_auc", "score_all", "share_mae"]
 
 _EPS = 1e-6
 

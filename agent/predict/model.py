@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["OutcomeModel", "ShareModel", "MIN_TRAIN"]
+__all__ = ["MIN_TRAIN", "OutcomeModel", "ShareModel"]
 
 MIN_TRAIN = 30
 _CLIP = 1e-3
@@ -62,7 +62,7 @@ class OutcomeModel:
                 calibrator = LogisticRegression(C=1e4).fit(scores.reshape(-1, 1), ya[cut:])
         self._pipe = self._pipeline(self.C).fit(Xa, ya)
         self._calibrator = calibrator
-        self.n_train = int(len(ya))
+        self.n_train = len(ya)
         return True
 
     def predict(self, X: Sequence[Sequence[float]]) -> np.ndarray:

@@ -17,7 +17,7 @@ from ingest.domain import Dao, Proposal
 from ingest.errors import InputError
 from ingest.store import Store
 
-__all__ = ["Prediction", "predict_proposal", "predict_record", "MODEL_NAME"]
+__all__ = ["MODEL_NAME", "Prediction", "predict_proposal", "predict_record"]
 
 MODEL_NAME = "concord-predict-lr-platt-v1"
 
