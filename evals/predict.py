@@ -14,7 +14,7 @@ from agent.predict.walkforward import WalkForwardResult, walk_forward
 from agent.stance.base import StanceClassifier
 from ingest.errors import InputError
 
-__all__ = ["run_predict_eval", "render_markdown", "write_reliability_png", "write_outputs", "parse_since"]
+__all__ = ["parse_since", "render_markdown", "run_predict_eval", "write_outputs", "write_reliability_png"]
 
 _ROWS = (("model", "Concord model (calibrated LR)"), ("base_rate", "DAO historical pass rate"),
          ("recent_rate", "DAO recent pass rate (last 50)"), ("proposer_history", "Proposer's past pass rate"))
@@ -82,13 +82,36 @@ def render_markdown(summary: dict[str, Any]) -> str:
         block = summary["model"] if key == "model" else summary["baselines"][key]
         lines.append(f"| {label} | " + " | ".join(_fmt(block[m]) for m in _METRICS) + " |")
     lines += ["", "| DAO | n | pass rate | model Brier | best baseline Brier | model AUC |", "|---|---|---|---|---|---|"]
-    for dao, info in summary.get("per_dao", {}).items():
+    subsets = dict(summary.get("per_dao", {}))
+    talk = summary.get("with_discussion")
+    if talk and talk.get("n"):
+        subsets["with pre-vote discussion (" + ", ".join(talk.get("daos", [])) + ")"] = talk
+    for dao, info in subsets.items():
         best = min((info[b]["brier"], b) for b in ("base_rate", "recent_rate", "proposer_history"))
         lines.append(
             f"| {dao} | {info['n']} | {info['pass_rate']:.2f} | {_fmt(info['model']['brier'])} | "
             f"{_fmt(best[0])} ({best[1]}) | {_fmt(info['model']['roc_auc'])} |"
         )
+    lines += ["", _discussion_line(summary)]
     return "\n".join(lines) + "\n"
+
+
+def _discussion_line(summary: dict[str, Any]) -> str:
+    """One sentence: how many posts were linked, and how many proposals had any written before voting began."""
+    d = summary.get("discussion") or {}
+    posts = d.get("posts") or {}
+    if not posts:
+        return "Discussion: no posts.jsonl, so the discussion features are zero."
+    methods = ", ".join(f"{k} {v}" for k, v in (posts.get("links_by_method") or {}).items() if v)
+    stance = summary.get("config", {}).get("stance")
+    return (
+        f"Discussion: {posts.get('linked', 0)} of {posts.get('read', 0)} posts linked to a proposal "
+        f"(post-proposal links by method: {methods or 'none'}; {posts.get('linked_without_time', 0)} linked posts "
+        f"have no time). Proposals with at least 1 / at least 5 linked posts written before voting began: "
+        f"{d.get('labelled_with_pre_vote_posts', 0)} / {d.get('labelled_with_5_pre_vote_posts', 0)} of all labelled, "
+        f"{d.get('scored_with_pre_vote_posts', 0)} / {d.get('scored_with_5_pre_vote_posts', 0)} of those scored. "
+        + (f"Stance of pre-vote posts by `{stance}`." if stance else "Stance features off (`--no-stance`).")
+    )
 
 
 def write_reliability_png(result: WalkForwardResult, path: str | Path, *, bins: int = 10) -> Path:
@@ -127,12 +150,16 @@ def write_reliability_png(result: WalkForwardResult, path: str | Path, *, bins: 
     return target
 
 
-def write_outputs(summary: dict[str, Any], result: WalkForwardResult, out_dir: str | Path) -> list[Path]:
-    """``predict.json``, ``predict.md`` and ``predict_reliability.png`` under ``out_dir``."""
+def write_outputs(
+    summary: dict[str, Any], result: WalkForwardResult, out_dir: str | Path, *, stem: str = "predict"
+) -> list[Path]:
+    """``<stem>.json``, ``<stem>.md`` and ``<stem>_reliability.png`` under ``out_dir``."""
+    if not stem or any(c in stem for c in "/\\") or stem.startswith("."):
+        raise InputError(f"--name must be a plain file name stem like 'predict_stance', got {stem!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    json_path = out / "predict.json"
+    json_path = out / f"{stem}.json"
     json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    md_path = out / "predict.md"
+    md_path = out / f"{stem}.md"
     md_path.write_text(render_markdown(summary), encoding="utf-8")
-    return [json_path, md_path, write_reliability_png(result, out / "predict_reliability.png")]
+    return [json_path, md_path, write_reliability_png(result, out / f"{stem}_reliability.png")]

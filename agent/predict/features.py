@@ -9,15 +9,16 @@ scores, state, outcome or voter count, nor any proposal that was still open.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.predict.history import History
 from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
-from agent.stance.base import Stance, StanceClassifier
+from agent.stance.base import Stance, StanceClassifier, StanceResult
 
-__all__ = ["FEATURE_NAMES", "FeatureBuilder", "DiscussionSummary"]
+__all__ = ["FEATURE_NAMES", "DiscussionSummary", "FeatureBuilder"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "dao_rate",
@@ -64,6 +65,29 @@ class FeatureBuilder:
         self.data = data
         self.history = History(data.proposals)
         self.stance = stance
+        #: stance results by SHA-256 of the post text, so a text is classified once per builder (posts linked to
+        #: several proposals, repeated messages); ``stance_calls`` counts the texts actually sent to the classifier.
+        self._stance_cache: dict[str, StanceResult] = {}
+        self.stance_calls = 0
+
+    def _classify(self, texts: Sequence[str]) -> list[StanceResult]:
+        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+        todo = list(dict.fromkeys((k, t) for k, t in zip(keys, texts, strict=True) if k not in self._stance_cache))
+        if todo and self.stance is not None:
+            self.stance_calls += len(todo)
+            for (key, _), result in zip(todo, self.stance.classify([t for _, t in todo]), strict=True):
+                self._stance_cache[key] = result
+        return [self._stance_cache[k] for k in keys]
+
+    def pre_vote_posts(self, proposal: ProposalRecord) -> list[PostRecord]:
+        """The posts linked to ``proposal`` with a time strictly before it opened, oldest first (none at or after)."""
+        at = proposal.opened_at
+        if at is None:
+            return []
+        return sorted(
+            (p for p in self.data.posts_by_proposal.get(proposal.id, []) if p.created is not None and p.created < at),
+            key=lambda p: p.created or 0.0,
+        )
 
     def _author_weight(self, dao: str, author: str | None, at: float) -> float:
         series = self.data.voter_power.get((dao, author or ""), [])
@@ -73,18 +97,13 @@ class FeatureBuilder:
     def discussion(self, proposal: ProposalRecord) -> DiscussionSummary:
         """Summarise the posts linked to ``proposal`` that were written before it opened."""
         at = proposal.opened_at
-        if at is None:
-            return DiscussionSummary()
-        posts: list[PostRecord] = sorted(
-            (p for p in self.data.posts_by_proposal.get(proposal.id, []) if p.created is not None and p.created < at),
-            key=lambda p: p.created or 0.0,
-        )
-        if not posts:
+        posts = self.pre_vote_posts(proposal)
+        if at is None or not posts:
             return DiscussionSummary()
         authors = {p.author for p in posts if p.author}
         if self.stance is None:
             return DiscussionSummary(posts=len(posts), authors=len(authors))
-        results = self.stance.classify([p.text for p in posts])
+        results = self._classify([p.text for p in posts])
         weights = [self._author_weight(proposal.dao, p.author, at) for p in posts]
         p_for = [float(r.probabilities.get(Stance.FOR, 0.0)) for r in results]
         p_against = [float(r.probabilities.get(Stance.AGAINST, 0.0)) for r in results]

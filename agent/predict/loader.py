@@ -13,12 +13,19 @@ Time rules, all conservative (a proposal is never treated as closed earlier than
   ``scores_total``, the scores are recomputed from the votes by choice label. (In the shared data the Compound
   GovernorBravo ``scores`` are in For/Against/Abstain order while ``choices`` say Against/For/Abstain; the votes
   fix that for the proposals that have them.) Decentraland scores come from complete ``proposal_updates.jsonl`` rows.
+
+Posts (``posts.jsonl``) are linked to proposals by their own ``proposal_ids`` and by explicit URL references in
+their text (:mod:`agent.predict.links`: the proposal's forum topic, its page, its Snapshot id). A post time without a
+time zone (the Discord exports give the exporter's local time, zone unstated) is taken as the *latest* UTC instant it
+could denote, i.e. 12 hours later (UTC-12 is the westernmost zone), so a post only counts as written before a
+proposal opened when it was, whatever the zone. Every post is counted once under ``GovData.post_stats``.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,15 +33,19 @@ from pathlib import Path
 from typing import Any
 
 from agent.predict.clock import BlockClock
+from agent.predict.links import METHODS, LinkIndex, build_link_index
 from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
 from ingest.errors import InputError
 
-__all__ = ["load_directory", "parse_time"]
+__all__ = ["NAIVE_POST_TIME_SLACK", "has_zone", "load_directory", "parse_time"]
 
 _PASSED = {"passed", "passed_vote_out_of_budget", "executed", "queued"}
 _FAILED = {"failed", "rejected", "defeated"}
 _BLOCK_SLACK = 1 * DAY
 _UNKNOWN_DURATION = 14 * DAY
+#: Added to post times that carry no time zone: the latest UTC instant a local time can denote (zone UTC-12).
+NAIVE_POST_TIME_SLACK = 12 * 3600.0
+_ZONE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
 def parse_time(value: Any) -> float | None:
@@ -52,6 +63,13 @@ def parse_time(value: Any) -> float | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
+
+
+def has_zone(value: Any) -> bool:
+    """True when ``value`` pins an instant: a unix timestamp, or an ISO string with ``Z`` or a UTC offset."""
+    if isinstance(value, (int, float)):
+        return True
+    return bool(_ZONE.search(str(value or "").strip()))
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -185,27 +203,72 @@ def load_directory(path: str | Path) -> GovData:
     updates_file = root / "proposal_updates.jsonl"
     if updates_file.is_file():
         updates = {str(r["id"]): r for r in _jsonl(updates_file) if r.get("id")}
+    rows = [row for row in _jsonl(proposals_file) if row.get("id")]
     proposals = [
-        _proposal(row, clock, updates.get(str(row.get("id"))), vote_sums.get(str(row.get("id"))))
-        for row in _jsonl(proposals_file)
-        if row.get("id")
+        _proposal(row, clock, updates.get(str(row.get("id"))), vote_sums.get(str(row.get("id")))) for row in rows
     ]
-    posts_by_proposal: dict[str, list[PostRecord]] = defaultdict(list)
+    posts_by_proposal: dict[str, list[PostRecord]] = {}
+    stats: dict[str, Any] = {}
     posts_file = root / "posts.jsonl"
     if posts_file.is_file():
-        for row in _jsonl(posts_file):
-            ids = tuple(str(i) for i in row.get("proposal_ids") or ())
-            if not ids:
-                continue
-            post = PostRecord(
-                dao=str(row.get("dao") or ""),
-                proposal_ids=ids,
-                text=str(row.get("text") or ""),
-                author=str(row["author"]).lower() if row.get("author") else None,
-                created=parse_time(row.get("created")),
-            )
-            for pid in ids:
-                posts_by_proposal[pid].append(post)
+        posts_by_proposal, stats = _load_posts(posts_file, build_link_index(rows), {p.id for p in proposals})
     else:
         notes.append("no posts.jsonl: discussion features are zero")
-    return GovData(proposals=proposals, posts_by_proposal=dict(posts_by_proposal), voter_power=dict(voter_power), notes=notes)
+    return GovData(
+        proposals=proposals,
+        posts_by_proposal=posts_by_proposal,
+        voter_power=dict(voter_power),
+        notes=notes,
+        post_stats=stats,
+    )
+
+
+def _load_posts(
+    path: Path, index: LinkIndex, known: set[str]
+) -> tuple[dict[str, list[PostRecord]], dict[str, Any]]:
+    """Posts linked to proposals (by ``proposal_ids`` and by explicit URLs), and counts of what happened to each post.
+
+    Counts: ``read``; ``linked`` / ``unlinked``; of the linked, ``linked_without_time`` (usable for nothing that needs
+    time) and ``linked_naive_time`` (zone unknown, shifted by :data:`NAIVE_POST_TIME_SLACK`); ``links_by_method``
+    counts (post, proposal) pairs under the first method that found them (``given`` = the row's ``proposal_ids``);
+    ``given_unknown_proposal`` counts ``proposal_ids`` entries naming no proposal in the directory (dropped).
+    """
+    by_proposal: dict[str, list[PostRecord]] = defaultdict(list)
+    methods: dict[str, int] = {m: 0 for m in ("given", *METHODS)}
+    stats: dict[str, Any] = {"read": 0, "linked": 0, "unlinked": 0, "linked_without_time": 0, "linked_naive_time": 0,
+                             "given_unknown_proposal": 0}
+    for row in _jsonl(path):
+        stats["read"] += 1
+        text = str(row.get("text") or "")
+        found: dict[str, str] = {}
+        for pid in (str(i) for i in row.get("proposal_ids") or ()):
+            if pid in known:
+                found.setdefault(pid, "given")
+            else:
+                stats["given_unknown_proposal"] += 1
+        for pid, method in index.link(text).items():
+            found.setdefault(pid, method)
+        if not found:
+            stats["unlinked"] += 1
+            continue
+        stats["linked"] += 1
+        for method in found.values():
+            methods[method] += 1
+        raw = row.get("created")
+        created = parse_time(raw)
+        if created is None:
+            stats["linked_without_time"] += 1
+        elif not has_zone(raw):
+            stats["linked_naive_time"] += 1
+            created += NAIVE_POST_TIME_SLACK
+        post = PostRecord(
+            dao=str(row.get("dao") or ""),
+            proposal_ids=tuple(found),
+            text=text,
+            author=str(row["author"]).lower() if row.get("author") else None,
+            created=created,
+        )
+        for pid in found:
+            by_proposal[pid].append(post)
+    stats["links_by_method"] = methods
+    return dict(by_proposal), stats

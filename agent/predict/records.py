@@ -8,8 +8,9 @@ only once those proposals had closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["ProposalRecord", "PostRecord", "GovData", "canonical_choice", "canonical_shares"]
+__all__ = ["GovData", "PostRecord", "ProposalRecord", "canonical_choice", "canonical_shares"]
 
 DAY = 86_400.0
 
@@ -63,6 +64,8 @@ class GovData:
     #: (dao, lowercased voter address) -> [(vote time, voting power)], for weighting authors by *past* power.
     voter_power: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: How the posts were read and linked (counts: read, linked, unlinked, without time, links by method, ...).
+    post_stats: dict[str, Any] = field(default_factory=dict)
 
 
 _FOR = ("yes", "for", "yea", "in favor", "in favour", "aye")
@@ -73,10 +76,10 @@ def canonical_choice(label: str) -> str:
     """Map a choice label to ``for``, ``against`` or ``other`` (abstain, invalid, anything else)."""
     text = label.strip().lower()
     for word in _FOR:
-        if text == word or text.startswith(word + " ") or text.startswith(word + ",") or text.startswith(word + "."):
+        if text == word or text.startswith((word + " ", word + ",", word + ".")):
             return "for"
     for word in _AGAINST:
-        if text == word or text.startswith(word + " ") or text.startswith(word + ",") or text.startswith(word + "."):
+        if text == word or text.startswith((word + " ", word + ",", word + ".")):
             return "against"
     return "other"
 

@@ -19,7 +19,7 @@ from agent.predict.model import OutcomeModel, ShareModel
 from agent.predict.records import GovData, ProposalRecord, canonical_shares
 from agent.stance.base import StanceClassifier
 
-__all__ = ["WalkForwardResult", "ScoredRow", "walk_forward"]
+__all__ = ["ScoredRow", "WalkForwardResult", "walk_forward"]
 
 BASELINES = ("base_rate", "recent_rate", "proposer_history")
 
@@ -37,6 +37,8 @@ class ScoredRow:
     actual_shares: dict[str, float] | None
     n_train: int
     trained_until: float | None
+    #: linked posts written before the proposal opened (what the discussion features saw)
+    discussion_posts: int = 0
 
 
 @dataclass
@@ -47,6 +49,8 @@ class WalkForwardResult:
     refits: int = 0
     fallbacks: int = 0
     notes: list[str] = field(default_factory=list)
+    #: how posts were linked (from the loader) plus proposals with pre-vote posts; see :meth:`summary`
+    discussion: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The issue's JSON object: n, model metrics, baseline metrics, plus skip counts and run details."""
@@ -56,18 +60,11 @@ class WalkForwardResult:
         def block(name: str) -> dict[str, float | None]:
             return score_all([r.p[name] for r in self.rows], y, [r.shares[name] for r in self.rows], actual)
 
-        per_dao: dict[str, dict[str, Any]] = {}
-        for dao in sorted({r.dao for r in self.rows}):
-            sub = [r for r in self.rows if r.dao == dao]
-            ys = [r.outcome for r in sub]
-            per_dao[dao] = {
-                "n": len(sub),
-                "pass_rate": sum(ys) / len(ys),
-                **{
-                    name: score_all([r.p[name] for r in sub], ys, [r.shares[name] for r in sub], [r.actual_shares for r in sub])
-                    for name in ("model", *BASELINES)
-                },
-            }
+        per_dao = {dao: _subset([r for r in self.rows if r.dao == dao]) for dao in sorted({r.dao for r in self.rows})}
+        with_talk = [r for r in self.rows if r.discussion_posts > 0]
+        discussion = dict(self.discussion)
+        discussion["scored_with_pre_vote_posts"] = len(with_talk)
+        discussion["scored_with_5_pre_vote_posts"] = sum(1 for r in with_talk if r.discussion_posts >= 5)
         return {
             "n": len(self.rows),
             "model": block("model"),
@@ -79,8 +76,23 @@ class WalkForwardResult:
             "refits": self.refits,
             "model_fallbacks_to_base_rate": self.fallbacks,
             "per_dao": per_dao,
+            "discussion": discussion,
+            "with_discussion": {**_subset(with_talk), "daos": sorted({r.dao for r in with_talk})},
             "notes": self.notes,
         }
+
+
+def _subset(rows: list[ScoredRow]) -> dict[str, Any]:
+    """n, pass rate and every predictor's metrics over ``rows`` (metrics None when ``rows`` is empty)."""
+    ys = [r.outcome for r in rows]
+    return {
+        "n": len(rows),
+        "pass_rate": sum(ys) / len(ys) if ys else None,
+        **{
+            name: score_all([r.p[name] for r in rows], ys, [r.shares[name] for r in rows], [r.actual_shares for r in rows])
+            for name in ("model", *BASELINES)
+        },
+    }
 
 
 def walk_forward(
@@ -103,6 +115,14 @@ def walk_forward(
     by_close = sorted(labelled, key=lambda p: (p.closed_at, p.id))
     close_times = [p.closed_at for p in by_close]
     features = {p.id: builder.vector(p) for p in labelled}
+    talk = {p.id: len(builder.pre_vote_posts(p)) for p in labelled}
+    result.discussion = {
+        "posts": dict(data.post_stats),
+        "proposals_with_linked_posts": sum(1 for p in data.proposals if data.posts_by_proposal.get(p.id)),
+        "labelled_with_pre_vote_posts": sum(1 for n in talk.values() if n >= 1),
+        "labelled_with_5_pre_vote_posts": sum(1 for n in talk.values() if n >= 5),
+        "stance_texts_classified": builder.stance_calls,
+    }
     targets = sorted(labelled, key=lambda p: (p.opened_at, p.id))
     if since is not None:
         result.history_only = sum(1 for p in targets if p.opened_at < since)  # type: ignore[operator]
@@ -162,6 +182,7 @@ def walk_forward(
                 actual_shares=actual,
                 n_train=n_train,
                 trained_until=fitted_at,
+                discussion_posts=talk[target.id],
             )
         )
     return result

@@ -66,3 +66,20 @@ def test_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "proposals.jsonl").write_text("")
     assert main(["eval", "predict", "--data", str(tmp_path), "--since", "yesterday"]) == 2
     assert "--since must be a date" in capsys.readouterr().err
+
+
+def test_named_outputs_and_discussion_counts(make_dir: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    proposals = synthetic_proposals(60)
+    posts = [{"dao": "testdao", "text": f"thoughts on {i}", "author": "a", "created": T0 + i * 3 * DAY - DAY,
+              "proposal_ids": [f"p{i}"]} for i in range(0, 60, 2)]
+    posts.append({"dao": "testdao", "text": "late", "created": T0 + 59 * 3 * DAY, "proposal_ids": ["p59"]})
+    args = ["--data", str(make_dir(proposals, posts=posts)), "--markdown", "--out", str(tmp_path / "r"), "--name", "predict_x"]
+    code, out = _run(capsys, *args)
+    assert code == 0
+    saved = json.loads((tmp_path / "r" / "predict_x.json").read_text())
+    assert (tmp_path / "r" / "predict_x.md").read_text() == out and (tmp_path / "r" / "predict_x_reliability.png").is_file()
+    assert not (tmp_path / "r" / "predict.json").exists()
+    assert saved["discussion"]["posts"]["linked"] == 31 and saved["discussion"]["labelled_with_pre_vote_posts"] == 30
+    assert saved["with_discussion"]["n"] == 30  # p59's only post came after it opened
+    assert "with pre-vote discussion (testdao)" in out and "Stance features off" in out
+    assert main(["eval", "predict", "--data", args[1], "--out", str(tmp_path / "r"), "--name", "../x"]) == 2
