@@ -41,6 +41,7 @@ __all__ = [
     "SYNONYMS",
     "canonical",
     "lenient_occurs",
+    "markup_variant",
     "negate",
     "paraphrase",
     "partial_word",
@@ -50,7 +51,6 @@ __all__ = [
     "spliced",
     "typography_variant",
     "unicode_variant",
-    "markup_variant",
     "whitespace_variant",
     "window",
     "word_changed",
@@ -67,7 +67,7 @@ EXPECTED = {
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])|\n+")
 _WORD = re.compile(r"\S+")
-_AUX = re.compile(r"\b(is|are|was|were|will|would|should|can|could|do|does|did|has|have|must|may|might)\b(?! not\b)", re.I)
+_AUX = re.compile(r"\b(is|are|was|were|will|would|should|can|could|do|does|did|has|have|must|may|might)\b(?! not\b)", re.IGNORECASE)
 SYNONYMS = {
     "think": "believe", "believe": "think", "support": "back", "proposal": "plan", "important": "crucial",
     "community": "members", "because": "since", "however": "but", "would": "could", "should": "ought to",
@@ -86,7 +86,7 @@ _TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "�
 
 def rng_for(*parts: str) -> random.Random:
     """A random generator seeded by ``parts`` (stable across runs and machines)."""
-    return random.Random(hashlib.sha256("\x1f".join(parts).encode()).digest())  # noqa: S311 - not crypto
+    return random.Random(hashlib.sha256("\x1f".join(parts).encode()).digest())
 
 
 def canonical(text: str) -> str:
@@ -252,7 +252,7 @@ def partial_word(text: str, rng: random.Random) -> str | None:
     """A span starting inside a negative word (``disagree`` quoted as ``agree ...``) or ending inside ``cannot``
     (``... we can``): verbatim characters whose meaning is reversed."""
     options = []
-    for m in re.finditer(r"\b(" + "|".join(ANTONYM_PREFIXES) + r")\b", text, re.I):
+    for m in re.finditer(r"\b(" + "|".join(ANTONYM_PREFIXES) + r")\b", text, re.IGNORECASE):
         root = 3 if m.group(0).lower().startswith(("dis", "non")) else 2
         tail = text[m.start() + root : m.start() + root + 120].split()
         options.append(" ".join(tail[:6]) if len(tail) >= 4 else None)
