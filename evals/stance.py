@@ -42,7 +42,11 @@ def classification_report(gold: Sequence[Stance], pred: Sequence[Stance]) -> dic
 def evaluate_classifier(classifier: StanceClassifier, train: Sequence[LabelledText], test: Sequence[LabelledText]) -> dict[str, Any]:
     """Scores of ``classifier`` and of the majority-class baseline on ``test`` and on its subsets; the baseline
     predicts the most common label among the *training* texts of the same subset."""
-    results = classifier.classify([x.text for x in test])
+    texts = [x.text for x in test]
+    if getattr(classifier, "reads_titles", False):  # chat models see the proposal/thread title, as in training
+        results = classifier.classify(texts, proposal_titles=[x.context for x in test])  # type: ignore[call-arg]
+    else:
+        results = classifier.classify(texts)
     pred = [r.label for r in results]
     subsets = {
         "all": lambda x: True,

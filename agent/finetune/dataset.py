@@ -6,8 +6,10 @@ Three tasks, all from real records dated before the cutoff (default 2025-01-01):
 * outcome: a closed proposal's title and body -> passed / failed;
 * summary: the posts of a forum thread -> the thread's title (a real one-line summary written by its author).
 
-Stance examples are split by proposal (seeded shuffle, or time order with the latest held out),
-so no proposal's reasons are seen in both training and test.
+Hand-labelled posts (the committed ``evals/data/stance_labels.jsonl``) add stance examples for the labels a
+vote cannot express (off-topic) and for forum/chat wording. Stance examples are split by proposal or thread with
+the rule every stance model shares (:func:`agent.stance.dataset.is_heldout`), so no proposal's reasons or thread's
+posts are seen in both training and test.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +25,14 @@ from typing import Any
 
 from sqlmodel import select
 
-from agent.finetune.prompts import outcome_messages, stance_messages, summary_messages
+from agent.finetune.prompts import (
+    outcome_messages,
+    stance_answer,
+    stance_messages,
+    stance_prompt_parts,
+    summary_messages,
+)
+from agent.stance.dataset import CHOICE_TO_STANCE, LabelledText, is_heldout, proposal_group
 from ingest.errors import InputError
 from ingest.store import Store
 
@@ -39,6 +49,10 @@ class Example:
     messages: list[dict[str, str]]
     answer: str
     ref: str = ""
+
+    def assistant_text(self) -> str:
+        """What the assistant says: a stance as the JSON the constrained decoder produces, other answers as they are."""
+        return stance_answer(self.answer) if self.task == "stance" else self.answer
 
 
 @dataclass
@@ -63,8 +77,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _stance_label(choice_label: str | None) -> str | None:
-    label = (choice_label or "").strip().lower()
-    return {"for": "for", "against": "against", "abstain": "neutral"}.get(label)
+    stance = CHOICE_TO_STANCE.get((choice_label or "").strip().lower())
+    return stance.value if stance is not None else None
 
 
 def build_dataset(
@@ -72,19 +86,23 @@ def build_dataset(
     dao_slug: str,
     *,
     cutoff: datetime = DEFAULT_CUTOFF,
-    test_fraction: float = 0.25,
-    split: str = "random",
+    posts: Sequence[LabelledText] = (),
     max_aux: int = 120,
     seed: int = 0,
 ) -> FinetuneDataset:
-    """Build the dataset for ``dao_slug`` from the store; raise InputError when it has no labelled reasons."""
+    """Build the dataset for ``dao_slug`` from the store, plus hand-labelled ``posts`` (e.g. the committed
+    ``evals/data/stance_labels.jsonl``); raise InputError when there is nothing to learn stance from.
+
+    Stance examples are split exactly as every stance model is (:func:`agent.stance.dataset.is_heldout` on the
+    proposal or thread), so `concord eval stance` scores tuned, base and trained classifier on the same held-out texts.
+    """
     from ingest.domain import Post, Proposal, Source, Thread, Vote
 
     dao = store.get_dao(dao_slug)
     cutoff = _aware(cutoff) or DEFAULT_CUTOFF
-    by_proposal: dict[int, list[Example]] = {}
-    when: dict[int, datetime] = {}
+    dataset = FinetuneDataset()
     aux: list[Example] = []
+    reasons = 0
     with store.session() as session:
         rows = session.exec(
             select(Vote, Proposal).join(Proposal, Vote.proposal_id == Proposal.id).where(Proposal.dao_id == dao.id)
@@ -94,11 +112,9 @@ def build_dataset(
             label = _stance_label(vote.choice_label)
             if not vote.reason or not vote.reason.strip() or label is None or created is None or created >= cutoff:
                 continue
-            assert proposal.id is not None
-            by_proposal.setdefault(proposal.id, []).append(
-                Example("stance", stance_messages(vote.reason, proposal_title=proposal.title), label, f"vote:{vote.id}")
-            )
-            when[proposal.id] = min(when.get(proposal.id, created), created)
+            example = Example("stance", stance_messages(vote.reason, proposal_title=proposal.title), label, f"vote:{vote.id}")
+            (dataset.test if is_heldout(proposal_group(dao_slug, proposal.external_id)) else dataset.train).append(example)
+            reasons += 1
         for proposal in session.exec(select(Proposal).where(Proposal.dao_id == dao.id)).all():
             created = _aware(proposal.start) or _aware(proposal.created_at)
             if proposal.outcome in ("passed", "failed") and created is not None and created < cutoff and proposal.title:
@@ -110,25 +126,20 @@ def build_dataset(
             created = _aware(thread.created_at)
             if not thread.title or (created is not None and created >= cutoff):
                 continue
-            posts = session.exec(select(Post.text).where(Post.thread_id == thread.id).order_by(Post.number).limit(4)).all()
-            if posts:
-                aux.append(Example("summary", summary_messages(list(posts)), thread.title.strip(), f"thread:{thread.id}"))
-    if not by_proposal:
+            texts = session.exec(select(Post.text).where(Post.thread_id == thread.id).order_by(Post.number).limit(4)).all()
+            if texts:
+                aux.append(Example("summary", summary_messages(list(texts)), thread.title.strip(), f"thread:{thread.id}"))
+    if not reasons and not posts:
         raise InputError(
             f"DAO {dao_slug!r} has no votes with reasons before {cutoff.date()} in the store: "
-            "ingest its Governor or Snapshot votes first (e.g. `concord ingest sample`)."
+            "ingest its Governor or Snapshot votes first (e.g. `concord ingest sample`), or add labelled posts (--labels)."
         )
-    if split not in ("random", "time"):
-        raise InputError(f"Unknown split {split!r}: use 'random' (seeded, by proposal) or 'time' (latest proposals held out).")
+    for item in posts:
+        example = Example("stance", stance_messages(item.text, proposal_title=item.context), item.label.value, f"label:{item.group}")
+        (dataset.test if is_heldout(item.group) else dataset.train).append(example)
+    heldout_texts = {stance_prompt_parts(e.messages)[0] for e in dataset.test}
+    dataset.train = [e for e in dataset.train if stance_prompt_parts(e.messages)[0] not in heldout_texts]  # "good" recurs across proposals
     rng = random.Random(seed)
-    order = sorted(by_proposal, key=lambda pid: when[pid])
-    if split == "random":
-        rng.shuffle(order)
-    total = sum(len(v) for v in by_proposal.values())
-    dataset = FinetuneDataset()
-    for pid in reversed(order):  # fill the test set from the end: latest proposals first for 'time'
-        target = dataset.test if len(dataset.test) < total * test_fraction else dataset.train
-        target.extend(by_proposal[pid])
     rng.shuffle(aux)
     dataset.train.extend(aux[:max_aux])
     return dataset

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.finetune.dataset import Example
-from agent.finetune.prompts import STANCE_LABELS
+from agent.finetune.prompts import STANCE_LABELS, stance_prompt_parts
 
 __all__ = ["StanceScores", "evaluate_classifier", "score_labels", "split_prompt"]
 
@@ -51,12 +51,7 @@ def score_labels(name: str, gold: Sequence[str], predicted: Sequence[str], label
 
 def split_prompt(example: Example) -> tuple[str, str]:
     """(member text, proposal title) recovered from a stance example's user message."""
-    user = example.messages[-1]["content"]
-    title = ""
-    if user.startswith("Proposal: "):
-        title, _, user = user[len("Proposal: "):].partition("\n")
-    text = user.removeprefix("Member wrote: ").removesuffix("\nStance:")
-    return text, title
+    return stance_prompt_parts(example.messages)
 
 
 def evaluate_classifier(name: str, classify: Callable[[list[str], list[str]], list[str]], test: list[Example]) -> StanceScores:

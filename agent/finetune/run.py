@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from agent.finetune.export import write_adapter_gguf
 from agent.finetune.model import EMBEDDED_BASE, embedded_gguf_path
 from agent.finetune.registry import TunedModel, get_model, models_dir, register_model
 from agent.finetune.train import TrainConfig, TrainResult, train_lora
+from agent.stance.dataset import LabelledText
 from ingest.errors import InputError
 from ingest.settings import ConcordSettings
 from ingest.store import Store
@@ -39,12 +40,14 @@ def run_finetune(
     max_test: int | None = None,
     max_aux: int = 120,
     split_seed: int = 0,
+    posts: Sequence[LabelledText] = (),
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> FinetuneRun:
-    """Build the dataset for ``dao``, train a LoRA adapter, export it, and register it as ``name``."""
+    """Build the dataset for ``dao`` (its vote reasons plus labelled ``posts``), train a LoRA adapter, export it,
+    and register it as ``name``."""
     out_dir = models_dir(settings) / name
     config = replace(config or TrainConfig(out_dir=out_dir), out_dir=out_dir)
-    dataset = build_dataset(store, dao, seed=split_seed, max_aux=max_aux)
+    dataset = build_dataset(store, dao, seed=split_seed, max_aux=max_aux, posts=posts)
     if max_train is not None:
         dataset.train = dataset.train[:max_train]
     if max_test is not None:
@@ -79,33 +82,22 @@ def run_finetune(
     return FinetuneRun(model, result, dataset)
 
 
-def _classify_with(base_url: str, model_name: str) -> Callable[[list[str], list[str]], list[str]]:
-    from agent.finetune.stance import FineTunedStance
-
-    def classify(texts: list[str], titles: list[str]) -> list[str]:
-        classifier = FineTunedStance(base_url=base_url, model=model_name)
-        return [r.label.value for r in classifier.classify(texts, proposal_titles=titles)]
-
-    return classify
-
-
 def compare_on_heldout(settings: ConcordSettings, name: str, *, threads: int = 2) -> dict[str, Any]:
-    """Base vs tuned (both through the embedded OpenAI-compatible server) and the majority baseline, on held-out reasons."""
-    from agent.llm.embedded import EmbeddedServer
+    """Base vs tuned (both through the embedded OpenAI-compatible server) and the majority baseline, on the model's
+    held-out stance examples (its ``test.jsonl``)."""
+    from agent.finetune.heldout import embedded_chat_stance
 
     model = get_model(settings, name)
+    if not model.adapter_gguf:
+        raise InputError(f"{name!r} was tuned from {model.base!r}, not the embedded model: compare it on a vLLM server instead.")
     test = load_examples(models_dir(settings) / name / "test.jsonl")
     train = load_examples(models_dir(settings) / name / "train.jsonl")
     gold = [e.answer for e in test if e.task == "stance"]
     majority = Counter(e.answer for e in train if e.task == "stance").most_common(1)[0][0]
     scores: list[StanceScores] = [score_labels("majority-class", gold, [majority] * len(gold))]
-    gguf = embedded_gguf_path()
-    with EmbeddedServer(gguf, port=0, threads=threads, n_ctx=2048) as server:
-        scores.append(evaluate_classifier(f"{EMBEDDED_BASE} (base)", _classify_with(server.base_url, server.alias), test))
-    if not model.adapter_gguf:
-        raise InputError(f"{name!r} was tuned from {model.base!r}, not the embedded model: compare it on a vLLM server instead.")
-    with EmbeddedServer(gguf, port=0, threads=threads, n_ctx=2048, lora_adapter=Path(model.adapter_gguf)) as server:
-        scores.append(evaluate_classifier(f"{name} (tuned)", _classify_with(server.base_url, server.alias), test))
+    for label, tuned in ((f"{EMBEDDED_BASE} (base)", None), (f"{name} (tuned)", name)):
+        with embedded_chat_stance(settings, tuned, threads=threads) as stance:
+            scores.append(evaluate_classifier(label, lambda texts, titles: [r.label.value for r in stance.classify(texts, proposal_titles=titles)], test))
     report = {"model": name, "dao": model.dao, "n_test": len(gold), "gold": dict(Counter(gold)), "scores": [s.as_dict() for s in scores]}
     model.evaluation = report
     register_model(settings, model)

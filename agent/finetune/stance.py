@@ -9,12 +9,11 @@ log-probabilities at the label's first token where it returns them.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
-from agent.finetune.prompts import STANCE_LABELS, stance_messages
+from agent.finetune.prompts import STANCE_LABELS, STANCE_SCHEMA, parse_stance_answer, stance_messages
 from agent.stance.base import Stance, StanceResult
 from ingest.errors import ConfigError
 
@@ -23,6 +22,8 @@ __all__ = ["FineTunedStance"]
 
 class FineTunedStance:
     """Label texts by prompting a chat model with the fine-tuning prompt and reading the constrained answer."""
+
+    reads_titles = True  # classify() takes the title of the proposal each text is about
 
     def __init__(
         self,
@@ -48,15 +49,14 @@ class FineTunedStance:
             raise ConfigError("FineTunedStance needs the openai client: pip install openai.") from exc
         return OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout_s, max_retries=2)
 
+    @property
+    def model_id(self) -> str:
+        return f"chat:{self.model}"
+
     def classify(self, texts: Sequence[str], *, proposal_titles: Sequence[str] | None = None) -> list[StanceResult]:
         """One result per text; ``proposal_titles`` (same length) names the proposal each text is about."""
         client = self._client()
         titles = list(proposal_titles) if proposal_titles is not None else [self.proposal_title] * len(texts)
-        schema = {
-            "type": "object",
-            "properties": {"stance": {"type": "string", "enum": list(STANCE_LABELS)}},
-            "required": ["stance"],
-        }
         results = []
         for text, title in zip(texts, titles, strict=True):
             response = client.chat.completions.create(
@@ -64,17 +64,14 @@ class FineTunedStance:
                 messages=stance_messages(text, proposal_title=title),
                 temperature=0.0,
                 max_tokens=64,
-                response_format={"type": "json_schema", "json_schema": {"name": "stance", "schema": schema}},
+                response_format={"type": "json_schema", "json_schema": {"name": "stance", "schema": STANCE_SCHEMA}},
                 logprobs=True,
                 top_logprobs=10,
                 extra_body=self.extra_body or None,
             )
             choice = response.choices[0]
-            try:
-                label = json.loads(choice.message.content or "{}").get("stance")
-            except (json.JSONDecodeError, AttributeError):
-                label = None
-            if label not in STANCE_LABELS:
+            label = parse_stance_answer(choice.message.content or "")
+            if label is None:
                 raise ConfigError(f"Model {self.model!r} at {self.base_url} ignored the response format (answered {choice.message.content!r}).")
             probs = _label_probabilities(choice, label)
             results.append(StanceResult(Stance(label), probs[Stance(label)], probs, model=self.model))

@@ -62,7 +62,7 @@ def encode_example(tokenizer: Any, example: Example, max_length: int) -> tuple[l
     """Token ids and labels (-100 on the prompt) for one example, trimming the prompt's middle to fit."""
     prompt = tokenizer.apply_chat_template(example.messages, add_generation_prompt=True, tokenize=False)
     full = tokenizer.apply_chat_template(
-        [*example.messages, {"role": "assistant", "content": example.answer}], tokenize=False
+        [*example.messages, {"role": "assistant", "content": example.assistant_text()}], tokenize=False
     )
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Stance", "StanceResult", "StanceClassifier", "STANCES"]
+__all__ = ["STANCES", "Stance", "StanceClassifier", "StanceResult"]
 
 
 class Stance(StrEnum):

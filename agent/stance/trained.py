@@ -19,10 +19,10 @@ from ingest.errors import ConfigError
 
 __all__ = [
     "EmbeddingStanceClassifier",
-    "PrototypeHead",
     "LogRegHead",
-    "load_trained_stance",
+    "PrototypeHead",
     "default_model_path",
+    "load_trained_stance",
     "make_embedder",
 ]
 

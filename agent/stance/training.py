@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-
 from agent.stance.dataset import LabelledText, load_post_labels, load_vote_reasons, split_heldout
 from agent.stance.trained import LogRegHead, default_model_path
 
-__all__ = ["build_dataset", "train_and_save", "MODEL_NAME"]
+__all__ = ["MODEL_NAME", "build_dataset", "train_and_save"]
 
 MODEL_NAME = "minilm-logreg-v1"
 

@@ -39,9 +39,13 @@ def train(
     max_test: int | None = typer.Option(None, "--max-test", help="Hold out only the first N test examples"),
     max_aux: int = typer.Option(120, "--max-aux", help="At most N outcome/summary examples next to the stance ones"),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
+    labels: Path | None = typer.Option(None, "--labels", help="Hand-labelled posts to add as stance examples (default evals/data/stance_labels.jsonl)"),
+    use_labels: bool = typer.Option(True, "--use-labels/--no-labels", help="Add the labelled posts (they teach off-topic and forum wording) or learn from the DAO's vote reasons alone"),
     as_json: bool = typer.Option(False, "--json", help="Print the registered model as JSON"),
 ) -> None:
-    """Build the instruction dataset (reasons -> stance, proposals -> outcome, threads -> summary; before 2025), train LoRA, export.
+    """Build the instruction dataset (reasons and labelled posts -> stance, proposals -> outcome, threads -> summary;
+    before 2025), train LoRA, export. Stance examples are split as `concord eval stance` splits them, so
+    `concord eval stance --model NAME` scores the tuned model, its base and the trained classifier on texts none saw.
 
     Writes <data_dir>/models/NAME/adapter (for vLLM --enable-lora --lora-modules NAME=...) and adapter.gguf (embedded server).
     Rerunning the same command resumes from the last checkpoint.
@@ -50,6 +54,7 @@ def train(
     """
     from agent.finetune.run import run_finetune
     from agent.finetune.train import TrainConfig
+    from agent.stance.dataset import load_post_labels
 
     cli = get_context(ctx)
     out = cli.settings.data_dir / "models" / name
@@ -78,6 +83,7 @@ def train(
         run = run_finetune(
             cli.settings, cli.store(), dao=dao, name=name, config=config,
             max_train=max_train, max_test=max_test, max_aux=max_aux, on_step=on_step,
+            posts=load_post_labels(labels) if use_labels else (),
         )
     if as_json:
         print_json({**run.model.__dict__, "resumed_from": run.train.resumed_from, "losses": run.train.losses, "seconds": run.train.seconds})
