@@ -237,7 +237,9 @@ class DiscourseSource:
         stream = full["post_stream"].get("stream")
         if seen_n and isinstance(stream, list) and stream:
             # A topic read before: stored posts no longer in its stream were deleted (same transaction).
-            items.append(RawItem("discourse-stream", f"{ref}/stream", {"topic_id": topic_id, "stream": stream}))
+            items.append(
+                RawItem("discourse-stream", f"{ref}/stream", {"topic_id": topic_id, "stream": stream})
+            )
         return items
 
     def normalise(self, item: RawItem) -> list[Record]:

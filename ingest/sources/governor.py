@@ -339,7 +339,9 @@ class GovernorSource:
                         known[pid]["eta"] = args["etaSeconds"]
                 touched.add(pid)
         # Proposals first (the writer needs them before their votes); each with its state at the chunk's end.
-        updates = [self._refresh(contract, known[pid], end, refreshed) for pid in sorted(touched) if pid in known]
+        updates = [
+            self._refresh(contract, known[pid], end, refreshed) for pid in sorted(touched) if pid in known
+        ]
         return updates + items
 
     def _refresh(self, contract: Any, item: dict[str, Any], block: int, refreshed: dict[str, int]) -> RawItem:

@@ -138,7 +138,8 @@ class RecordedLogsNode(_JsonRpcServer):
             found = [
                 log
                 for log in self.logs
-                if low <= int(log["blockNumber"], 16) <= high and (not addresses or log["address"].lower() in addresses)
+                if low <= int(log["blockNumber"], 16) <= high
+                and (not addresses or log["address"].lower() in addresses)
             ]
             return {"result": found}
         if method == "eth_getBlockByNumber":

@@ -53,7 +53,9 @@ def _texts(store: Store) -> dict[str, tuple[str, bool]]:
         return {p.external_id: (p.text, p.deleted) for p in session.exec(select(Post))}
 
 
-async def test_history_then_edits_and_deletions(sqlite_store: Store, rest: LoopbackDiscord, client: Any) -> None:
+async def test_history_then_edits_and_deletions(
+    sqlite_store: Store, rest: LoopbackDiscord, client: Any
+) -> None:
     dao = sqlite_store.ensure_dao("aave")
     channels = readable_channels(client)
     assert [c.id for c in channels] == [CHANNEL_ID]  # the #mods channel denies View Channel
@@ -124,7 +126,8 @@ def test_concord_ingest_discord_reads_through_gateway_and_rest(
 
     exported = load_recording(SAMPLE_DIR / "discord-aave.json.gz")["messages"][:120]
     server = LoopbackDiscord(
-        messages={CHANNEL_ID: [discord_message(m, i) for i, m in enumerate(exported)]}, token="loopback-bot-token"
+        messages={CHANNEL_ID: [discord_message(m, i) for i, m in enumerate(exported)]},
+        token="loopback-bot-token",
     )
     url = f"sqlite:///{tmp_path}/discord.db"
     monkeypatch.setenv("CONCORD_DATABASE_URL", url)

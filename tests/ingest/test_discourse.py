@@ -96,7 +96,9 @@ def test_deleted_and_vanished_posts_are_flagged_and_blanked(
 ) -> None:
     dao = sqlite_store.ensure_dao("arbitrum")
     run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
-    key = next(k for k in forum["responses"] if k != "/latest.json")  # the biggest topic: paged through posts.json
+    key = next(
+        k for k in forum["responses"] if k != "/latest.json"
+    )  # the biggest topic: paged through posts.json
     topic = forum["responses"][key]
     posts = topic["post_stream"]["posts"]
     assert len(posts) > 8
@@ -116,13 +118,19 @@ def test_deleted_and_vanished_posts_are_flagged_and_blanked(
         rows = {p.external_id: p for p in session.exec(select(Post))}
     for gone in (vanished, by_author):
         row = rows[str(gone["id"])]
-        assert (row.deleted, row.text, row.html) == (True, "", None)  # as Discord deletions: kept, flagged, blanked
+        assert (row.deleted, row.text, row.html) == (
+            True,
+            "",
+            None,
+        )  # as Discord deletions: kept, flagged, blanked
         assert row.number == gone["post_number"]  # the thread keeps its shape
     assert not rows[str(kept["id"])].deleted and rows[str(kept["id"])].text
     assert sum(1 for r in rows.values() if r.deleted) == 2
     assert len(rows) == forum_post_count(forum) + 1  # nothing was removed from the store
 
-    _bump(forum, topic, "2024-03-02T00:00:00.000Z")  # read the topic again: the deletions are not applied twice
+    _bump(
+        forum, topic, "2024-03-02T00:00:00.000Z"
+    )  # read the topic again: the deletions are not applied twice
     third = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     assert (third.ingested, third.updated, third.quarantined) == (0, 1, 0)  # the thread's bump time only
     fourth = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))

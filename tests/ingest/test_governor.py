@@ -270,17 +270,38 @@ def _queue_execute_cancel_scenario(store: Store, chain: dict[str, Any], *, prune
     calldata = bytes.fromhex(token.encode_abi("approve", args=[chain["bob"], 10**18])[2:])
     action = [[token.address], [0], [calldata]]
     funded = create_proposal(
-        w3, governor, proposer=chain["admin"], targets=[token.address], values=[0], calldatas=[calldata], description=FUNDED
+        w3,
+        governor,
+        proposer=chain["admin"],
+        targets=[token.address],
+        values=[0],
+        calldatas=[calldata],
+        description=FUNDED,
     )
     withdrawn = create_proposal(
-        w3, governor, proposer=chain["admin"], targets=[chain["bob"]], values=[0], calldatas=[b""], description=WITHDRAWN
+        w3,
+        governor,
+        proposer=chain["admin"],
+        targets=[chain["bob"]],
+        values=[0],
+        calldatas=[b""],
+        description=WITHDRAWN,
     )
     canceled = send_and_wait(
-        w3, governor.functions.cancel([chain["bob"]], [0], [b""], w3.keccak(text=WITHDRAWN)), sender=chain["admin"]
+        w3,
+        governor.functions.cancel([chain["bob"]], [0], [b""], w3.keccak(text=WITHDRAWN)),
+        sender=chain["admin"],
     )
-    assert governor.events.ProposalCanceled().process_receipt(canceled, errors=DISCARD)[0]["args"]["proposalId"] == withdrawn
+    assert (
+        governor.events.ProposalCanceled().process_receipt(canceled, errors=DISCARD)[0]["args"]["proposalId"]
+        == withdrawn
+    )
     mine_until_active(w3, governor, funded)
-    send_and_wait(w3, governor.functions.castVoteWithReason(funded, 1, "The council needs a budget"), sender=chain["admin"])
+    send_and_wait(
+        w3,
+        governor.functions.castVoteWithReason(funded, 1, "The council needs a budget"),
+        sender=chain["admin"],
+    )
     with_params = send_and_wait(
         w3,
         governor.functions.castVoteWithReasonAndParams(funded, 0, "Against: scope too wide", b"\x01\x02\x03"),
@@ -295,11 +316,17 @@ def _queue_execute_cancel_scenario(store: Store, chain: dict[str, Any], *, prune
         assert (first.ingested, first.quarantined) == (5, 0)  # 2 proposals + 3 votes
         with store.session() as session:
             votes = {v.voter: v for v in session.exec(select(Vote))}
-        assert (votes[chain["admin"]].choice_label, votes[chain["admin"]].reason) == ("For", "The council needs a budget")
+        assert (votes[chain["admin"]].choice_label, votes[chain["admin"]].reason) == (
+            "For",
+            "The council needs a budget",
+        )
         assert (votes[chain["alice"]].choice, votes[chain["alice"]].reason) == (0, "Against: scope too wide")
         assert (votes[chain["bob"]].choice_label, votes[chain["bob"]].reason) == ("Abstain", None)
         assert votes[chain["alice"]].voting_power == 200_000.0
-        assert (_proposal(store, withdrawn).state, _proposal(store, withdrawn).outcome) == ("canceled", "cancelled")
+        assert (_proposal(store, withdrawn).state, _proposal(store, withdrawn).outcome) == (
+            "canceled",
+            "cancelled",
+        )
         stored = _proposal(store, funded)
         # A pruned node cannot run state(id): the proposal keeps the view its events give (created = pending).
         assert stored.state == ("pending" if pruned else "active")
@@ -308,8 +335,12 @@ def _queue_execute_cancel_scenario(store: Store, chain: dict[str, Any], *, prune
         ]
 
         w3.testing.mine(11)  # voting ends; the proposal succeeded
-        queued = send_and_wait(w3, governor.functions.queue(*action, w3.keccak(text=FUNDED)), sender=chain["admin"])
-        eta = governor.events.ProposalQueued().process_receipt(queued, errors=DISCARD)[0]["args"]["etaSeconds"]
+        queued = send_and_wait(
+            w3, governor.functions.queue(*action, w3.keccak(text=FUNDED)), sender=chain["admin"]
+        )
+        eta = governor.events.ProposalQueued().process_receipt(queued, errors=DISCARD)[0]["args"][
+            "etaSeconds"
+        ]
         assert eta == governor.functions.proposalEta(funded).call() > 0
         second = _run(store, node, governor)
         assert (second.ingested, second.updated, second.quarantined) == (0, 1, 0)
@@ -331,7 +362,9 @@ def _queue_execute_cancel_scenario(store: Store, chain: dict[str, Any], *, prune
     assert store.count(Proposal) == 2 and store.count(Vote) == 3
 
 
-def test_timelock_governor_queued_executed_canceled_and_params(store: Store, timelock_chain: dict[str, Any]) -> None:
+def test_timelock_governor_queued_executed_canceled_and_params(
+    store: Store, timelock_chain: dict[str, Any]
+) -> None:
     _queue_execute_cancel_scenario(store, timelock_chain, pruned=False)
 
 

@@ -94,7 +94,9 @@ def test_bravo_event_signatures_are_the_ones_on_mainnet() -> None:
     assert set(recorded["mainnet_topic0"].values()) <= source_topics
 
 
-def test_real_compound_bravo_logs_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+def test_real_compound_bravo_logs_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
     from bots.cli.main import main
 
     recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
@@ -106,7 +108,15 @@ def test_real_compound_bravo_logs_through_the_cli(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("CONCORD_DATABASE_URL", url)
     with RecordedLogsNode(logs, times, chain_id=1, head=last_block + 12, max_log_range=100_000) as node:
         args = ["ingest", "governor", "--dao", "compound", "--rpc-url", node.url, "--address", address]
-        args += ["--from-block", str(first_block), "--confirmations", "12", "--chunk-blocks", "400000", "--json"]
+        args += [
+            "--from-block",
+            str(first_block),
+            "--confirmations",
+            "12",
+            "--chunk-blocks",
+            "400000",
+            "--json",
+        ]
         assert main(args) == 0
         first = json.loads(capsys.readouterr().out)[0]
         assert main(args) == 0
@@ -129,14 +139,22 @@ def test_real_compound_bravo_logs_through_the_cli(tmp_path: Path, monkeypatch: p
     for pid, proposal in proposals.items():
         args = created[pid]["args"]
         assert proposal.author == args["proposer"]
-        assert proposal.extra["vote_start"] == args["startBlock"] and proposal.extra["vote_end"] == args["endBlock"]
-        assert [a["signature"] for a in proposal.extra["actions"]] == args["signatures"]  # Bravo's signatures kept
+        assert (
+            proposal.extra["vote_start"] == args["startBlock"]
+            and proposal.extra["vote_end"] == args["endBlock"]
+        )
+        assert [a["signature"] for a in proposal.extra["actions"]] == args[
+            "signatures"
+        ]  # Bravo's signatures kept
         assert [a["calldata"] for a in proposal.extra["actions"]] == args["calldatas"]
         assert proposal.extra["eta"] == queued[pid]
         assert proposal.created_at.replace(tzinfo=UTC).timestamp() == _epoch(created[pid]["timestamp"])
     assert proposals["43"].title == "Governance Analysis Period"
     assert (proposals["43"].state, proposals["43"].outcome) == ("executed", "passed")
-    assert (proposals["63"].state, proposals["63"].outcome) == ("canceled", "cancelled")  # queued, then canceled
+    assert (proposals["63"].state, proposals["63"].outcome) == (
+        "canceled",
+        "cancelled",
+    )  # queued, then canceled
     assert proposals["43"].scores is None  # no archive state: tallies unknown rather than wrong
 
     ids = {p.id: pid for pid, p in proposals.items()}
@@ -164,7 +182,13 @@ def bravo_chain() -> dict[str, Any]:
     w3 = Web3(EthereumTesterProvider())
     admin, alice, bob = w3.eth.accounts[:3]
     token = deploy_artifact(
-        w3, load_artifact("ConcordVotesToken"), "Concord Vote", "CVOTE", 1_000_000 * 10**18, admin, sender=admin
+        w3,
+        load_artifact("ConcordVotesToken"),
+        "Concord Vote",
+        "CVOTE",
+        1_000_000 * 10**18,
+        admin,
+        sender=admin,
     )
     for holder in (alice, bob):
         send_and_wait(w3, token.functions.transfer(holder, 200_000 * 10**18), sender=admin)
@@ -183,7 +207,9 @@ def bravo_chain() -> dict[str, Any]:
     return {"w3": w3, "token": token, "governor": governor, "admin": admin, "alice": alice, "bob": bob}
 
 
-def _propose(chain: dict[str, Any], targets: list[str], signatures: list[str], calldatas: list[bytes], text: str) -> int:
+def _propose(
+    chain: dict[str, Any], targets: list[str], signatures: list[str], calldatas: list[bytes], text: str
+) -> int:
     governor = chain["governor"]
     receipt = send_and_wait(
         chain["w3"],
@@ -220,7 +246,11 @@ def test_bravo_interface_governor_on_chain(store: Store, bravo_chain: dict[str, 
     # Bravo calls `signature` with `calldata` as the arguments alone (no selector), as Compound proposals do.
     approve_args = encode(["address", "uint256"], [bob, 10**18])
     funded = _propose(
-        bravo_chain, [token.address], ["approve(address,uint256)"], [approve_args], "# Approve Bob\n\nA Bravo proposal."
+        bravo_chain,
+        [token.address],
+        ["approve(address,uint256)"],
+        [approve_args],
+        "# Approve Bob\n\nA Bravo proposal.",
     )
     dropped = _propose(bravo_chain, [bob], [""], [b""], "# Dropped\n\nCanceled by its proposer.")
     assert (funded, dropped) == (43, 44)
@@ -235,12 +265,29 @@ def test_bravo_interface_governor_on_chain(store: Store, bravo_chain: dict[str, 
         first = _ingest(store, node, governor)
         assert (first.ingested, first.quarantined) == (5, 0)
         proposals, votes = _stored(store)
-        assert (proposals["43"].state, proposals["44"].state, proposals["44"].outcome) == ("active", "canceled", "cancelled")
-        assert proposals["43"].scores == [200_000.0, 600_000.0, 200_000.0]  # from proposals(id): Bravo has no proposalVotes
+        assert (proposals["43"].state, proposals["44"].state, proposals["44"].outcome) == (
+            "active",
+            "canceled",
+            "cancelled",
+        )
+        assert proposals["43"].scores == [
+            200_000.0,
+            600_000.0,
+            200_000.0,
+        ]  # from proposals(id): Bravo has no proposalVotes
         assert proposals["43"].extra["actions"] == [
-            {"target": token.address, "value": "0", "signature": "approve(address,uint256)", "calldata": "0x" + approve_args.hex()}
+            {
+                "target": token.address,
+                "value": "0",
+                "signature": "approve(address,uint256)",
+                "calldata": "0x" + approve_args.hex(),
+            }
         ]
-        assert (votes[admin].choice_label, votes[admin].reason, votes[admin].voting_power) == ("For", "Bravo keeps working", 600_000.0)
+        assert (votes[admin].choice_label, votes[admin].reason, votes[admin].voting_power) == (
+            "For",
+            "Bravo keeps working",
+            600_000.0,
+        )
         assert (votes[alice].choice_label, votes[alice].reason) == ("Against", None)
         assert (votes[bob].choice_label, votes[bob].reason) == ("Abstain", "Abstaining: conflict")
 
@@ -250,15 +297,25 @@ def test_bravo_interface_governor_on_chain(store: Store, bravo_chain: dict[str, 
         second = _ingest(store, node, governor)
         assert (second.ingested, second.updated, second.quarantined) == (0, 1, 0)
         proposals, _ = _stored(store)
-        assert (proposals["43"].state, proposals["43"].outcome, proposals["43"].extra["eta"]) == ("queued", "passed", eta)
+        assert (proposals["43"].state, proposals["43"].outcome, proposals["43"].extra["eta"]) == (
+            "queued",
+            "passed",
+            eta,
+        )
 
         w3.testing.timeTravel(eta + 1)
         send_and_wait(w3, governor.functions.execute(funded), sender=admin)
-        assert token.functions.allowance(governor.address, bob).call() == 10**18  # the signature was really called
+        assert (
+            token.functions.allowance(governor.address, bob).call() == 10**18
+        )  # the signature was really called
         third = _ingest(store, node, governor)
         assert (third.ingested, third.updated, third.quarantined) == (0, 1, 0)
         proposals, _ = _stored(store)
-        assert (proposals["43"].state, proposals["43"].scores_state, proposals["43"].extra["eta"]) == ("executed", "final", eta)
+        assert (proposals["43"].state, proposals["43"].scores_state, proposals["43"].extra["eta"]) == (
+            "executed",
+            "final",
+            eta,
+        )
         fourth = _ingest(store, node, governor)
         assert (fourth.ingested, fourth.updated, fourth.quarantined) == (0, 0, 0)
     assert store.count(Proposal) == 2 and store.count(Vote) == 3
