@@ -1,0 +1,86 @@
+"""`concord eval readme`: marked README blocks are regenerated from results JSON; `--check` fails while stale."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bots.cli.main import main as concord_main
+from evals.faithfulness.evaluate import run_faithfulness_eval
+from evals.readme import BLOCKS, render_block, update_readme
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "evals" / "results"
+
+
+def _retrieval_result() -> dict:
+    scores = {name: {"recall@10": r, "mrr": r + 0.1, "ndcg@10": r - 0.01} for name, r in (("bm25", 0.5), ("dense", 0.4),
+              ("hybrid", 0.6), ("word_overlap", 0.3), ("random", 0.01))}
+    return {"k": 10, "embedder": "all-MiniLM-L6-v2", "corpus": {"dao": "arbitrum", "posts": 1595},
+            "sets": {"all": {"n": 3, "rankers": scores}, "proposal_title": {"n": 1, "rankers": scores}, "thread_title": {"n": 2, "rankers": scores}}}
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    """predict/stance/bench results as committed, faithfulness measured now, retrieval from a small fixture object."""
+    out = tmp_path / "results"
+    out.mkdir()
+    for name in ("predict.json", "stance_trained.json", "stance_prototype.json", "bench.json"):
+        shutil.copy(RESULTS / name, out / name)
+    (out / "faithfulness.json").write_text(json.dumps(run_faithfulness_eval()))
+    (out / "retrieval.json").write_text(json.dumps(_retrieval_result()))
+    return out
+
+
+def _readme(path: Path) -> Path:
+    body = "# Title\n\nProse stays.\n\n" + "".join(f"<!-- {n}:start -->\nstale {n}\n<!-- {n}:end -->\n\nMore prose.\n\n" for n in BLOCKS)
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
+    retrieval = render_block("retrieval-quality", results)
+    assert "| hybrid (RRF) | 0.600 | 0.700 | 0.590 | 0.600 | 0.600 |" in retrieval and "1595 arbitrum" in retrieval
+    faith = json.loads((results / "faithfulness.json").read_text())
+    block = render_block("faithfulness-quality", results)
+    concord = faith["checkers"]["concord"]["all"]
+    assert f"| concord | all | {concord['n']} | {concord['precision']:.3f} | {concord['recall']:.3f} | {concord['f1']:.3f} |" in block
+    bench = json.loads((results / "bench.json").read_text())
+    assert f"| {bench['rows'][0]['measure']} | {bench['rows'][0]['size']:,} | {bench['rows'][0]['concord']:g} |" in render_block("bench-figures", results)
+
+
+def test_check_fails_until_regenerated_and_prose_is_kept(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = _readme(tmp_path / "README.md")
+    args = ["eval", "readme", "--readme", str(readme), "--results", str(results)]
+    assert concord_main([*args, "--check"]) == 1
+    assert "out of date" in capsys.readouterr().err and "stale" in readme.read_text()
+    assert concord_main(args) == 0
+    text = readme.read_text()
+    assert "stale" not in text and text.count("More prose.") == len(BLOCKS) and text.startswith("# Title\n\nProse stays.")
+    assert concord_main([*args, "--check"]) == 0
+    assert concord_main(args) == 0 and readme.read_text() == text  # idempotent
+    # a result changes -> the README is stale again
+    data = json.loads((results / "retrieval.json").read_text())
+    data["sets"]["all"]["rankers"]["hybrid"]["recall@10"] = 0.25
+    (results / "retrieval.json").write_text(json.dumps(data))
+    assert concord_main([*args, "--check"]) == 1
+    assert "retrieval-quality" in capsys.readouterr().err
+
+
+def test_missing_results_name_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = _readme(tmp_path / "README.md")
+    assert concord_main(["eval", "readme", "--readme", str(readme), "--results", str(tmp_path / "none"), "--check"]) == 2
+    assert "concord eval predict" in capsys.readouterr().err
+    assert update_readme("no markers here\n", tmp_path).unmarked == list(BLOCKS)
+
+
+def test_repository_readme_matches_the_results() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [n for n in BLOCKS if f"<!-- {n}:start -->" not in text]
+    if missing:
+        pytest.skip(f"README.md has no markers for {', '.join(missing)} yet; add them, then run `concord eval readme`")
+    update = update_readme(text, RESULTS)
+    assert not update.changed, f"README.md is stale in {update.changed}: run `concord eval readme`"
