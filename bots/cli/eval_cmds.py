@@ -24,10 +24,11 @@ def predict(
     since: str | None = typer.Option(None, "--since", help="Score only proposals opened on or after this date (YYYY-MM-DD); earlier ones are history"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: n, model, baselines (+ skip counts)"),
     markdown: bool = typer.Option(False, "--markdown", help="Print the README 'Prediction quality' block"),
-    out: Path | None = typer.Option(None, "--out", help="Also write predict.json, predict.md and predict_reliability.png here"),
+    out: Path | None = typer.Option(None, "--out", help="Also write NAME.json, NAME.md and NAME_reliability.png here (NAME: --name, default predict)"),
     refit_every: int = typer.Option(25, "--refit-every", help="Refit after this many newly closed proposals"),
     calibration: str = typer.Option("platt", "--calibration", help="platt or isotonic"),
     stance: bool = typer.Option(False, "--stance/--no-stance", help="Score pre-vote discussion with the trained stance classifier (loads MiniLM)"),
+    out_name: str = typer.Option("predict", "--name", help="File name stem for --out: NAME.json, NAME.md, NAME_reliability.png"),
 ) -> None:
     """Walk-forward evaluation of P(pass) and vote shares: each proposal is predicted by a model trained only on
     proposals that had closed before it opened, next to three baselines measured in the same run.
@@ -45,7 +46,7 @@ def predict(
     with cli.err_console.status("walk-forward evaluation ..."):
         summary, result = run_predict_eval(data, since=since, refit_every=refit_every, calibration=calibration, stance=classifier)
     if out is not None:
-        for path in write_outputs(summary, result, out):
+        for path in write_outputs(summary, result, out, stem=out_name):
             cli.err_console.print(f"wrote {path}")
     if as_json:
         print_json({k: v for k, v in summary.items()})
