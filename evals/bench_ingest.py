@@ -13,6 +13,9 @@ Posts/s counts Post rows (forum + Discord) over the time spent on the post-beari
 forum source (``RecordedDiscourse``, used by the test fixtures) writes one transaction per topic, so path 1
 is slower on the forum than path 2, whose live Discourse source groups ~500 payloads per transaction.
 
+``concord bench`` measures ingestion at given sizes with the same two functions (:func:`measure_ingestion`: the
+first ``n`` messages of the bundled Aave Discord export through ``run_ingestion`` vs :func:`naive`).
+
 Run:  .venv/bin/python evals/bench_ingest.py [--repeat 3]
 """
 
@@ -22,7 +25,54 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+__all__ = ["limited_discord_jobs", "measure_ingestion", "naive", "pipeline", "replayed"]
+
+
+@dataclass
+class _Limited:
+    """A source wrapper that stops after ``limit`` payloads (to measure at a given size)."""
+
+    inner: Any
+    limit: int
+
+    @property
+    def kind(self) -> str:
+        return str(self.inner.kind)
+
+    @property
+    def locator(self) -> str:
+        return str(self.inner.locator)
+
+    @property
+    def name(self) -> str:
+        return str(self.inner.name)
+
+    def batches(self, cursor_of: Callable[[str], str | None]) -> Iterator[Any]:
+        from ingest.pipeline import Batch
+
+        left = self.limit
+        for batch in self.inner.batches(cursor_of):
+            if left <= 0:
+                return
+            items = batch.items[:left]
+            left -= len(items)
+            yield Batch(items, batch.cursor if len(items) == len(batch.items) else None)
+
+    def normalise(self, item: Any) -> Any:
+        return self.inner.normalise(item)
+
+
+def limited_discord_jobs(limit: int) -> list[tuple[str, Any]]:
+    """The first ``limit`` messages of the bundled Aave Discord export, as an ingestion job list."""
+    from ingest.sources.discord_export import DiscordExportSource
+    from ingest.sources.recordings import SAMPLE_DIR
+
+    return [("aave", _Limited(DiscordExportSource.from_file(SAMPLE_DIR / "discord-aave.json.gz"), limit))]
 
 
 def _fresh_store(directory: Path, name: str):  # type: ignore[no-untyped-def]
@@ -57,10 +107,12 @@ def _timed_run(store, jobs) -> tuple[float, float, int]:  # type: ignore[no-unty
     return post_time, total, store.count(Post)
 
 
-def pipeline(directory: Path) -> tuple[float, float, int]:
+def pipeline(directory: Path, jobs: list[tuple[str, Any]] | None = None) -> tuple[float, float, int]:
+    """(seconds on post-bearing sources, seconds in all, posts stored) for ``run_ingestion`` over ``jobs``
+    (default: the whole bundled sample)."""
     from ingest.sources.sample import sample_sources
 
-    jobs = sample_sources()  # loading the gzip recordings is not ingestion: done before the clock starts
+    jobs = jobs if jobs is not None else sample_sources()  # loading the recordings is not ingestion: before the clock
     store = _fresh_store(directory, "pipeline.db")
     try:
         return _timed_run(store, jobs)
@@ -79,7 +131,9 @@ def replayed(directory: Path) -> tuple[float, float, int]:
         store.close()
 
 
-def naive(directory: Path) -> tuple[float, int]:
+def naive(directory: Path, jobs: list[tuple[str, Any]] | None = None) -> tuple[float, int]:
+    """The naive baseline: (seconds, posts stored) writing the same normalised post records one row per
+    transaction (look up thread and author, insert the post, commit). Normalisation is done before the clock."""
     from sqlmodel import select
 
     from ingest.domain import Author, Post, Source, Thread, content_hash
@@ -87,7 +141,7 @@ def naive(directory: Path) -> tuple[float, int]:
     from ingest.sources.sample import sample_sources
 
     store = _fresh_store(directory, "naive.db")
-    jobs = [(slug, s) for slug, s in sample_sources() if s.kind in ("discourse", "discord")]
+    jobs = [(slug, s) for slug, s in (jobs if jobs is not None else sample_sources()) if s.kind in ("discourse", "discord")]
     records: list[tuple[str, object, PostRecord]] = []
     for slug, source in jobs:
         for batch in source.batches(lambda _stream: None):
@@ -144,6 +198,16 @@ def naive(directory: Path) -> tuple[float, int]:
     count = store.count(Post)
     store.close()
     return spent, count
+
+
+def measure_ingestion(size: int, directory: Path) -> dict[str, float]:
+    """Posts/s of the pipeline and of the naive baseline on the first ``size`` Discord messages, fresh SQLite files."""
+    fresh = directory / f"ingest-{size}"
+    fresh.mkdir(parents=True, exist_ok=False)
+    post_time, _total, posts = pipeline(fresh, limited_discord_jobs(size))
+    naive_time, naive_posts = naive(fresh, limited_discord_jobs(size))
+    return {"posts": float(posts), "naive_posts": float(naive_posts), "pipeline_posts_s": posts / post_time,
+            "naive_posts_s": naive_posts / naive_time}
 
 
 def main() -> None:

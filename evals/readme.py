@@ -145,10 +145,11 @@ def _bench(results: Path) -> str:
     head = f"One run, {machine.get('cpus', '?')} CPUs, {data.get('seconds', '?')} s"
     if load:
         head += f"; load average (1 min) {load.get('before', ['?'])[0]} before, {load.get('after', ['?'])[0]} after"
-    lines = [head + ".", "", "| measure | size | Concord | baseline | unit | ratio | baseline is |", "|---|---|---|---|---|---|---|"]
+    lines = [head + ".", "", "| measure | size | Concord | baseline | unit | ratio | vs smallest size | baseline is |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         lines.append(f"| {r['measure']} | {r['size']:,} | {r['concord']:g} | {_g(r['baseline'])} | "
-                     f"{r['unit']} | {_g(r['ratio'], 'x')} | {r['baseline_name'] or '–'} |")
+                     f"{r['unit']} | {_g(r['ratio'], 'x')} | {_g(r.get('vs_smallest'), 'x')} | {r['baseline_name'] or '–'} |")
     return "\n".join(lines) + "\n"
 
 

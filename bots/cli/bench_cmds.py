@@ -26,7 +26,8 @@ def bench_cmd(
     ingest_sizes: str = typer.Option("500,2000", "--ingest-sizes", help="Records per ingestion run (real Aave Discord export, max 3,611 messages)"),
     embed_sizes: str = typer.Option("128,512", "--embed-sizes", help="Texts per embedding run"),
     index_sizes: str = typer.Option("1e4,1e5,1e6", "--index-sizes", help="Vectors in the FAISS index (1e6 needs ~1.5 GB RAM)"),
-    report: bool = typer.Option(True, "--report/--no-report", help="Also time a report step on the embedded LLM"),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also time whole reports on the embedded LLM"),
+    report_proposals: int = typer.Option(2, "--report-proposals", help="Reports to time: the sample's Rarible proposal, then the most discussed ones"),
     as_json: bool = typer.Option(False, "--json", help="Print the measurements as JSON"),
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON here (e.g. evals/results/bench.json)"),
 ) -> None:
@@ -42,7 +43,7 @@ def bench_cmd(
     with cli.err_console.status("benchmarking") as status:
         result = run_bench(
             ingest_sizes=_sizes(ingest_sizes), embed_sizes=_sizes(embed_sizes), index_sizes=_sizes(index_sizes),
-            report=report, progress=lambda m: status.update(f"benchmarking: {m}"),
+            report=report, report_proposals=report_proposals, progress=lambda m: status.update(f"benchmarking: {m}"),
         )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -50,10 +51,13 @@ def bench_cmd(
     if as_json:
         print_json(result.as_dict())
         return
-    table = Table(title=f"concord bench ({result.machine.get('cpus')} CPUs, {result.seconds}s)")
-    for col in ("measure", "size", "Concord", "baseline", "unit", "ratio", "baseline is"):
+    load = result.machine.get("load_average", {})
+    table = Table(title=f"concord bench ({result.machine.get('cpus')} CPUs, {result.seconds}s, load average "
+                        f"{load.get('before', ['?'])[0]} -> {load.get('after', ['?'])[0]})")
+    for col in ("measure", "size", "Concord", "baseline", "unit", "ratio", "vs smallest size", "baseline is"):
         table.add_column(col)
     for r in result.rows:
         table.add_row(r.measure, f"{r.size:,}", f"{r.concord:g}", "-" if r.baseline is None else f"{r.baseline:g}", r.unit,
-                      "-" if r.ratio is None else f"{r.ratio:g}x", r.baseline_name)
+                      "-" if r.ratio is None else f"{r.ratio:g}x", "-" if r.vs_smallest is None else f"{r.vs_smallest:g}x",
+                      r.baseline_name)
     cli.console.print(table)

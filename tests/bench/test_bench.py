@@ -1,28 +1,66 @@
-"""`concord bench` at tiny sizes: one run gives every row with its size, figures and ratio (not a timing test)."""
+"""`concord bench` at tiny sizes: one run gives every row with its size, figures, ratio and growth (not a timing
+test), and the shared measuring functions count what they claim to."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from bots.cli.main import main as concord_main
+from evals.bench import BenchRow, _growth, bench_index
+from evals.bench_ingest import measure_ingestion
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(400)
-def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.llm
+@pytest.mark.timeout(600)
+def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    code = concord_main(["bench", "--ingest-sizes", "60", "--embed-sizes", "8", "--index-sizes", "1e3,4e3", "--json", "--out", str(out)])
+    code = concord_main(["bench", "--ingest-sizes", "60", "--embed-sizes", "8", "--index-sizes", "1e3,4e3",
+                         "--report-proposals", "1", "--json", "--out", str(out)])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(out.read_text())
     rows = printed["rows"]
-    assert [(r["measure"], r["size"]) for r in rows][1:4] == [("embedding", 8), ("vector query", 1000), ("vector query", 4000)]
+    measures = [(r["measure"], r["size"]) for r in rows]
+    assert measures[1:3] == [("embedding", 8), ("re-index (vector cache)", 8)]
+    assert [m for m in measures if m[0] == "vector query (FAISS, 1 thread)"] == [("vector query (FAISS, 1 thread)", 1000),
+                                                                                 ("vector query (FAISS, 1 thread)", 4000)]
     assert rows[0]["measure"] == "ingestion" and 0 < rows[0]["size"] <= 60
-    assert rows[-1]["measure"] == "report LLM step" and rows[-1]["concord"] > 0
+    assert rows[-1]["measure"] == "report (end to end)" and rows[-1]["concord"] > 0 and rows[-1]["size"] == 8
     for row in rows[:-1]:
         assert row["concord"] > 0 and row["baseline"] > 0 and row["ratio"] > 0 and row["baseline_name"]
+    load = printed["machine"]["load_average"]
+    assert len(load["before"]) == 3 and len(load["after"]) == 3
+
+
+def test_faiss_threads_are_restored_and_rows_grow_with_size() -> None:
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    rows = bench_index([500, 2000], queries=5)
+    assert faiss.omp_get_max_threads() == before
+    assert [r.measure for r in rows][:2] == ["vector query (FAISS, 1 thread)"] * 2
+    assert [r.size for r in rows] == [500, 2000, 500, 2000]
+    _growth(rows)
+    assert rows[0].vs_smallest == 1.0 and rows[2].vs_smallest == 1.0
+    assert rows[1].vs_smallest == round(rows[1].concord / rows[0].concord, 2)
+
+
+def test_growth_is_relative_to_the_smallest_size_of_the_same_measure() -> None:
+    rows = [BenchRow("a", 100, 4.0, None, "s", None), BenchRow("a", 10, 2.0, None, "s", None), BenchRow("b", 5, 3.0, None, "s", None)]
+    _growth(rows)
+    assert [r.vs_smallest for r in rows] == [2.0, 1.0, 1.0]
+
+
+def test_ingestion_paths_store_the_same_posts(tmp_path: Path) -> None:
+    m = measure_ingestion(40, tmp_path)
+    assert 30 <= m["posts"] <= 40 and m["naive_posts"] == m["posts"]  # a few exported messages are not posts
+    assert m["pipeline_posts_s"] > 0 and m["naive_posts_s"] > 0
+    with pytest.raises(FileExistsError):  # each size gets fresh SQLite files
+        measure_ingestion(40, tmp_path)
 
 
 def test_bad_sizes_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
