@@ -16,9 +16,11 @@ import gzip
 import html
 import json
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ingest.sample.corrections import correct_proposal_row
 
 OUT = Path(__file__).parent / "data"
 CUTOFF = datetime(2025, 1, 1, tzinfo=UTC)
@@ -145,6 +147,8 @@ def build_snapshot(proposals: list[dict[str, Any]]) -> None:
 
 
 def _governor_proposal(p: dict[str, Any]) -> dict[str, Any]:
+    # `p` has been through correct_proposal_row: scores are in `choices` order (the shared data stores Compound and
+    # Uniswap Governor scores For-first under choices Against/For/Abstain; evidence in ingest/sample/corrections.py).
     scores = p.get("scores") or []
     choices = p.get("choices") or []
     tallies = {c.lower(): s for c, s in zip(choices, scores, strict=False)}
@@ -243,7 +247,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
-    proposals = _read_jsonl(args.data / "proposals.jsonl")
+    # Known errors of the read-only shared data (Governor For/Against scores swapped, outcomes derived from them)
+    # are corrected on reading, by the same function agent.predict.loader uses; see ingest/sample/corrections.py.
+    proposals = [correct_proposal_row(p) for p in _read_jsonl(args.data / "proposals.jsonl")]
     posts = _read_jsonl(args.data / "posts.jsonl")
     votes = _read_jsonl(args.data / "votes.jsonl")
     build_discourse(posts, proposals)
