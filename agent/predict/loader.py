@@ -9,10 +9,12 @@ Time rules, all conservative (a proposal is never treated as closed earlier than
 - Outcomes: ``passed`` (and Decentraland's ``passed_vote_out_of_budget``) -> passed, ``failed`` -> failed;
   ``cancelled``, ``null`` (open, or not derived, e.g. Arbitrum Tally/Snapshot) -> skipped and counted.
 - Rows with no time at all (Nouns) are skipped and counted.
+- Known errors of the shared data are corrected first, by :func:`ingest.sample.corrections.correct_proposal_row` (the
+  sample builder uses it too): Compound GovernorBravo/Alpha and Uniswap GovernorAlpha(V2) ``scores`` are stored
+  For-first while ``choices`` say Against/For(/Abstain), and outcomes derived from those swapped scores are re-derived.
 - Per-choice scores: where per-voter votes for a proposal are present and their voting power sums to within 1% of
-  ``scores_total``, the scores are recomputed from the votes by choice label. (In the shared data the Compound
-  GovernorBravo ``scores`` are in For/Against/Abstain order while ``choices`` say Against/For/Abstain; the votes
-  fix that for the proposals that have them.) Decentraland scores come from complete ``proposal_updates.jsonl`` rows.
+  ``scores_total``, the scores are recomputed from the votes by choice label (they agree with the corrected scores).
+  Decentraland scores come from complete ``proposal_updates.jsonl`` rows.
 
 Posts (``posts.jsonl``) are linked to proposals by their own ``proposal_ids`` and by explicit URL references in
 their text (:mod:`agent.predict.links`: the proposal's forum topic, its page, its Snapshot id). A post time without a
@@ -36,6 +38,7 @@ from agent.predict.clock import BlockClock
 from agent.predict.links import METHODS, LinkIndex, build_link_index
 from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
 from ingest.errors import InputError
+from ingest.sample.corrections import correct_proposal_row
 
 __all__ = ["NAIVE_POST_TIME_SLACK", "has_zone", "load_directory", "parse_time"]
 
@@ -203,7 +206,7 @@ def load_directory(path: str | Path) -> GovData:
     updates_file = root / "proposal_updates.jsonl"
     if updates_file.is_file():
         updates = {str(r["id"]): r for r in _jsonl(updates_file) if r.get("id")}
-    rows = [row for row in _jsonl(proposals_file) if row.get("id")]
+    rows = [correct_proposal_row(row) for row in _jsonl(proposals_file) if row.get("id")]
     proposals = [
         _proposal(row, clock, updates.get(str(row.get("id"))), vote_sums.get(str(row.get("id")))) for row in rows
     ]
