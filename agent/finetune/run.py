@@ -11,6 +11,7 @@ from typing import Any
 from agent.finetune.dataset import FinetuneDataset, balance, build_dataset, load_examples, save_examples
 from agent.finetune.evaluate import StanceScores, evaluate_classifier, score_labels
 from agent.finetune.export import write_adapter_gguf
+from agent.finetune.merge import write_merged_gguf
 from agent.finetune.model import EMBEDDED_BASE, embedded_gguf_path
 from agent.finetune.registry import TunedModel, get_model, models_dir, register_model
 from agent.finetune.train import TrainConfig, TrainResult, train_lora
@@ -56,6 +57,7 @@ def run_finetune(
     save_examples(dataset.test, out_dir / "test.jsonl")
     result = train_lora(balance(dataset.train, seed=config.seed), config, on_step=on_step)
     adapter_gguf: str | None = None
+    merged_gguf: str | None = None
     if config.base == EMBEDDED_BASE:
         from transformers import AutoConfig
 
@@ -68,11 +70,13 @@ def run_finetune(
                 n_head_kv=base_cfg.num_key_value_heads,
             )
         )
+        merged_gguf = str(write_merged_gguf(embedded_gguf_path(), result.adapter_dir, out_dir / "merged.gguf").path)
     model = TunedModel(
         name=name,
         base=config.base,
         adapter_dir=str(result.adapter_dir),
         adapter_gguf=adapter_gguf,
+        merged_gguf=merged_gguf,
         dao=dao,
         steps=result.steps,
         config={k: (str(v) if isinstance(v, Path) else v) for k, v in config.__dict__.items()},

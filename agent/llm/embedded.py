@@ -52,6 +52,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _tuned_weights(settings: LLMSettings) -> tuple[Path | None, Path | None]:
+    """(merged GGUF, adapter GGUF) that ``settings.merged_model`` / ``settings.lora_adapter`` select, if any."""
+    if not settings.merged_model and not settings.lora_adapter:
+        return None, None
+    if settings.merged_model and settings.lora_adapter:
+        raise ConfigError(
+            f"llm.merged_model={settings.merged_model!r} and llm.lora_adapter={settings.lora_adapter!r} are both set: a merged "
+            "model already contains its adapter. Set only one (merged_model serves the merged GGUF, lora_adapter applies the "
+            "adapter GGUF to the base)."
+        )
+    if settings.merged_model and settings.gguf_path:
+        raise ConfigError(
+            f"llm.merged_model={settings.merged_model!r} and llm.gguf_path={settings.gguf_path!r} both name the weights file; set only one."
+        )
+    from agent.finetune.registry import resolve_tuned_gguf
+
+    merged = resolve_tuned_gguf(settings.models_dir, settings.merged_model, kind="merged")
+    adapter = resolve_tuned_gguf(settings.models_dir, settings.lora_adapter, kind="adapter")
+    return merged, adapter
+
+
 class EmbeddedServer:
     """Starts llama.cpp's OpenAI-compatible server in this process; stop it with :meth:`stop` or ``with``.
 
@@ -78,15 +99,23 @@ class EmbeddedServer:
 
     @classmethod
     def from_settings(cls, settings: LLMSettings, *, port: int | None = None, verbose: bool = False) -> EmbeddedServer:
-        """Build from ``settings.llm``; ``port=0`` picks a free port."""
-        gguf = Path(settings.gguf_path) if settings.gguf_path else default_gguf_path()
+        """Build from ``settings.llm``; ``port=0`` picks a free port.
+
+        ``merged_model`` (a tuned model's name or a .gguf path) replaces the weights file; ``lora_adapter``
+        (a name or a path) is applied to the base at load time. Names are looked up in ``settings.models_dir``.
+        """
+        merged, adapter = _tuned_weights(settings)
+        if merged is not None:
+            gguf = merged
+        else:
+            gguf = Path(settings.gguf_path) if settings.gguf_path else default_gguf_path()
         return cls(
             gguf,
             alias=settings.model,
             port=settings.port if port is None else port,
             n_ctx=settings.n_ctx,
             threads=settings.threads,
-            lora_adapter=Path(settings.lora_adapter) if settings.lora_adapter else None,
+            lora_adapter=adapter,
             verbose=verbose,
         )
 

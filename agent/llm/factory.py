@@ -37,10 +37,16 @@ def open_chat_backend(settings: LLMSettings) -> Iterator[OpenAIChatBackend]:
 
     ``backend = "openai"`` (vLLM or any compatible server) needs ``base_url``. ``backend = "embedded"``
     uses ``base_url`` when set (a server from ``concord llm serve``), else starts the embedded server on a
-    free port for the duration of the ``with`` block. Either way the same HTTP code path is used.
+    free port for the duration of the ``with`` block, on ``merged_model``'s GGUF when one is named. Either way
+    the same HTTP code path is used.
     """
     if settings.backend not in {"embedded", "openai"}:
         raise ConfigError(f"Unknown LLM backend {settings.backend!r}; set CONCORD_LLM__BACKEND to 'embedded' or 'openai'.")
+    if settings.backend == "openai" and settings.merged_model:
+        raise ConfigError(
+            f"llm.merged_model={settings.merged_model!r} is a GGUF for the embedded server; with backend=openai (vLLM) "
+            "serve the tuned adapter (--lora-modules NAME=DIR) and set llm.model to NAME, or unset merged_model."
+        )
     if settings.base_url:
         yield backend_for_url(settings, settings.base_url)
         return

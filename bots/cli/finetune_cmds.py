@@ -47,7 +47,8 @@ def train(
     before 2025), train LoRA, export. Stance examples are split as `concord eval stance` splits them, so
     `concord eval stance --model NAME` scores the tuned model, its base and the trained classifier on texts none saw.
 
-    Writes <data_dir>/models/NAME/adapter (for vLLM --enable-lora --lora-modules NAME=...) and adapter.gguf (embedded server).
+    Writes <data_dir>/models/NAME/adapter (for vLLM --enable-lora --lora-modules NAME=...), and for the embedded model
+    adapter.gguf (applied at load time: llm.lora_adapter = NAME) and merged.gguf (served alone: llm.merged_model = NAME).
     Rerunning the same command resumes from the last checkpoint.
 
     Example: concord finetune train --dao compound --name compound-stance --epochs 2
@@ -92,6 +93,8 @@ def train(
     cli.console.print(f"  adapter (vLLM): --enable-lora --lora-modules {run.model.vllm_lora_module()}")
     if run.model.adapter_gguf:
         cli.console.print(f"  adapter GGUF (embedded): {run.model.adapter_gguf}  -> set llm.lora_adapter = \"{name}\"")
+    if run.model.merged_gguf:
+        cli.console.print(f"  merged GGUF (embedded): {run.model.merged_gguf}  -> set llm.merged_model = \"{name}\"")
 
 
 @finetune_app.command("compare")
@@ -125,6 +128,33 @@ def compare(
     cli.console.print(table)
 
 
+@finetune_app.command("merge")
+def merge(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Registered tuned model (tuned from the embedded SmolLM2)"),
+    out_type: str = typer.Option("f16", "--type", help="Type of the merged tensors: f16 (default), f32 (exact, larger) or q8_0 (smaller, coarser)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """(Re)build <data_dir>/models/NAME/merged.gguf: the base GGUF with the LoRA adapter merged in, for the embedded server.
+
+    Untargeted tensors and all metadata are copied unchanged. Select it with llm.merged_model = NAME.
+
+    Example: concord finetune merge compound-stance
+    """
+    from agent.finetune.merge import merge_registered
+
+    cli = get_context(ctx)
+    with cli.err_console.status(f"Merging {name} into its base GGUF…"):
+        summary = merge_registered(cli.settings, name, out_type=out_type)
+    if as_json:
+        print_json({"name": name, "merged_gguf": str(summary.path), "merged": list(summary.merged), "copied": summary.copied, "type": summary.out_type})
+        return
+    cli.console.print(
+        f"{name}: {len(summary.merged)} tensors merged ({summary.out_type}), {summary.copied} copied unchanged -> {summary.path}\n"
+        f"  serve it on the embedded server with llm.merged_model = \"{name}\" (CONCORD_LLM__MERGED_MODEL={name})"
+    )
+
+
 @finetune_app.command("list")
 def list_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Tuned models registered under the data directory.
@@ -139,4 +169,4 @@ def list_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) 
         print_json([m.__dict__ for m in models])
         return
     for m in models:
-        cli.console.print(f"{m.name}: base={m.base} dao={m.dao} steps={m.steps} gguf={m.adapter_gguf or '-'}")
+        cli.console.print(f"{m.name}: base={m.base} dao={m.dao} steps={m.steps} gguf={m.adapter_gguf or '-'} merged={m.merged_gguf or '-'}")
