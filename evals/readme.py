@@ -128,6 +128,8 @@ def _faithfulness(results: Path) -> str:
         dropped = ", ".join(f"{v} {k}" for k, v in generated["dropped"].items()) or "none"
         lines += ["", (f"Real reports ({len(generated['reports'])} most-discussed sample proposals, chat model `{generated['model']}`): "
                       f"{generated['checked']} quotes checked, {generated['kept']} kept; dropped: {dropped}.")]
+        for failure in generated.get("failed", []):
+            lines.append(f"Failed to build (proposal {failure['proposal_id']}): {failure['error']}")
     return "\n".join(lines) + "\n"
 
 

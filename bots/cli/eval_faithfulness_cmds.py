@@ -79,3 +79,5 @@ def _print_tables(cli, result: dict) -> None:  # type: ignore[no-untyped-def]
     if generated:
         cli.console.print(f"{len(generated['reports'])} generated reports ({generated['model']}): {generated['checked']} quotes "
                           f"checked, {generated['kept']} kept, dropped: {generated['dropped'] or 'none'}")
+        for failure in generated.get("failed", []):
+            cli.console.print(f"failed to build a report of proposal {failure['proposal_id']}: {failure['error']}")

@@ -49,17 +49,23 @@ def most_discussed(store: Store, dao: str, n: int) -> list[int]:
 def report_faithfulness(*, chat: ChatBackend, embedder: Embedder, proposals: int = 3, dao: str = "arbitrum",
                         workdir: Path | None = None) -> dict[str, Any]:
     """Build ``proposals`` reports on a fresh copy of the bundled sample; per report and in total: quotes checked,
-    kept, dropped (by reason), and quoted spans left in the summary."""
+    kept, dropped (by reason), and quoted spans left in the summary; reports that fail to build are listed."""
     from agent.report import ReportBuilder
     from evals.retrieval.corpus import sample_store
+    from ingest.errors import ConcordError
 
     with tempfile.TemporaryDirectory(prefix="concord-faith-reports-", dir=workdir) as tmp:
         store = sample_store(Path(tmp) / "sample.db", daos=(dao,))
         try:
             builder = ReportBuilder(store, embedder=embedder, chat=chat)
             rows = []
+            failed = []
             for pid in most_discussed(store, dao, proposals):
-                report = builder.build(pid)
+                try:
+                    report = builder.build(pid)
+                except ConcordError as exc:  # a report that cannot be built is counted, not hidden
+                    failed.append({"proposal_id": pid, "error": str(exc)[:300]})
+                    continue
                 faith = report.faithfulness
                 reasons = Counter(str(d.get("reason")) for d in faith.dropped)
                 rows.append({
@@ -75,6 +81,7 @@ def report_faithfulness(*, chat: ChatBackend, embedder: Embedder, proposals: int
     return {
         "model": getattr(chat, "model", "?"),
         "reports": rows,
+        "failed": failed,
         "checked": sum(r["checked"] for r in rows),
         "kept": sum(r["kept"] for r in rows),
         "dropped": dict(sorted(total.items())),
