@@ -125,9 +125,11 @@ def _faithfulness(results: Path) -> str:
         lines.append(f"| {case} | {block['expected']} | {block['n']} | " + " | ".join(str(checkers[n]["cases"][case]["correct"]) for n in names) + " |")
     generated = data.get("generated_reports")
     if generated:
-        dropped = ", ".join(f"{v} {k}" for k, v in generated["dropped"].items()) or "none"
-        lines += ["", (f"Real reports ({len(generated['reports'])} most-discussed sample proposals, chat model `{generated['model']}`): "
-                      f"{generated['checked']} quotes checked, {generated['kept']} kept; dropped: {dropped}.")]
+        other = "; ".join(f"{v} × {k}" for k, v in generated["dropped"].items() if not k.startswith(("quote", "cites", "quoted"))) or "none"
+        attempted = len(generated["reports"]) + len(generated.get("failed", []))
+        lines += ["", (f"Real reports ({attempted} most-discussed sample proposals, {len(generated['reports'])} built; chat model "
+                       f"`{generated['model']}`): {generated['checked']} quotes checked, {generated['kept']} kept, "
+                       f"{generated['checked'] - generated['kept']} dropped; other faithfulness records: {other}.")]
         for failure in generated.get("failed", []):
             lines.append(f"Failed to build (proposal {failure['proposal_id']}): {failure['error']}")
     return "\n".join(lines) + "\n"
