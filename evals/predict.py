@@ -71,7 +71,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         + f": **{summary['n']}** proposals scored ({summary['n_history_only']} earlier ones used as history only; "
         f"{summary['n_skipped']} skipped without a pass/fail outcome or time: "
         + ", ".join(f"{k} {v}" for k, v in summary["skipped"].items())
-        + f"). Vote-share MAE over {summary['n_with_vote_shares']} proposals with per-choice scores. "
+        + f"). Vote-share MAE over {_share_count(summary)} proposals with per-choice scores. "
         f"Model refitted {summary['refits']} times (every {cfg.get('refit_every')} newly closed proposals), "
         f"{cfg.get('calibration')} calibration.",
         "",
@@ -92,8 +92,38 @@ def render_markdown(summary: dict[str, Any]) -> str:
             f"| {dao} | {info['n']} | {info['pass_rate']:.2f} | {_fmt(info['model']['brier'])} | "
             f"{_fmt(best[0])} ({best[1]}) | {_fmt(info['model']['roc_auc'])} |"
         )
-    lines += ["", _discussion_line(summary)]
+    lines += ["", _vote_share_line(summary), "", _discussion_line(summary)]
     return "\n".join(lines) + "\n"
+
+
+def _share_count(summary: dict[str, Any]) -> str:
+    """How many proposals the vote-share MAE covers (those of a DAO with no earlier scores have no prediction)."""
+    n_all = summary["n_with_vote_shares"]
+    n_scored = (summary.get("vote_share") or {}).get("n_scored", n_all)
+    return str(n_all) if n_scored == n_all else f"{n_scored} of the {n_all}"
+
+
+_ESTIMATES = (("proposer_median", "the proposer's median past shares in the DAO (the DAO's when none)"),
+              ("dao_median", "the DAO's median shares over its last 50 closed proposals"),
+              ("pooled", "a pooled median regression in logit space moving the proposer's median by the features"))
+
+
+def _vote_share_line(summary: dict[str, Any]) -> str:
+    """One paragraph: how the model's vote shares were made, how often each estimate was used, and each one's MAE."""
+    vs = summary.get("vote_share") or {}
+    if not vs.get("n_scored"):
+        return "Vote shares: no scored proposal has per-choice scores and an earlier scored proposal in its DAO."
+    methods, maes = vs.get("methods", {}), vs.get("estimates_mae", {})
+    parts = [f"{text} (used {methods.get(key, 0)}×, MAE alone {_fmt(maes.get(key))})" for key, text in _ESTIMATES]
+    unscored = [dao for dao, info in summary.get("per_dao", {}).items() if info.get("n") and not info.get("n_vote_shares")]
+    return (
+        "Vote shares (for/against/other, MAE averaged over the three): per DAO, the model uses whichever of three "
+        "estimates had the lowest MAE over the DAO's last 50 proposals closed before the predicted one opened: "
+        + "; ".join(parts)
+        + ". Medians, because MAE rewards the median and shares are skewed or two-humped; the baselines' shares are "
+        "means (the DAO's, its last 50, the proposer's)."
+        + (f" No per-choice scores among the scored proposals of: {', '.join(unscored)}." if unscored else "")
+    )
 
 
 def _discussion_line(summary: dict[str, Any]) -> str:

@@ -3,9 +3,10 @@
 from agent.predict.features import FEATURE_NAMES, FeatureBuilder
 from agent.predict.history import History, Rate
 from agent.predict.loader import load_directory, parse_time
-from agent.predict.model import OutcomeModel, ShareModel
+from agent.predict.model import OutcomeModel
 from agent.predict.records import GovData, PostRecord, ProposalRecord, canonical_choice, canonical_shares
 from agent.predict.service import MODEL_NAME, Prediction, predict_proposal, predict_record
+from agent.predict.shares import ShareForecaster, SharePrediction
 from agent.predict.walkforward import ScoredRow, WalkForwardResult, walk_forward
 
 __all__ = [
@@ -20,7 +21,8 @@ __all__ = [
     "ProposalRecord",
     "Rate",
     "ScoredRow",
-    "ShareModel",
+    "ShareForecaster",
+    "SharePrediction",
     "WalkForwardResult",
     "canonical_choice",
     "canonical_shares",

@@ -47,19 +47,24 @@ class History:
                 self._opened[p.dao].append(p.opened_at)
         for times in self._opened.values():
             times.sort()
+        #: canonical vote shares of every labelled proposal (None without per-choice scores), computed once
+        self.shares: dict[str, dict[str, float] | None] = {p.id: canonical_shares(p.choices, p.scores) for p in labelled}
         self._closed_times = {k: [p.closed_at for p in v] for k, v in self._by_dao.items()}
+        self._with_shares = {k: [p for p in v if self.shares[p.id]] for k, v in self._by_dao.items()}
+        self._with_shares_times = {k: [p.closed_at for p in v] for k, v in self._with_shares.items()}
+        self._author_with_shares = {k: [p for p in v if self.shares[p.id]] for k, v in self._by_author.items()}
+        self._author_with_shares_times = {k: [p.closed_at for p in v] for k, v in self._author_with_shares.items()}
         self._share_sums = {k: self._prefix(v) for k, v in self._by_dao.items()}
         self._author_share_sums = {k: self._prefix(v) for k, v in self._by_author.items()}
         self._kind_times = {k: [p.closed_at for p in v] for k, v in self._by_kind.items()}
         self._author_times = {k: [p.closed_at for p in v] for k, v in self._by_author.items()}
 
-    @staticmethod
-    def _prefix(items: list[ProposalRecord]) -> list[tuple[float, float, float, int]]:
+    def _prefix(self, items: list[ProposalRecord]) -> list[tuple[float, float, float, int]]:
         """Running sums of (for, against, other, count) of canonical vote shares, one entry per item plus a zero."""
         sums = [(0.0, 0.0, 0.0, 0)]
         for p in items:
             f, a, o, n = sums[-1]
-            s = canonical_shares(p.choices, p.scores)
+            s = self.shares[p.id]
             sums.append((f + s["for"], a + s["against"], o + s["other"], n + 1) if s else (f, a, o, n))
         return sums
 
@@ -115,3 +120,20 @@ class History:
         if n == 0:
             return None
         return {"for": (f1 - f0) / n, "against": (a1 - a0) / n, "other": (o1 - o0) / n}
+
+    def with_shares_before(
+        self, dao: str, at: float, *, author: str | None = None, last: int | None = None
+    ) -> list[ProposalRecord]:
+        """The DAO's (or the proposer's) proposals with per-choice scores that closed strictly before ``at``, oldest
+        closed first, the ``last`` N of them when given. Their shares are in :attr:`shares`."""
+        if author is not None:
+            key = (dao, author)
+            items, times = self._author_with_shares.get(key, []), self._author_with_shares_times.get(key, [])
+        else:
+            items, times = self._with_shares.get(dao, []), self._with_shares_times.get(dao, [])
+        past = self._before(items, times, at)
+        return past[max(0, len(past) - last) :] if last is not None else past
+
+    def with_shares_by_close(self) -> list[ProposalRecord]:
+        """Every labelled proposal with per-choice scores, in order of close time (then id)."""
+        return sorted((p for v in self._with_shares.values() for p in v), key=lambda p: (p.closed_at, p.id))

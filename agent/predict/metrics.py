@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["accuracy", "brier", "ece", "log_loss", "roc_auc", "score_all", "share_mae"]
+__all__ = ["accuracy", "brier", "ece", "log_loss", "roc_auc", "score_all", "share_error", "share_mae"]
 
 _EPS = 1e-6
 
@@ -62,13 +62,14 @@ def ece(p: Sequence[float], y: Sequence[int], *, bins: int = 10) -> float:
     return total / len(y)
 
 
+def share_error(pred: Mapping[str, float], actual: Mapping[str, float]) -> float:
+    """Mean absolute error over the for/against/other shares of one proposal."""
+    return sum(abs(pred[k] - actual[k]) for k in ("for", "against", "other")) / 3.0
+
+
 def share_mae(pred: Sequence[dict[str, float] | None], actual: Sequence[dict[str, float] | None]) -> float | None:
     """Mean over proposals (with both) of the mean absolute error over the for/against/other shares."""
-    errs = [
-        sum(abs(pr[k] - ac[k]) for k in ("for", "against", "other")) / 3.0
-        for pr, ac in zip(pred, actual, strict=True)
-        if pr is not None and ac is not None
-    ]
+    errs = [share_error(pr, ac) for pr, ac in zip(pred, actual, strict=True) if pr is not None and ac is not None]
     return sum(errs) / len(errs) if errs else None
 
 

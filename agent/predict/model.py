@@ -1,5 +1,5 @@
 """The outcome model: logistic regression on standardised features, calibrated on the most recent part of its
-training window (Platt scaling by default, isotonic on request), plus a ridge model for the for-share of votes.
+training window (Platt scaling by default, isotonic on request). Vote shares are predicted in :mod:`agent.predict.shares`.
 
 Training examples must be given in time order (by close time): calibration is fitted on the newest slice, with
 the base model fitted on the older part, so the calibrator sees out-of-sample scores.
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["MIN_TRAIN", "OutcomeModel", "ShareModel"]
+__all__ = ["MIN_TRAIN", "OutcomeModel"]
 
 MIN_TRAIN = 30
 _CLIP = 1e-3
@@ -79,41 +79,3 @@ class OutcomeModel:
             else:
                 p = self._calibrator.predict_proba(scores.reshape(-1, 1))[:, 1]
         return np.clip(p, _CLIP, 1 - _CLIP)
-
-
-@dataclass
-class ShareModel:
-    """Ridge regression of the for-share and other-share of voting power; against = the remainder."""
-
-    alpha: float = 1.0
-    _models: Any = field(default=None, repr=False)
-
-    def fit(self, X: Sequence[Sequence[float]], shares: Sequence[dict[str, float]]) -> bool:
-        if len(shares) < MIN_TRAIN:
-            return False
-        from sklearn.linear_model import Ridge
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        Xa = np.asarray(X, dtype=float)
-        self._models = {
-            k: make_pipeline(StandardScaler(), Ridge(alpha=self.alpha)).fit(Xa, [s[k] for s in shares])
-            for k in ("for", "other")
-        }
-        return True
-
-    @property
-    def fitted(self) -> bool:
-        return self._models is not None
-
-    def predict(self, X: Sequence[Sequence[float]]) -> list[dict[str, float]]:
-        if self._models is None:
-            raise RuntimeError("ShareModel.predict called before a successful fit")
-        Xa = np.asarray(X, dtype=float)
-        f = np.clip(self._models["for"].predict(Xa), 0.0, 1.0)
-        o = np.clip(self._models["other"].predict(Xa), 0.0, 1.0)
-        out = []
-        for fi, oi in zip(f.tolist(), o.tolist(), strict=True):
-            oi = min(oi, 1.0 - fi)
-            out.append({"for": fi, "against": max(0.0, 1.0 - fi - oi), "other": oi})
-        return out

@@ -10,8 +10,9 @@ import numpy as np
 
 from agent.predict.features import FeatureBuilder
 from agent.predict.from_store import load_store_dao
-from agent.predict.model import OutcomeModel, ShareModel
-from agent.predict.records import GovData, ProposalRecord, canonical_choice, canonical_shares
+from agent.predict.model import OutcomeModel
+from agent.predict.records import GovData, ProposalRecord, canonical_choice
+from agent.predict.shares import ShareForecaster
 from agent.stance.base import StanceClassifier
 from ingest.domain import Dao, Proposal
 from ingest.errors import InputError
@@ -27,7 +28,8 @@ class Prediction:
     """P(pass) with an interval, expected vote share per choice label (None when not a yes/no vote or no history).
 
     ``low``/``high`` are the 5th/95th percentiles over bootstrap refits (or of the Beta posterior of the DAO's pass
-    rate when the model could not be trained). ``method`` is ``model`` or ``base-rate``.
+    rate when the model could not be trained). ``method`` is ``model`` or ``base-rate``. ``vote_share`` is the
+    median-type estimate of :mod:`agent.predict.shares`; ``share_method`` names the estimate used.
     """
 
     p_pass: float
@@ -39,6 +41,7 @@ class Prediction:
     method: str = "model"
     trained_until: float | None = None
     features: dict[str, float] = field(default_factory=dict)
+    share_method: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -52,6 +55,7 @@ class Prediction:
             "method": self.method,
             "trained_until": self.trained_until,
             "features": {k: round(v, 6) for k, v in self.features.items()},
+            "share_method": self.share_method,
         }
 
 
@@ -92,12 +96,11 @@ def predict_record(
     y = [int(bool(p.outcome)) for p in train]
     digest = hashlib.sha256("\n".join(p.id for p in train).encode()).hexdigest()[:12]
     model = OutcomeModel()
-    shares_train = [(row, s) for row, s in ((row, canonical_shares(p.choices, p.scores)) for row, p in zip(X, train, strict=True)) if s]
-    share_model = ShareModel()
-    share_model.fit([r for r, _ in shares_train], [s for _, s in shares_train])
-    history_shares = builder.history.mean_shares(target.dao, at)
-    shares = share_model.predict([x])[0] if share_model.fitted else history_shares
-    vote_share = _per_choice(target.choices, shares)
+    # the share forecaster reads only proposals that closed before ``at`` (the training rows) and the target
+    features_by_id = {p.id: row for p, row in zip(train, X, strict=True)} | {target.id: x}
+    share = ShareForecaster(builder.history, features_by_id).predict([target]).get(target.id)
+    vote_share = _per_choice(target.choices, share.shares if share else None)
+    share_method = share.method if share else None
     features = dict(zip(FEATURE_NAMES, x, strict=True))
     if not model.fit(X, y):
         from scipy.stats import beta
@@ -114,6 +117,7 @@ def predict_record(
             method="base-rate",
             trained_until=at,
             features=features,
+            share_method=share_method,
         )
     p = float(model.predict([x])[0])
     rng = np.random.default_rng(seed)
@@ -134,6 +138,7 @@ def predict_record(
         model_id=f"{MODEL_NAME}:{digest}",
         trained_until=at,
         features=features,
+        share_method=share_method,
     )
 
 

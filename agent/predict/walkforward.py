@@ -3,7 +3,8 @@ before it opened, next to three baselines measured on the same proposals.
 
 The model is refitted whenever ``refit_every`` more proposals have closed since the last fit (and at the first
 scored proposal). A fit made at time T uses only proposals with ``closed_at < T`` and serves proposals opened at
-or after T, so no model ever sees a proposal that was still open when the one it predicts opened.
+or after T, so no model ever sees a proposal that was still open when the one it predicts opened. The model's vote
+shares come from :class:`agent.predict.shares.ShareForecaster`, which follows the same rule.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from agent.predict.features import FeatureBuilder
-from agent.predict.metrics import score_all
-from agent.predict.model import OutcomeModel, ShareModel
-from agent.predict.records import GovData, ProposalRecord, canonical_shares
+from agent.predict.metrics import score_all, share_mae
+from agent.predict.model import OutcomeModel
+from agent.predict.records import GovData, ProposalRecord
+from agent.predict.shares import CANDIDATES, ShareForecaster
 from agent.stance.base import StanceClassifier
 
 __all__ = ["ScoredRow", "WalkForwardResult", "walk_forward"]
@@ -39,6 +43,9 @@ class ScoredRow:
     trained_until: float | None
     #: linked posts written before the proposal opened (what the discussion features saw)
     discussion_posts: int = 0
+    #: which vote-share estimate the model used (see :mod:`agent.predict.shares`) and every estimate it made
+    share_method: str | None = None
+    share_candidates: dict[str, dict[str, float]] | None = None
 
 
 @dataclass
@@ -47,6 +54,7 @@ class WalkForwardResult:
     skipped: Counter[str] = field(default_factory=Counter)
     history_only: int = 0
     refits: int = 0
+    share_refits: int = 0
     fallbacks: int = 0
     notes: list[str] = field(default_factory=list)
     #: how posts were linked (from the loader) plus proposals with pre-vote posts; see :meth:`summary`
@@ -74,11 +82,26 @@ class WalkForwardResult:
             "n_history_only": self.history_only,
             "n_with_vote_shares": sum(1 for a in actual if a is not None),
             "refits": self.refits,
+            "vote_share": self._vote_share_summary(),
             "model_fallbacks_to_base_rate": self.fallbacks,
             "per_dao": per_dao,
             "discussion": discussion,
             "with_discussion": {**_subset(with_talk), "daos": sorted({r.dao for r in with_talk})},
             "notes": self.notes,
+        }
+
+    def _vote_share_summary(self) -> dict[str, Any]:
+        """How the model's vote shares were made: proposals scored, estimate chosen, and each estimate's own MAE."""
+        rows = [r for r in self.rows if r.actual_shares is not None and r.share_candidates is not None]
+        actual = [r.actual_shares for r in rows]
+        return {
+            "n_scored": len(rows),
+            "methods": dict(sorted(Counter(r.share_method for r in rows if r.share_method).items())),
+            "estimates_mae": {
+                name: share_mae([r.share_candidates[name] for r in rows], actual)  # type: ignore[index]
+                for name in CANDIDATES
+            },
+            "pooled_refits": self.share_refits,
         }
 
 
@@ -88,6 +111,7 @@ def _subset(rows: list[ScoredRow]) -> dict[str, Any]:
     return {
         "n": len(rows),
         "pass_rate": sum(ys) / len(ys) if ys else None,
+        "n_vote_shares": sum(1 for r in rows if r.actual_shares is not None and r.shares["model"] is not None),
         **{
             name: score_all([r.p[name] for r in rows], ys, [r.shares[name] for r in rows], [r.actual_shares for r in rows])
             for name in ("model", *BASELINES)
@@ -113,7 +137,6 @@ def walk_forward(
             result.skipped[p.status if p.status != "passed" and p.status != "failed" else "no-time"] += 1
     builder = FeatureBuilder(data, stance=stance)
     by_close = sorted(labelled, key=lambda p: (p.closed_at, p.id))
-    close_times = [p.closed_at for p in by_close]
     features = {p.id: builder.vector(p) for p in labelled}
     talk = {p.id: len(builder.pre_vote_posts(p)) for p in labelled}
     result.discussion = {
@@ -127,9 +150,32 @@ def walk_forward(
     if since is not None:
         result.history_only = sum(1 for p in targets if p.opened_at < since)  # type: ignore[operator]
         targets = [p for p in targets if p.opened_at >= since]  # type: ignore[operator]
+    import sklearn.linear_model  # noqa: F401  (loads the BLAS/OpenMP libraries first: only loaded ones get limited)
+
+    # The models are small: one thread each is as fast, and on a shared machine their default thread pools
+    # oversubscribe the cores (a run took 3-4 times longer). Feature building (stance embeddings) keeps its threads.
+    with threadpool_limits(limits=1):
+        _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, calibration=calibration)
+    return result
+
+
+def _fit_and_score(
+    result: WalkForwardResult,
+    builder: FeatureBuilder,
+    features: dict[str, list[float]],
+    by_close: list[ProposalRecord],
+    targets: list[ProposalRecord],
+    *,
+    refit_every: int,
+    calibration: str,
+) -> None:
+    """Predict every target with models refitted on proposals closed before it opened; rows go into ``result``."""
+    close_times = [p.closed_at for p in by_close]
     h = builder.history
+    forecaster = ShareForecaster(h, features, refit_every=refit_every)
+    share_predictions = forecaster.predict(p for p in targets if h.shares.get(p.id))
+    result.share_refits = forecaster.refits
     model = OutcomeModel(calibration=calibration)  # type: ignore[arg-type]
-    shares_model = ShareModel()
     fitted_count = -1
     fitted_at: float | None = None
     for target in targets:
@@ -141,10 +187,6 @@ def walk_forward(
             ok = model.fit([features[p.id] for p in train], [int(bool(p.outcome)) for p in train])
             if not ok:
                 model = OutcomeModel(calibration=calibration)  # type: ignore[arg-type]
-            with_shares = [(p, canonical_shares(p.choices, p.scores)) for p in train]
-            with_shares = [(p, s) for p, s in with_shares if s is not None]
-            shares_model = ShareModel()
-            shares_model.fit([features[p.id] for p, _ in with_shares], [s for _, s in with_shares])
             fitted_count, fitted_at = available, at
             result.refits += 1
         # the leakage guard, checked on every prediction: the model's newest example closed before this opened
@@ -162,9 +204,10 @@ def walk_forward(
         else:
             p_model, n_train = base.smoothed, 0
             result.fallbacks += 1
-        actual = canonical_shares(target.choices, target.scores)
+        actual = h.shares.get(target.id)
+        share_pred = share_predictions.get(target.id) if actual else None
         shares: dict[str, dict[str, float] | None] = {
-            "model": (shares_model.predict([x])[0] if shares_model.fitted else dao_shares) if actual else None,
+            "model": share_pred.shares if share_pred else None,
             "base_rate": dao_shares if actual else None,
             "recent_rate": h.mean_shares(target.dao, at, last=50) if actual else None,
             "proposer_history": (h.mean_shares(target.dao, at, author=target.author) or dao_shares)
@@ -182,7 +225,8 @@ def walk_forward(
                 actual_shares=actual,
                 n_train=n_train,
                 trained_until=fitted_at,
-                discussion_posts=talk[target.id],
+                discussion_posts=len(builder.pre_vote_posts(target)),
+                share_method=share_pred.method if share_pred else None,
+                share_candidates=share_pred.candidates if share_pred else None,
             )
         )
-    return result
