@@ -57,6 +57,11 @@ class LLMStanceClassifier:
     def name(self) -> str:
         return f"llm:{self.backend.model}"
 
+    @property
+    def model_id(self) -> str:
+        """What the results name the classifier by (as every stance classifier has)."""
+        return self.name
+
     def prompt_sha256(self) -> str:
         """Hash of the system prompt and schema (goes into report manifests)."""
         blob = json.dumps({"system": STANCE_SYSTEM_PROMPT, "schema": STANCE_SCHEMA}, sort_keys=True)

@@ -38,6 +38,7 @@ def embedded_chat_stance(settings: ConcordSettings, name: str | None = None, *, 
 
 def check_not_trained_on(settings: ConcordSettings, name: str, texts: Sequence[str]) -> None:
     """Raise InputError when any of ``texts`` was in the tuned model's training set (a leaked held-out text)."""
+    get_model(settings, name)  # NotFoundError naming the known models
     train = load_examples(models_dir(settings) / name / "train.jsonl")
     seen = {split_prompt(e)[0].strip() for e in train if e.task == "stance"}
     leaked = [t for t in texts if t.strip() in seen]

@@ -42,25 +42,42 @@ def make_embedder() -> Any:
 
 
 class LogRegHead:
-    """Class-weighted multinomial logistic regression over unit-length embeddings."""
+    """Class-weighted multinomial logistic regression over unit-length embeddings, optionally next to TF-IDF word
+    uni/bigrams of the text scaled by ``lexical_weight`` (sentence embeddings blur negations and explicit vote words
+    such as "against" or "vote no", which word features keep)."""
 
     name = "logreg"
 
-    def __init__(self, *, C: float = 2.0) -> None:
+    def __init__(self, *, C: float = 2.0, lexical_weight: float = 0.0) -> None:
         self.C = C
+        self.lexical_weight = lexical_weight
         self.model: Any = None
+        self.vectorizer: Any = None
         self.classes: list[Stance] = []
 
-    def fit(self, X: np.ndarray, y: Sequence[Stance]) -> LogRegHead:
+    def _features(self, X: np.ndarray, texts: Sequence[str], *, fit: bool = False) -> Any:
+        if not self.lexical_weight:
+            return X
+        import scipy.sparse as sp
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if fit:
+            self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+            words = self.vectorizer.fit_transform(texts)
+        else:
+            words = self.vectorizer.transform(texts)
+        return sp.hstack([sp.csr_matrix(X), words * self.lexical_weight]).tocsr()
+
+    def fit(self, X: np.ndarray, y: Sequence[Stance], texts: Sequence[str] = ()) -> LogRegHead:
         from sklearn.linear_model import LogisticRegression
 
         self.model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000, random_state=0)
-        self.model.fit(X, [s.value for s in y])
+        self.model.fit(self._features(X, texts, fit=True), [s.value for s in y])
         self.classes = [Stance(c) for c in self.model.classes_]
         return self
 
-    def proba(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict_proba(X))
+    def proba(self, X: np.ndarray, texts: Sequence[str] = ()) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(self._features(X, texts)))
 
 
 class PrototypeHead:
@@ -73,7 +90,7 @@ class PrototypeHead:
         self.centroids: np.ndarray | None = None
         self.classes: list[Stance] = []
 
-    def fit(self, X: np.ndarray, y: Sequence[Stance]) -> PrototypeHead:
+    def fit(self, X: np.ndarray, y: Sequence[Stance], texts: Sequence[str] = ()) -> PrototypeHead:
         self.classes = [s for s in STANCES if s in set(y)]
         labels = np.asarray([s.value for s in y])
         rows = []
@@ -83,7 +100,7 @@ class PrototypeHead:
         self.centroids = np.vstack(rows)
         return self
 
-    def proba(self, X: np.ndarray) -> np.ndarray:
+    def proba(self, X: np.ndarray, texts: Sequence[str] = ()) -> np.ndarray:
         assert self.centroids is not None
         sims = X @ self.centroids.T / self.temperature
         sims -= sims.max(axis=1, keepdims=True)
@@ -103,8 +120,8 @@ class EmbeddingStanceClassifier:
         """One result per text, probabilities over the classes the head was trained on."""
         if not texts:
             return []
-        X = self.embedder.embed_batch([t if t.strip() else "(empty)" for t in texts])
-        P = self.head.proba(X)
+        texts = [t if t.strip() else "(empty)" for t in texts]
+        P = self.head.proba(self.embedder.embed_batch(texts), texts)
         out = []
         for row in P:
             probs = {c: float(p) for c, p in zip(self.head.classes, row, strict=True)}
@@ -121,8 +138,9 @@ def load_trained_stance(path: str | Path | None = None, *, embedder: Any = None)
     import joblib
 
     payload = joblib.load(file)
-    head = LogRegHead()
+    head = LogRegHead(lexical_weight=float(payload.get("lexical_weight", 0.0)))
     head.model = payload["model"]
+    head.vectorizer = payload.get("vectorizer")
     head.classes = [Stance(c) for c in payload["classes"]]
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
     manifest = file.with_suffix(".json")

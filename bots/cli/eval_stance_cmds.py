@@ -58,10 +58,9 @@ def stance_eval(
         with open_classifier(embedder) as (classifier, n_train), cli.err_console.status(f"{name}: classifying {len(test)} held-out texts ..."):
             report = evaluate_classifier(classifier, train, test)
         results[name] = {"model_id": classifier.model_id, "n_train": n_train, "n_heldout": len(test), **report}
-    out.mkdir(parents=True, exist_ok=True)
-    for name, result in results.items():
+        out.mkdir(parents=True, exist_ok=True)
         path = out / f"stance_{name}.json"
-        path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(results[name], indent=2) + "\n", encoding="utf-8")
         cli.err_console.print(f"wrote {path}")
     if as_json:
         print_json(results)

@@ -15,7 +15,9 @@ from ingest.store import Store
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_train_resume_export_register_compare(sample_store: Store, settings: ConcordSettings) -> None:
+def test_train_resume_export_register_compare(
+    sample_store: Store, settings: ConcordSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import gguf
 
     config = TrainConfig(out_dir=Path("unused"), max_steps=2, batch_size=2, max_length=64, save_every=1)
@@ -41,3 +43,18 @@ def test_train_resume_export_register_compare(sample_store: Store, settings: Con
     assert names_scored == ["majority-class", "smollm2 (base)", "tiny (tuned)"]
     assert all(s["n"] == 3 and sum(s["predicted"].values()) == 3 for s in report["scores"])
     assert get_model(settings, "tiny").evaluation == report
+
+    # `concord eval stance --model NAME`: the tuned model, its base and the trained classifier on the same held-out texts
+    from bots.cli.main import main
+
+    monkeypatch.setenv("CONCORD_DATA_DIR", str(settings.data_dir))
+    votes = [{"dao": "compound", "native_proposal_id": i, "choice": c, "reason": r}
+             for i, (c, r) in enumerate([("For", "Good for the protocol, support."), ("Against", "Too risky, no.")])]
+    (tmp_path / "votes.jsonl").write_text("".join(json.dumps(v) + "\n" for v in votes))
+    code = main(["eval", "stance", "--data", str(tmp_path), "--model", "tiny", "--limit", "3", "--out", str(tmp_path / "res"), "--json"])
+    assert code == 0
+    results = json.loads(capsys.readouterr().out)
+    assert list(results) == ["tiny-base", "tiny", "trained"]
+    assert all(r["n_heldout"] == 3 and r["all"]["model"]["n"] == 3 for r in results.values())
+    assert results["tiny"]["model_id"] == results["tiny-base"]["model_id"]  # same server alias: only the adapter differs
+    assert (tmp_path / "res" / "stance_tiny.json").is_file()
