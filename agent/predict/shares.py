@@ -207,12 +207,12 @@ class ShareForecaster:
                     self.refits += 1
             est = self._estimates(p, at, pooled)
             estimates[p.id] = est
-            actual = h.shares.get(p.id)
-            if est is not None and actual is not None:
-                errors[p.id] = {name: share_error(s, actual) for name, s in est.items()}
             if p.id in wanted:
                 method = self._choose(p, at, errors) if est is not None else ""
                 out[p.id] = SharePrediction(est[method], method, est) if est is not None else None
+            actual = h.shares.get(p.id)
+            if est is not None and actual is not None:  # read by later proposals only once this one has closed
+                errors[p.id] = {name: share_error(s, actual) for name, s in est.items()}
         return out
 
     def _choose(self, p: ProposalRecord, at: float, errors: Mapping[str, Mapping[str, float]]) -> str:
