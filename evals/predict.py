@@ -123,6 +123,8 @@ def _vote_share_line(summary: dict[str, Any]) -> str:
         + ". Medians, because MAE rewards the median and shares are skewed or two-humped; the baselines' shares are "
         "means (the DAO's, its last 50, the proposer's)."
         + (f" No per-choice scores among the scored proposals of: {', '.join(unscored)}." if unscored else "")
+        + (f" Not scored: {odd} proposals whose per-choice scores have no For or Against choice (polls with their "
+           "own options)." if (odd := summary.get("n_per_choice_without_for_against")) else "")
     )
 
 

@@ -46,6 +46,8 @@ class ScoredRow:
     #: which vote-share estimate the model used (see :mod:`agent.predict.shares`) and every estimate it made
     share_method: str | None = None
     share_candidates: dict[str, dict[str, float]] | None = None
+    #: per-choice final scores exist (``actual_shares`` is None when none of the choices is a For or Against)
+    per_choice_scores: bool = False
 
 
 @dataclass
@@ -81,6 +83,7 @@ class WalkForwardResult:
             "n_skipped": sum(self.skipped.values()),
             "n_history_only": self.history_only,
             "n_with_vote_shares": sum(1 for a in actual if a is not None),
+            "n_per_choice_without_for_against": sum(1 for r in self.rows if r.per_choice_scores and r.actual_shares is None),
             "refits": self.refits,
             "vote_share": self._vote_share_summary(),
             "model_fallbacks_to_base_rate": self.fallbacks,
@@ -228,5 +231,6 @@ def _fit_and_score(
                 discussion_posts=len(builder.pre_vote_posts(target)),
                 share_method=share_pred.method if share_pred else None,
                 share_candidates=share_pred.candidates if share_pred else None,
+                per_choice_scores=bool(target.choices and target.scores and len(target.choices) == len(target.scores)),
             )
         )

@@ -138,3 +138,11 @@ def test_predict_record_vote_share_per_choice(make_dir: Callable[..., Path]) -> 
     assert sum(pred.vote_share.values()) == pytest.approx(1.0)
     assert pred.vote_share["Yes"] == pytest.approx(0.9, abs=0.05)  # proposer a's shares, not the DAO's mean 0.6
     assert pred.share_method in {"proposer_median", "pooled"}
+
+
+def test_polls_without_for_or_against_are_counted_not_scored(make_dir: Callable[..., Path]) -> None:
+    rows = [_row("d", i, "a", 0.8) for i in range(40)]
+    rows += [_row("d", 40 + i, "a", 0.8) | {"choices": ["Blue", "Green"], "scores": [30.0, 70.0]} for i in range(3)]
+    summary = walk_forward(load_directory(make_dir(rows)), refit_every=5).summary()
+    assert summary["n_per_choice_without_for_against"] == 3
+    assert summary["n_with_vote_shares"] == 40 and summary["vote_share"]["n_scored"] == 39  # d0 has no history
