@@ -19,6 +19,7 @@ __all__ = ["parse_since", "render_markdown", "run_predict_eval", "write_outputs"
 _ROWS = (("model", "Concord model (calibrated LR)"), ("base_rate", "DAO historical pass rate"),
          ("recent_rate", "DAO recent pass rate (last 50)"), ("proposer_history", "Proposer's past pass rate"))
 _METRICS = ("brier", "log_loss", "accuracy", "roc_auc", "ece", "vote_share_mae")
+_BASELINES = ("base_rate", "recent_rate", "proposer_history")
 
 
 def parse_since(value: str | None) -> float | None:
@@ -81,16 +82,24 @@ def render_markdown(summary: dict[str, Any]) -> str:
     for key, label in _ROWS:
         block = summary["model"] if key == "model" else summary["baselines"][key]
         lines.append(f"| {label} | " + " | ".join(_fmt(block[m]) for m in _METRICS) + " |")
-    lines += ["", "| DAO | n | pass rate | model Brier | best baseline Brier | model AUC |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| DAO | n | pass rate | model Brier | best baseline Brier | model AUC | n with shares | model share MAE"
+        + " | best baseline share MAE |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     subsets = dict(summary.get("per_dao", {}))
     talk = summary.get("with_discussion")
     if talk and talk.get("n"):
         subsets["with pre-vote discussion (" + ", ".join(talk.get("daos", [])) + ")"] = talk
     for dao, info in subsets.items():
-        best = min((info[b]["brier"], b) for b in ("base_rate", "recent_rate", "proposer_history"))
+        best = min((info[b]["brier"], b) for b in _BASELINES)
+        shares = [(info[b]["vote_share_mae"], b) for b in _BASELINES if info[b]["vote_share_mae"] is not None]
+        best_share = f"{_fmt(min(shares)[0])} ({min(shares)[1]})" if shares else "–"
         lines.append(
             f"| {dao} | {info['n']} | {info['pass_rate']:.2f} | {_fmt(info['model']['brier'])} | "
-            f"{_fmt(best[0])} ({best[1]}) | {_fmt(info['model']['roc_auc'])} |"
+            f"{_fmt(best[0])} ({best[1]}) | {_fmt(info['model']['roc_auc'])} | {info.get('n_vote_shares', '–')} | "
+            f"{_fmt(info['model']['vote_share_mae'])} | {best_share} |"
         )
     lines += ["", _vote_share_line(summary), "", _discussion_line(summary)]
     return "\n".join(lines) + "\n"
@@ -103,9 +112,9 @@ def _share_count(summary: dict[str, Any]) -> str:
     return str(n_all) if n_scored == n_all else f"{n_scored} of the {n_all}"
 
 
-_ESTIMATES = (("proposer_median", "the proposer's median past shares in the DAO (the DAO's when none)"),
-              ("dao_median", "the DAO's median shares over its last 50 closed proposals"),
-              ("pooled", "a pooled median regression in logit space moving the proposer's median by the features"))
+_ESTIMATES = (("proposer_median", "the proposer's median past shares (the DAO's when new)"),
+              ("dao_median", "the DAO's median over its last 50"),
+              ("pooled", "a pooled median regression in logit space adjusting the proposer's median"))
 
 
 def _vote_share_line(summary: dict[str, Any]) -> str:
@@ -114,14 +123,13 @@ def _vote_share_line(summary: dict[str, Any]) -> str:
     if not vs.get("n_scored"):
         return "Vote shares: no scored proposal has per-choice scores and an earlier scored proposal in its DAO."
     methods, maes = vs.get("methods", {}), vs.get("estimates_mae", {})
-    parts = [f"{text} (used {methods.get(key, 0)}×, MAE alone {_fmt(maes.get(key))})" for key, text in _ESTIMATES]
+    parts = [f"{text} (used {methods.get(key, 0)}×, alone {_fmt(maes.get(key))})" for key, text in _ESTIMATES]
     unscored = [dao for dao, info in summary.get("per_dao", {}).items() if info.get("n") and not info.get("n_vote_shares")]
     return (
-        "Vote shares (for/against/other, MAE averaged over the three): per DAO, the model uses whichever of three "
-        "estimates had the lowest MAE over the DAO's last 50 proposals closed before the predicted one opened: "
+        "Vote shares (MAE over for/against/other): per DAO, the model takes whichever of three estimates had the "
+        "lowest MAE on the DAO's last 50 proposals closed before the predicted one opened: "
         + "; ".join(parts)
-        + ". Medians, because MAE rewards the median and shares are skewed or two-humped; the baselines' shares are "
-        "means (the DAO's, its last 50, the proposer's)."
+        + ". Medians because MAE rewards them and shares are skewed or two-humped; the baselines' shares are means."
         + (f" No per-choice scores among the scored proposals of: {', '.join(unscored)}." if unscored else "")
         + (f" Not scored: {odd} proposals whose per-choice scores have no For or Against choice (polls with their "
            "own options)." if (odd := summary.get("n_per_choice_without_for_against")) else "")

@@ -54,6 +54,7 @@ def test_out_dir_markdown_and_png(make_dir: Callable[..., Path], tmp_path: Path,
     code, out = _run(capsys, "--data", str(data), "--markdown", "--out", str(tmp_path / "res"), "--refit-every", "10")
     assert code == 0
     assert "| Concord model (calibrated LR) |" in out and "| DAO historical pass rate |" in out
+    assert "Vote shares (MAE over for/against/other)" in out and "| model share MAE |" in out
     saved = json.loads((tmp_path / "res" / "predict.json").read_text())
     assert saved["n"] == 80 and saved["model"]["vote_share_mae"] is not None
     png = (tmp_path / "res" / "predict_reliability.png").read_bytes()
