@@ -53,11 +53,11 @@ def _predict(results: Path, variant: str = "") -> str:
 
 # ---------------------------------------------------------------- stance
 
-_STANCE_LABELS = {"trained": "MiniLM + class-weighted LR (committed)", "prototype": "MiniLM nearest prototype"}
+_STANCE_ORDER = ("trained", "prototype", "llm")
 
 
 def _stance(results: Path) -> str:
-    files = sorted(results.glob("stance_*.json"), key=lambda p: (list(_STANCE_LABELS).index(p.stem[7:]) if p.stem[7:] in _STANCE_LABELS else 9, p.stem))
+    files = sorted(results.glob("stance_*.json"), key=lambda p: (_STANCE_ORDER.index(p.stem[7:]) if p.stem[7:] in _STANCE_ORDER else 9, p.stem))
     if not files:
         raise InputError(f"No stance_*.json in {results}; produce them with `concord eval stance --data ../shared/data --model all`.")
     lines = ["| Classifier | held-out texts | macro-F1 (all) | macro-F1 (posts) | macro-F1 (vote reasons) | majority macro-F1 (all / posts / reasons) |",
@@ -65,7 +65,7 @@ def _stance(results: Path) -> str:
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
         key = path.stem[len("stance_"):]
-        label = _STANCE_LABELS.get(key, f"{key} ({data.get('model_id', '?')})")
+        label = f"{key} (`{data.get('model_id', '?')}`)"
 
         def cell(subset: str, which: str, data: dict[str, Any] = data) -> str:
             block = data.get(subset)
