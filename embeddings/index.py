@@ -147,7 +147,12 @@ class DaoIndex:
         tmp_meta.replace(self.meta_path)
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest posts as ``(post_id, cosine)`` pairs, best first."""
+        """The ``k`` nearest posts as ``(post_id, cosine)`` pairs, best first.
+
+        One query runs on one thread: FAISS's OpenMP threads gain nothing on a single vector and spin when the cores
+        are busy (``concord bench`` measures both); the process's thread setting is restored afterwards.
+        """
+        import faiss
         import numpy as np
 
         if self.index is None:
@@ -155,7 +160,12 @@ class DaoIndex:
         k = min(k, int(self.index.ntotal))
         if k <= 0:
             return []
-        scores, ids = self.index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self.index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 

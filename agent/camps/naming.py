@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.camps.cluster import Camp
-from agent.llm.backend import ChatBackend, ChatMessage
+from agent.llm.backend import ChatBackend, ChatMessage, LLMTruncatedError
 
 __all__ = ["NAMING_SYSTEM_PROMPT", "name_camps", "naming_schema"]
 
@@ -36,10 +36,13 @@ def name_camps(backend: ChatBackend, camps: Sequence[Camp], *, proposal_title: s
         quotes = "\n".join(f"- {u.text[:200]}" for u in camp.representatives)
         blocks.append(f"<camp {camp.index + 1}>\n{quotes}\n</camp>")
     user = f"Proposal: {proposal_title[:200]}\n" + "\n".join(blocks)
-    answer = backend.complete_json(
-        [ChatMessage("system", NAMING_SYSTEM_PROMPT), ChatMessage("user", user)],
-        schema=naming_schema(len(camps)), max_tokens=max_tokens,
-    )
+    try:
+        answer = backend.complete_json(
+            [ChatMessage("system", NAMING_SYSTEM_PROMPT), ChatMessage("user", user)],
+            schema=naming_schema(len(camps)), max_tokens=max_tokens,
+        )
+    except LLMTruncatedError:
+        answer = {}  # unfinished names: every camp is named by its own distinctive words below
     names = [str(n).strip() for n in answer.get("names", [])]
     used: set[str] = set()
     for camp, name in zip(camps, names + [""] * len(camps), strict=False):

@@ -1,6 +1,6 @@
 """LLM backends: one chat interface over the OpenAI-compatible API, and the embedded llama.cpp server."""
 
-from agent.llm.backend import ChatBackend, ChatMessage, LLMError, OpenAIChatBackend
+from agent.llm.backend import ChatBackend, ChatMessage, LLMError, LLMTruncatedError, OpenAIChatBackend
 from agent.llm.embedded import EmbeddedServer, default_gguf_path, file_sha256, free_port
 from agent.llm.factory import backend_for_url, open_chat_backend
 
@@ -9,6 +9,7 @@ __all__ = [
     "ChatMessage",
     "EmbeddedServer",
     "LLMError",
+    "LLMTruncatedError",
     "OpenAIChatBackend",
     "backend_for_url",
     "default_gguf_path",

@@ -9,11 +9,15 @@ from typing import Any, Protocol, runtime_checkable
 
 from ingest.errors import ConcordError
 
-__all__ = ["ChatBackend", "ChatMessage", "LLMError", "OpenAIChatBackend"]
+__all__ = ["ChatBackend", "ChatMessage", "LLMError", "LLMTruncatedError", "OpenAIChatBackend"]
 
 
 class LLMError(ConcordError, RuntimeError):
     """The chat server failed, timed out after its retries, or answered outside the requested schema."""
+
+
+class LLMTruncatedError(LLMError):
+    """The answer was cut off at ``max_tokens`` before it was complete (a step may fall back to extractive text)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ class OpenAIChatBackend:
         try:
             reply = self._chat().invoke(payload, **kwargs)
         except openai.LengthFinishReasonError as exc:
-            raise LLMError(
+            raise LLMTruncatedError(
                 f"The model {self.model!r} was cut off at max_tokens={max_tokens} before finishing its answer; raise max_tokens for this step."
             ) from exc
         except openai.APITimeoutError as exc:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.camps import NAMING_SYSTEM_PROMPT, find_camps, name_camps, naming_schema, split_units
-from agent.llm.backend import ChatBackend, ChatMessage
+from agent.llm.backend import ChatBackend, ChatMessage, LLMTruncatedError
 from agent.report.faithfulness import check_citations, strip_unsupported_quotes
 from agent.report.inputs import ReportInputs, load_inputs
 from agent.report.model import (
@@ -196,10 +196,15 @@ class ReportBuilder:
             lines.extend(f"[{q.post_id}] {q.quote[:220]}" for q in camp.quotes)
             lines.append("</camp>")
         allowed = sorted({q.post_id for c in camps for q in c.quotes})
-        answer = self.chat.complete_json(
-            [ChatMessage("system", SUMMARY_SYSTEM_PROMPT), ChatMessage("user", "\n".join(lines))],
-            schema=summary_schema(allowed), max_tokens=self.params.summary_max_tokens,
-        )
+        try:
+            answer = self.chat.complete_json(
+                [ChatMessage("system", SUMMARY_SYSTEM_PROMPT), ChatMessage("user", "\n".join(lines))],
+                schema=summary_schema(allowed), max_tokens=self.params.summary_max_tokens,
+            )
+        except LLMTruncatedError:
+            # an unfinished summary is no summary: state the structure instead (deterministic, so reruns still match)
+            faith.dropped.append({"post_id": None, "quote": None, "reason": f"LLM summary cut off at {self.params.summary_max_tokens} tokens"})
+            return self._extractive_summary(camps)
         cited: list[int] = []
         for raw in answer.get("post_ids", []):
             try:

@@ -141,3 +141,22 @@ def test_report_goes_stale_on_new_or_edited_posts(built) -> None:  # type: ignor
     # posts of another thread never touch this proposal's report
     add_post(store, ids["thread_b"], "judy", "Unrelated fee talk.", 60, None)
     assert report_status(store, ids["proposal"]).current_post_ids == tuple(ids["posts_a"])
+
+
+class TruncatingChat(RecordingChat):
+    """The real backend, but every structured answer is cut off at max_tokens (as a long summary was, live)."""
+
+    def complete_json(self, messages, *, schema, max_tokens=256):  # type: ignore[no-untyped-def]
+        from agent.llm import LLMTruncatedError
+
+        self.calls.append((list(messages), schema))
+        raise LLMTruncatedError(f"cut off at max_tokens={max_tokens}")
+
+
+def test_a_cut_off_answer_falls_back_to_extractive_text(built, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store, ids, builder, recording, _ = built
+    cut = ReportBuilder(store, embedder=builder.embedder, chat=TruncatingChat(recording.inner))
+    report = cut.build(ids["proposal"])
+    assert report.summary.generated_by.startswith("concord extractive") and report.summary.post_ids
+    assert all(camp.name.startswith("Camp: ") for camp in report.camps)
+    assert any("cut off" in (d.get("reason") or "") for d in report.faithfulness.dropped)
