@@ -97,6 +97,8 @@ def resolve_tuned_gguf(models_root: Path, value: str | None, *, kind: str) -> Pa
         return None
     if Path(value).suffix == ".gguf":
         return Path(value)
+    if "/" in value or "\\" in value:
+        raise InputError(f"{value!r} is neither a tuned model's name nor a .gguf file: name a model from `concord finetune list` or a GGUF path.")
     path = models_root / _check_name(value) / "manifest.json"
     if not path.exists():
         known = ", ".join(p.parent.name for p in sorted(models_root.glob("*/manifest.json"))) or "none yet"
