@@ -58,6 +58,7 @@ class OpenAIChatBackend:
     def __init__(
         self, *, base_url: str, model: str, api_key: str = "not-needed", temperature: float = 0.0, seed: int = 42,
         timeout_s: float = 120.0, max_retries: int = 3, weights_sha256: str | None = None, backend_name: str = "openai",
+        adapter_sha256: str | None = None,
     ) -> None:
         self.base_url = base_url
         self.model = model
@@ -67,6 +68,7 @@ class OpenAIChatBackend:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.weights_sha256 = weights_sha256
+        self.adapter_sha256 = adapter_sha256
         self.backend_name = backend_name
         self._client: Any = None
 
@@ -143,6 +145,7 @@ class OpenAIChatBackend:
             "model": self.model,
             "base_url": self.base_url,
             "weights_sha256": self.weights_sha256,
+            **({"adapter_sha256": self.adapter_sha256} if self.adapter_sha256 else {}),
             "temperature": self.temperature,
             "seed": self.seed,
         }

@@ -167,6 +167,10 @@ class EmbeddedServer:
     def weights_sha256(self) -> str:
         return file_sha256(self.gguf_path)
 
+    def adapter_sha256(self) -> str | None:
+        """The hash of the LoRA adapter GGUF applied at load time, if any (part of the model's identity)."""
+        return file_sha256(self.lora_adapter) if self.lora_adapter else None
+
     def __enter__(self) -> EmbeddedServer:  # noqa: PYI034 - start() returns self
         return self.start()
 

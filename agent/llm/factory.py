@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 __all__ = ["backend_for_url", "open_chat_backend"]
 
 
-def backend_for_url(settings: LLMSettings, base_url: str, *, weights_sha256: str | None = None, backend_name: str | None = None) -> OpenAIChatBackend:
+def backend_for_url(
+    settings: LLMSettings, base_url: str, *, weights_sha256: str | None = None, backend_name: str | None = None,
+    adapter_sha256: str | None = None,
+) -> OpenAIChatBackend:
     """A backend for a server that is already running at ``base_url``."""
     return OpenAIChatBackend(
         base_url=base_url,
@@ -27,6 +30,7 @@ def backend_for_url(settings: LLMSettings, base_url: str, *, weights_sha256: str
         timeout_s=settings.timeout_s,
         max_retries=settings.max_retries,
         weights_sha256=weights_sha256,
+        adapter_sha256=adapter_sha256,
         backend_name=backend_name or settings.backend,
     )
 
@@ -53,4 +57,6 @@ def open_chat_backend(settings: LLMSettings) -> Iterator[OpenAIChatBackend]:
     if settings.backend == "openai":
         raise ConfigError("CONCORD_LLM__BACKEND=openai needs CONCORD_LLM__BASE_URL, e.g. http://vllm:8000/v1 (see infra/vllm/).")
     with EmbeddedServer.from_settings(settings, port=0) as server:
-        yield backend_for_url(settings, server.base_url, weights_sha256=server.weights_sha256(), backend_name="embedded")
+        yield backend_for_url(
+            settings, server.base_url, weights_sha256=server.weights_sha256(), adapter_sha256=server.adapter_sha256(), backend_name="embedded"
+        )

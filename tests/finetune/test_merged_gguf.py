@@ -187,11 +187,15 @@ def test_merged_model_selected_by_name_is_what_the_embedded_server_serves(regist
     assert server.gguf_path == merged and server.lora_adapter is None
     with open_chat_backend(settings.llm) as chat:
         assert chat.weights_sha256 == file_sha256(merged)  # reports record the merged weights they were written with
+        assert "adapter_sha256" not in chat.identity()
         assert chat.complete([ChatMessage("user", "Say hello.")], max_tokens=8).strip()
 
     monkeypatch.delenv("CONCORD_LLM__MERGED_MODEL")
     adapter = load_settings(llm={"lora_adapter": "tiny"})  # names resolve for the adapter too
     assert EmbeddedServer.from_settings(adapter.llm).lora_adapter == registered / "adapter.gguf"
+    with open_chat_backend(adapter.llm) as chat:  # the adapter applied at load time is part of the model's identity
+        assert chat.identity()["adapter_sha256"] == file_sha256(registered / "adapter.gguf")
+        assert chat.identity()["weights_sha256"] == file_sha256(embedded_gguf_path())
 
 
 def test_merged_model_settings_errors_say_what_to_do(tmp_path: Path) -> None:
