@@ -64,7 +64,7 @@ def test_lora_name_and_vllm_options_reach_the_server(server: tuple[str, list[dic
     request = seen[0]
     assert request["model"] == "compound-stance"
     assert request["structured_outputs"] == {"choice": ["for", "against", "neutral"]}
-    assert request["response_format"]["json_schema"]["schema"]["properties"]["stance"]["enum"] == ["for", "against", "neutral"]
+    assert request["response_format"]["json_schema"]["schema"]["properties"]["stance"]["enum"] == ["for", "against", "neutral", "off-topic"]
     assert request["temperature"] == 0.0 and request["logprobs"] is True
     assert "Grant program" in request["messages"][-1]["content"]
     assert result.label is Stance.AGAINST and result.model == "compound-stance"
