@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent.finetune.dataset import load_examples
 from agent.finetune.evaluate import split_prompt
-from agent.finetune.model import embedded_gguf_path
+from agent.finetune.model import EMBEDDED_BASE, embedded_gguf_path
 from agent.finetune.registry import get_model, models_dir
 from agent.finetune.stance import FineTunedStance
 from ingest.errors import InputError
@@ -33,7 +33,10 @@ def embedded_chat_stance(settings: ConcordSettings, name: str | None = None, *, 
             raise InputError(f"{name!r} was tuned from {model.base!r}, not the embedded model: evaluate it on a vLLM server instead.")
         adapter = Path(model.adapter_gguf)
     with EmbeddedServer(embedded_gguf_path(), port=0, threads=threads, n_ctx=2048, lora_adapter=adapter) as server:
-        yield FineTunedStance(base_url=server.base_url, model=server.alias)
+        model_id = f"{EMBEDDED_BASE}:{server.weights_sha256()[:12]}"
+        if name is not None:
+            model_id += f"+lora:{name}:{server.adapter_sha256()[:12]}"  # type: ignore[index]
+        yield FineTunedStance(base_url=server.base_url, model=server.alias, model_id=model_id)
 
 
 def check_not_trained_on(settings: ConcordSettings, name: str, texts: Sequence[str]) -> None:

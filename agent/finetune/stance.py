@@ -34,6 +34,7 @@ class FineTunedStance:
         proposal_title: str = "",
         timeout_s: float = 120.0,
         extra_body: dict[str, Any] | None = None,
+        model_id: str | None = None,
     ) -> None:
         self.base_url = base_url
         self.model = model
@@ -41,6 +42,7 @@ class FineTunedStance:
         self.proposal_title = proposal_title
         self.timeout_s = timeout_s
         self.extra_body = dict(extra_body or {})
+        self._model_id = model_id
 
     def _client(self) -> Any:
         try:
@@ -51,7 +53,8 @@ class FineTunedStance:
 
     @property
     def model_id(self) -> str:
-        return f"chat:{self.model}"
+        """What results name this classifier by: given (e.g. with the weights' hashes), else the served model's name."""
+        return self._model_id or f"chat:{self.model}"
 
     def classify(self, texts: Sequence[str], *, proposal_titles: Sequence[str] | None = None) -> list[StanceResult]:
         """One result per text; ``proposal_titles`` (same length) names the proposal each text is about."""

@@ -56,5 +56,5 @@ def test_train_resume_export_register_compare(
     results = json.loads(capsys.readouterr().out)
     assert list(results) == ["tiny-base", "tiny", "trained"]
     assert all(r["n_heldout"] == 3 and r["all"]["model"]["n"] == 3 for r in results.values())
-    assert results["tiny"]["model_id"] == results["tiny-base"]["model_id"]  # same server alias: only the adapter differs
+    assert results["tiny"]["model_id"].startswith(results["tiny-base"]["model_id"] + "+lora:tiny:")  # same base, plus the adapter
     assert (tmp_path / "res" / "stance_tiny.json").is_file()
