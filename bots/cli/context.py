@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -29,6 +30,12 @@ class CliContext:
         if self._store is None:
             self._store = Store.open(self.settings.effective_database_url, migrate=migrate)
         return self._store
+
+    def write_json(self, path: Path, data: Any) -> None:
+        """Write a results file (parents created) and say so on stderr."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        self.err_console.print(f"wrote {path}")
 
 
 def _width() -> int:

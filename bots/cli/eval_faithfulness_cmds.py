@@ -3,7 +3,6 @@ exact-substring baseline, plus quotes dropped in real generated reports."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -43,9 +42,7 @@ def faithfulness_eval(
         with cli.err_console.status(f"building {reports} reports of the bundled sample ..."), open_chat_backend(cli.settings.llm) as chat:
             result["generated_reports"] = report_faithfulness(chat=chat, embedder=cached_embedder(cli.settings), proposals=reports)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        cli.err_console.print(f"wrote {out}")
+        cli.write_json(out, result)
     if as_json:
         print_json(result)
     else:

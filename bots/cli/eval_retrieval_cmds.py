@@ -3,7 +3,6 @@ labelled queries, next to baselines measured in the same run."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -35,9 +34,7 @@ def retrieval_eval(
         result = run_retrieval_eval(embedder=cached_embedder(cli.settings), labels_path=labels or LABELS, k=k,
                                     progress=lambda m: status.update(f"retrieval evaluation: {m}"))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        cli.err_console.print(f"wrote {out}")
+        cli.write_json(out, result)
     if as_json:
         print_json(result)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -58,10 +57,7 @@ def stance_eval(
         with open_classifier(embedder) as (classifier, n_train), cli.err_console.status(f"{name}: classifying {len(test)} held-out texts ..."):
             report = evaluate_classifier(classifier, train, test)
         results[name] = {"model_id": classifier.model_id, "n_train": n_train, "n_heldout": len(test), **report}
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"stance_{name}.json"
-        path.write_text(json.dumps(results[name], indent=2) + "\n", encoding="utf-8")
-        cli.err_console.print(f"wrote {path}")
+        cli.write_json(out / f"stance_{name}.json", results[name])
     if as_json:
         print_json(results)
         return
