@@ -82,7 +82,8 @@ def measure_transformers(base: str, examples: list[Example], *, adapter_dir: str
         t0 = time.perf_counter()
         batch = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         with torch.no_grad():
-            model.generate(**batch, max_new_tokens=3, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+            # the answer is the JSON the server is asked for, {"stance": "off-topic"}: about 10 tokens
+            model.generate(**batch, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         latencies.extend([time.perf_counter() - t0] * len(chunk))
