@@ -6,7 +6,7 @@ Three tasks, all from real records dated before the cutoff (default 2025-01-01):
 * outcome: a closed proposal's title and body -> passed / failed;
 * summary: the posts of a forum thread -> the thread's title (a real one-line summary written by its author).
 
-Hand-labelled posts (the committed ``evals/data/stance_labels.jsonl``) add stance examples for the labels a
+Labelled posts (the committed ``evals/data/stance_labels.jsonl``, see its guidelines) add stance examples for the labels a
 vote cannot express (off-topic) and for forum/chat wording. Stance examples are split by proposal or thread with
 the rule every stance model shares (:func:`agent.stance.dataset.is_heldout`), so no proposal's reasons or thread's
 posts are seen in both training and test.
@@ -90,7 +90,7 @@ def build_dataset(
     max_aux: int = 120,
     seed: int = 0,
 ) -> FinetuneDataset:
-    """Build the dataset for ``dao_slug`` from the store, plus hand-labelled ``posts`` (e.g. the committed
+    """Build the dataset for ``dao_slug`` from the store, plus labelled ``posts`` (e.g. the committed
     ``evals/data/stance_labels.jsonl``); raise InputError when there is nothing to learn stance from.
 
     Stance examples are split exactly as every stance model is (:func:`agent.stance.dataset.is_heldout` on the

@@ -39,7 +39,7 @@ def train(
     max_test: int | None = typer.Option(None, "--max-test", help="Hold out only the first N test examples"),
     max_aux: int = typer.Option(120, "--max-aux", help="At most N outcome/summary examples next to the stance ones"),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
-    labels: Path | None = typer.Option(None, "--labels", help="Hand-labelled posts to add as stance examples (default evals/data/stance_labels.jsonl)"),
+    labels: Path | None = typer.Option(None, "--labels", help="Labelled posts to add as stance examples (default evals/data/stance_labels.jsonl)"),
     use_labels: bool = typer.Option(True, "--use-labels/--no-labels", help="Add the labelled posts (they teach off-topic and forum wording) or learn from the DAO's vote reasons alone"),
     as_json: bool = typer.Option(False, "--json", help="Print the registered model as JSON"),
 ) -> None:
