@@ -34,7 +34,7 @@ def stance_eval(
     macro-F1, per-class P/R/F1, confusion matrix, next to the majority-class baseline.
 
     Example: concord eval stance --data ../shared/data --model all
-    Example: concord eval stance --data ../shared/data --model compound-stance   (tuned vs base vs trained)
+    Example: concord eval stance --data ../shared/data --model concord-stance   (tuned vs base vs trained)
     """
     from agent.stance.dataset import load_post_labels, load_vote_reasons, split_heldout
     from agent.stance.trained import make_embedder
@@ -71,7 +71,10 @@ def _evaluators(cli: Any, names: list[str], train: list[Any], test: list[Any]) -
     """For each model to score, keyed by the name its results are written under: a context manager giving
     (classifier, number of training texts), holding a server only while it is scored. A tuned model's name brings
     its base model and the trained classifier along, so one run shows all three on the same held-out texts."""
+    from agent.finetune.heldout import check_not_trained_on, embedded_chat_stance
+    from agent.finetune.registry import get_model, list_models
     from agent.stance.trained import EmbeddingStanceClassifier, PrototypeHead, load_trained_stance
+    from ingest.errors import InputError, NotFoundError
 
     @contextmanager
     def trained(embedder: Any) -> Iterator[tuple[Any, int]]:
@@ -93,8 +96,6 @@ def _evaluators(cli: Any, names: list[str], train: list[Any], test: list[Any]) -
     def chat(tuned_name: str, *, tuned: bool) -> Opener:
         @contextmanager
         def open_chat(embedder: Any) -> Iterator[tuple[Any, int]]:
-            from agent.finetune.heldout import embedded_chat_stance
-
             with embedded_chat_stance(cli.settings, tuned_name if tuned else None, threads=cli.settings.llm.threads) as stance:
                 yield stance, (sum(get_model(cli.settings, tuned_name).counts.get("train", {}).get("stance", {}).values()) if tuned else 0)
 
@@ -106,10 +107,6 @@ def _evaluators(cli: Any, names: list[str], train: list[Any], test: list[Any]) -
         if name in builtin:
             out[name] = builtin[name]
             continue
-        from agent.finetune.heldout import check_not_trained_on
-        from agent.finetune.registry import get_model, list_models
-        from ingest.errors import InputError, NotFoundError
-
         try:
             get_model(cli.settings, name)
         except (NotFoundError, InputError) as exc:
