@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from ingest.replay_forum import ForumShapes
+
 __all__ = ["ReplayServer"]
 
 _TOPIC = re.compile(r"^/t/(?:[^/]+/)?(\d+)\.json$")
@@ -178,58 +180,26 @@ class ReplayServer:
             return self._graphql(body or b"{}")
         if self.discourse is None:
             return 404, {"errors": [f"no route for {path}"]}
+        forum = ForumShapes(self.discourse, page_size=self.page_size, topic_chunk=self.topic_chunk)
         responses = self.discourse["responses"]
         if path in {"/latest.json", "/latest"}:
-            return 200, self._latest(int((query.get("page") or ["0"])[0]))
+            return 200, forum.latest(int((query.get("page") or ["0"])[0]))
         if path == "/categories.json":
-            if "categories" in self.discourse:
-                return 200, {"category_list": {"categories": self.discourse["categories"]}}
-            names = sorted({t.get("category_name") for t in self._topics() if t.get("category_name")})
-            return 200, {
-                "category_list": {
-                    "categories": [{"id": i + 1, "name": n, "slug": n.lower()} for i, n in enumerate(names)]
-                }
-            }
+            wanted = (query.get("include_subcategories") or ["false"])[0] == "true"
+            return 200, forum.category_list(include_subcategories=wanted)
         if match := _TOPIC_POSTS.match(path):
             full = responses.get(f"/t/{match.group(1)}.json")
-            if full is None:
+            if not isinstance(full, dict) or not isinstance(full.get("post_stream"), dict):
                 return 404, {"errors": ["The requested URL or resource could not be found."]}
-            wanted = {int(x) for x in query.get("post_ids[]", [])}
-            posts = [p for p in full["post_stream"]["posts"] if p.get("id") in wanted]
-            return 200, {"post_stream": {"posts": posts}, "id": full.get("id")}
+            return 200, forum.topic_posts(full, {int(x) for x in query.get("post_ids[]", [])})
         if match := _TOPIC.match(path):
             full = responses.get(f"/t/{match.group(1)}.json")
             if full is None:
                 return 404, {"errors": ["The requested URL or resource could not be found."]}
             if isinstance(full, (str, bytes)):
                 return 200, full.encode("utf-8", errors="surrogateescape") if isinstance(full, str) else full
-            if not isinstance(full.get("post_stream"), dict):
-                return 200, full  # a recording of a malformed answer is served as it is
-            posts = full["post_stream"]["posts"]
-            stream = full["post_stream"].get("stream") or [p.get("id") for p in posts]
-            return 200, {**full, "post_stream": {"posts": posts[: self.topic_chunk], "stream": stream}}
+            return 200, forum.topic(full)
         return 404, {"errors": [f"no route for {path}"]}
-
-    # --- Discourse ------------------------------------------------------------
-
-    def _topics(self) -> list[dict[str, Any]]:
-        return (
-            list(self.discourse["responses"]["/latest.json"]["topic_list"]["topics"])
-            if self.discourse
-            else []
-        )
-
-    def _latest(self, page: int) -> dict[str, Any]:
-        topics = self._topics()
-        if any(t.get("bumped_at") for t in topics):
-            topics.sort(key=lambda t: t.get("bumped_at") or "", reverse=True)
-        start = page * self.page_size
-        chunk = topics[start : start + self.page_size]
-        more = f"/latest?page={page + 1}" if start + self.page_size < len(topics) else None
-        return {
-            "users": [],
-            "topic_list": {"per_page": self.page_size, "more_topics_url": more, "topics": chunk},
-        }
 
     # --- Snapshot -------------------------------------------------------------
 
