@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +24,12 @@ def _sample_discourse() -> dict[str, Any]:
 
 @pytest.fixture
 def forum(_sample_discourse: dict[str, Any]) -> dict[str, Any]:
-    """The 40 biggest real Arbitrum topics, with bump times (newest first), as a Discourse recording."""
+    """The 40 biggest real Arbitrum topics, with times (bumped newest first), as a Discourse recording.
+
+    As on a real forum: the oldest topic is pinned globally (it heads page 0 of ``/latest.json``), and the
+    topics sit in "Proposals" or its subcategory "Constitutional" (named only by
+    ``/categories.json?include_subcategories=true``). The sample's scrape has no times; these are made up.
+    """
     responses = _sample_discourse["responses"]
     keys = sorted(
         (k for k in responses if k != "/latest.json"),
@@ -34,13 +40,30 @@ def forum(_sample_discourse: dict[str, Any]) -> dict[str, Any]:
     for i, key in enumerate(keys):
         full = copy.deepcopy(responses[key])
         bumped = f"2024-02-{28 - i // 2:02d}T{10 + i % 2}:00:00.000Z"
-        full["bumped_at"] = bumped
-        full["category_id"] = 7
+        started = datetime(2024, 1, 1, 9, tzinfo=UTC) + timedelta(hours=i)
+        for post in full["post_stream"]["posts"]:
+            stamp = (started + timedelta(minutes=post["post_number"])).isoformat().replace("+00:00", "Z")
+            post.update(created_at=stamp, updated_at=stamp)
+        full.update(
+            bumped_at=bumped,
+            created_at=full["post_stream"]["posts"][0]["created_at"],
+            last_posted_at=full["post_stream"]["posts"][-1]["created_at"],
+            category_id=7 if i % 4 else 9,
+        )
+        full.pop("category_name", None)
+        if i == len(keys) - 1:
+            full.update(
+                pinned=True, pinned_globally=True, pinned_at="2024-01-02T00:00:00.000Z",
+                bumped_at="2024-01-15T00:00:00.000Z",
+            )  # fmt: skip
         out[key] = full
         topic = {k: v for k, v in full.items() if k != "post_stream"}
         topics.append(topic)
     out["/latest.json"] = {"topic_list": {"topics": topics}}
-    categories = [{"id": 7, "name": "Proposals", "slug": "proposals"}]
+    categories = [
+        {"id": 7, "name": "Proposals", "slug": "proposals"},
+        {"id": 9, "name": "Constitutional", "slug": "constitutional", "parent_category_id": 7},
+    ]
     return {"base_url": _sample_discourse["base_url"], "responses": out, "categories": categories}
 
 

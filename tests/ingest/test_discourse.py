@@ -33,8 +33,14 @@ def test_reads_every_page_topic_and_post_then_nothing_twice(
     assert any(p.startswith("/latest.json?page=3") for p in server.request_log)  # 40 topics, 10 per page
     assert any("/posts.json?post_ids" in p for p in server.request_log)  # topics over 5 posts were paged
     with sqlite_store.session() as session:
-        categories = set(session.exec(select(Thread.category)).all())
-    assert categories == {"Proposals"}  # named through /categories.json
+        threads = {t.external_id: t for t in session.exec(select(Thread))}
+    # Subcategories are named too: /categories.json lists them only with include_subcategories=true.
+    assert {t.category for t in threads.values()} == {"Proposals", "Constitutional"}
+    # /t/{id}.json has no bumped_at: every thread's bump time comes from the topic list.
+    listed = {str(t["id"]): t["bumped_at"] for t in forum["responses"]["/latest.json"]["topic_list"]["topics"]}
+    assert {k: t.bumped_at.isoformat()[:19] for k, t in threads.items()} == {
+        k: v[:19] for k, v in listed.items()
+    }
     requests_before = len(server.request_log)
     second = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     assert (second.ingested, second.updated, second.quarantined) == (0, 0, 0)
@@ -135,3 +141,34 @@ def test_deleted_and_vanished_posts_are_flagged_and_blanked(
     assert (third.ingested, third.updated, third.quarantined) == (0, 1, 0)  # the thread's bump time only
     fourth = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
     assert (fourth.ingested, fourth.updated, fourth.quarantined) == (0, 0, 0)
+
+
+def test_a_topic_bumped_behind_an_old_pinned_topic_is_read(
+    sqlite_store: Store, forum: dict[str, Any], server: ReplayServer, http: PoliteClient
+) -> None:
+    """Pinned topics head page 0 whatever their bump time: they must not end the incremental walk."""
+    dao = sqlite_store.ensure_dao("arbitrum")
+    run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
+    listing = forum["responses"]["/latest.json"]["topic_list"]["topics"]
+    pinned = next(t for t in listing if t.get("pinned"))
+    assert pinned["bumped_at"] < min(t["bumped_at"] for t in listing if not t.get("pinned"))
+    quiet = listing[5]  # an unpinned topic: a new reply bumps it to the top, just behind the pinned one
+    topic = forum["responses"][f"/t/{quiet['id']}.json"]
+    posts = topic["post_stream"]["posts"]
+    reply = {**copy.deepcopy(posts[-1]), "id": posts[-1]["id"] + 7000, "post_number": posts[-1]["post_number"] + 1}
+    reply["cooked"] = "<p>A reply behind the pinned topic</p>"
+    posts.append(reply)
+    topic["post_stream"]["stream"] = [p["id"] for p in posts]
+    quiet.update(highest_post_number=reply["post_number"], bumped_at="2024-03-05T00:00:00.000Z")
+    assert [t["id"] for t in server_page(http, 0)[:2]] == [pinned["id"], quiet["id"]]
+
+    summary = run_ingestion(sqlite_store, dao, _source(http, forum, sqlite_store))
+    assert summary.ingested == 1
+    with sqlite_store.session() as session:
+        assert "A reply behind the pinned topic" in set(session.exec(select(Post.text)).all())
+        thread = session.exec(select(Thread).where(Thread.external_id == str(quiet["id"]))).one()
+    assert thread.bumped_at is not None and thread.bumped_at.isoformat().startswith("2024-03-05T00:00:00")
+
+
+def server_page(http: PoliteClient, page: int) -> list[dict[str, Any]]:
+    return DiscourseClient(http).latest(page)["topic_list"]["topics"]
