@@ -198,6 +198,7 @@ class DiscourseSource:
                     stop = True  # pinned topics head page 0 out of bump order: only an unpinned one ends the walk
                     break
                 if isinstance(topic, dict) and isinstance(topic.get("id"), int):
+                    # Read by the walk's own rule: a failed read left its thread row as it was, so it is due.
                     owed.pop(topic["id"], None)
                 pending += self._topic_items(topic, cursor_of)
                 if len(pending) >= self.batch_items:
@@ -258,7 +259,6 @@ class DiscourseSource:
             return [RawItem("discourse-topic", "latest-entry", topic)]  # normalise rejects it with the reason
         topic_id = topic["id"]
         ref = f"topic:{topic_id}"
-        again = again or topic_id in self._book.pending
         seen_n, seen_b = self._seen(topic_id, cursor_of)
         highest = (
             topic.get("highest_post_number") if isinstance(topic.get("highest_post_number"), int) else None
