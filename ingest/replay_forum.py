@@ -143,10 +143,18 @@ class ForumShapes:
 
     @staticmethod
     def _post(post: Any) -> Any:
-        return _project(post, _POST_FIELDS) if isinstance(post, dict) else post
+        if not isinstance(post, dict):
+            return post
+        # Fields every post carries (PostSerializer) that a recording may not have kept: their plain values.
+        defaults = {"post_type": 1, "version": 1, "reply_to_post_number": None, "hidden": False, "wiki": False,
+                    "deleted_at": None, "user_deleted": False}  # fmt: skip
+        return {**defaults, **_project(post, _POST_FIELDS)}
 
     def _view(self, full: dict[str, Any]) -> dict[str, Any]:
-        view = _project(full, _VIEW_FIELDS)
+        defaults = {"fancy_title": full.get("title"), "archetype": "regular", "visible": True, "closed": False,
+                    "archived": False, "deleted_at": None, "pinned": False, "pinned_globally": False,
+                    "pinned_at": None, "pinned_until": None, "unpinned": None}  # fmt: skip
+        view = {**defaults, **_project(full, _VIEW_FIELDS)}
         view["category_id"] = self._category_id(full)
         return view
 

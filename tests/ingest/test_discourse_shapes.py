@@ -1,0 +1,129 @@
+"""The loopback forum answers in Discourse's published shapes, and the client relies only on fields it always sends.
+
+``tests/ingest/data/discourse_shapes.json`` is a trimmed copy of discourse/discourse's response schemas
+(``spec/requests/api/schemas/json/``): property names, JSON types with nullability, required lists; its
+``corrections`` say where the published schema is narrower than what the serializers send, and why.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.http import PoliteClient
+from ingest.replay import ReplayServer
+
+SHAPES = json.loads((Path(__file__).parent / "data" / "discourse_shapes.json").read_text())["shapes"]
+_JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+
+# What ingest/sources/discourse.py and ingest/normalise/discourse.py read, per object.
+RELIED_ON = {
+    "topic_list": ["topics"],
+    "topic_list_item": ["id", "bumped_at", "highest_post_number", "category_id", "pinned", "pinned_globally"],
+    "topic_view": ["id", "title", "slug", "created_at", "highest_post_number", "post_stream"],
+    "post_stream": ["posts", "stream"],
+    "post": [
+        "id", "topic_id", "post_number", "cooked", "username", "name", "created_at", "updated_at",
+        "reply_to_post_number", "deleted_at", "user_deleted",
+    ],  # fmt: skip
+    "category_list": ["categories"],
+    "category": ["id", "name", "slug"],
+}
+
+
+def _problems(value: Any, shape: str, where: str) -> list[str]:
+    """Fields the real API lacks, or with a type (or a null) the real API never sends."""
+    spec = SHAPES[shape]
+    if not isinstance(value, dict):
+        return [f"{where}: expected an object, got {type(value).__name__}"]
+    found = []
+    for key, item in value.items():
+        allowed = spec["properties"].get(key)
+        if allowed is None:
+            found.append(f"{where}.{key}: Discourse never sends this field")
+            continue
+        types = allowed["type"]
+        if item is None:
+            if "null" not in types:
+                found.append(f"{where}.{key}: null, but Discourse always sends {types}")
+        elif not any(
+            isinstance(item, _JSON_TYPES[t]) and not (t in {"integer", "number"} and isinstance(item, bool))
+            for t in types
+            if t != "null"
+        ):
+            found.append(f"{where}.{key}: {type(item).__name__}, but Discourse sends {types}")
+    found += [f"{where}.{key}: the client reads it, but it is missing" for key in RELIED_ON[shape] if key not in value]
+    return found
+
+
+def test_the_client_relies_only_on_fields_discourse_always_sends() -> None:
+    for shape, keys in RELIED_ON.items():
+        required = set(SHAPES[shape]["required"])
+        # pinned_globally: sent on every list item (TopicListItemSerializer), listed in the schema's required.
+        assert set(keys) <= required, (shape, sorted(set(keys) - required))
+
+
+def _get(http: PoliteClient, path: str, **params: Any) -> Any:
+    return http.get_json(path, params=params or None)
+
+
+def test_loopback_forum_answers_in_the_published_shapes(
+    server: ReplayServer, http: PoliteClient, forum: dict[str, Any]
+) -> None:
+    problems: list[str] = []
+    pages, page = [], 0
+    while True:
+        answer = _get(http, "/latest.json", page=page, order="activity")
+        problems += _problems(answer["topic_list"], "topic_list", f"latest[{page}]")
+        problems += [p for i, t in enumerate(answer["topic_list"]["topics"])
+                     for p in _problems(t, "topic_list_item", f"latest[{page}].topics[{i}]")]  # fmt: skip
+        pages.append(answer["topic_list"])
+        if "more_topics_url" not in answer["topic_list"]:
+            break
+        page += 1
+    listed = [t for p in pages for t in p["topics"]]
+    assert len(listed) == 40 and len({t["id"] for t in listed}) == 40  # every topic once, pinned included
+    assert listed[0]["pinned"] and not any(t["pinned"] for t in listed[1:])  # pinned first on page 0
+    assert all(len(p["topics"]) == p["per_page"] for p in pages[:-1])  # more_topics_url only on full pages
+
+    for topic in listed:
+        view = _get(http, f"/t/{topic['id']}.json")
+        problems += _problems(view, "topic_view", f"/t/{topic['id']}.json")
+        problems += _problems(view["post_stream"], "post_stream", f"/t/{topic['id']}.json post_stream")
+        problems += [p for i, post in enumerate(view["post_stream"]["posts"])
+                     for p in _problems(post, "post", f"/t/{topic['id']}.json posts[{i}]")]  # fmt: skip
+    biggest = max(listed, key=lambda t: t["posts_count"])
+    view = _get(http, f"/t/{biggest['id']}.json")
+    rest = [i for i in view["post_stream"]["stream"] if i not in {p["id"] for p in view["post_stream"]["posts"]}]
+    assert rest, "the biggest topic should need /posts.json"
+    more = http.get_json(f"/t/{biggest['id']}/posts.json", params=[("post_ids[]", i) for i in rest])
+    assert [p["id"] for p in more["post_stream"]["posts"]] == rest
+    problems += [p for i, post in enumerate(more["post_stream"]["posts"])
+                 for p in _problems(post, "post", f"/t/{biggest['id']}/posts.json posts[{i}]")]  # fmt: skip
+
+    for flag in ("true", "false"):
+        answer = _get(http, "/categories.json", include_subcategories=flag)
+        problems += _problems(answer["category_list"], "category_list", f"categories({flag})")
+        for c in answer["category_list"]["categories"]:
+            problems += _problems(c, "category", f"categories({flag}).{c['id']}")
+            problems += [p for s in c.get("subcategory_list") or []
+                         for p in _problems(s, "category", f"categories({flag}).{c['id']}.{s['id']}")]  # fmt: skip
+    assert problems == [], "\n".join(sorted({__import__("re").sub(r"\d+", "N", p) for p in problems}))
+
+
+def test_topic_view_has_no_bump_time_and_no_category_name(server: ReplayServer, http: PoliteClient) -> None:
+    topic_id = _get(http, "/latest.json")["topic_list"]["topics"][0]["id"]
+    view = _get(http, f"/t/{topic_id}.json")
+    assert "bumped_at" not in view and "category_name" not in view and isinstance(view["category_id"], int)
+
+
+@pytest.mark.parametrize("flag", ["true", "false"])
+def test_subcategories_are_listed_only_when_asked(server: ReplayServer, http: PoliteClient, flag: str) -> None:
+    categories = _get(http, "/categories.json", include_subcategories=flag)["category_list"]["categories"]
+    assert [c["id"] for c in categories] == [7]  # top level only
+    nested = categories[0]["subcategory_list"]
+    assert categories[0]["subcategory_ids"] == [9]
+    assert ([c["name"] for c in nested] if flag == "true" else nested) == (["Constitutional"] if flag == "true" else None)
