@@ -7,7 +7,9 @@ endpoint (``POST /graphql``: ``space``, ``proposals`` and ``votes`` with ``first
 ``concord ingest sample`` uses it to replay the bundled sample through the same code a live source runs.
 
 The GraphQL side reads the root field and its arguments from the query's variables (the way Concord's own
-client sends them); it does not evaluate selection sets, it returns whole recorded objects.
+client sends them); it does not evaluate selection sets, it returns whole recorded objects. It refuses what the
+real hub refuses (``first`` over 1000, ``skip`` over 5000, an ``id_in`` list over 100) with the hub's message.
+The forum side renders recordings in Discourse's own shapes (``ingest.replay_forum``).
 
 Faults can be injected per path prefix: ``"500"``, ``"429"`` (with ``Retry-After``), ``"hang"`` (sleeps past any
 sane timeout), ``"badjson"``, ``"reset"`` (closes the connection). ``delay_s`` slows every answer.
@@ -212,6 +214,8 @@ class ReplayServer:
             return 400, {"errors": [{"message": "Syntax Error: no root field"}]}
         field = match.group(1)
         assert self.snapshot is not None
+        if refusal := _hub_limits(variables):
+            return 200, {"data": {field: None}, "errors": [{"message": refusal, "path": [field]}]}
         if field == "space":
             space = self.snapshot["space"]
             return 200, {"data": {"space": space if variables.get("id") == space.get("id") else None}}
@@ -221,7 +225,7 @@ class ReplayServer:
                 for p in self.snapshot.get("proposals") or []
                 if not variables.get("space") or (p.get("space") or {}).get("id") == variables["space"]
             ]
-            if variables.get("ids"):
+            if variables.get("ids"):  # the hub ignores an empty `*_in` list
                 items = [p for p in items if p.get("id") in set(variables["ids"])]
             return 200, {"data": {"proposals": self._page(items, variables)}}
         if field == "votes":
@@ -245,5 +249,26 @@ class ReplayServer:
             items = [x for x in items if created(x) >= int(variables["created_gte"])]
         items = sorted(items, key=created)
         skip = int(variables.get("skip") or 0)
-        first = min(int(variables.get("first") or 20), 1000)
+        first = int(variables.get("first") or 20)
         return items[skip : skip + first]
+
+
+# The hub's argument limits (snapshot-hub src/graphql/helpers.ts, ARG_LIMITS and checkLimits).
+_HUB_LIMITS = {"first": 1000, "skip": 5000}
+_HUB_IN_LIMIT = 100
+_IN_VARIABLES = {"ids": "id_in"}  # the variables Concord's queries bind to `*_in` arguments
+
+
+def _hub_limits(variables: dict[str, Any]) -> str | None:
+    """The hub's refusal for arguments over its limits, word for word, or None."""
+    for key, limit in _HUB_LIMITS.items():
+        value = variables.get(key)
+        if isinstance(value, int) and value > limit:
+            return f"The `{key}` argument must not be greater than {limit}"
+        if isinstance(value, int) and value < 0:
+            return f"The `{key}` argument must be positive"
+    for variable, argument in _IN_VARIABLES.items():
+        value = variables.get(variable)
+        if isinstance(value, list) and len(value) > _HUB_IN_LIMIT:
+            return f"The `{argument}` argument must not be greater than {_HUB_IN_LIMIT}"
+    return None

@@ -21,6 +21,7 @@ from ingest.records import Record
 from ingest.store import Store
 
 __all__ = [
+    "IN_ARGUMENT_LIMIT",
     "PROPOSAL_FIELDS",
     "VOTE_FIELDS",
     "SnapshotClient",
@@ -31,6 +32,9 @@ __all__ = [
 
 PROPOSAL_FIELDS = """id title body choices start end snapshot state author created type
     scores scores_state scores_total scores_updated quorum votes discussion link space { id name }"""
+# The hub refuses a `*_in` list longer than 100 (snapshot-hub src/graphql/helpers.ts, ARG_LIMITS "*_in").
+IN_ARGUMENT_LIMIT = 100
+
 VOTE_FIELDS = "id voter vp choice reason created proposal { id choices type }"
 
 _SPACE_QUERY = "query Space($id: String!) { space(id: $id) { id name network symbol } }"
@@ -90,7 +94,12 @@ class SnapshotClient:
         return _list(data, "proposals")
 
     def proposals_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
-        return _list(self.query(_PROPOSALS_BY_ID_QUERY, {"ids": ids, "first": len(ids)}), "proposals")
+        """The proposals with these ids, asked ``IN_ARGUMENT_LIMIT`` at a time (the hub refuses longer lists)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), IN_ARGUMENT_LIMIT):
+            chunk = ids[start : start + IN_ARGUMENT_LIMIT]
+            found += _list(self.query(_PROPOSALS_BY_ID_QUERY, {"ids": chunk, "first": len(chunk)}), "proposals")
+        return found
 
     def votes(self, proposal: str, *, created_gte: int, skip: int, first: int) -> list[dict[str, Any]]:
         data = self.query(

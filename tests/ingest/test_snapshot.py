@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 
 from ingest.domain import Proposal, QuarantinedRecord, Vote
-from ingest.http import PoliteClient
+from ingest.http import BadResponseError, PoliteClient
 from ingest.pipeline import run_ingestion
 from ingest.replay import ReplayServer
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
-from ingest.sources.snapshot import SnapshotClient, SnapshotSource, open_proposal_ids
+from ingest.sources.snapshot import _PROPOSALS_BY_ID_QUERY, SnapshotClient, SnapshotSource, open_proposal_ids
 from ingest.store import Store
 from tests.ingest.conftest import FAST
 
@@ -141,3 +141,70 @@ def test_hub_outage_is_quarantined_and_the_next_run_catches_up(
             assert "HTTP 500" in session.exec(select(QuarantinedRecord.error)).one()
         back = _run(sqlite_store, hub.url, hub_recording["space"]["id"])
     assert back.quarantined == 0 and sqlite_store.count(Proposal) == 6 and sqlite_store.count(Vote) == 18
+
+
+def _proposals(count: int, space: str, *, state: str = "closed", created: int = 1_700_000_000) -> list[dict[str, Any]]:
+    """``count`` real proposals re-filed under ``space``, three created in each second."""
+    sample = load_recording(SAMPLE_DIR / "snapshot-arbitrum.json.gz")
+    out = []
+    for i in range(count):
+        proposal = copy.deepcopy(sample["proposals"][i % len(sample["proposals"])])
+        proposal.update(
+            id=f"0x{i:064x}",
+            created=created + i // 3,
+            state=state,
+            scores_state="final" if state == "closed" else "pending",
+            space={"id": space, "name": space},
+        )
+        out.append(proposal)
+    return out
+
+
+def test_the_hub_refuses_an_id_list_over_100_as_the_real_hub_does(hub_recording: dict[str, Any]) -> None:
+    """snapshot-hub src/graphql/helpers.ts: ARG_LIMITS default '*_in': 100, checked by checkLimits."""
+    with ReplayServer(snapshot=hub_recording) as hub, PoliteClient(hub.url, policy=FAST) as http:
+        client = SnapshotClient(http)
+        ids = [f"0x{i:064x}" for i in range(101)]
+        answer = http.post_json(
+            "/graphql",
+            body={"query": _PROPOSALS_BY_ID_QUERY, "variables": {"ids": ids, "first": 101}},
+        )
+        assert answer["errors"][0]["message"] == "The `id_in` argument must not be greater than 100"
+        assert answer["data"] == {"proposals": None}
+        with pytest.raises(BadResponseError, match="must not be greater than 1000"):
+            client.proposals("x.eth", created_gte=0, skip=0, first=1001)
+        assert client.proposals_by_id(ids) == []  # chunked: 100 + 1, both accepted
+
+
+def test_open_proposals_are_refreshed_100_ids_at_a_time(sqlite_store: Store) -> None:
+    recording = {"space": {"id": "big.eth", "name": "Big"}, "proposals": _proposals(230, "big.eth", state="active"), "votes": []}
+    dao = sqlite_store.ensure_dao("big")
+    with ReplayServer(snapshot=recording) as hub, PoliteClient(hub.url, policy=FAST) as http:
+        first = run_ingestion(sqlite_store, dao, SnapshotSource(SnapshotClient(http), "big.eth", votes=False))
+        assert first.ingested == 230 and len(open_proposal_ids(sqlite_store, dao)) == 230
+        for p in recording["proposals"]:
+            p.update(state="closed", scores_state="final")
+        source = SnapshotSource(
+            SnapshotClient(http), "big.eth", votes=False, open_ids=open_proposal_ids(sqlite_store, dao)
+        )
+        second = run_ingestion(sqlite_store, dao, source)
+    assert (second.updated, second.quarantined) == (230, 0)
+    assert open_proposal_ids(sqlite_store, dao) == ()
+
+
+def test_paging_through_same_second_ties_never_reads_an_item_twice(sqlite_store: Store) -> None:
+    """Three proposals per second, pages of two: every page boundary falls inside or at the edge of a tie."""
+    recording = {"space": {"id": "ties.eth", "name": "Ties"}, "proposals": _proposals(17, "ties.eth"), "votes": []}
+    with ReplayServer(snapshot=recording) as hub, PoliteClient(hub.url, policy=FAST) as http:
+        source = SnapshotSource(SnapshotClient(http), "ties.eth", page_size=2, votes=False)
+        cursors: dict[str, str] = {}
+        read = [
+            item.ref
+            for batch in source.batches(cursors.get)
+            for item in batch.items
+        ]
+        assert sorted(read) == sorted(p["id"] for p in recording["proposals"])  # each once, none lost
+        summary = run_ingestion(sqlite_store, sqlite_store.ensure_dao("ties"), source)
+        assert (summary.ingested, summary.duplicates) == (17, 0)
+        again = run_ingestion(sqlite_store, sqlite_store.ensure_dao("ties"), source)
+    assert (again.ingested, again.updated, again.duplicates) == (0, 0, 0)  # the cursor read nothing twice
