@@ -50,7 +50,10 @@ _RETRY_STATUS = {429, 500, 502, 503, 504, 520, 521, 522, 524}
 
 
 class PoliteClient:
-    """``get_json`` / ``post_json`` against one base URL, waiting between requests and retrying failures."""
+    """``get_json`` / ``post_json`` against one base URL, waiting between requests and retrying failures.
+
+    ``sleep`` and ``clock`` (seconds, monotonic) are the client's only view of time; tests pass their own.
+    """
 
     def __init__(
         self,
@@ -60,9 +63,11 @@ class PoliteClient:
         headers: dict[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy or HttpPolicy()
         self._sleep = sleep
+        self._clock = clock
         self._last_request = 0.0
         self.requests_made = 0
         self.retries_made = 0
@@ -100,7 +105,7 @@ class PoliteClient:
     def _wait_turn(self) -> None:
         if self.policy.rate <= 0:
             return
-        gap = 1.0 / self.policy.rate - (time.monotonic() - self._last_request)
+        gap = 1.0 / self.policy.rate - (self._clock() - self._last_request)
         if gap > 0:
             self._sleep(gap)
 
@@ -125,7 +130,7 @@ class PoliteClient:
         last_problem = ""
         for attempt in range(self.policy.retries + 1):
             self._wait_turn()
-            self._last_request = time.monotonic()
+            self._last_request = self._clock()
             self.requests_made += 1
             try:
                 response = self._client.request(method, path, **kwargs)

@@ -55,6 +55,7 @@ class ReplayServer:
         self.delay_s = delay_s
         self.hang_s = hang_s
         self.faults: dict[str, deque[str]] = {}
+        self.release_hangs = threading.Event()  # set it to end every "hang" at once
         self.request_log: list[str] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -93,6 +94,7 @@ class ReplayServer:
         return self
 
     def stop(self) -> None:
+        self.release_hangs.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -126,7 +128,7 @@ class ReplayServer:
             time.sleep(self.delay_s)
         fault = self._next_fault(parts.path)
         if fault == "hang":
-            time.sleep(self.hang_s)
+            self.release_hangs.wait(self.hang_s)
             return
         if fault == "reset":
             handler.close_connection = True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ingest.http import BadResponseError, HttpPolicy, PoliteClient, RemoteError
@@ -23,34 +21,67 @@ def test_retries_5xx_and_429_then_succeeds(server: ReplayServer) -> None:
 
 
 def test_retry_after_seconds_is_honoured(server: ReplayServer) -> None:
+    waits: list[float] = []
     server.inject("/latest.json", "429")
-    with PoliteClient(server.url, policy=HttpPolicy(rate=0, retries=2, backoff_s=5.0)) as client:
-        started = time.monotonic()
+    with PoliteClient(
+        server.url, policy=HttpPolicy(rate=0, retries=2, backoff_s=5.0), sleep=waits.append
+    ) as client:
         client.get_json("/latest.json")
-    # Retry-After: 0 beats a 5 s backoff: the retry came at once.
-    assert time.monotonic() - started < 2.0
+    # Retry-After: 0 beats a 5 s backoff: the one wait before the retry was zero.
+    assert waits == [0.0] and client.requests_made == 2
+
+
+def test_without_retry_after_the_backoff_grows_and_is_capped(server: ReplayServer) -> None:
+    waits: list[float] = []
+    server.inject("/latest.json", "500", "500", "500", "500")
+    policy = HttpPolicy(rate=0, retries=4, backoff_s=1.0, max_backoff_s=3.0)
+    with PoliteClient(server.url, policy=policy, sleep=waits.append) as client:
+        client.get_json("/latest.json")
+    # Jittered within [half, whole] of 1, 2, 4 -> capped at 3, 8 -> capped at 3.
+    bounds = [(0.5, 1.0), (1.0, 2.0), (1.5, 3.0), (1.5, 3.0)]
+    assert len(waits) == 4 and all(lo <= w <= hi for w, (lo, hi) in zip(waits, bounds, strict=True)), waits
 
 
 def test_hanging_server_times_out_and_gives_up_with_a_clear_error() -> None:
     with ReplayServer(
-        discourse={"responses": {"/latest.json": {"topic_list": {"topics": []}}}}, hang_s=3
+        discourse={"responses": {"/latest.json": {"topic_list": {"topics": []}}}}, hang_s=60
     ) as server:
         server.inject("/latest.json", "hang", "hang")
+        waits: list[float] = []
         with PoliteClient(
-            server.url, policy=HttpPolicy(rate=0, timeout_s=0.3, retries=1, backoff_s=0.01)
+            server.url, policy=HttpPolicy(rate=0, timeout_s=0.3, retries=1, backoff_s=0.01), sleep=waits.append
         ) as client:
-            started = time.monotonic()
+            # Each hang lasts until the server is stopped (60 s at most): only the client's read timeout ends
+            # the call, and the error says so. Were the timeout ignored, the hangs would end with the
+            # connection closed unanswered (a RemoteProtocolError), not a ReadTimeout.
             with pytest.raises(RemoteError, match="failed 2 times.*ReadTimeout"):
                 client.get_json("/latest.json")
-        assert time.monotonic() - started < 2.5
+        assert client.requests_made == 2 and len(waits) == 1
+        assert not server.release_hangs.is_set()  # both requests gave up while the server still hung
+
+
+class _FakeClock:
+    """Time that moves only when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 def test_request_rate_is_respected(server: ReplayServer) -> None:
-    with PoliteClient(server.url, policy=HttpPolicy(rate=20)) as client:
-        started = time.monotonic()
+    clock = _FakeClock()
+    with PoliteClient(server.url, policy=HttpPolicy(rate=20), sleep=clock.sleep, clock=clock) as client:
         for _ in range(6):
             client.get_json("/latest.json")
-    assert time.monotonic() - started >= 5 / 20 * 0.95
+    # 20 requests a second: the first goes at once, each later one waits out its 1/20 s.
+    assert clock.sleeps == pytest.approx([0.05] * 5)
 
 
 def test_bad_json_raises_with_the_raw_body(server: ReplayServer) -> None:
