@@ -11,8 +11,8 @@ client sends them); it does not evaluate selection sets, it returns whole record
 real hub refuses (``first`` over 1000, ``skip`` over 5000, an ``id_in`` list over 100) with the hub's message.
 The forum side renders recordings in Discourse's own shapes (``ingest.replay_forum``).
 
-Faults can be injected per path prefix: ``"500"``, ``"429"`` (with ``Retry-After``), ``"hang"`` (sleeps past any
-sane timeout), ``"badjson"``, ``"reset"`` (closes the connection). ``delay_s`` slows every answer.
+Faults can be injected per path prefix: ``"500"``, ``"429"`` (with ``Retry-After``), ``"hang"`` (no answer for
+``hang_s`` seconds or until ``release_hangs`` is set, then the connection is closed unanswered), ``"badjson"``, ``"reset"`` (closes the connection). ``delay_s`` slows every answer.
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ class ReplayServer:
         fault = self._next_fault(parts.path)
         if fault == "hang":
             self.release_hangs.wait(self.hang_s)
+            handler.close_connection = True  # then hang up without an answer
             return
         if fault == "reset":
             handler.close_connection = True
