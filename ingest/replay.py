@@ -12,7 +12,8 @@ real hub refuses (``first`` over 1000, ``skip`` over 5000, an ``id_in`` list ove
 The forum side renders recordings in Discourse's own shapes (``ingest.replay_forum``).
 
 Faults can be injected per path prefix: ``"500"``, ``"429"`` (with ``Retry-After``), ``"hang"`` (no answer for
-``hang_s`` seconds or until ``release_hangs`` is set, then the connection is closed unanswered), ``"badjson"``, ``"reset"`` (closes the connection). ``delay_s`` slows every answer.
+``hang_s`` seconds or until ``release_hangs`` is set, then the connection is closed unanswered), ``"badjson"``,
+``"reset"`` (closes the connection). ``delay_s`` slows every answer.
 """
 
 from __future__ import annotations
