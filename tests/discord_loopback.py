@@ -36,6 +36,11 @@ from aiohttp import WSMsgType, web
 __all__ = [
     "APP_ID",
     "BOT_ID",
+    "COMMAND_DATA_FIELDS",
+    "GUILD_CREATE_FIELDS",
+    "GUILD_FIELDS",
+    "INTERACTION_FIELDS",
+    "ROLE_FIELDS",
     "CHANNEL_ID",
     "GUILD_ID",
     "HIDDEN_CHANNEL_ID",
@@ -62,6 +67,28 @@ EVERYONE_PERMISSIONS = "104324673"  # view, send, embed, read history, ... (Disc
 SEND_AND_EMBED = (1 << 11) | (1 << 14)  # Send Messages, Embed Links
 
 _ids = itertools.count(700000000000000001)
+
+# Fields Discord documents as always present (no "?" after the name), from discord/discord-api-docs:
+# docs/resources/guild.mdx "Guild Structure" and docs/events/gateway-events "Guild Create Extra Fields".
+GUILD_FIELDS = (
+    "id", "name", "icon", "splash", "discovery_splash", "owner_id", "afk_channel_id", "afk_timeout",
+    "verification_level", "default_message_notifications", "explicit_content_filter", "roles", "emojis",
+    "features", "mfa_level", "application_id", "system_channel_id", "system_channel_flags", "rules_channel_id",
+    "vanity_url_code", "description", "banner", "premium_tier", "preferred_locale", "public_updates_channel_id",
+    "nsfw_level", "premium_progress_bar_enabled", "safety_alerts_channel_id", "incidents_data",
+)  # fmt: skip
+GUILD_CREATE_FIELDS = (
+    "joined_at", "large", "member_count", "voice_states", "members", "channels", "threads", "presences",
+    "stage_instances", "guild_scheduled_events", "soundboard_sounds",
+)  # fmt: skip
+ROLE_FIELDS = ("id", "name", "color", "hoist", "position", "permissions", "managed", "mentionable", "flags")
+# docs/interactions/receiving-and-responding.mdx "Interaction Structure"; ``data`` is always present on
+# application commands and ``locale`` on every type but PING; ``member`` (in a guild) or ``user`` (in a DM).
+INTERACTION_FIELDS = (
+    "id", "application_id", "type", "data", "token", "version", "app_permissions", "locale", "entitlements",
+    "authorizing_integration_owners", "attachment_size_limit",
+)  # fmt: skip
+COMMAND_DATA_FIELDS = ("id", "name", "type")
 
 
 @dataclass
@@ -122,9 +149,21 @@ def _reply_message(body: dict[str, Any]) -> dict[str, Any]:
 
 def guild_payload() -> dict[str, Any]:
     """A GUILD_CREATE payload: #governance (readable), #mods (hidden from @everyone), signer and member roles, the bot."""
-    role = {"color": 0, "hoist": False, "managed": False, "mentionable": False, "permissions": "0", "position": 1}
+    role = {
+        "color": 0, "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+        "hoist": False, "managed": False, "mentionable": False, "permissions": "0", "position": 1, "flags": 0,
+        "icon": None, "unicode_emoji": None,
+    }  # fmt: skip
     return {
-        "id": str(GUILD_ID), "name": "Test DAO", "owner_id": "1", "member_count": 2, "features": [],
+        "id": str(GUILD_ID), "name": "Test DAO", "icon": None, "splash": None, "discovery_splash": None,
+        "owner_id": "1", "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
+        "default_message_notifications": 1, "explicit_content_filter": 0, "mfa_level": 0, "application_id": None,
+        "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None, "vanity_url_code": None,
+        "description": None, "banner": None, "premium_tier": 0, "preferred_locale": "en-US",
+        "public_updates_channel_id": None, "nsfw_level": 0, "premium_progress_bar_enabled": False,
+        "safety_alerts_channel_id": None, "incidents_data": None,
+        "joined_at": "2024-01-01T00:00:00+00:00", "large": False, "unavailable": False,
+        "member_count": 2, "features": [],
         "roles": [
             {**role, "id": str(GUILD_ID), "name": "@everyone", "position": 0, "permissions": EVERYONE_PERMISSIONS},
             {**role, "id": str(SIGNER_ROLE_ID), "name": "signer"},
@@ -310,6 +349,9 @@ def interaction_payload(
         "version": 1, "locale": "en-US", "app_permissions": str(app_permissions), "attachment_size_limit": 8388608,
         "channel": {"id": str(CHANNEL_ID), "type": 0 if in_guild else 1, "name": "governance"},
         "channel_id": str(CHANNEL_ID), "entitlements": [],
+        # Installed to the guild: the key GUILD_INSTALL ("0") holds the guild id, or "0" in a DM with the bot.
+        "authorizing_integration_owners": {"0": str(GUILD_ID) if in_guild else "0"},
+        "context": 0 if in_guild else 1,
     }
     user = _user(user_id, f"member{user_id % 1000}")
     if in_guild:

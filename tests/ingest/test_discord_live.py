@@ -15,6 +15,7 @@ from ingest.sources.recordings import SAMPLE_DIR, load_recording
 from ingest.store import Store
 from tests.discord_loopback import (
     CHANNEL_ID,
+    GUILD_ID,
     HIDDEN_CHANNEL_ID,
     LoopbackDiscord,
     discord_message,
@@ -170,3 +171,33 @@ def test_concord_ingest_discord_reads_through_gateway_and_rest(
     assert texts[edited["id"]] == ("Edited: now in favour", False)
     assert texts[removed["id"]] == ("", True)
     assert refused.startswith("Error: Discord refused the bot token") and "CONCORD_DISCORD__TOKEN" in refused
+
+
+def test_loopback_events_carry_every_field_discord_documents_as_always_present() -> None:
+    from tests.discord_loopback import (
+        COMMAND_DATA_FIELDS,
+        GUILD_CREATE_FIELDS,
+        GUILD_FIELDS,
+        INTERACTION_FIELDS,
+        ROLE_FIELDS,
+        interaction_payload,
+    )
+
+    guild = guild_payload()
+    assert [f for f in GUILD_FIELDS + GUILD_CREATE_FIELDS if f not in guild] == []
+    assert all(f in role for role in guild["roles"] for f in ROLE_FIELDS)
+    assert all({"id", "type"} <= set(c) for c in guild["channels"])
+    assert all({"roles", "joined_at", "deaf", "mute", "flags"} <= set(m) for m in guild["members"])
+    for in_guild in (True, False):
+        payload = interaction_payload("status", in_guild=in_guild)
+        assert [f for f in INTERACTION_FIELDS if f not in payload] == []
+        assert all(f in payload["data"] for f in COMMAND_DATA_FIELDS)
+        assert ("member" in payload) is in_guild and ("user" in payload) is not in_guild
+        owner = payload["authorizing_integration_owners"]["0"]
+        assert owner == (str(GUILD_ID) if in_guild else "0")
+
+
+async def test_discord_py_reads_the_loopback_guild_create(client: Any) -> None:
+    guild = client.get_guild(GUILD_ID)
+    assert guild is not None and guild.name == "Test DAO" and guild.preferred_locale.value == "en-US"
+    assert {r.name for r in guild.roles} >= {"@everyone", "signer", "delegate"}
