@@ -13,9 +13,9 @@ test wrote them); this module renders them the way Discourse does, so the client
   ``include_subcategories=true`` each carries its children in ``subcategory_list``.
 
 Only fields the published response schemas (``spec/requests/api/schemas/json/``) list are sent. A recording
-without ``bumped_at`` (the bundled sample was captured without it) gets ``last_posted_at``, else ``created_at``,
-which is what Discourse sets it to when no edit bumped the topic; one without ``category_id`` gets the id its
-``category_name`` has in ``/categories.json``.
+without ``bumped_at`` gets ``last_posted_at``, else ``created_at`` (what Discourse sets it to when no edit bumped
+the topic); the bundled sample's scrape has no times at all, so there they stay null (``PROVENANCE.md``). A topic
+without ``category_id`` gets the id its ``category_name`` has in ``/categories.json``.
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ class RetryBook:
                     tries=int(entry.get("tries") or 0),
                     reason=str(entry.get("reason") or ""),
                     bumped_at=entry.get("bumped_at") if isinstance(entry.get("bumped_at"), str) else None,
-                    category_id=entry.get("category_id") if isinstance(entry.get("category_id"), int) else None,
+                    category_id=entry.get("category_id")
+                    if isinstance(entry.get("category_id"), int)
+                    else None,
                 )
         return book
 
@@ -68,7 +70,9 @@ class RetryBook:
         known.tries += 1
         known.reason = reason
         if entry is not None:
-            known.bumped_at = entry.get("bumped_at") if isinstance(entry.get("bumped_at"), str) else known.bumped_at
+            known.bumped_at = (
+                entry.get("bumped_at") if isinstance(entry.get("bumped_at"), str) else known.bumped_at
+            )
             if isinstance(entry.get("category_id"), int):
                 known.category_id = entry["category_id"]
         if known.tries >= self.max_tries:

@@ -28,7 +28,11 @@ def _reply(forum: dict[str, Any], topic_id: int, text: str, when: str) -> None:
     """A new reply: the topic gains a post and is bumped to the top of /latest.json."""
     topic = forum["responses"][f"/t/{topic_id}.json"]
     posts = topic["post_stream"]["posts"]
-    new = {**copy.deepcopy(posts[-1]), "id": posts[-1]["id"] + 7000, "post_number": posts[-1]["post_number"] + 1}
+    new = {
+        **copy.deepcopy(posts[-1]),
+        "id": posts[-1]["id"] + 7000,
+        "post_number": posts[-1]["post_number"] + 1,
+    }
     new["cooked"] = f"<p>{text}</p>"
     posts.append(new)
     topic["post_stream"]["stream"] = [p["id"] for p in posts]
@@ -105,7 +109,11 @@ def test_posts_missing_from_posts_json_are_retried_and_the_thread_is_not_complet
     posts = topic["post_stream"]["posts"]
     assert len(posts) > 10  # the loopback sends 5 with /t/{id}.json: the rest come through /posts.json
     topic["post_stream"]["stream"] = [p["id"] for p in posts]
-    vanished = [posts.pop(7), posts.pop(7), posts.pop(7)]  # in the stream, but /posts.json returns none of them
+    vanished = [
+        posts.pop(7),
+        posts.pop(7),
+        posts.pop(7),
+    ]  # in the stream, but /posts.json returns none of them
 
     first = _run(sqlite_store, http, forum)
     assert first.quarantined == 1

@@ -17,7 +17,14 @@ from ingest.http import PoliteClient
 from ingest.replay import ReplayServer
 
 SHAPES = json.loads((Path(__file__).parent / "data" / "discourse_shapes.json").read_text())["shapes"]
-_JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+_JSON_TYPES = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
 
 # What ingest/sources/discourse.py and ingest/normalise/discourse.py read, per object.
 RELIED_ON = {
@@ -26,9 +33,18 @@ RELIED_ON = {
     "topic_view": ["id", "title", "slug", "created_at", "highest_post_number", "post_stream"],
     "post_stream": ["posts", "stream"],
     "post": [
-        "id", "topic_id", "post_number", "cooked", "username", "name", "created_at", "updated_at",
-        "reply_to_post_number", "deleted_at", "user_deleted",
-    ],  # fmt: skip
+        "id",
+        "topic_id",
+        "post_number",
+        "cooked",
+        "username",
+        "name",
+        "created_at",
+        "updated_at",
+        "reply_to_post_number",
+        "deleted_at",
+        "user_deleted",
+    ],
     "category_list": ["categories"],
     "category": ["id", "name", "slug"],
 }
@@ -55,7 +71,11 @@ def _problems(value: Any, shape: str, where: str) -> list[str]:
             if t != "null"
         ):
             found.append(f"{where}.{key}: {type(item).__name__}, but Discourse sends {types}")
-    found += [f"{where}.{key}: the client reads it, but it is missing" for key in RELIED_ON[shape] if key not in value]
+    found += [
+        f"{where}.{key}: the client reads it, but it is missing"
+        for key in RELIED_ON[shape]
+        if key not in value
+    ]
     return found
 
 
@@ -96,7 +116,9 @@ def test_loopback_forum_answers_in_the_published_shapes(
                      for p in _problems(post, "post", f"/t/{topic['id']}.json posts[{i}]")]  # fmt: skip
     biggest = max(listed, key=lambda t: t["posts_count"])
     view = _get(http, f"/t/{biggest['id']}.json")
-    rest = [i for i in view["post_stream"]["stream"] if i not in {p["id"] for p in view["post_stream"]["posts"]}]
+    rest = [
+        i for i in view["post_stream"]["stream"] if i not in {p["id"] for p in view["post_stream"]["posts"]}
+    ]
     assert rest, "the biggest topic should need /posts.json"
     more = http.get_json(f"/t/{biggest['id']}/posts.json", params=[("post_ids[]", i) for i in rest])
     assert [p["id"] for p in more["post_stream"]["posts"]] == rest
@@ -120,9 +142,13 @@ def test_topic_view_has_no_bump_time_and_no_category_name(server: ReplayServer, 
 
 
 @pytest.mark.parametrize("flag", ["true", "false"])
-def test_subcategories_are_listed_only_when_asked(server: ReplayServer, http: PoliteClient, flag: str) -> None:
+def test_subcategories_are_listed_only_when_asked(
+    server: ReplayServer, http: PoliteClient, flag: str
+) -> None:
     categories = _get(http, "/categories.json", include_subcategories=flag)["category_list"]["categories"]
     assert [c["id"] for c in categories] == [7]  # top level only
     nested = categories[0]["subcategory_list"]
     assert categories[0]["subcategory_ids"] == [9]
-    assert ([c["name"] for c in nested] if flag == "true" else nested) == (["Constitutional"] if flag == "true" else None)
+    assert ([c["name"] for c in nested] if flag == "true" else nested) == (
+        ["Constitutional"] if flag == "true" else None
+    )

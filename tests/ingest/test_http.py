@@ -48,14 +48,15 @@ def test_hanging_server_times_out_and_gives_up_with_a_clear_error() -> None:
     ) as server:
         server.inject("/latest.json", "hang", "hang")
         waits: list[float] = []
-        with PoliteClient(
-            server.url, policy=HttpPolicy(rate=0, timeout_s=0.3, retries=1, backoff_s=0.01), sleep=waits.append
-        ) as client:
-            # Each hang lasts until the server is stopped (5 s at most): only the client's read timeout ends
-            # the call, and the error says so. Were the timeout ignored, the hangs would end with the
-            # connection closed unanswered (a RemoteProtocolError), not a ReadTimeout.
-            with pytest.raises(RemoteError, match="failed 2 times.*ReadTimeout"):
-                client.get_json("/latest.json")
+        policy = HttpPolicy(rate=0, timeout_s=0.3, retries=1, backoff_s=0.01)
+        # Each hang lasts until the server is stopped (5 s at most): only the client's read timeout ends the
+        # call, and the error says so. Were the timeout ignored, the hangs would end with the connection
+        # closed unanswered (a RemoteProtocolError), not a ReadTimeout.
+        with (
+            PoliteClient(server.url, policy=policy, sleep=waits.append) as client,
+            pytest.raises(RemoteError, match="failed 2 times.*ReadTimeout"),
+        ):
+            client.get_json("/latest.json")
         assert client.requests_made == 2 and len(waits) == 1
         assert not server.release_hangs.is_set()  # both requests gave up while the server still hung
 
