@@ -19,6 +19,7 @@ from governance.calldata import cast_vote_calldata, describe_vote_call
 from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx
 from governance.errors import Rule
 from ingest.domain import PendingAction
+from ingest.errors import InputError
 
 __all__ = [
     "FIELD_RULES",
@@ -145,7 +146,10 @@ def _wei(amount: int) -> str:
 def fields_in_words(tx: SafeTx, *, governor: str | None = None) -> list[TxField]:
     """Every field of ``tx`` in words, a non-zero refund, gas price or gas token marked as a warning."""
     refund = tx.gas_price > 0 or tx.gas_token != ZERO_ADDRESS or tx.refund_receiver != ZERO_ADDRESS
-    call = describe_vote_call(governor or tx.to, tx.data) if governor is None or to_checksum_address(governor) == to_checksum_address(tx.to) else None
+    try:
+        call: str | None = describe_vote_call(tx.to, tx.data)
+    except InputError:
+        call = None
     return [
         TxField("safe", tx.safe, f"the Safe {tx.safe} executes this"),
         TxField("chain_id", tx.chain_id, f"chain {tx.chain_id}"),

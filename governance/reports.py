@@ -174,16 +174,16 @@ def recommendation_from_report(
     """Read a consensus report (``agent.report`` schema) into a recommendation.
 
     The choice follows the people of the discussion (one person, one voice: :func:`count_people`, with
-    ``author_of`` from the store, or each ``by_post`` entry's ``author``); a tie abstains. The confidence is
+    ``author_of`` from the store, else each ``by_post`` entry's own ``author``); a tie abstains. The confidence is
     the outcome model's probability for that side, only when :func:`real_prediction` says the report has
     one; otherwise ``prediction_missing`` is set and the policy refuses. The reason is a fixed template of
     these numbers.
     """
     proposal = data.get("proposal") or {}
     by_post = list((data.get("stance") or {}).get("by_post") or [])
-    if author_of is None:
-        author_of = {int(e["post_id"]): str(e["author"]) for e in by_post if e.get("author") and "post_id" in e}
-    people = count_people(by_post, author_of=author_of, power_of=power_of)
+    authors = {int(e["post_id"]): str(e["author"]) for e in by_post if e.get("author") and "post_id" in e}
+    authors.update(author_of or {})
+    people = count_people(by_post, author_of=authors, power_of=power_of)
     choice = people.choice
     p_pass, missing = real_prediction(data)
     if p_pass is None:

@@ -265,13 +265,17 @@ class GovernanceService:
         """Read a stored consensus report and recommend what it supports (overrides are allowed but audited)."""
         from dataclasses import replace
 
+        ref = self.reference_from_report(report_id)
+        overrides = {k: v for k, v in {"choice": choice, "confidence": confidence, "reason": reason}.items() if v is not None}
+        return self.recommend(replace(ref, **overrides) if overrides else ref)
+
+    def reference_from_report(self, report_id: str) -> ReportRef:
+        """What a stored consensus report recommends, its people counted through the store's authors."""
         from governance.reports import recommendation_from_report
 
         data = self.reports.read_report(report_id)
         author_of, power_of = self._people_of(data)
-        ref = recommendation_from_report(data, report_id=report_id, author_of=author_of, power_of=power_of)
-        overrides = {k: v for k, v in {"choice": choice, "confidence": confidence, "reason": reason}.items() if v is not None}
-        return self.recommend(replace(ref, **overrides) if overrides else ref)
+        return recommendation_from_report(data, report_id=report_id, author_of=author_of, power_of=power_of)
 
     def _people_of(self, data: dict[str, Any]) -> tuple[dict[int, str], dict[str, float]]:
         """Who wrote each classified post (one key per person: their linked address, else their author id) and the

@@ -45,9 +45,16 @@ def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = 
 
 
 def _print_action(cli: CliContext, action: dict[str, Any]) -> None:
-    cli.console.print(f"[bold]Action {action['id']}[/bold] ({action['status']}) — {action['call']}")
+    from rich.markup import escape
+
+    cli.console.print(f"[bold]Action {action['id']}[/bold] ({action['status']}) — {escape(action['call'])}")
     cli.console.print(f"Report {action['report_id']} sha256 {action['report_sha256']} · confidence {action['confidence']:.2f}")
-    cli.console.print(f"Safe {action['safe']} on chain {action['chain_id']}, nonce {action['nonce']}")
+    for problem in action.get("problems") or []:
+        cli.console.print(f"[bold red]DO NOT SIGN — refused by rule '{problem['rule']}': {escape(problem['message'])}[/bold red]")
+    cli.console.print("Safe transaction, every field:")
+    for field in action.get("fields") or []:
+        line = f"  {field['name']:<15} {escape(str(field['value']))[:74]}\n  {'':<15} {escape(field['words'])}"
+        cli.console.print(line + (f"\n  {'':<15} [bold red]WARNING: {escape(field['warning'])}[/bold red]" if field.get("warning") else ""))
     cli.console.print(f"Safe tx hash to sign (EIP-712): {action['safe_tx_hash']}")
     signed = ", ".join(s["owner"] for s in action["signed_by"]) or "nobody yet"
     threshold = action.get("threshold")
@@ -93,7 +100,9 @@ def recommend(
     proposal: str | None = typer.Option(None, "--proposal", help="Override the report's on-chain Governor proposal id"),
     choice: str | None = typer.Option(None, "--choice", help="for, against or abstain (default: the report's stance majority)"),
     confidence: float | None = typer.Option(None, "--confidence", help="0..1 (default: the report's predicted probability)"),
-    reason: str | None = typer.Option(None, "--reason", help="One or two sentences; the report hash is appended"),
+    reason: str | None = typer.Option(
+        None, "--reason", help="A note kept with the action (never on chain: the vote's reason is the report's hash and link)"
+    ),
     rpc_url: str | None = _RPC,
     safe: str | None = _SAFE,
     governor: str | None = _GOVERNOR,
@@ -105,13 +114,13 @@ def recommend(
     """
     from dataclasses import replace
 
-    from governance.reports import ReportRef, recommendation_from_report
+    from governance.reports import ReportRef
 
     cli = get_context(ctx)
     service = _service(cli, rpc_url=rpc_url, safe=safe, governor=governor)
     data = service.reports.read_report(report)
     if "proposal" in data and "stance" in data:
-        ref = recommendation_from_report(data, report_id=report)
+        ref = service.reference_from_report(report)
     else:  # a hand-made report: everything must be given
         if not (dao and proposal and choice and confidence is not None and reason):
             raise InputError(f"Report {report!r} is not a Concord consensus report: pass --dao, --proposal, --choice, --confidence and --reason.")

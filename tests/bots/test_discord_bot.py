@@ -65,7 +65,14 @@ class ListedActions:
             from ingest.errors import NotFoundError
 
             raise NotFoundError(f"Unknown action {action_id}: list pending actions with /pending.")
-        return {"id": 7, "call": "Call 0xGov.castVoteWithReason: vote For on proposal 42", "safe_tx_hash": "0x" + "ab" * 32}
+        from governance.binding import fields_in_words
+        from governance.chain.safe_tx import SafeTx
+
+        tx = SafeTx(safe="0x" + "11" * 20, chain_id=1, to="0x" + "22" * 20, data=b"\x56\x78", nonce=3,
+                    gas_price=10**9, base_gas=2_000_000, refund_receiver="0x" + "77" * 20)
+        fields = [{"name": f.name, "value": f.value, "words": f.words, "warning": f.warning} for f in fields_in_words(tx)]
+        return {"id": 7, "call": "Call 0xGov.castVoteWithReason: vote For on proposal 42", "safe_tx_hash": "0x" + "ab" * 32,
+                "fields": fields, "problems": [{"rule": "refunds_not_allowed", "message": "the Safe transaction would pay a gas refund"}]}
 
     def submit_signature(self, action_id: int, *, signer: str, signature: str) -> dict[str, Any]:
         raise AssertionError("the bot must never submit signatures")
@@ -150,6 +157,19 @@ async def test_signer_commands_need_the_role(bot: Any, fake_discord: Any, servic
     assert "Only members with the `signer` role" in replies[0]["content"]
     replies = await run(bot, fake_discord, "pending", roles=[SIGNER_ROLE_ID], user_id=222)
     assert "#7: vote: for on proposal 42 (arbitrum) — 1 signed so far" in replies[0]["content"]
+
+
+async def test_pending_card_shows_every_field_and_highlights_refunds(bot: Any, fake_discord: Any, services: Services) -> None:
+    services.governance = ListedActions()
+    replies = await run(bot, fake_discord, "pending", roles=[SIGNER_ROLE_ID], user_id=444)
+    card = text_of(replies)
+    for name in ("safe", "chain_id", "to", "value", "data", "operation", "safeTxGas", "baseGas", "gasPrice", "gasToken",
+                 "refundReceiver", "nonce"):
+        assert f"• `{name}`:" in card
+    assert "• `gasPrice`: the Safe refunds gas at 1000000000 wei" in card and "⚠ **the Safe pays a gas refund**" in card
+    assert f"⚠ **refunds go to 0x{'77' * 20}**".lower() in card.lower()
+    assert "⛔ **Do not sign — refused by rule `refunds_not_allowed`" in card
+    assert "• `value`: sends no ether\n" in card  # a safe field carries no warning
 
 
 async def test_approve_sends_signer_to_signing_page(bot: Any, fake_discord: Any, services: Services) -> None:
