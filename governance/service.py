@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
 from sqlmodel import col, select
@@ -26,8 +27,15 @@ from governance import audit
 from governance import policy as rules
 from governance.binding import canonical_safe_tx, fields_in_words
 from governance.calldata import cast_vote_calldata, describe_vote_call
-from governance.chain.gateway import ChainGateway, TransactionSender
-from governance.chain.safe_tx import SafeTx, encode_transaction_data, safe_tx_hash, safe_tx_typed_data
+from governance.chain.gateway import ChainGateway
+from governance.chain.keys import ProposerKey, TransactionSender
+from governance.chain.safe_tx import (
+    ZERO_ADDRESS,
+    SafeTx,
+    encode_transaction_data,
+    safe_tx_hash,
+    safe_tx_typed_data,
+)
 from governance.errors import GovernanceRefusal
 from governance.policy import VotePolicy
 from governance.reports import ReportRef, ReportSource
@@ -39,46 +47,35 @@ from governance.signatures import (
     verify_owner_signature,
 )
 from ingest.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
-from ingest.errors import ConfigError, NotFoundError
+from ingest.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from governance.safe_service import SafeTransactionServiceClient
+    from governance.chain.safe_service import SafeTransactionServiceClient
 
 if TYPE_CHECKING:  # pragma: no cover
     from ingest.settings import ConcordSettings
     from ingest.store import Store
 
-__all__ = ["GovernanceService", "LocalProposerKey", "ProposerKey", "build_governance", "rejection_message", "vote_reason"]
+__all__ = ["GasTerms", "GovernanceService", "build_governance", "rejection_message", "vote_reason"]
 
 MAX_REASON = 900
 
 
-@runtime_checkable
-class ProposerKey(Protocol):
-    """A Safe *proposer* key (a delegate that may only queue transactions; never an owner)."""
+@dataclass(frozen=True)
+class GasTerms:
+    """The gas and refund fields of a Safe transaction. All zero (the default) means the relayer pays its own gas
+    and a failed vote reverts; anything paying a refund needs ``policy.allow_refunds``."""
 
-    @property
-    def address(self) -> str: ...
+    safe_tx_gas: int = 0
+    base_gas: int = 0
+    gas_price: int = 0
+    gas_token: str = ZERO_ADDRESS
+    refund_receiver: str = ZERO_ADDRESS
 
-    def sign_hash(self, digest: bytes) -> bytes: ...
-
-
-class LocalProposerKey:
-    """A proposer key held by Concord (``CONCORD_CHAIN__PROPOSER_KEY``); it can queue, not approve."""
-
-    def __init__(self, private_key: str) -> None:
-        from eth_account import Account
-
-        self._account = Account.from_key(private_key)
-
-    @property
-    def address(self) -> str:
-        """The proposer's address."""
-        return str(self._account.address)
-
-    def sign_hash(self, digest: bytes) -> bytes:
-        """ECDSA over a 32-byte hash (v = 27/28)."""
-        return bytes(self._account.unsafe_sign_hash(digest).signature)
+    def __post_init__(self) -> None:
+        for name in ("safe_tx_gas", "base_gas", "gas_price"):
+            if not 0 <= int(getattr(self, name)) < 2**63:
+                raise InputError(f"{name} must be a whole number from 0 to 2^63-1, got {getattr(self, name)}.")
 
 
 def vote_reason(ref: ReportRef, *, report_link: str, audit_head: str) -> str:
@@ -303,8 +300,9 @@ class GovernanceService:
     def _report_link(self, report_id: str) -> str:
         return f"{self.public_url.rstrip('/')}/reports/{report_id}" if self.public_url else f"concord:report/{report_id}"
 
-    def recommend(self, ref: ReportRef) -> dict[str, Any]:
+    def recommend(self, ref: ReportRef, *, gas: GasTerms | None = None) -> dict[str, Any]:
         """Turn a report's recommendation into a pending action, or refuse naming the rule."""
+        gas = gas or GasTerms()
         subject = f"report:{ref.report_id}"
         now = self.clock()
         with self.store.session() as session:
@@ -331,6 +329,11 @@ class GovernanceService:
                 to=to_checksum_address(chain.governor.address),
                 data=cast_vote_calldata(proposal_id, ref.support, reason),
                 nonce=chain.nonce(),
+                safe_tx_gas=gas.safe_tx_gas,
+                base_gas=gas.base_gas,
+                gas_price=gas.gas_price,
+                gas_token=to_checksum_address(gas.gas_token),
+                refund_receiver=to_checksum_address(gas.refund_receiver),
             )
             self.policy.check_refunds(tx)
         except GovernanceRefusal as refusal:
@@ -616,7 +619,7 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
             w3 = Web3(HTTPProvider(chain_settings.rpc_url))
         chain = ChainGateway(w3, safe_address=chain_settings.safe_address, governor_address=chain_settings.governor_address)
     if sender is None:
-        from governance.chain.gateway import LocalKeySender, NodeAccountSender
+        from governance.chain.keys import LocalKeySender, NodeAccountSender
 
         if chain_settings.relayer_key is not None:
             sender = LocalKeySender(chain_settings.relayer_key.get_secret_value())

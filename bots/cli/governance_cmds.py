@@ -38,7 +38,7 @@ def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = 
     settings = cli.settings.model_copy(update={"chain": chain})
     node_sender = None
     if sender:
-        from governance.chain.gateway import NodeAccountSender
+        from governance.chain.keys import NodeAccountSender
 
         node_sender = NodeAccountSender(sender)
     return build_governance(settings, store=cli.store(), sender=node_sender)
@@ -224,7 +224,7 @@ def sync(
 
     Example: concord governance sync 3 --service-url https://safe-transaction-mainnet.safe.global
     """
-    from governance.safe_service import SafeTransactionServiceClient
+    from governance.chain.safe_service import SafeTransactionServiceClient
 
     cli = get_context(ctx)
     url = service_url or cli.settings.chain.safe_tx_service_url

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from governance.chain.keys import LocalProposerKey
+from governance.chain.safe_service import SafeServiceError, SafeTransactionServiceClient
 from governance.chain.safe_tx import SafeTx, safe_tx_hash
 from governance.contracts import load_safe_artifact
-from governance.errors import GovernanceRefusal
-from governance.safe_service import SafeServiceError, SafeTransactionServiceClient
-from governance.service import LocalProposerKey
+from governance.errors import GovernanceRefusal, Rule
 from ingest.store import Store
 from tests.governance.conftest import ChainEnv, sign_as
 from tests.governance.safe_service_server import ServiceState, running_safe_service
@@ -39,7 +39,7 @@ def test_proposer_queues_owners_confirm_in_the_service_and_concord_executes(sqli
     with running_safe_service(state) as url, SafeTransactionServiceClient(url) as client:
         with pytest.raises(GovernanceRefusal) as unregistered:
             service.propose_to_safe_service(action["id"], client=client, proposer=proposer)
-        assert unregistered.value.rule == "not_a_proposer"
+        assert unregistered.value.rule == Rule.NOT_A_PROPOSER
 
         state.delegates[chain.safe.address] = [proposer.address]
         service.propose_to_safe_service(action["id"], client=client, proposer=proposer)
@@ -72,7 +72,7 @@ def test_owner_key_is_never_used_as_proposer(sqlite_url: str, chain: ChainEnv, r
     state.delegates[chain.safe.address] = [owner_as_proposer.address]
     with running_safe_service(state) as url, SafeTransactionServiceClient(url) as client, pytest.raises(GovernanceRefusal) as refused:
         service.propose_to_safe_service(action["id"], client=client, proposer=owner_as_proposer)
-    assert refused.value.rule == "proposer_is_owner"
+    assert refused.value.rule == Rule.PROPOSER_IS_OWNER
     assert not any(r.startswith("POST") for r in state.requests)
 
 

@@ -23,6 +23,11 @@ from tests.governance.test_vote_flow import make_service, recommend
 
 pytestmark = pytest.mark.chain
 
+
+@pytest.fixture
+def store(sqlite_store: Store) -> Store:
+    return sqlite_store
+
 OUTSIDER = Account.from_key(OUTSIDER_KEY).address
 OTHER = "0x00000000000000000000000000000000000000aa"
 

@@ -9,9 +9,10 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from governance.chain.deploy import deploy_safe
-from governance.chain.gateway import ChainGateway, NodeAccountSender
+from governance.chain.gateway import ChainGateway
+from governance.chain.keys import NodeAccountSender
 from governance.chain.safe_message import safe_message_typed_data
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource
 from governance.service import GovernanceService
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.chain
 
 def test_eth_sign_form_is_accepted_and_executes(sqlite_url: str, chain: ChainEnv, report_dir: Path) -> None:
     """Also: the relayer is a key Concord holds (LocalKeySender), funded for gas and not an owner."""
-    from governance.chain.gateway import LocalKeySender
+    from governance.chain.keys import LocalKeySender
 
     store = Store.open(sqlite_url)
     service = make_service(store, chain, report_dir)
@@ -74,7 +75,7 @@ def test_contract_owner_signs_through_eip1271(sqlite_url: str, chain: ChainEnv, 
     outsider_sig = sign_as("0x" + f"{7:064x}", nested_request)
     with pytest.raises(GovernanceRefusal) as refused:
         service.submit_signature(action["id"], signature=outsider_sig, signer=nested.address)
-    assert refused.value.rule == "bad_signature"
+    assert refused.value.rule == Rule.BAD_SIGNATURE
 
     contract_sig = sign_as(nested_key, nested_request)
     first = service.submit_signature(action["id"], signature=contract_sig, signer=nested.address)

@@ -21,11 +21,16 @@ from tests.governance.test_vote_flow import make_service, recommend
 
 pytestmark = pytest.mark.chain
 
+
+@pytest.fixture
+def store(sqlite_store: Store) -> Store:
+    return sqlite_store
+
 FIELDS = ["safe", "chain_id", "to", "value", "data", "operation", "safeTxGas", "baseGas", "gasPrice", "gasToken", "refundReceiver", "nonce"]
 
 
 def typed_data_of(html: str) -> object:
-    found = re.search(r'<script type="application/json" id="typed-data">(.*?)</script>', html, re.S)
+    found = re.search(r'<script type="application/json" id="typed-data">(.*?)</script>', html, re.DOTALL)
     assert found is not None
     return json.loads(found.group(1))
 

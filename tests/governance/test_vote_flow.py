@@ -9,9 +9,10 @@ import pytest
 from eth_account import Account
 
 from governance.audit import verify
-from governance.chain.gateway import ChainGateway, NodeAccountSender
+from governance.chain.gateway import ChainGateway
+from governance.chain.keys import NodeAccountSender
 from governance.chain.safe_tx import SafeTx, safe_tx_hash
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource, ReportRef
 from governance.service import GovernanceService
@@ -33,11 +34,12 @@ def make_service(store: Store, chain: ChainEnv, report_dir: Path, **policy: obje
     )
 
 
-def recommend(service: GovernanceService, chain: ChainEnv, report_dir: Path, *, choice: str = "for", confidence: float = 0.9) -> dict:
+def recommend(service: GovernanceService, chain: ChainEnv, report_dir: Path, *, choice: str = "for", confidence: float = 0.9,
+              gas: object = None) -> dict:
     digest = write_report(report_dir, "r1", {"proposal": str(chain.proposal_id), "stance": {"for": 12, "against": 3}})
     ref = ReportRef(report_id="r1", report_sha256=digest, dao="testdao", proposal_ref=str(chain.proposal_id),
                     choice=choice, confidence=confidence, reason="Most delegates support the refund in the forum.")
-    return service.recommend(ref)
+    return service.recommend(ref, gas=gas)  # type: ignore[arg-type]
 
 
 def test_safe_tx_hash_matches_the_safe_contract(chain: ChainEnv) -> None:
@@ -80,7 +82,7 @@ def test_one_signature_is_not_enough(store: Store, chain: ChainEnv, report_dir: 
     service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
     with pytest.raises(GovernanceRefusal) as refused:
         service.execute(action["id"])
-    assert refused.value.rule == "threshold"
+    assert refused.value.rule == Rule.THRESHOLD
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
 
 
@@ -105,10 +107,10 @@ def test_non_owner_signature_is_refused(store: Store, chain: ChainEnv, report_di
     outsider = "0x" + f"{7:064x}"
     with pytest.raises(GovernanceRefusal) as refused:
         service.submit_signature(action["id"], signature=sign_as(outsider, action["typed_data"]))
-    assert refused.value.rule == "not_owner"
+    assert refused.value.rule == Rule.NOT_OWNER
     with pytest.raises(GovernanceRefusal) as claimed:
         service.submit_signature(action["id"], signature=sign_as(outsider, action["typed_data"]), signer=Account.from_key(outsider).address)
-    assert claimed.value.rule == "not_owner"
+    assert claimed.value.rule == Rule.NOT_OWNER
     assert service.describe(action["id"])["signed_by"] == []
 
 
@@ -119,7 +121,7 @@ def test_replayed_signature_is_refused(store: Store, chain: ChainEnv, report_dir
     service.submit_signature(action["id"], signature=signature)
     with pytest.raises(GovernanceRefusal) as refused:
         service.submit_signature(action["id"], signature=signature)
-    assert refused.value.rule == "duplicate"
+    assert refused.value.rule == Rule.DUPLICATE
     assert len(service.describe(action["id"])["signed_by"]) == 1
 
 
@@ -136,10 +138,10 @@ def test_tampered_calldata_is_refused(store: Store, chain: ChainEnv, report_dir:
     bad_signature = sign_as(chain.owner_keys[0], tampered)
     with pytest.raises(GovernanceRefusal) as with_claim:
         service.submit_signature(action["id"], signature=bad_signature, signer=owner)
-    assert with_claim.value.rule == "bad_signature"
+    assert with_claim.value.rule == Rule.BAD_SIGNATURE
     with pytest.raises(GovernanceRefusal) as with_typed:
         service.submit_signature(action["id"], signature=bad_signature, signed_tx=tampered)
-    assert with_typed.value.rule == "tampered_calldata"
+    assert with_typed.value.rule == Rule.TAMPERED_CALLDATA
 
     # Someone edits the stored transaction in the database after the owners saw it.
     service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
@@ -149,7 +151,7 @@ def test_tampered_calldata_is_refused(store: Store, chain: ChainEnv, report_dir:
         session.add(row)
     with pytest.raises(GovernanceRefusal) as in_db:
         service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
-    assert in_db.value.rule == "tampered_calldata"
+    assert in_db.value.rule == Rule.TAMPERED_CALLDATA
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
 
 
@@ -161,10 +163,10 @@ def test_wrong_chain_is_refused(store: Store, chain: ChainEnv, report_dir: Path)
     signature = sign_as(chain.owner_keys[0], other_chain)
     with pytest.raises(GovernanceRefusal) as refused:
         service.submit_signature(action["id"], signature=signature, signed_tx=other_chain)
-    assert refused.value.rule == "wrong_chain"
+    assert refused.value.rule == Rule.WRONG_CHAIN
     with pytest.raises(GovernanceRefusal) as unexplained:
         service.submit_signature(action["id"], signature=signature)
-    assert unexplained.value.rule == "not_owner"  # recovers to some unrelated address
+    assert unexplained.value.rule == Rule.NOT_OWNER  # recovers to some unrelated address
     # The action itself recorded for another chain is refused against this one.
     with store.session() as session:
         row = session.get(PendingAction, action["id"])
@@ -172,7 +174,7 @@ def test_wrong_chain_is_refused(store: Store, chain: ChainEnv, report_dir: Path)
         session.add(row)
     with pytest.raises(GovernanceRefusal) as stored:
         service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert stored.value.rule == "wrong_chain"
+    assert stored.value.rule == Rule.WRONG_CHAIN
 
 
 def test_wrong_nonce_and_old_signatures_are_refused(store: Store, chain: ChainEnv, report_dir: Path) -> None:
@@ -185,7 +187,7 @@ def test_wrong_nonce_and_old_signatures_are_refused(store: Store, chain: ChainEn
                    keys=chain.owner_keys[:2], sender=chain.relayer)
     with pytest.raises(GovernanceRefusal) as refused:
         service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert refused.value.rule == "wrong_nonce"
+    assert refused.value.rule == Rule.WRONG_NONCE
 
 
 def test_changed_report_is_refused(store: Store, chain: ChainEnv, report_dir: Path) -> None:
@@ -195,36 +197,36 @@ def test_changed_report_is_refused(store: Store, chain: ChainEnv, report_dir: Pa
     write_report(report_dir, "r1", {"proposal": str(chain.proposal_id), "stance": {"for": 3, "against": 12}})
     with pytest.raises(GovernanceRefusal) as refused:
         service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
-    assert refused.value.rule == "report_changed"
+    assert refused.value.rule == Rule.REPORT_CHANGED
     with pytest.raises(GovernanceRefusal) as at_exec:
         service.execute(action["id"])
-    assert at_exec.value.rule == "report_changed"
+    assert at_exec.value.rule == Rule.REPORT_CHANGED
 
 
 def test_policy_guardrails_name_their_rule(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir, min_confidence=0.8, cooldown_hours=1, expiry_hours=2)
     with pytest.raises(GovernanceRefusal) as low:
         recommend(service, chain, report_dir, confidence=0.5)
-    assert low.value.rule == "min_confidence"
+    assert low.value.rule == Rule.MIN_CONFIDENCE
     digest = write_report(report_dir, "r2", {"x": 1})
     with pytest.raises(GovernanceRefusal) as dao:
         service.recommend(ReportRef(report_id="r2", report_sha256=digest, dao="otherdao", proposal_ref=str(chain.proposal_id),
                                     choice="for", confidence=0.9, reason="r"))
-    assert dao.value.rule == "allowed_daos"
+    assert dao.value.rule == Rule.ALLOWED_DAOS
     with pytest.raises(GovernanceRefusal) as kind:
         service.recommend(ReportRef(report_id="r2", report_sha256=digest, dao="testdao", proposal_ref=str(chain.proposal_id),
                                     choice="for", confidence=0.9, reason="r", proposal_kind="snapshot"))
-    assert kind.value.rule == "allowed_kinds"
+    assert kind.value.rule == Rule.ALLOWED_KINDS
     action = recommend(service, chain, report_dir)
     with pytest.raises(GovernanceRefusal) as cool:
         recommend(service, chain, report_dir)
-    assert cool.value.rule == "cooldown"
+    assert cool.value.rule == Rule.COOLDOWN
     # Three hours later the action has expired.
     start = service.clock()
     service.clock = lambda: start + timedelta(hours=3)
     with pytest.raises(GovernanceRefusal) as expired:
         service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert expired.value.rule == "expiry"
+    assert expired.value.rule == Rule.EXPIRY
     assert service.list_pending() == []
     assert service.describe(action["id"])["status"] == "expired"
     refusals = [e.payload["rule"] for e in store.session().__enter__().exec(__import__("sqlmodel").select(AuditEntry)).all() if e.action == "refuse"]
@@ -242,10 +244,10 @@ def test_owner_can_reject(store: Store, chain: ChainEnv, report_dir: Path) -> No
     bad = "0x" + bytes(Account.sign_message(message, outsider).signature).hex()
     with pytest.raises(GovernanceRefusal) as refused:
         service.reject(action["id"], signer=Account.from_key(outsider).address, signature=bad)
-    assert refused.value.rule == "not_owner"
+    assert refused.value.rule == Rule.NOT_OWNER
     good = "0x" + bytes(Account.sign_message(message, chain.owner_keys[1]).signature).hex()
     result = service.reject(action["id"], signer=Account.from_key(chain.owner_keys[1]).address, signature=good)
     assert result["status"] == "rejected"
     with pytest.raises(GovernanceRefusal) as closed:
         service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert closed.value.rule == "not_pending"
+    assert closed.value.rule == Rule.NOT_PENDING
