@@ -61,6 +61,7 @@ class Rule(StrEnum):
     # the Safe Transaction Service route
     PROPOSER_IS_OWNER = "proposer_is_owner"
     NOT_A_PROPOSER = "not_a_proposer"
+    PROPOSER_EXPIRED = "proposer_expired"
 
 
 class GovernanceRefusal(InputError):

@@ -7,10 +7,10 @@ checks live in ``governance.signatures`` and name ``bad_signature`` / ``not_owne
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
@@ -19,6 +19,9 @@ from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx, safe_tx_hash
 from governance.errors import GovernanceRefusal, Rule
 from governance.reports import ReportRef
 from ingest.domain import PendingAction
+
+if TYPE_CHECKING:  # pragma: no cover
+    from governance.chain.safe_service import Delegation
 
 __all__ = [
     "VotePolicy",
@@ -245,12 +248,25 @@ def check_rejection_signer(recovered: str | None, *, signer: str, owners: Collec
     return recovered
 
 
-def check_proposer(proposer: str, *, owners: Collection[str], delegates: Collection[str], safe: str) -> None:
-    """A Safe Transaction Service proposer is a registered delegate of the Safe and never an owner."""
+def check_proposer(proposer: str, *, owners: list[str], delegations: Sequence[Delegation], safe: str, now: datetime) -> str:
+    """A Safe Transaction Service proposer is never an owner, and holds a delegation the service honours for ``safe``
+    now (naming it or no Safe, from a current owner, not expired); returns the delegator the service will record."""
     if proposer in owners:
         raise GovernanceRefusal(Rule.PROPOSER_IS_OWNER, f"{proposer} is a Safe owner; Concord never holds an owner key.")
-    if proposer not in delegates:
+    mine = [d for d in delegations if d.delegate == proposer]
+    valid = [d for d in mine if d.valid_for(safe, owners=owners, now=now)]
+    if valid:
+        return valid[0].delegator
+    expired = [d for d in mine if d.expiry_date is not None and d.expiry_date <= now
+               and (d.safe is None or d.safe == to_checksum_address(safe)) and d.delegator in owners]
+    if expired:
         raise GovernanceRefusal(
-            Rule.NOT_A_PROPOSER,
-            f"{proposer} is not a registered proposer of Safe {safe}; an owner must add it in Safe{{Wallet}}.",
+            Rule.PROPOSER_EXPIRED,
+            f"{proposer}'s delegation from {expired[0].delegator} expired at {expired[0].expiry_date:%Y-%m-%d %H:%M} UTC; "
+            "an owner must renew it in Safe{Wallet}.",
         )
+    raise GovernanceRefusal(
+        Rule.NOT_A_PROPOSER,
+        f"{proposer} is not a registered proposer of Safe {safe} (no delegation naming it or every Safe, from a current "
+        "owner); an owner must add it in Safe{Wallet}.",
+    )

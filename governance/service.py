@@ -568,21 +568,23 @@ class GovernanceService:
     def propose_to_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient, proposer: ProposerKey) -> dict[str, Any]:
         """Queue the action's Safe transaction in the Safe Transaction Service as a registered proposer.
 
-        The proposer key may only queue: it must be a delegate the owners registered, and never an owner.
+        The proposer key may only queue: it must hold a delegation the service honours (from a current owner, for
+        this Safe or every Safe, not expired), and never be an owner.
         """
         subject = f"action:{action_id}"
         action = self._load(action_id)
         try:
             tx, chain = self._recheck(action)
             owners = chain.owners()
-            delegates = [] if proposer.address in owners else client.list_delegates(action.safe_address)
-            rules.check_proposer(proposer.address, owners=owners, delegates=delegates, safe=action.safe_address)
+            delegations = [] if proposer.address in owners else client.delegations(delegate=proposer.address)
+            delegator = rules.check_proposer(proposer.address, owners=owners, delegations=delegations,
+                                             safe=action.safe_address, now=self.clock())
             signature = "0x" + proposer.sign_hash(safe_tx_hash(tx)).hex()
             tx_hash = client.propose(tx, sender=proposer.address, signature=signature)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject) from None
         audit.append(self.store, actor=proposer.address, action="propose_safe_service", subject=subject,
-                     payload={"safe_tx_hash": tx_hash, "service": client.base_url})
+                     payload={"safe_tx_hash": tx_hash, "service": client.base_url, "delegator": delegator})
         return self.describe(action_id)
 
     def sync_from_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient) -> dict[str, Any]:
