@@ -161,9 +161,9 @@ def fields_in_words(tx: SafeTx, *, governor: str | None = None) -> list[TxField]
         TxField("operation", tx.operation,
                 "CALL (0): an ordinary call, not a delegatecall" if tx.operation == 0 else f"DELEGATECALL ({tx.operation}): runs foreign code as the Safe",
                 None if tx.operation == 0 else "a delegatecall can change the Safe itself"),
-        TxField("safeTxGas", tx.safe_tx_gas, "no gas limit for the inner call (it must succeed or the whole transaction reverts)"
-                if tx.safe_tx_gas == 0 else f"inner call limited to {tx.safe_tx_gas} gas (it may fail while the transaction succeeds)",
-                None if tx.safe_tx_gas == 0 else "a gas limit lets the vote fail while the nonce is used"),
+        TxField("safeTxGas", tx.safe_tx_gas, "0: the inner call must succeed or the whole transaction reverts"
+                if tx.safe_tx_gas == 0 else f"{tx.safe_tx_gas} gas reserved for the inner call, which may then fail while the "
+                "transaction succeeds", None if tx.safe_tx_gas == 0 else "a failed vote would still use the Safe's nonce"),
         TxField("baseGas", tx.base_gas, "no base gas refunded" if tx.base_gas == 0 else f"{tx.base_gas} gas added to the refund",
                 "base gas is paid out as a refund" if tx.base_gas and refund else None),
         TxField("gasPrice", tx.gas_price, "no gas refund: the relayer pays its own gas" if tx.gas_price == 0

@@ -46,6 +46,7 @@ from governance.signatures import (
     recover_ecdsa,
     verify_owner_signature,
 )
+from governance.views import ActionSummary, ActionView, Problem, RefusedConfirmation, SignatureView
 from ingest.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
 from ingest.errors import ConfigError, InputError, NotFoundError
 
@@ -202,7 +203,7 @@ class GovernanceService:
         self._check_report(action)
         return tx, chain
 
-    def _problems(self, action: PendingAction) -> list[dict[str, str]]:
+    def _problems(self, action: PendingAction) -> list[Problem]:
         """Why a pending action must not be signed now (empty when it may), for the signer's view."""
         if action.status != "pending":
             return []
@@ -213,7 +214,7 @@ class GovernanceService:
             self._check_recorded(action, tx)
             self._check_report(action)
         except GovernanceRefusal as refusal:
-            return [{"rule": refusal.rule, "message": refusal.detail}]
+            return [Problem(rule=refusal.rule, message=refusal.detail)]
         return []
 
     # --- drafting -----------------------------------------------------------------------------
@@ -258,7 +259,7 @@ class GovernanceService:
     # --- recommendation -----------------------------------------------------------------------
 
     def recommend_from_report(self, report_id: str, *, choice: str | None = None, confidence: float | None = None,
-                              reason: str | None = None) -> dict[str, Any]:
+                              reason: str | None = None) -> ActionView:
         """Read a stored consensus report and recommend what it supports (overrides are allowed but audited)."""
         from dataclasses import replace
 
@@ -300,7 +301,7 @@ class GovernanceService:
     def _report_link(self, report_id: str) -> str:
         return f"{self.public_url.rstrip('/')}/reports/{report_id}" if self.public_url else f"concord:report/{report_id}"
 
-    def recommend(self, ref: ReportRef, *, gas: GasTerms | None = None) -> dict[str, Any]:
+    def recommend(self, ref: ReportRef, *, gas: GasTerms | None = None) -> ActionView:
         """Turn a report's recommendation into a pending action, or refuse naming the rule."""
         gas = gas or GasTerms()
         subject = f"report:{ref.report_id}"
@@ -392,8 +393,8 @@ class GovernanceService:
                     expired.append(int(row.id))  # type: ignore[arg-type]
         return expired
 
-    def list_pending(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
-        """Pending actions (or all, newest first) as JSON-ready summaries; overdue ones are expired first."""
+    def list_pending(self, *, include_closed: bool = False) -> list[ActionSummary]:
+        """Pending actions (or all, newest first); overdue ones are expired first."""
         self.expire_overdue()
         with self.store.session() as session:
             query = select(PendingAction, Dao.slug).join(Dao, col(Dao.id) == PendingAction.dao_id)
@@ -401,66 +402,64 @@ class GovernanceService:
                 query = query.where(PendingAction.status == "pending")
             rows = session.exec(query.order_by(col(PendingAction.id).desc())).all()
         return [
-            {
-                "id": action.id,
-                "dao": slug,
-                "kind": action.kind,
-                "status": action.status,
-                "proposal": action.proposal_ref,
-                "choice": action.recommendation.get("choice"),
-                "confidence": action.confidence,
-                "report_id": action.report_id,
-                "report_sha256": action.report_hash,
-                "safe_tx_hash": action.safe_tx_hash,
-                "expires_at": _aware(action.expires_at).isoformat(),
-                "signatures": len(self._signatures(int(action.id))),  # type: ignore[arg-type]
-                "executed_tx_hash": action.executed_tx_hash,
-            }
+            ActionSummary(
+                id=int(action.id),  # type: ignore[arg-type]
+                dao=slug,
+                kind=action.kind,
+                status=action.status,
+                proposal=action.proposal_ref,
+                choice=action.recommendation.get("choice"),
+                confidence=action.confidence,
+                report_id=action.report_id,
+                report_sha256=action.report_hash,
+                safe_tx_hash=action.safe_tx_hash,
+                expires_at=_aware(action.expires_at).isoformat(),
+                signatures=len(self._signatures(int(action.id))),  # type: ignore[arg-type]
+                executed_tx_hash=action.executed_tx_hash,
+            )
             for action, slug in rows
         ]
 
-    def describe(self, action_id: int) -> dict[str, Any]:
+    def describe(self, action_id: int, *, refused_confirmations: Sequence[RefusedConfirmation] = ()) -> ActionView:
         """Everything a signer needs: every field of the one canonical transaction in words, its hash, the EIP-712
         typed data to sign (none while a problem stands), who signed, and any problem that forbids signing."""
         action = self._load(action_id)
         tx = canonical_safe_tx(action)
         problems = self._problems(action)
-        signed = [{"owner": s.owner, "kind": s.kind, "at": _aware(s.created_at).isoformat()} for s in self._signatures(action_id)]
         governor = self.chain.governor.address if self.chain is not None else action.governor_address
-        fields = fields_in_words(tx, governor=governor)
-        out: dict[str, Any] = {
-            "id": action.id,
-            "kind": action.kind,
-            "status": action.status,
-            "proposal": action.proposal_ref,
-            "recommendation": action.recommendation,
-            "confidence": action.confidence,
-            "report_id": action.report_id,
-            "report_sha256": action.report_hash,
-            "chain_id": tx.chain_id,
-            "safe": tx.safe,
-            "governor": tx.to,
-            "call": describe_vote_call(tx.to, tx.data),
-            "calldata": "0x" + tx.data.hex(),
-            "nonce": tx.nonce,
-            "safe_tx": tx.to_json(),
-            "safe_tx_hash": "0x" + safe_tx_hash(tx).hex(),
-            "fields": [{"name": f.name, "value": f.value, "words": f.words, "warning": f.warning} for f in fields],
-            "warnings": [f"{f.name}: {f.warning}" for f in fields if f.warning],
-            "problems": problems,
-            "typed_data": None if problems else safe_tx_typed_data(tx),
-            "contract_owner_message": None if problems else "0x" + encode_transaction_data(tx).hex(),
-            "rejection_message": rejection_message(int(action.id), action.safe_tx_hash),  # type: ignore[arg-type]
-            "signed_by": signed,
-            "created_at": _aware(action.created_at).isoformat(),
-            "expires_at": _aware(action.expires_at).isoformat(),
-            "executed_tx_hash": action.executed_tx_hash,
-            "note": action.note,
-        }
-        if self.chain is not None and self.chain.chain_id == action.chain_id:
-            out["owners"] = self.chain.owners()
-            out["threshold"] = self.chain.threshold()
-        return out
+        on_chain = self.chain is not None and self.chain.chain_id == action.chain_id
+        return ActionView(
+            id=int(action.id),  # type: ignore[arg-type]
+            kind=action.kind,
+            status=action.status,
+            proposal=action.proposal_ref,
+            recommendation=dict(action.recommendation),
+            confidence=action.confidence,
+            report_id=action.report_id,
+            report_sha256=action.report_hash,
+            chain_id=tx.chain_id,
+            safe=tx.safe,
+            governor=tx.to,
+            call=describe_vote_call(tx.to, tx.data),
+            calldata="0x" + tx.data.hex(),
+            nonce=tx.nonce,
+            safe_tx=tx.to_json(),
+            safe_tx_hash="0x" + safe_tx_hash(tx).hex(),
+            fields=(fields := fields_in_words(tx, governor=governor)),
+            warnings=[f"{f.name}: {f.warning}" for f in fields if f.warning],
+            problems=problems,
+            typed_data=None if problems else safe_tx_typed_data(tx),
+            contract_owner_message=None if problems else "0x" + encode_transaction_data(tx).hex(),
+            rejection_message=rejection_message(int(action.id), action.safe_tx_hash),  # type: ignore[arg-type]
+            signed_by=[SignatureView(owner=s.owner, kind=s.kind, at=_aware(s.created_at).isoformat()) for s in self._signatures(action_id)],
+            created_at=_aware(action.created_at).isoformat(),
+            expires_at=_aware(action.expires_at).isoformat(),
+            executed_tx_hash=action.executed_tx_hash,
+            note=action.note,
+            owners=self.chain.owners() if on_chain else None,  # type: ignore[union-attr]
+            threshold=self.chain.threshold() if on_chain else None,  # type: ignore[union-attr]
+            refused_confirmations=list(refused_confirmations),
+        )
 
     # --- approval -----------------------------------------------------------------------------
 
@@ -471,7 +470,7 @@ class GovernanceService:
         signature: str,
         signer: str | None = None,
         signed_tx: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> ActionView:
         """Verify one owner's signature and record it; execute once the threshold is met.
 
         ``signed_tx`` (optional) is the typed data the wallet showed, compared field by field so a
@@ -502,7 +501,7 @@ class GovernanceService:
             return self.execute(action_id)
         return self.describe(action_id)
 
-    def reject(self, action_id: int, *, signer: str, signature: str) -> dict[str, Any]:
+    def reject(self, action_id: int, *, signer: str, signature: str) -> ActionView:
         """An owner closes the action by signing :func:`rejection_message` (``personal_sign``)."""
         subject = f"action:{action_id}"
         action = self._load(action_id)
@@ -528,7 +527,7 @@ class GovernanceService:
 
     # --- execution ----------------------------------------------------------------------------
 
-    def execute(self, action_id: int) -> dict[str, Any]:
+    def execute(self, action_id: int) -> ActionView:
         """Re-check everything, then send ``execTransaction`` with the owners' signatures."""
         subject = f"action:{action_id}"
         action = self._load(action_id)
@@ -565,7 +564,7 @@ class GovernanceService:
 
     # --- other routes: the Safe Transaction Service -------------------------------------------
 
-    def propose_to_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient, proposer: ProposerKey) -> dict[str, Any]:
+    def propose_to_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient, proposer: ProposerKey) -> ActionView:
         """Queue the action's Safe transaction in the Safe Transaction Service as a registered proposer.
 
         The proposer key may only queue: it must hold a delegation the service honours (from a current owner, for
@@ -587,20 +586,20 @@ class GovernanceService:
                      payload={"safe_tx_hash": tx_hash, "service": client.base_url, "delegator": delegator})
         return self.describe(action_id)
 
-    def sync_from_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient) -> dict[str, Any]:
+    def sync_from_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient) -> ActionView:
         """Pull owners' confirmations made in Safe{Wallet}; each is verified like any other signature."""
         action = self._load(action_id)
         queued = client.get_transaction(action.safe_tx_hash)
         known = {s.owner for s in self._signatures(action_id)}
-        refused: list[dict[str, str]] = []
+        refused: list[RefusedConfirmation] = []
         for confirmation in queued.confirmations:
             if confirmation.owner in known or self._load(action_id).status != "pending":
                 continue
             try:
                 self.submit_signature(action_id, signature=confirmation.signature, signer=confirmation.owner)
             except GovernanceRefusal as refusal:
-                refused.append({"owner": confirmation.owner, "rule": refusal.rule, "message": refusal.detail})
-        return {**self.describe(action_id), "refused_confirmations": refused}
+                refused.append(RefusedConfirmation(owner=confirmation.owner, rule=refusal.rule, message=refusal.detail))
+        return self.describe(action_id, refused_confirmations=refused)
 
 
 def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None) -> GovernanceService:

@@ -163,10 +163,10 @@ class ConcordCommands(commands.Cog):
         governance = self.services.require("governance")
         lines = ["**Waiting for signatures**"]
         for action in actions:
-            link = self._dashboard(f"/signer/{action['id']}")
-            what = f"{action.get('kind', 'action')}: {action.get('choice')} on proposal {action.get('proposal')} ({action.get('dao')})"
-            lines.append(f"#{action['id']}: {what} — {action.get('signatures', 0)} signed so far")
-            described = await asyncio.to_thread(governance.describe, int(action["id"]))
+            link = self._dashboard(f"/signer/{action.id}")
+            what = f"{action.kind}: {action.choice} on proposal {action.proposal} ({action.dao})"
+            lines.append(f"#{action.id}: {what} — {action.signatures} signed so far")
+            described = await asyncio.to_thread(governance.describe, action.id)
             lines.append(format_action(described, link=link) + "\n")
         await send(interaction, "\n".join(lines), ephemeral=True)
 
@@ -189,8 +189,8 @@ class ConcordCommands(commands.Cog):
         url = self._dashboard(f"/signer/{action_id}")
         await send(
             interaction,
-            f"To {verb} action #{action_id} ({described.get('call')}), sign it with "
-            f"your wallet on the signing page: <{url}>\nSafe transaction hash: `{described.get('safe_tx_hash')}`. "
+            f"To {verb} action #{action_id} ({described.call}), sign it with "
+            f"your wallet on the signing page: <{url}>\nSafe transaction hash: `{described.safe_tx_hash}`. "
             "A Discord click cannot approve anything: only an owner's wallet signature counts.\n\n"
             + format_action(described, link=url),
             ephemeral=True,

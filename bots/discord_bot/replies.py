@@ -9,6 +9,8 @@ from bots.discord_bot.text import neutralise_mentions, no_mentions, split_messag
 if TYPE_CHECKING:
     import discord
 
+    from governance.views import ActionView
+
 __all__ = ["consensus_embed", "format_action", "format_answer", "send"]
 
 
@@ -37,16 +39,15 @@ async def send(
         await interaction.followup.send(embed=embed, allowed_mentions=no_mentions(), ephemeral=ephemeral)
 
 
-def format_action(described: dict[str, Any], *, link: str) -> str:
+def format_action(described: ActionView, *, link: str) -> str:
     """A signer's card for one action: what it does, every Safe transaction field in words, risks in bold."""
-    lines = [f"**#{described.get('id')}** ({described.get('status', 'pending')}): {described.get('call', '')} — <{link}>"]
-    for problem in described.get("problems") or []:
-        lines.append(f"⛔ **Do not sign — refused by rule `{problem['rule']}`: {problem['message']}**")
-    for field in described.get("fields") or []:
-        line = f"• `{field['name']}`: {field['words']}"
-        lines.append(f"{line} — ⚠ **{field['warning']}**" if field.get("warning") else line)
-    if described.get("safe_tx_hash"):
-        lines.append(f"Safe transaction hash: `{described['safe_tx_hash']}`")
+    lines = [f"**#{described.id}** ({described.status}): {described.call} — <{link}>"]
+    for problem in described.problems:
+        lines.append(f"⛔ **Do not sign — refused by rule `{problem.rule}`: {problem.message}**")
+    for field in described.fields:
+        line = f"• `{field.name}`: {field.words}"
+        lines.append(f"{line} — ⚠ **{field.warning}**" if field.warning else line)
+    lines.append(f"Safe transaction hash: `{described.safe_tx_hash}`")
     return "\n".join(lines)
 
 

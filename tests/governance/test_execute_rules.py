@@ -34,23 +34,23 @@ def signed_by_two(store: Store, chain: ChainEnv, report_dir: Path, **policy: Any
     service.auto_execute = False
     action = recommend(service, chain, report_dir)
     for key in chain.owner_keys[:2]:
-        service.submit_signature(action["id"], signature=sign_as(key, action["typed_data"]), signer=Account.from_key(key).address)
+        service.submit_signature(action.id, signature=sign_as(key, action.typed_data), signer=Account.from_key(key).address)
     return service, action
 
 
 def assert_no_vote(chain: ChainEnv, service: Any, action_id: int) -> None:
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
-    assert service.describe(action_id)["status"] == "pending"
+    assert service.describe(action_id).status == "pending"
 
 
 def test_execute_checks_the_configured_safe(store: Store, chain: ChainEnv, report_dir: Path, weaker_safe: Any) -> None:  # noqa: F811
     service, action = signed_by_two(store, chain, report_dir)
     service.chain = ChainGateway(chain.w3, safe_address=weaker_safe.address, governor_address=chain.governor.address)
     with pytest.raises(GovernanceRefusal) as refused:
-        service.execute(action["id"])
+        service.execute(action.id)
     assert refused.value.rule == Rule.WRONG_SAFE
     assert not chain.governor.functions.hasVoted(chain.proposal_id, weaker_safe.address).call()
-    assert_no_vote(chain, service, action["id"])
+    assert_no_vote(chain, service, action.id)
 
 
 class VotedElsewhere(ChainGateway):
@@ -64,9 +64,9 @@ def test_execute_checks_the_safe_has_not_voted(store: Store, chain: ChainEnv, re
     service, action = signed_by_two(store, chain, report_dir)
     service.chain = VotedElsewhere(chain.w3, safe_address=chain.safe.address, governor_address=chain.governor.address)
     with pytest.raises(GovernanceRefusal) as refused:
-        service.execute(action["id"])
+        service.execute(action.id)
     assert refused.value.rule == Rule.ALREADY_VOTED
-    assert_no_vote(chain, service, action["id"])
+    assert_no_vote(chain, service, action.id)
 
 
 def test_execute_checks_the_proposal_is_still_active(store: Store, chain: ChainEnv, report_dir: Path) -> None:
@@ -74,26 +74,37 @@ def test_execute_checks_the_proposal_is_still_active(store: Store, chain: ChainE
     deadline = chain.governor.functions.proposalDeadline(chain.proposal_id).call()
     chain.w3.testing.mine(deadline - chain.w3.eth.block_number + 1)
     with pytest.raises(GovernanceRefusal) as refused:
-        service.execute(action["id"])
+        service.execute(action.id)
     assert refused.value.rule == Rule.PROPOSAL_NOT_ACTIVE
-    assert_no_vote(chain, service, action["id"])
+    assert_no_vote(chain, service, action.id)
+
+
+class StaleStateReader(ChainGateway):
+    """An RPC node a block behind: it still reports the proposal Active after its voting period ended."""
+
+    def proposal_state(self, proposal_id: int) -> str:
+        return "Active"
 
 
 def test_a_failed_inner_call_is_execution_failed_not_executed(store: Store, chain: ChainEnv, report_dir: Path) -> None:
-    """With a safeTxGas limit the Safe runs the vote with too little gas: execTransaction succeeds, the vote does not."""
+    """With a non-zero safeTxGas a failing vote does not revert execTransaction: the Safe uses its nonce, emits
+    ExecutionFailure, and Concord must say execution_failed, not executed."""
     service = make_service(store, chain, report_dir)
     service.auto_execute = False
-    action = recommend(service, chain, report_dir, gas=GasTerms(safe_tx_gas=5_000))
-    assert action["typed_data"]["message"]["safeTxGas"] == 5_000
-    assert {f["name"]: f["warning"] for f in action["fields"]}["safeTxGas"] is not None
+    action = recommend(service, chain, report_dir, gas=GasTerms(safe_tx_gas=50_000))
+    assert action.typed_data["message"]["safeTxGas"] == 50_000
+    assert {f.name: f.warning for f in action.fields}["safeTxGas"] is not None
     for key in chain.owner_keys[:2]:
-        service.submit_signature(action["id"], signature=sign_as(key, action["typed_data"]))
+        service.submit_signature(action.id, signature=sign_as(key, action.typed_data))
+    deadline = chain.governor.functions.proposalDeadline(chain.proposal_id).call()
+    chain.w3.testing.mine(deadline - chain.w3.eth.block_number + 1)
+    service.chain = StaleStateReader(chain.w3, safe_address=chain.safe.address, governor_address=chain.governor.address)
     nonce = chain.safe.functions.nonce().call()
     with pytest.raises(GovernanceRefusal) as refused:
-        service.execute(action["id"])
+        service.execute(action.id)
     assert refused.value.rule == Rule.EXECUTION_FAILED
     assert chain.safe.functions.nonce().call() == nonce + 1  # the Safe ran it and used the nonce
-    assert_no_vote(chain, service, action["id"])
+    assert_no_vote(chain, service, action.id)
 
 
 def test_refund_terms_need_the_policy(store: Store, chain: ChainEnv, report_dir: Path) -> None:
@@ -104,5 +115,5 @@ def test_refund_terms_need_the_policy(store: Store, chain: ChainEnv, report_dir:
     assert refused.value.rule == Rule.REFUNDS_NOT_ALLOWED
     allowed = make_service(store, chain, report_dir, allow_refunds=True)
     action = recommend(allowed, chain, report_dir, gas=terms)
-    assert action["problems"] == [] and action["typed_data"]["message"]["refundReceiver"] == chain.relayer
-    assert "gasPrice: the Safe pays a gas refund" in action["warnings"]
+    assert action.problems == [] and action.typed_data["message"]["refundReceiver"] == chain.relayer
+    assert "gasPrice: the Safe pays a gas refund" in action.warnings

@@ -132,8 +132,8 @@ def test_recommend_from_a_consensus_report_then_vote(store: Store, chain: ChainE
     data = consensus_report(str(chain.proposal_id), pro=2, con=11, p_pass=0.18)
     (report_dir / "c1.json").write_text(json.dumps(data, indent=2))
     action = service.recommend_from_report("c1")
-    assert action["recommendation"]["choice"] == "against" and action["confidence"] == 0.82
-    assert action["report_sha256"] == report_sha256(data)
+    assert action.recommendation["choice"] == "against" and action.confidence == 0.82
+    assert action.report_sha256 == report_sha256(data)
     low = consensus_report(str(chain.proposal_id), pro=2, con=11, p_pass=None)
     (report_dir / "c2.json").write_text(json.dumps(low))
     with pytest.raises(GovernanceRefusal) as refused:
@@ -146,8 +146,8 @@ def test_recommend_from_a_consensus_report_then_vote(store: Store, chain: ChainE
         service.recommend_from_report("c3", confidence=0.99)  # not even an operator's confidence stands in for it
     assert base_rate.value.rule == Rule.NO_PREDICTION
     for key in chain.owner_keys[:2]:
-        result = service.submit_signature(action["id"], signature=sign_as(key, action["typed_data"]))
-    assert result["status"] == "executed"
+        result = service.submit_signature(action.id, signature=sign_as(key, action.typed_data))
+    assert result.status == "executed"
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call()[0] == 100_000 * 10**18
 
 

@@ -65,18 +65,18 @@ def test_refund_to_an_outsider_is_refused_and_never_paid(store: Store, chain: Ch
     chain.w3.eth.send_transaction({"from": chain.deployer, "to": chain.safe.address, "value": 10**18})
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    tamper_stored_tx(store, action["id"], gas_price=10**9, base_gas=2_000_000, refund_receiver=OUTSIDER)
-    shown = service.describe(action["id"])
+    tamper_stored_tx(store, action.id, gas_price=10**9, base_gas=2_000_000, refund_receiver=OUTSIDER)
+    shown = service.describe(action.id)
     # The page shows the action's own transaction (no refund), says why it must not be signed, offers nothing to sign.
-    fields = {f["name"]: f["value"] for f in shown["fields"]}
+    fields = {f.name: f.value for f in shown.fields}
     assert (fields["gasPrice"], fields["baseGas"], fields["refundReceiver"]) == (0, 0, "0x" + "0" * 40)
-    assert [p["rule"] for p in shown["problems"]] == [Rule.TAMPERED_BASE_GAS] and shown["typed_data"] is None
+    assert [p.rule for p in shown.problems] == [Rule.TAMPERED_BASE_GAS] and shown.typed_data is None
     # Owners who sign what the stored (tampered) transaction says are refused.
-    tampered_typed = safe_tx_typed_data(SafeTx.from_json(store_row(store, action["id"]).safe_tx))
+    tampered_typed = safe_tx_typed_data(SafeTx.from_json(store_row(store, action.id).safe_tx))
     balance = chain.w3.eth.get_balance(OUTSIDER)
     for key in chain.owner_keys[:2]:
         with pytest.raises(GovernanceRefusal) as refused:
-            service.submit_signature(action["id"], signature=sign_as(key, tampered_typed), signer=Account.from_key(key).address)
+            service.submit_signature(action.id, signature=sign_as(key, tampered_typed), signer=Account.from_key(key).address)
         assert refused.value.rule == Rule.TAMPERED_BASE_GAS
     assert chain.w3.eth.get_balance(OUTSIDER) == balance
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
@@ -106,30 +106,30 @@ def test_stored_tx_pointed_at_another_safe_is_refused(store: Store, chain: Chain
     """Seen: the stored tx pointed at a 1-of-3 Safe with the same owners; one owner's signature executed there."""
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    tamper_stored_tx(store, action["id"], safe=weaker_safe.address)
-    shown = service.describe(action["id"])
-    assert {f["name"]: f["value"] for f in shown["fields"]}["safe"] == chain.safe.address
-    assert [p["rule"] for p in shown["problems"]] == [Rule.WRONG_SAFE] and shown["typed_data"] is None
-    tampered_typed = safe_tx_typed_data(SafeTx.from_json(store_row(store, action["id"]).safe_tx))
+    tamper_stored_tx(store, action.id, safe=weaker_safe.address)
+    shown = service.describe(action.id)
+    assert {f.name: f.value for f in shown.fields}["safe"] == chain.safe.address
+    assert [p.rule for p in shown.problems] == [Rule.WRONG_SAFE] and shown.typed_data is None
+    tampered_typed = safe_tx_typed_data(SafeTx.from_json(store_row(store, action.id).safe_tx))
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], tampered_typed))
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], tampered_typed))
     assert refused.value.rule == Rule.WRONG_SAFE
-    assert service.describe(action["id"])["signed_by"] == []
+    assert service.describe(action.id).signed_by == []
     # The columns moved too: the configured Safe is not the action's, so nothing is offered for signing.
-    tamper_columns(store, action["id"], safe_address=weaker_safe.address)
-    shown = service.describe(action["id"])
-    assert [p["rule"] for p in shown["problems"]] == [Rule.WRONG_SAFE] and shown["typed_data"] is None
+    tamper_columns(store, action.id, safe_address=weaker_safe.address)
+    shown = service.describe(action.id)
+    assert [p.rule for p in shown.problems] == [Rule.WRONG_SAFE] and shown.typed_data is None
     with pytest.raises(GovernanceRefusal) as columns:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], tampered_typed))
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], tampered_typed))
     assert columns.value.rule == Rule.WRONG_SAFE
 
 
 def test_a_signature_concord_accepts_cannot_run_on_another_safe(store: Store, chain: ChainEnv, report_dir: Path, weaker_safe: Any) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    signature = sign_as(chain.owner_keys[0], action["typed_data"])
-    service.submit_signature(action["id"], signature=signature)
-    tx = SafeTx.from_json(action["safe_tx"])
+    signature = sign_as(chain.owner_keys[0], action.typed_data)
+    service.submit_signature(action.id, signature=signature)
+    tx = SafeTx.from_json(action.safe_tx)
     moved = SafeTx.from_json({**tx.to_json(), "safe": weaker_safe.address})
     owner = Account.from_key(chain.owner_keys[0]).address
     with pytest.raises(GovernanceRefusal):
@@ -162,24 +162,24 @@ def test_each_stored_field_tampered_before_and_after_signing(
 ) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    first = sign_as(chain.owner_keys[0], action["typed_data"])
-    second = sign_as(chain.owner_keys[1], action["typed_data"])
-    original = store_row(store, action["id"]).safe_tx
+    first = sign_as(chain.owner_keys[0], action.typed_data)
+    second = sign_as(chain.owner_keys[1], action.typed_data)
+    original = store_row(store, action.id).safe_tx
     # Before anyone signed.
-    tamper_stored_tx(store, action["id"], **{field: value})
+    tamper_stored_tx(store, action.id, **{field: value})
     with pytest.raises(GovernanceRefusal) as before:
-        service.submit_signature(action["id"], signature=first)
+        service.submit_signature(action.id, signature=first)
     assert before.value.rule == rule
-    assert [p["rule"] for p in service.describe(action["id"])["problems"]] == [rule]
+    assert [p.rule for p in service.describe(action.id).problems] == [rule]
     # Put back, one owner signs, then the field is tampered again: the second signature and execution are refused.
-    tamper_stored_tx(store, action["id"], **original)
-    service.submit_signature(action["id"], signature=first)
-    tamper_stored_tx(store, action["id"], **{field: value})
+    tamper_stored_tx(store, action.id, **original)
+    service.submit_signature(action.id, signature=first)
+    tamper_stored_tx(store, action.id, **{field: value})
     with pytest.raises(GovernanceRefusal) as after:
-        service.submit_signature(action["id"], signature=second)
+        service.submit_signature(action.id, signature=second)
     assert after.value.rule == rule
     with pytest.raises(GovernanceRefusal) as at_exec:
-        service.execute(action["id"])
+        service.execute(action.id)
     assert at_exec.value.rule == rule
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
     assert not chain.governor.functions.hasVoted(chain.proposal_id, chain.safe.address).call()
@@ -204,9 +204,9 @@ def test_a_wallet_that_signed_another_field_is_told_which(
 ) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    signed = {**action["typed_data"], "message": {**action["typed_data"]["message"], field: value}}
+    signed = {**action.typed_data, "message": {**action.typed_data["message"], field: value}}
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], signed), signed_tx=signed)
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], signed), signed_tx=signed)
     assert refused.value.rule == rule
 
 
@@ -215,46 +215,46 @@ def test_columns_with_a_refund_are_refused_by_policy_unless_allowed(store: Store
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
     for column, value in (("gas_price", 10**9), ("refund_receiver", OUTSIDER), ("gas_token", OTHER)):
-        tamper_columns(store, action["id"], **{column: value})
-        shown = service.describe(action["id"])
-        assert Rule.REFUNDS_NOT_ALLOWED in {p["rule"] for p in shown["problems"]}
-        assert shown["typed_data"] is None
+        tamper_columns(store, action.id, **{column: value})
+        shown = service.describe(action.id)
+        assert Rule.REFUNDS_NOT_ALLOWED in {p.rule for p in shown.problems}
+        assert shown.typed_data is None
         with pytest.raises(GovernanceRefusal) as refused:
-            service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
+            service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
         assert refused.value.rule == Rule.REFUNDS_NOT_ALLOWED
-        tamper_columns(store, action["id"], **{column: 0 if column == "gas_price" else "0x" + "0" * 40})
+        tamper_columns(store, action.id, **{column: 0 if column == "gas_price" else "0x" + "0" * 40})
 
 
 def test_columns_rewritten_are_not_what_was_recommended(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     """Gas columns the policy allows, rewritten with a consistent stored tx and hash, differ from the audited recommendation."""
     service = make_service(store, chain, report_dir, allow_refunds=True)
     action = recommend(service, chain, report_dir)
-    tamper_columns(store, action["id"], base_gas=2_000_000, gas_price=10**9, refund_receiver=OUTSIDER)
-    rewritten = service.describe(action["id"])
-    assert [p["rule"] for p in rewritten["problems"]] == [Rule.NOT_AS_RECOMMENDED]
+    tamper_columns(store, action.id, base_gas=2_000_000, gas_price=10**9, refund_receiver=OUTSIDER)
+    rewritten = service.describe(action.id)
+    assert [p.rule for p in rewritten.problems] == [Rule.NOT_AS_RECOMMENDED]
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], rewritten["typed_data"] or action["typed_data"]))
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], rewritten.typed_data or action.typed_data))
     assert refused.value.rule == Rule.NOT_AS_RECOMMENDED
 
 
 def test_every_field_is_shown_in_words(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    fields = {f["name"]: f for f in action["fields"]}
+    fields = {f.name: f for f in action.fields}
     assert list(fields) == ["safe", "chain_id", "to", "value", "data", "operation", "safeTxGas", "baseGas", "gasPrice",
                             "gasToken", "refundReceiver", "nonce"]
-    assert fields["operation"]["words"] == "CALL (0): an ordinary call, not a delegatecall"
-    assert fields["refundReceiver"]["words"].startswith("none") and not any(f["warning"] for f in fields.values())
-    assert "castVoteWithReason" in fields["data"]["words"]
+    assert fields["operation"].words == "CALL (0): an ordinary call, not a delegatecall"
+    assert fields["refundReceiver"].words.startswith("none") and not any(f.warning for f in fields.values())
+    assert "castVoteWithReason" in fields["data"].words
 
 
 def test_executed_transaction_is_the_canonical_one(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    done = service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
-    assert done["status"] == "executed"
+    service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
+    done = service.submit_signature(action.id, signature=sign_as(chain.owner_keys[1], action.typed_data))
+    assert done.status == "executed"
     events = chain.safe.events.ExecutionSuccess().process_receipt(
-        chain.w3.eth.get_transaction_receipt(done["executed_tx_hash"]), errors=__import__("web3").logs.DISCARD
+        chain.w3.eth.get_transaction_receipt(done.executed_tx_hash), errors=__import__("web3").logs.DISCARD
     )
-    assert "0x" + bytes(events[0]["args"]["txHash"]).hex() == action["safe_tx_hash"]
+    assert "0x" + bytes(events[0]["args"]["txHash"]).hex() == action.safe_tx_hash
