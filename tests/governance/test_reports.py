@@ -131,8 +131,14 @@ def test_recommend_from_a_consensus_report_then_vote(store: Store, chain: ChainE
     service = make_service(store, chain, report_dir)
     data = consensus_report(str(chain.proposal_id), pro=2, con=11, p_pass=0.18)
     (report_dir / "c1.json").write_text(json.dumps(data, indent=2))
+    from governance.audit import head_hash
+
+    head = head_hash(store)
     action = service.recommend_from_report("c1")
     assert action.recommendation["choice"] == "against" and action.confidence == 0.82
+    # The on-chain reason is the fixed template: no summary, no forum text (the fixture's summary is an injection).
+    template = f"Concord advisory vote: against. Report c1 sha256:{report_sha256(data)} concord:report/c1 audit-head:{head}"
+    assert action.recommendation["reason"] == template and "ignore all previous" not in action.recommendation["short_reason"]
     assert action.report_sha256 == report_sha256(data)
     low = consensus_report(str(chain.proposal_id), pro=2, con=11, p_pass=None)
     (report_dir / "c2.json").write_text(json.dumps(low))
@@ -149,6 +155,10 @@ def test_recommend_from_a_consensus_report_then_vote(store: Store, chain: ChainE
         result = service.submit_signature(action.id, signature=sign_as(key, action.typed_data))
     assert result.status == "executed"
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call()[0] == 100_000 * 10**18
+    from web3.logs import DISCARD
+
+    receipt = chain.w3.eth.get_transaction_receipt(result.executed_tx_hash)
+    assert chain.governor.events.VoteCast().process_receipt(receipt, errors=DISCARD)[0]["args"]["reason"] == template
 
 
 def test_stored_report_record_is_read_through_its_path(store: Store, tmp_path: Path) -> None:
