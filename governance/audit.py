@@ -165,3 +165,10 @@ def verify(store: Store) -> AuditVerification:
     if checked != total:  # pragma: no cover - rows appeared while walking
         return AuditVerification(ok=False, checked=checked, problem="the log changed while it was being verified")
     return AuditVerification(ok=True, checked=checked, head_hash=expected_prev)
+
+
+def head_hash(store: Store) -> str:
+    """The newest entry's hash (the genesis hash for an empty log): what a vote's reason cites."""
+    with store.session() as session:
+        last = _last_entry(session)
+    return last.entry_hash if last is not None else GENESIS_HASH

@@ -16,16 +16,26 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
 from sqlmodel import col, select
 
 from governance import audit
-from governance.calldata import CAST_VOTE_WITH_REASON, cast_vote_calldata, decode_call, describe_vote_call
-from governance.chain.gateway import ChainGateway, TransactionSender
-from governance.chain.safe_tx import SafeTx, encode_transaction_data, safe_tx_hash, safe_tx_typed_data
+from governance import policy as rules
+from governance.binding import canonical_safe_tx, fields_in_words
+from governance.calldata import cast_vote_calldata, describe_vote_call
+from governance.chain.gateway import ChainGateway
+from governance.chain.keys import ProposerKey, TransactionSender
+from governance.chain.safe_tx import (
+    ZERO_ADDRESS,
+    SafeTx,
+    encode_transaction_data,
+    safe_tx_hash,
+    safe_tx_typed_data,
+)
 from governance.errors import GovernanceRefusal
 from governance.policy import VotePolicy
 from governance.reports import ReportRef, ReportSource
@@ -36,53 +46,48 @@ from governance.signatures import (
     recover_ecdsa,
     verify_owner_signature,
 )
-from ingest.domain import ActionSignature, Dao, GovernanceDraft, PendingAction, utcnow
-from ingest.errors import ConfigError, NotFoundError
+from governance.views import ActionSummary, ActionView, Problem, RefusedConfirmation, SignatureView
+from ingest.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
+from ingest.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from governance.safe_service import SafeTransactionServiceClient
+    from governance.chain.safe_service import SafeTransactionServiceClient
 
 if TYPE_CHECKING:  # pragma: no cover
     from ingest.settings import ConcordSettings
     from ingest.store import Store
 
-__all__ = ["GovernanceService", "LocalProposerKey", "ProposerKey", "build_governance", "rejection_message", "vote_reason"]
+__all__ = ["GasTerms", "GovernanceService", "build_governance", "rejection_message", "vote_reason"]
 
 MAX_REASON = 900
 
 
-@runtime_checkable
-class ProposerKey(Protocol):
-    """A Safe *proposer* key (a delegate that may only queue transactions; never an owner)."""
+@dataclass(frozen=True)
+class GasTerms:
+    """The gas and refund fields of a Safe transaction. All zero (the default) means the relayer pays its own gas
+    and a failed vote reverts; anything paying a refund needs ``policy.allow_refunds``."""
 
-    @property
-    def address(self) -> str: ...
+    safe_tx_gas: int = 0
+    base_gas: int = 0
+    gas_price: int = 0
+    gas_token: str = ZERO_ADDRESS
+    refund_receiver: str = ZERO_ADDRESS
 
-    def sign_hash(self, digest: bytes) -> bytes: ...
-
-
-class LocalProposerKey:
-    """A proposer key held by Concord (``CONCORD_CHAIN__PROPOSER_KEY``); it can queue, not approve."""
-
-    def __init__(self, private_key: str) -> None:
-        from eth_account import Account
-
-        self._account = Account.from_key(private_key)
-
-    @property
-    def address(self) -> str:
-        """The proposer's address."""
-        return str(self._account.address)
-
-    def sign_hash(self, digest: bytes) -> bytes:
-        """ECDSA over a 32-byte hash (v = 27/28)."""
-        return bytes(self._account.unsafe_sign_hash(digest).signature)
+    def __post_init__(self) -> None:
+        for name in ("safe_tx_gas", "base_gas", "gas_price"):
+            if not 0 <= int(getattr(self, name)) < 2**63:
+                raise InputError(f"{name} must be a whole number from 0 to 2^63-1, got {getattr(self, name)}.")
 
 
-def vote_reason(ref: ReportRef) -> str:
-    """The on-chain reason: the short reason plus the report id and its SHA-256."""
-    tag = f" [Concord report {ref.report_id} sha256:{ref.report_sha256}]"
-    return ref.reason.strip()[: MAX_REASON - len(tag)] + tag
+def vote_reason(ref: ReportRef, *, report_link: str, audit_head: str) -> str:
+    """The on-chain reason: a fixed template of the choice, the report's id, hash and link, and the audit head.
+
+    No model or forum text ever goes into it (a report's words can be steered by what people post).
+    """
+    return (
+        f"Concord advisory vote: {ref.choice}. Report {ref.report_id} sha256:{ref.report_sha256} {report_link} "
+        f"audit-head:{audit_head}"
+    )[:MAX_REASON]
 
 
 def rejection_message(action_id: int, safe_tx_hash_hex: str) -> str:
@@ -108,6 +113,7 @@ class GovernanceService:
         auto_execute: bool = True,
         clock: Callable[[], datetime] = utcnow,
         actor: str = "concord",
+        public_url: str | None = None,
     ) -> None:
         self.store = store
         self.policy = policy
@@ -117,6 +123,7 @@ class GovernanceService:
         self.auto_execute = auto_execute
         self.clock = clock
         self.actor = actor
+        self.public_url = public_url
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -149,83 +156,66 @@ class GovernanceService:
         )
         return refusal
 
-    @staticmethod
-    def _safe_tx(action: PendingAction) -> SafeTx:
-        return SafeTx.from_json(action.safe_tx)
+    def _recorded_safe_tx_hash(self, action_id: int) -> str | None:
+        """The Safe tx hash the audit log recorded when the action was recommended."""
+        with self.store.session() as session:
+            entry = session.exec(
+                select(AuditEntry)
+                .where(AuditEntry.subject == f"action:{action_id}", AuditEntry.action == "recommend")
+                .order_by(col(AuditEntry.id))
+                .limit(1)
+            ).first()
+        return None if entry is None else str((entry.payload or {}).get("safe_tx_hash") or "") or None
 
     def _check_open(self, action: PendingAction) -> None:
-        if action.status != "pending":
-            raise GovernanceRefusal("not_pending", f"action {action.id} is {action.status}, not pending.")
-        if self.clock() >= _aware(action.expires_at):
-            raise GovernanceRefusal("expiry", f"action {action.id} expired at {_aware(action.expires_at):%Y-%m-%d %H:%M} UTC.")
+        rules.check_open(action, now=self.clock())
 
     def _check_integrity(self, action: PendingAction) -> SafeTx:
-        """The stored transaction must still hash to the stored hash and carry the recommended vote."""
-        tx = self._safe_tx(action)
-        recomputed = "0x" + safe_tx_hash(tx).hex()
-        rec = action.recommendation
-        expected = cast_vote_calldata(int(action.proposal_ref), int(rec["support"]), str(rec["reason"]))
-        if (
-            recomputed != action.safe_tx_hash
-            or tx.data != expected
-            or to_checksum_address(tx.to) != to_checksum_address(action.governor_address)
-            or tx.value != 0
-            or tx.operation != 0
-        ):
-            raise GovernanceRefusal(
-                "tampered_calldata",
-                f"action {action.id}'s stored Safe transaction no longer matches its recommendation "
-                f"(stored hash {action.safe_tx_hash}, contents hash to {recomputed}).",
-            )
+        """The action's one canonical transaction (from its columns): the stored copy and hash must be it, refunds
+        need the policy, and it must hash to what the audit log recorded at recommendation."""
+        tx = canonical_safe_tx(action)
+        rules.check_stored_tx(tx, action.safe_tx, stored_hash=action.safe_tx_hash)
+        self.policy.check_refunds(tx)
         return tx
 
+    def _check_recorded(self, action: PendingAction, tx: SafeTx) -> None:
+        rules.check_as_recommended(tx, recorded_hash=self._recorded_safe_tx_hash(int(action.id)))  # type: ignore[arg-type]
+
     def _check_report(self, action: PendingAction) -> None:
-        current = self.reports.current_sha256(action.report_id)
-        if current != action.report_hash:
-            raise GovernanceRefusal(
-                "report_changed",
-                f"report {action.report_id} now hashes to {current[:16]}…, not {action.report_hash[:16]}… as when "
-                "it was recommended; make a new recommendation from the current report.",
-            )
+        rules.check_report_unchanged(action.report_id, current=self.reports.current_sha256(action.report_id), expected=action.report_hash)
+
+    def _check_chain(self, tx: SafeTx) -> ChainGateway:
+        chain = self._require_chain()
+        rules.check_chain(tx, chain_id=chain.chain_id, safe=chain.safe.address, governor=chain.governor.address, nonce=chain.nonce())
+        return chain
+
+    def _check_transaction(self, action: PendingAction) -> tuple[SafeTx, ChainGateway]:
+        """The transaction checks, in order: stored copy, refunds, chain, audit record."""
+        tx = self._check_integrity(action)
+        chain = self._check_chain(tx)
+        self._check_recorded(action, tx)
+        return tx, chain
 
     def _recheck(self, action: PendingAction) -> tuple[SafeTx, ChainGateway]:
         """Every check an action must pass again before it goes anywhere: open, untampered, report unchanged, chain."""
         self._check_open(action)
-        tx = self._check_integrity(action)
+        tx, chain = self._check_transaction(action)
         self._check_report(action)
-        return tx, self._check_chain(action, tx)
+        return tx, chain
 
-    def _check_chain(self, action: PendingAction, tx: SafeTx) -> ChainGateway:
-        chain = self._require_chain()
-        if chain.chain_id != action.chain_id:
-            raise GovernanceRefusal("wrong_chain", f"connected to chain {chain.chain_id}, the action is for chain {action.chain_id}.")
-        if to_checksum_address(chain.safe.address) != to_checksum_address(action.safe_address):
-            raise GovernanceRefusal("wrong_safe", f"configured Safe {chain.safe.address} is not the action's {action.safe_address}.")
-        nonce = chain.nonce()
-        if nonce != tx.nonce:
-            raise GovernanceRefusal(
-                "wrong_nonce",
-                f"the Safe's nonce is {nonce} but action {action.id} was built for nonce {tx.nonce} "
-                "(another transaction ran first); make a new recommendation.",
-            )
-        return chain
-
-    @staticmethod
-    def _check_signed_tx(tx: SafeTx, signed_tx: dict[str, Any] | None) -> None:
-        """Compare what the wallet says it signed with the action's transaction, field by field."""
-        if not signed_tx:
-            return
-        message = signed_tx.get("message", signed_tx)
-        domain = signed_tx.get("domain", {})
-        if "chainId" in domain and int(domain["chainId"]) != tx.chain_id:
-            raise GovernanceRefusal("wrong_chain", f"the signature is for chain {domain['chainId']}, the action is for chain {tx.chain_id}.")
-        if "verifyingContract" in domain and to_checksum_address(domain["verifyingContract"]) != to_checksum_address(tx.safe):
-            raise GovernanceRefusal("wrong_safe", f"the signature is for Safe {domain['verifyingContract']}, not {tx.safe}.")
-        if "nonce" in message and int(message["nonce"]) != tx.nonce:
-            raise GovernanceRefusal("wrong_nonce", f"the signature is for nonce {message['nonce']}, the action uses nonce {tx.nonce}.")
-        data = str(message.get("data", "0x" + tx.data.hex())).lower()
-        if data != "0x" + tx.data.hex() or ("to" in message and to_checksum_address(message["to"]) != to_checksum_address(tx.to)):
-            raise GovernanceRefusal("tampered_calldata", "the signed transaction's target or calldata differ from the action's.")
+    def _problems(self, action: PendingAction) -> list[Problem]:
+        """Why a pending action must not be signed now (empty when it may), for the signer's view."""
+        if action.status != "pending":
+            return []
+        try:
+            tx = self._check_integrity(action)
+            if self.chain is not None:
+                self._check_chain(tx)
+            self._check_recorded(action, tx)
+            self._check_report(action)
+        except GovernanceRefusal as refusal:
+            return [Problem(rule=refusal.rule, message=refusal.detail)]
+        return []
 
     # --- drafting -----------------------------------------------------------------------------
 
@@ -269,18 +259,51 @@ class GovernanceService:
     # --- recommendation -----------------------------------------------------------------------
 
     def recommend_from_report(self, report_id: str, *, choice: str | None = None, confidence: float | None = None,
-                              reason: str | None = None) -> dict[str, Any]:
+                              reason: str | None = None) -> ActionView:
         """Read a stored consensus report and recommend what it supports (overrides are allowed but audited)."""
         from dataclasses import replace
 
-        from governance.reports import recommendation_from_report
-
-        ref = recommendation_from_report(self.reports.read_report(report_id), report_id=report_id)
+        ref = self.reference_from_report(report_id)
         overrides = {k: v for k, v in {"choice": choice, "confidence": confidence, "reason": reason}.items() if v is not None}
         return self.recommend(replace(ref, **overrides) if overrides else ref)
 
-    def recommend(self, ref: ReportRef) -> dict[str, Any]:
+    def reference_from_report(self, report_id: str) -> ReportRef:
+        """What a stored consensus report recommends, its people counted through the store's authors."""
+        from governance.reports import recommendation_from_report
+
+        data = self.reports.read_report(report_id)
+        author_of, power_of = self._people_of(data)
+        return recommendation_from_report(data, report_id=report_id, author_of=author_of, power_of=power_of)
+
+    def _people_of(self, data: dict[str, Any]) -> tuple[dict[int, str], dict[str, float]]:
+        """Who wrote each classified post (one key per person: their linked address, else their author id) and the
+        voting power each linked person cast on the proposal."""
+        from ingest.domain import Author, Post
+        from ingest.identity.service import voting_power_by_author
+
+        post_ids = [int(e["post_id"]) for e in (data.get("stance") or {}).get("by_post") or [] if "post_id" in e]
+        if not post_ids:
+            return {}, {}
+        with self.store.session() as session:
+            rows = session.exec(
+                select(Post.id, Author.id, Author.address).join(Author, col(Author.id) == Post.author_id).where(col(Post.id).in_(post_ids))
+            ).all()
+        person = {int(author_id): (address.lower() if address else f"author:{author_id}") for _, author_id, address in rows}
+        author_of = {int(post_id): person[int(author_id)] for post_id, author_id, _ in rows}
+        proposal_id = (data.get("proposal") or {}).get("id")
+        power: dict[str, float] = {}
+        if isinstance(proposal_id, int):
+            for author_id, vp in voting_power_by_author(self.store, proposal_id).items():
+                if author_id in person:
+                    power[person[author_id]] = max(power.get(person[author_id], 0.0), vp)
+        return author_of, power
+
+    def _report_link(self, report_id: str) -> str:
+        return f"{self.public_url.rstrip('/')}/reports/{report_id}" if self.public_url else f"concord:report/{report_id}"
+
+    def recommend(self, ref: ReportRef, *, gas: GasTerms | None = None) -> ActionView:
         """Turn a report's recommendation into a pending action, or refuse naming the rule."""
+        gas = gas or GasTerms()
         subject = f"report:{ref.report_id}"
         now = self.clock()
         with self.store.session() as session:
@@ -296,29 +319,27 @@ class GovernanceService:
             self.policy.check_recommendation(ref, now=now, last_recommended_at=_aware(last) if last else None)
             if dao is None:
                 raise NotFoundError(f"Unknown DAO {ref.dao!r}; ingest it first (`concord ingest ...`).")
-            current = self.reports.current_sha256(ref.report_id)
-            if current != ref.report_sha256:
-                raise GovernanceRefusal("report_changed", f"report {ref.report_id} hashes to {current[:16]}…, not {ref.report_sha256[:16]}….")
+            rules.check_report_unchanged(ref.report_id, current=self.reports.current_sha256(ref.report_id), expected=ref.report_sha256)
             chain = self._require_chain()
-            if not ref.proposal_ref.isdigit():
-                raise GovernanceRefusal("allowed_kinds", f"proposal {ref.proposal_ref!r} is not an on-chain Governor proposal id.")
-            proposal_id = int(ref.proposal_ref)
-            state = chain.proposal_state(proposal_id)
-            if state != "Active":
-                raise GovernanceRefusal("proposal_not_active", f"proposal {proposal_id} is {state}; votes are only cast while Active.")
-            if chain.has_voted(proposal_id, chain.safe.address):
-                raise GovernanceRefusal("already_voted", f"the Safe already voted on proposal {proposal_id}.")
+            proposal_id = rules.check_governor_proposal(ref.proposal_ref)
+            rules.check_votable(proposal_id, state=chain.proposal_state(proposal_id), has_voted=chain.has_voted(proposal_id, chain.safe.address))
+            reason = vote_reason(ref, report_link=self._report_link(ref.report_id), audit_head=audit.head_hash(self.store))
+            tx = SafeTx(
+                safe=to_checksum_address(chain.safe.address),
+                chain_id=chain.chain_id,
+                to=to_checksum_address(chain.governor.address),
+                data=cast_vote_calldata(proposal_id, ref.support, reason),
+                nonce=chain.nonce(),
+                safe_tx_gas=gas.safe_tx_gas,
+                base_gas=gas.base_gas,
+                gas_price=gas.gas_price,
+                gas_token=to_checksum_address(gas.gas_token),
+                refund_receiver=to_checksum_address(gas.refund_receiver),
+            )
+            self.policy.check_refunds(tx)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject, payload={"dao": ref.dao, "proposal": ref.proposal_ref}) from None
 
-        reason = vote_reason(ref)
-        tx = SafeTx(
-            safe=to_checksum_address(chain.safe.address),
-            chain_id=chain.chain_id,
-            to=to_checksum_address(chain.governor.address),
-            data=cast_vote_calldata(proposal_id, ref.support, reason),
-            nonce=chain.nonce(),
-        )
         tx_hash = "0x" + safe_tx_hash(tx).hex()
         recommendation = {"choice": ref.choice, "support": ref.support, "reason": reason, "short_reason": ref.reason}
         with self.store.session() as session:
@@ -336,6 +357,12 @@ class GovernanceService:
                 chain_id=tx.chain_id,
                 safe_address=tx.safe,
                 governor_address=tx.to,
+                safe_nonce=tx.nonce,
+                safe_tx_gas=tx.safe_tx_gas,
+                base_gas=tx.base_gas,
+                gas_price=tx.gas_price,
+                gas_token=tx.gas_token,
+                refund_receiver=tx.refund_receiver,
                 safe_tx=tx.to_json(),
                 safe_tx_hash=tx_hash,
             )
@@ -366,8 +393,8 @@ class GovernanceService:
                     expired.append(int(row.id))  # type: ignore[arg-type]
         return expired
 
-    def list_pending(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
-        """Pending actions (or all, newest first) as JSON-ready summaries; overdue ones are expired first."""
+    def list_pending(self, *, include_closed: bool = False) -> list[ActionSummary]:
+        """Pending actions (or all, newest first); overdue ones are expired first."""
         self.expire_overdue()
         with self.store.session() as session:
             query = select(PendingAction, Dao.slug).join(Dao, col(Dao.id) == PendingAction.dao_id)
@@ -375,58 +402,64 @@ class GovernanceService:
                 query = query.where(PendingAction.status == "pending")
             rows = session.exec(query.order_by(col(PendingAction.id).desc())).all()
         return [
-            {
-                "id": action.id,
-                "dao": slug,
-                "kind": action.kind,
-                "status": action.status,
-                "proposal": action.proposal_ref,
-                "choice": action.recommendation.get("choice"),
-                "confidence": action.confidence,
-                "report_id": action.report_id,
-                "report_sha256": action.report_hash,
-                "safe_tx_hash": action.safe_tx_hash,
-                "expires_at": _aware(action.expires_at).isoformat(),
-                "signatures": len(self._signatures(int(action.id))),  # type: ignore[arg-type]
-                "executed_tx_hash": action.executed_tx_hash,
-            }
+            ActionSummary(
+                id=int(action.id),  # type: ignore[arg-type]
+                dao=slug,
+                kind=action.kind,
+                status=action.status,
+                proposal=action.proposal_ref,
+                choice=action.recommendation.get("choice"),
+                confidence=action.confidence,
+                report_id=action.report_id,
+                report_sha256=action.report_hash,
+                safe_tx_hash=action.safe_tx_hash,
+                expires_at=_aware(action.expires_at).isoformat(),
+                signatures=len(self._signatures(int(action.id))),  # type: ignore[arg-type]
+                executed_tx_hash=action.executed_tx_hash,
+            )
             for action, slug in rows
         ]
 
-    def describe(self, action_id: int) -> dict[str, Any]:
-        """Everything a signer needs: the call in words, the Safe tx hash, typed data, who signed."""
+    def describe(self, action_id: int, *, refused_confirmations: Sequence[RefusedConfirmation] = ()) -> ActionView:
+        """Everything a signer needs: every field of the one canonical transaction in words, its hash, the EIP-712
+        typed data to sign (none while a problem stands), who signed, and any problem that forbids signing."""
         action = self._load(action_id)
-        tx = self._safe_tx(action)
-        signed = [{"owner": s.owner, "kind": s.kind, "at": _aware(s.created_at).isoformat()} for s in self._signatures(action_id)]
-        out: dict[str, Any] = {
-            "id": action.id,
-            "kind": action.kind,
-            "status": action.status,
-            "proposal": action.proposal_ref,
-            "recommendation": action.recommendation,
-            "confidence": action.confidence,
-            "report_id": action.report_id,
-            "report_sha256": action.report_hash,
-            "chain_id": action.chain_id,
-            "safe": action.safe_address,
-            "governor": action.governor_address,
-            "call": describe_vote_call(action.governor_address, tx.data),
-            "calldata": "0x" + tx.data.hex(),
-            "nonce": tx.nonce,
-            "safe_tx_hash": action.safe_tx_hash,
-            "typed_data": safe_tx_typed_data(tx),
-            "contract_owner_message": "0x" + encode_transaction_data(tx).hex(),
-            "rejection_message": rejection_message(int(action.id), action.safe_tx_hash),  # type: ignore[arg-type]
-            "signed_by": signed,
-            "created_at": _aware(action.created_at).isoformat(),
-            "expires_at": _aware(action.expires_at).isoformat(),
-            "executed_tx_hash": action.executed_tx_hash,
-            "note": action.note,
-        }
-        if self.chain is not None and self.chain.chain_id == action.chain_id:
-            out["owners"] = self.chain.owners()
-            out["threshold"] = self.chain.threshold()
-        return out
+        tx = canonical_safe_tx(action)
+        problems = self._problems(action)
+        governor = self.chain.governor.address if self.chain is not None else action.governor_address
+        on_chain = self.chain is not None and self.chain.chain_id == action.chain_id
+        return ActionView(
+            id=int(action.id),  # type: ignore[arg-type]
+            kind=action.kind,
+            status=action.status,
+            proposal=action.proposal_ref,
+            recommendation=dict(action.recommendation),
+            confidence=action.confidence,
+            report_id=action.report_id,
+            report_sha256=action.report_hash,
+            chain_id=tx.chain_id,
+            safe=tx.safe,
+            governor=tx.to,
+            call=describe_vote_call(tx.to, tx.data),
+            calldata="0x" + tx.data.hex(),
+            nonce=tx.nonce,
+            safe_tx=tx.to_json(),
+            safe_tx_hash="0x" + safe_tx_hash(tx).hex(),
+            fields=(fields := fields_in_words(tx, governor=governor)),
+            warnings=[f"{f.name}: {f.warning}" for f in fields if f.warning],
+            problems=problems,
+            typed_data=None if problems else safe_tx_typed_data(tx),
+            contract_owner_message=None if problems else "0x" + encode_transaction_data(tx).hex(),
+            rejection_message=rejection_message(int(action.id), action.safe_tx_hash),  # type: ignore[arg-type]
+            signed_by=[SignatureView(owner=s.owner, kind=s.kind, at=_aware(s.created_at).isoformat()) for s in self._signatures(action_id)],
+            created_at=_aware(action.created_at).isoformat(),
+            expires_at=_aware(action.expires_at).isoformat(),
+            executed_tx_hash=action.executed_tx_hash,
+            note=action.note,
+            owners=self.chain.owners() if on_chain else None,  # type: ignore[union-attr]
+            threshold=self.chain.threshold() if on_chain else None,  # type: ignore[union-attr]
+            refused_confirmations=list(refused_confirmations),
+        )
 
     # --- approval -----------------------------------------------------------------------------
 
@@ -437,7 +470,7 @@ class GovernanceService:
         signature: str,
         signer: str | None = None,
         signed_tx: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> ActionView:
         """Verify one owner's signature and record it; execute once the threshold is met.
 
         ``signed_tx`` (optional) is the typed data the wallet showed, compared field by field so a
@@ -449,13 +482,13 @@ class GovernanceService:
             self._check_open(action)
             tx = self._check_integrity(action)
             self._check_report(action)
-            self._check_signed_tx(tx, signed_tx)
-            chain = self._check_chain(action, tx)
+            rules.check_signed_tx(tx, signed_tx)
+            chain = self._check_chain(tx)
+            self._check_recorded(action, tx)
             verified = verify_owner_signature(
                 chain.w3, tx, signature=parse_hex_signature(signature), owners=chain.owners(), signer=signer
             )
-            if any(s.owner == verified.owner for s in self._signatures(action_id)):
-                raise GovernanceRefusal("duplicate", f"{verified.owner} has already signed action {action_id}.")
+            rules.check_not_duplicate(verified.owner, signed={s.owner for s in self._signatures(action_id)}, action_id=action_id)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject, payload={"signer": signer}) from None
         with self.store.session() as session:
@@ -468,7 +501,7 @@ class GovernanceService:
             return self.execute(action_id)
         return self.describe(action_id)
 
-    def reject(self, action_id: int, *, signer: str, signature: str) -> dict[str, Any]:
+    def reject(self, action_id: int, *, signer: str, signature: str) -> ActionView:
         """An owner closes the action by signing :func:`rejection_message` (``personal_sign``)."""
         subject = f"action:{action_id}"
         action = self._load(action_id)
@@ -477,11 +510,9 @@ class GovernanceService:
             chain = self._require_chain()
             message = rejection_message(action_id, action.safe_tx_hash).encode("utf-8")
             digest = keccak(b"\x19Ethereum Signed Message:\n" + str(len(message)).encode() + message)
-            recovered = recover_ecdsa(digest, parse_hex_signature(signature))
-            if recovered is None or recovered != to_checksum_address(signer):
-                raise GovernanceRefusal("bad_signature", f"the rejection is not signed by {signer}.")
-            if recovered not in chain.owners():
-                raise GovernanceRefusal("not_owner", f"{recovered} is not an owner of Safe {action.safe_address}.")
+            recovered = rules.check_rejection_signer(
+                recover_ecdsa(digest, parse_hex_signature(signature)), signer=signer, owners=chain.owners(), safe=action.safe_address
+            )
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject, payload={"signer": signer}) from None
         with self.store.session() as session:
@@ -496,7 +527,7 @@ class GovernanceService:
 
     # --- execution ----------------------------------------------------------------------------
 
-    def execute(self, action_id: int) -> dict[str, Any]:
+    def execute(self, action_id: int) -> ActionView:
         """Re-check everything, then send ``execTransaction`` with the owners' signatures."""
         subject = f"action:{action_id}"
         action = self._load(action_id)
@@ -510,18 +541,11 @@ class GovernanceService:
                 verified.append(
                     verify_owner_signature(chain.w3, tx, signature=parse_hex_signature(row.signature), owners=owners, signer=row.owner)
                 )
-            threshold = chain.threshold()
-            if len(verified) < threshold:
-                raise GovernanceRefusal(
-                    "threshold", f"{len(verified)} of {threshold} required owner signatures; waiting for more owners to sign."
-                )
-            proposal_id = int(decode_call(CAST_VOTE_WITH_REASON, tx.data)[0])
-            state = chain.proposal_state(proposal_id)
-            if state != "Active":
-                raise GovernanceRefusal("proposal_not_active", f"proposal {proposal_id} is {state}; the vote can no longer be cast.")
+            rules.check_threshold(len(verified), threshold=chain.threshold())
+            proposal_id = int(action.proposal_ref)
+            rules.check_votable(proposal_id, state=chain.proposal_state(proposal_id), has_voted=chain.has_voted(proposal_id, tx.safe))
             result = chain.exec_transaction(tx, encode_safe_signatures(verified), sender=self.sender)
-            if not result.success:
-                raise GovernanceRefusal("execution_failed", f"execTransaction {result.tx_hash} ran but the inner call failed.")
+            rules.check_execution(success=result.success, tx_hash=result.tx_hash)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject) from None
         with self.store.session() as session:
@@ -540,44 +564,42 @@ class GovernanceService:
 
     # --- other routes: the Safe Transaction Service -------------------------------------------
 
-    def propose_to_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient, proposer: ProposerKey) -> dict[str, Any]:
+    def propose_to_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient, proposer: ProposerKey) -> ActionView:
         """Queue the action's Safe transaction in the Safe Transaction Service as a registered proposer.
 
-        The proposer key may only queue: it must be a delegate the owners registered, and never an owner.
+        The proposer key may only queue: it must hold a delegation the service honours (from a current owner, for
+        this Safe or every Safe, not expired), and never be an owner.
         """
         subject = f"action:{action_id}"
         action = self._load(action_id)
         try:
             tx, chain = self._recheck(action)
-            if proposer.address in chain.owners():
-                raise GovernanceRefusal("proposer_is_owner", f"{proposer.address} is a Safe owner; Concord never holds an owner key.")
-            if proposer.address not in client.list_delegates(action.safe_address):
-                raise GovernanceRefusal(
-                    "not_a_proposer",
-                    f"{proposer.address} is not a registered proposer of Safe {action.safe_address}; an owner must add it in Safe{{Wallet}}.",
-                )
+            owners = chain.owners()
+            delegations = [] if proposer.address in owners else client.delegations(delegate=proposer.address)
+            delegator = rules.check_proposer(proposer.address, owners=owners, delegations=delegations,
+                                             safe=action.safe_address, now=self.clock())
             signature = "0x" + proposer.sign_hash(safe_tx_hash(tx)).hex()
             tx_hash = client.propose(tx, sender=proposer.address, signature=signature)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject) from None
         audit.append(self.store, actor=proposer.address, action="propose_safe_service", subject=subject,
-                     payload={"safe_tx_hash": tx_hash, "service": client.base_url})
+                     payload={"safe_tx_hash": tx_hash, "service": client.base_url, "delegator": delegator})
         return self.describe(action_id)
 
-    def sync_from_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient) -> dict[str, Any]:
+    def sync_from_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient) -> ActionView:
         """Pull owners' confirmations made in Safe{Wallet}; each is verified like any other signature."""
         action = self._load(action_id)
         queued = client.get_transaction(action.safe_tx_hash)
         known = {s.owner for s in self._signatures(action_id)}
-        refused: list[dict[str, str]] = []
+        refused: list[RefusedConfirmation] = []
         for confirmation in queued.confirmations:
             if confirmation.owner in known or self._load(action_id).status != "pending":
                 continue
             try:
                 self.submit_signature(action_id, signature=confirmation.signature, signer=confirmation.owner)
             except GovernanceRefusal as refusal:
-                refused.append({"owner": confirmation.owner, "rule": refusal.rule, "message": refusal.detail})
-        return {**self.describe(action_id), "refused_confirmations": refused}
+                refused.append(RefusedConfirmation(owner=confirmation.owner, rule=refusal.rule, message=refusal.detail))
+        return self.describe(action_id, refused_confirmations=refused)
 
 
 def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None) -> GovernanceService:
@@ -598,16 +620,18 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
             w3 = Web3(HTTPProvider(chain_settings.rpc_url))
         chain = ChainGateway(w3, safe_address=chain_settings.safe_address, governor_address=chain_settings.governor_address)
     if sender is None:
-        from governance.chain.gateway import LocalKeySender, NodeAccountSender
+        from governance.chain.keys import LocalKeySender, NodeAccountSender
 
         if chain_settings.relayer_key is not None:
             sender = LocalKeySender(chain_settings.relayer_key.get_secret_value())
         elif chain_settings.relayer_address:
             sender = NodeAccountSender(chain_settings.relayer_address)
+    origins = list(getattr(settings.web, "public_origins", None) or [])
     return GovernanceService(
         store,
         policy=VotePolicy.from_settings(settings.policy),
         reports=CombinedReportSource(store, settings.reports_dir),
         chain=chain,
         sender=sender,
+        public_url=str(origins[0]) if origins else None,
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from eth_utils import keccak, to_checksum_address
 
 from governance.chain.safe_tx import SafeTx, encode_transaction_data, safe_tx_hash
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from ingest.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,20 +112,20 @@ def verify_owner_signature(
 
     if claimed is not None and w3 is not None and w3.eth.get_code(claimed):
         if claimed not in owner_set:
-            raise GovernanceRefusal("not_owner", f"{claimed} is not an owner of Safe {tx.safe}.")
+            raise GovernanceRefusal(Rule.NOT_OWNER, f"{claimed} is not an owner of Safe {tx.safe}.")
         contract = w3.eth.contract(address=claimed, abi=_LEGACY_IS_VALID_ABI)
         try:
             result = bytes(contract.functions.isValidSignature(encode_transaction_data(tx), signature).call())
         except Exception as exc:
             raise GovernanceRefusal(
-                "bad_signature", f"contract owner {claimed} rejected the signature (EIP-1271 call reverted: {exc})."
+                Rule.BAD_SIGNATURE, f"contract owner {claimed} rejected the signature (EIP-1271 call reverted: {exc})."
             ) from exc
         if result != EIP1271_LEGACY_MAGIC:
-            raise GovernanceRefusal("bad_signature", f"contract owner {claimed} did not confirm the signature (EIP-1271).")
+            raise GovernanceRefusal(Rule.BAD_SIGNATURE, f"contract owner {claimed} did not confirm the signature (EIP-1271).")
         return OwnerSignature(owner=claimed, kind="eip1271", signature=signature)
 
     if len(signature) != 65:
-        raise GovernanceRefusal("bad_signature", f"expected a 65-byte ECDSA signature, got {len(signature)} bytes.")
+        raise GovernanceRefusal(Rule.BAD_SIGNATURE, f"expected a 65-byte ECDSA signature, got {len(signature)} bytes.")
     v = signature[64]
     candidates: list[tuple[str, bytes]] = []
     if v in (31, 32):  # already in the Safe's eth_sign form
@@ -143,17 +143,17 @@ def verify_owner_signature(
         recovered.append(address)
         if (claimed is None and address in owner_set) or (claimed is not None and address == claimed):
             if address not in owner_set:
-                raise GovernanceRefusal("not_owner", f"{address} is not an owner of Safe {tx.safe}.")
+                raise GovernanceRefusal(Rule.NOT_OWNER, f"{address} is not an owner of Safe {tx.safe}.")
             stored = body if kind == "eip712" else body[:64] + bytes([body[64] + 4])
             return OwnerSignature(owner=address, kind=kind, signature=stored)
     if claimed is not None:
         raise GovernanceRefusal(
-            "bad_signature",
+            Rule.BAD_SIGNATURE,
             f"the signature is not {claimed}'s signature over Safe transaction 0x{tx_hash.hex()} "
             "(it was made for different data: tampered calldata, another chain id, Safe or nonce).",
         )
     raise GovernanceRefusal(
-        "not_owner",
+        Rule.NOT_OWNER,
         f"the signature recovers to {', '.join(sorted(set(recovered))) or 'no address'}, which is not an owner of "
         f"Safe {tx.safe} for transaction 0x{tx_hash.hex()}.",
     )

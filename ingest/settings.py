@@ -127,6 +127,9 @@ class GovernancePolicy(BaseModel):
     min_confidence: float = 0.7
     expiry_hours: int = 72
     cooldown_hours: int = 1
+    allow_refunds: bool = Field(
+        False, description="Allow Safe transactions that refund gas (non-zero gasPrice, gasToken or refundReceiver)"
+    )
 
 
 class ConcordSettings(BaseSettings):

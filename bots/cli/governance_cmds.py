@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from bots.cli.context import CliContext, get_context, print_json
 from ingest.errors import ConfigError, InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from governance.views import ActionView
 
 __all__ = ["audit_app", "governance_app", "register"]
 
@@ -38,22 +41,34 @@ def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = 
     settings = cli.settings.model_copy(update={"chain": chain})
     node_sender = None
     if sender:
-        from governance.chain.gateway import NodeAccountSender
+        from governance.chain.keys import NodeAccountSender
 
         node_sender = NodeAccountSender(sender)
     return build_governance(settings, store=cli.store(), sender=node_sender)
 
 
-def _print_action(cli: CliContext, action: dict[str, Any]) -> None:
-    cli.console.print(f"[bold]Action {action['id']}[/bold] ({action['status']}) — {action['call']}")
-    cli.console.print(f"Report {action['report_id']} sha256 {action['report_sha256']} · confidence {action['confidence']:.2f}")
-    cli.console.print(f"Safe {action['safe']} on chain {action['chain_id']}, nonce {action['nonce']}")
-    cli.console.print(f"Safe tx hash to sign (EIP-712): {action['safe_tx_hash']}")
-    signed = ", ".join(s["owner"] for s in action["signed_by"]) or "nobody yet"
-    threshold = action.get("threshold")
-    cli.console.print(f"Signed by: {signed}" + (f" ({len(action['signed_by'])} of {threshold})" if threshold else ""))
-    if action.get("executed_tx_hash"):
-        cli.console.print(f"Executed in transaction {action['executed_tx_hash']}")
+def _print_action(cli: CliContext, action: ActionView) -> None:
+    from rich.markup import escape
+
+    cli.console.print(f"[bold]Action {action.id}[/bold] ({action.status}) — {escape(action.call)}")
+    cli.console.print(f"Report {action.report_id} sha256 {action.report_sha256} · confidence {action.confidence:.2f}")
+    for problem in action.problems:
+        cli.console.print(f"[bold red]DO NOT SIGN — refused by rule '{problem.rule}': {escape(problem.message)}[/bold red]")
+    cli.console.print("Safe transaction, every field:")
+    for field in action.fields:
+        line = f"  {field.name:<15} {escape(str(field.value))[:74]}\n  {'':<15} {escape(field.words)}"
+        cli.console.print(line + (f"\n  {'':<15} [bold red]WARNING: {escape(field.warning)}[/bold red]" if field.warning else ""))
+    cli.console.print(f"Safe tx hash to sign (EIP-712): {action.safe_tx_hash}")
+    signed = ", ".join(s.owner for s in action.signed_by) or "nobody yet"
+    cli.console.print(f"Signed by: {signed}" + (f" ({len(action.signed_by)} of {action.threshold})" if action.threshold else ""))
+    for refused in action.refused_confirmations:
+        cli.console.print(f"Refused confirmation from {refused.owner} (rule '{refused.rule}'): {escape(refused.message)}")
+    if action.executed_tx_hash:
+        cli.console.print(f"Executed in transaction {action.executed_tx_hash}")
+
+
+def _show(cli: CliContext, action: ActionView, *, as_json: bool) -> None:
+    print_json(action.to_json()) if as_json else _print_action(cli, action)
 
 
 def draft(
@@ -93,7 +108,9 @@ def recommend(
     proposal: str | None = typer.Option(None, "--proposal", help="Override the report's on-chain Governor proposal id"),
     choice: str | None = typer.Option(None, "--choice", help="for, against or abstain (default: the report's stance majority)"),
     confidence: float | None = typer.Option(None, "--confidence", help="0..1 (default: the report's predicted probability)"),
-    reason: str | None = typer.Option(None, "--reason", help="One or two sentences; the report hash is appended"),
+    reason: str | None = typer.Option(
+        None, "--reason", help="A note kept with the action (never on chain: the vote's reason is the report's hash and link)"
+    ),
     rpc_url: str | None = _RPC,
     safe: str | None = _SAFE,
     governor: str | None = _GOVERNOR,
@@ -105,13 +122,13 @@ def recommend(
     """
     from dataclasses import replace
 
-    from governance.reports import ReportRef, recommendation_from_report
+    from governance.reports import ReportRef
 
     cli = get_context(ctx)
     service = _service(cli, rpc_url=rpc_url, safe=safe, governor=governor)
     data = service.reports.read_report(report)
     if "proposal" in data and "stance" in data:
-        ref = recommendation_from_report(data, report_id=report)
+        ref = service.reference_from_report(report)
     else:  # a hand-made report: everything must be given
         if not (dao and proposal and choice and confidence is not None and reason):
             raise InputError(f"Report {report!r} is not a Concord consensus report: pass --dao, --proposal, --choice, --confidence and --reason.")
@@ -120,7 +137,7 @@ def recommend(
     overrides = {k: v for k, v in {"dao": dao, "proposal_ref": proposal, "choice": choice and choice.lower(),
                                    "confidence": confidence, "reason": reason}.items() if v is not None}
     action = service.recommend(replace(ref, **overrides) if overrides else ref)
-    print_json(action) if as_json else _print_action(cli, action)
+    _show(cli, action, as_json=as_json)
 
 
 def pending(ctx: typer.Context, include_all: bool = typer.Option(False, "--all", help="Include executed, rejected and expired"), as_json: bool = _JSON) -> None:
@@ -131,7 +148,7 @@ def pending(ctx: typer.Context, include_all: bool = typer.Option(False, "--all",
     cli = get_context(ctx)
     rows = _service(cli).list_pending(include_closed=include_all)
     if as_json:
-        print_json(rows)
+        print_json([r.to_json() for r in rows])
         return
     if not rows:
         cli.console.print("No pending actions.")
@@ -140,7 +157,7 @@ def pending(ctx: typer.Context, include_all: bool = typer.Option(False, "--all",
     for column in ("id", "dao", "status", "proposal", "choice", "confidence", "signatures", "expires"):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r["id"]), r["dao"], r["status"], r["proposal"][:18], str(r["choice"]), f"{r['confidence']:.2f}", str(r["signatures"]), r["expires_at"][:16])
+        table.add_row(str(r.id), r.dao, r.status, r.proposal[:18], str(r.choice), f"{r.confidence:.2f}", str(r.signatures), r.expires_at[:16])
     cli.console.print(table)
 
 
@@ -151,7 +168,7 @@ def show(ctx: typer.Context, action_id: int = typer.Argument(..., help="Action i
     """
     cli = get_context(ctx)
     action = _service(cli, rpc_url=rpc_url).describe(action_id)
-    print_json(action) if as_json else _print_action(cli, action)
+    _show(cli, action, as_json=as_json)
 
 
 def sign(
@@ -171,7 +188,7 @@ def sign(
     cli = get_context(ctx)
     typed = json.loads(Path(signed_tx).read_text()) if signed_tx else None
     action = _service(cli, rpc_url=rpc_url, sender=sender).submit_signature(action_id, signature=signature, signer=signer, signed_tx=typed)
-    print_json(action) if as_json else _print_action(cli, action)
+    _show(cli, action, as_json=as_json)
 
 
 def reject(
@@ -188,7 +205,7 @@ def reject(
     """
     cli = get_context(ctx)
     action = _service(cli, rpc_url=rpc_url).reject(action_id, signer=signer, signature=signature)
-    print_json(action) if as_json else _print_action(cli, action)
+    _show(cli, action, as_json=as_json)
 
 
 def execute(ctx: typer.Context, action_id: int = typer.Argument(..., help="Action id"), rpc_url: str | None = _RPC, sender: str | None = _FROM, as_json: bool = _JSON) -> None:
@@ -200,7 +217,7 @@ def execute(ctx: typer.Context, action_id: int = typer.Argument(..., help="Actio
     if not sender:
         raise ConfigError("execute needs --from <unlocked relayer account> to pay gas; it is never an owner key.")
     action = _service(cli, rpc_url=rpc_url, sender=sender).execute(action_id)
-    print_json(action) if as_json else _print_action(cli, action)
+    _show(cli, action, as_json=as_json)
 
 
 def sync(
@@ -215,7 +232,7 @@ def sync(
 
     Example: concord governance sync 3 --service-url https://safe-transaction-mainnet.safe.global
     """
-    from governance.safe_service import SafeTransactionServiceClient
+    from governance.chain.safe_service import SafeTransactionServiceClient
 
     cli = get_context(ctx)
     url = service_url or cli.settings.chain.safe_tx_service_url
@@ -223,7 +240,7 @@ def sync(
         raise InputError("No Safe Transaction Service URL: pass --service-url or set CONCORD_CHAIN__SAFE_TX_SERVICE_URL.")
     with SafeTransactionServiceClient(url) as client:
         action = _service(cli, rpc_url=rpc_url, sender=sender).sync_from_safe_service(action_id, client=client)
-    print_json(action) if as_json else _print_action(cli, action)
+    _show(cli, action, as_json=as_json)
 
 
 def audit_verify(ctx: typer.Context, as_json: bool = _JSON) -> None:

@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots.discord_bot.ratelimit import RateLimiter
-from bots.discord_bot.replies import consensus_embed, format_answer, send
+from bots.discord_bot.replies import consensus_embed, format_action, format_answer, send
 from bots.discord_bot.text import no_mentions
 from bots.web import queries
 from bots.web.services import Services, ServiceUnavailable
@@ -160,11 +160,14 @@ class ConcordCommands(commands.Cog):
         if not actions:
             await send(interaction, "Nothing is waiting for signatures.", ephemeral=True)
             return
+        governance = self.services.require("governance")
         lines = ["**Waiting for signatures**"]
         for action in actions:
-            link = self._dashboard(f"/signer/{action['id']}")
-            what = f"{action.get('kind', 'action')}: {action.get('choice')} on proposal {action.get('proposal')} ({action.get('dao')})"
-            lines.append(f"#{action['id']}: {what} — {action.get('signatures', 0)} signed so far — <{link}>")
+            link = self._dashboard(f"/signer/{action.id}")
+            what = f"{action.kind}: {action.choice} on proposal {action.proposal} ({action.dao})"
+            lines.append(f"#{action.id}: {what} — {action.signatures} signed so far")
+            described = await asyncio.to_thread(governance.describe, action.id)
+            lines.append(format_action(described, link=link) + "\n")
         await send(interaction, "\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="approve", description="Signers: approve an action (opens the signing page)")
@@ -186,9 +189,10 @@ class ConcordCommands(commands.Cog):
         url = self._dashboard(f"/signer/{action_id}")
         await send(
             interaction,
-            f"To {verb} action #{action_id} ({described.get('call')}), sign it with "
-            f"your wallet on the signing page: <{url}>\nSafe transaction hash: `{described.get('safe_tx_hash')}`. "
-            "A Discord click cannot approve anything: only an owner's wallet signature counts.",
+            f"To {verb} action #{action_id} ({described.call}), sign it with "
+            f"your wallet on the signing page: <{url}>\nSafe transaction hash: `{described.safe_tx_hash}`. "
+            "A Discord click cannot approve anything: only an owner's wallet signature counts.\n\n"
+            + format_action(described, link=url),
             ephemeral=True,
         )
 

@@ -9,7 +9,9 @@ from bots.discord_bot.text import neutralise_mentions, no_mentions, split_messag
 if TYPE_CHECKING:
     import discord
 
-__all__ = ["consensus_embed", "format_answer", "send"]
+    from governance.views import ActionView
+
+__all__ = ["consensus_embed", "format_action", "format_answer", "send"]
 
 
 async def send(
@@ -35,6 +37,18 @@ async def send(
         await interaction.followup.send(chunk, allowed_mentions=no_mentions(), ephemeral=ephemeral)
     if embed is not None and len(chunks) > 1:
         await interaction.followup.send(embed=embed, allowed_mentions=no_mentions(), ephemeral=ephemeral)
+
+
+def format_action(described: ActionView, *, link: str) -> str:
+    """A signer's card for one action: what it does, every Safe transaction field in words, risks in bold."""
+    lines = [f"**#{described.id}** ({described.status}): {described.call} — <{link}>"]
+    for problem in described.problems:
+        lines.append(f"⛔ **Do not sign — refused by rule `{problem.rule}`: {problem.message}**")
+    for field in described.fields:
+        line = f"• `{field.name}`: {field.words}"
+        lines.append(f"{line} — ⚠ **{field.warning}**" if field.warning else line)
+    lines.append(f"Safe transaction hash: `{described.safe_tx_hash}`")
+    return "\n".join(lines)
 
 
 def format_answer(result: dict[str, Any]) -> str:

@@ -129,8 +129,8 @@ def build_pages_router() -> APIRouter:
         action = services.require("governance").describe(action_id)
         return _render(request, "signer_action.html", {
             "action": action, "action_id": action_id,
-            "typed_data_json": _script_json(action.get("typed_data")),
-            "rejection_json": _script_json(action.get("rejection_message")),
+            "typed_data_json": _script_json(action.typed_data),
+            "rejection_json": _script_json(action.rejection_message),
         })
 
     @router.get("/api/docs", response_class=HTMLResponse)

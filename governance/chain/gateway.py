@@ -1,75 +1,28 @@
 """What the governance service reads from and sends to the chain: one Safe and one Governor.
 
 The gateway never holds an owner key. Transactions (``execTransaction``) are sent by a
-:class:`TransactionSender` — a relayer that pays gas; the Safe checks the owners' signatures itself.
+:class:`~governance.chain.keys.TransactionSender` — a relayer that pays gas; the Safe checks the owners' signatures itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from eth_utils import to_checksum_address
 
+from governance.chain.keys import TransactionSender
 from governance.chain.safe_tx import SafeTx
 from governance.contracts import load_artifact, load_safe_artifact
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from ingest.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = [
-    "GOVERNOR_STATES",
-    "ChainGateway",
-    "ExecutionResult",
-    "LocalKeySender",
-    "NodeAccountSender",
-    "TransactionSender",
-    "revert_reason",
-]
+__all__ = ["GOVERNOR_STATES", "ChainGateway", "ExecutionResult", "revert_reason"]
 
 GOVERNOR_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
-
-
-@runtime_checkable
-class TransactionSender(Protocol):
-    """Sends a prepared contract call and returns the mined receipt."""
-
-    def send(self, w3: Web3, call: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class NodeAccountSender:
-    """Send from an account the node unlocks (dev chains, eth-tester)."""
-
-    address: str
-
-    def send(self, w3: Web3, call: Any) -> Any:
-        """Transact and wait for the receipt."""
-        tx_hash = call.transact({"from": to_checksum_address(self.address)})
-        return w3.eth.wait_for_transaction_receipt(tx_hash)
-
-
-class LocalKeySender:
-    """Send from a relayer key held by Concord (pays gas only; it is never a Safe owner)."""
-
-    def __init__(self, private_key: str) -> None:
-        from eth_account import Account
-
-        self._account = Account.from_key(private_key)
-
-    @property
-    def address(self) -> str:
-        """The relayer's address."""
-        return str(self._account.address)
-
-    def send(self, w3: Web3, call: Any) -> Any:
-        """Build, sign with the relayer key, send and wait for the receipt."""
-        tx = call.build_transaction({"from": self._account.address, "nonce": w3.eth.get_transaction_count(self._account.address)})
-        signed = self._account.sign_transaction(tx)
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-        return w3.eth.wait_for_transaction_receipt(tx_hash)
 
 
 @dataclass(frozen=True)
@@ -131,7 +84,7 @@ class ChainGateway:
             raise ConfigError(f"Cannot reach the chain's RPC endpoint: {exc}. Check CONCORD_CHAIN__RPC_URL or --rpc-url.") from exc
         except Exception as exc:
             raise GovernanceRefusal(
-                "unknown_proposal", f"Governor {self.governor.address} has no proposal {proposal_id} ({revert_reason(exc)})."
+                Rule.UNKNOWN_PROPOSAL, f"Governor {self.governor.address} has no proposal {proposal_id} ({revert_reason(exc)})."
             ) from exc
 
     def proposal_votes(self, proposal_id: int) -> dict[str, int]:
@@ -154,6 +107,6 @@ class ChainGateway:
         try:
             receipt = sender.send(self.w3, call)
         except Exception as exc:
-            raise GovernanceRefusal("safe_rejected", f"the Safe refused execTransaction: {revert_reason(exc)}.") from exc
+            raise GovernanceRefusal(Rule.SAFE_REJECTED, f"the Safe refused execTransaction: {revert_reason(exc)}.") from exc
         success = bool(self.safe.events.ExecutionSuccess().process_receipt(receipt, errors=DISCARD))
         return ExecutionResult(tx_hash="0x" + bytes(receipt["transactionHash"]).hex(), success=success, block_number=int(receipt["blockNumber"]))

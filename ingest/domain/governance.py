@@ -56,7 +56,16 @@ class PendingAction(SQLModel, table=True):
     chain_id: int = Field(sa_type=BigInteger, description="EIP-155 chain id (eth-tester's exceeds 32 bits)")
     safe_address: str = Field(max_length=42)
     governor_address: str = Field(max_length=42)
-    safe_tx: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
+    safe_nonce: int = Field(default=0, sa_type=BigInteger, description="The Safe nonce the transaction is built for")
+    safe_tx_gas: int = Field(default=0, sa_type=BigInteger)
+    base_gas: int = Field(default=0, sa_type=BigInteger)
+    gas_price: int = Field(default=0, sa_type=BigInteger, description="Non-zero only with policy.allow_refunds")
+    gas_token: str = Field(default="0x0000000000000000000000000000000000000000", max_length=42)
+    refund_receiver: str = Field(default="0x0000000000000000000000000000000000000000", max_length=42)
+    safe_tx: dict[str, Any] = Field(
+        default_factory=dict, sa_column=json_column(nullable=False),
+        description="The transaction as built; must equal the one built from the columns above",
+    )
     safe_tx_hash: str = Field(max_length=66)
     executed_tx_hash: str | None = Field(default=None, max_length=66)
     note: str = Field(default="", sa_column=text_column(nullable=False))

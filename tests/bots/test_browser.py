@@ -61,7 +61,8 @@ def test_pages_render_chart_and_search(services: Services, tmp_path: Path) -> No
 
 
 def _governance_services(services: Services, chain: ChainEnv, report_dir: Path) -> Services:  # noqa: F811
-    from governance.chain.gateway import ChainGateway, NodeAccountSender
+    from governance.chain.gateway import ChainGateway
+    from governance.chain.keys import NodeAccountSender
     from governance.policy import VotePolicy
     from governance.reports import DirectoryReportSource, ReportRef
     from governance.service import GovernanceService

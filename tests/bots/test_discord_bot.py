@@ -55,17 +55,34 @@ class StoredReports:
 
 
 class ListedActions:
-    """A test double of governance.service for the bot's read-only signer commands."""
+    """A test double of governance.service for the bot's read-only signer commands (it returns the real view types)."""
 
-    def list_pending(self) -> list[dict[str, Any]]:
-        return [{"id": 7, "dao": "arbitrum", "kind": "vote", "choice": "for", "proposal": "42", "signatures": 1}]
+    def list_pending(self) -> list[Any]:
+        from governance.views import ActionSummary
 
-    def describe(self, action_id: int) -> dict[str, Any]:
+        return [ActionSummary(id=7, dao="arbitrum", kind="vote", status="pending", proposal="42", choice="for", confidence=0.9,
+                              report_id="r", report_sha256="c" * 64, safe_tx_hash="0x" + "ab" * 32, expires_at="2030-01-01T00:00:00+00:00",
+                              signatures=1)]
+
+    def describe(self, action_id: int) -> Any:
         if action_id != 7:
             from ingest.errors import NotFoundError
 
             raise NotFoundError(f"Unknown action {action_id}: list pending actions with /pending.")
-        return {"id": 7, "call": "Call 0xGov.castVoteWithReason: vote For on proposal 42", "safe_tx_hash": "0x" + "ab" * 32}
+        from governance.binding import fields_in_words
+        from governance.chain.safe_tx import SafeTx
+        from governance.errors import Rule
+        from governance.views import ActionView, Problem
+
+        tx = SafeTx(safe="0x" + "11" * 20, chain_id=1, to="0x" + "22" * 20, data=b"\x56\x78", nonce=3,
+                    gas_price=10**9, base_gas=2_000_000, refund_receiver="0x" + "77" * 20)
+        return ActionView(
+            id=7, kind="vote", status="pending", proposal="42", recommendation={"choice": "for"}, confidence=0.9, report_id="r",
+            report_sha256="c" * 64, chain_id=1, safe=tx.safe, governor=tx.to, call="Call 0xGov.castVoteWithReason: vote For on proposal 42",
+            calldata="0x5678", nonce=3, safe_tx=tx.to_json(), safe_tx_hash="0x" + "ab" * 32, fields=fields_in_words(tx), warnings=[],
+            problems=[Problem(rule=Rule.REFUNDS_NOT_ALLOWED, message="the Safe transaction would pay a gas refund")],
+            typed_data=None, contract_owner_message=None, rejection_message="x", signed_by=[], created_at="", expires_at="",
+        )
 
     def submit_signature(self, action_id: int, *, signer: str, signature: str) -> dict[str, Any]:
         raise AssertionError("the bot must never submit signatures")
@@ -150,6 +167,19 @@ async def test_signer_commands_need_the_role(bot: Any, fake_discord: Any, servic
     assert "Only members with the `signer` role" in replies[0]["content"]
     replies = await run(bot, fake_discord, "pending", roles=[SIGNER_ROLE_ID], user_id=222)
     assert "#7: vote: for on proposal 42 (arbitrum) — 1 signed so far" in replies[0]["content"]
+
+
+async def test_pending_card_shows_every_field_and_highlights_refunds(bot: Any, fake_discord: Any, services: Services) -> None:
+    services.governance = ListedActions()
+    replies = await run(bot, fake_discord, "pending", roles=[SIGNER_ROLE_ID], user_id=444)
+    card = text_of(replies)
+    for name in ("safe", "chain_id", "to", "value", "data", "operation", "safeTxGas", "baseGas", "gasPrice", "gasToken",
+                 "refundReceiver", "nonce"):
+        assert f"• `{name}`:" in card
+    assert "• `gasPrice`: the Safe refunds gas at 1000000000 wei" in card and "⚠ **the Safe pays a gas refund**" in card
+    assert f"⚠ **refunds go to 0x{'77' * 20}**".lower() in card.lower()
+    assert "⛔ **Do not sign — refused by rule `refunds_not_allowed`" in card
+    assert "• `value`: sends no ether\n" in card  # a safe field carries no warning
 
 
 async def test_approve_sends_signer_to_signing_page(bot: Any, fake_discord: Any, services: Services) -> None:

@@ -118,3 +118,14 @@ def write_report(directory: Path, report_id: str, body: dict[str, Any]) -> str:
     (directory / f"{report_id}.json").write_text(json.dumps(body, indent=2))
     canonical = json.dumps({k: v for k, v in body.items() if k != "attestation"}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[Any]:
+    """One SQLite store, for chain tests whose subject is the chain, not the storage backend (both backends are
+    covered by the vote-flow tests)."""
+    from ingest.store import Store
+
+    opened = Store.open(sqlite_url)
+    yield opened
+    opened.close()

@@ -37,7 +37,6 @@ def test_cli_recommend_sign_sign_executes(cli_env: Path, chain: ChainEnv, capsys
         action = json.loads(capsys.readouterr().out)
         assert main(["governance", "pending", "--json"]) == 0
         assert [a["id"] for a in json.loads(capsys.readouterr().out)] == [action["id"]]
-        env_chain = ["--safe", chain.safe.address, "--governor", chain.governor.address]
         # chain settings for later commands come from the environment, as an operator would configure them
         import os
 
@@ -55,12 +54,42 @@ def test_cli_recommend_sign_sign_executes(cli_env: Path, chain: ChainEnv, capsys
             done = json.loads(capsys.readouterr().out)
         finally:
             del os.environ["CONCORD_CHAIN__SAFE_ADDRESS"], os.environ["CONCORD_CHAIN__GOVERNOR_ADDRESS"]
-        assert env_chain
     assert done["status"] == "executed"
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call()[1] == 100_000 * 10**18
     assert main(["audit", "log", "--json"]) == 0
     actions = [e["action"] for e in json.loads(capsys.readouterr().out)]
     assert actions == ["recommend", "approve", "refuse", "approve", "execute"]
+
+
+@pytest.mark.chain
+def test_cli_show_prints_every_field_and_flags_a_refund(cli_env: Path, chain: ChainEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    from governance.chain.safe_tx import SafeTx, safe_tx_hash
+    from ingest.domain import PendingAction
+
+    write_report(cli_env / "reports", "r8", {"proposal": str(chain.proposal_id)})
+    chain_args = ["--safe", chain.safe.address, "--governor", chain.governor.address]
+    with serve_json_rpc(chain.w3) as rpc:
+        assert main(["governance", "recommend", "--dao", "testdao", "--proposal", str(chain.proposal_id), "--report", "r8",
+                     "--choice", "for", "--confidence", "0.9", "--reason", "Forum consensus.", *chain_args, "--json", "--rpc-url", rpc]) == 0
+        action = json.loads(capsys.readouterr().out)
+        assert main(["governance", "show", str(action["id"])]) == 0
+        shown = capsys.readouterr().out
+        for name in ("safe", "chain_id", "to", "value", "data", "operation", "safeTxGas", "baseGas", "gasPrice", "gasToken",
+                     "refundReceiver", "nonce"):
+            assert f"\n  {name:<15} " in shown
+        assert "WARNING" not in shown and "DO NOT SIGN" not in shown
+        store = Store.open(f"sqlite:///{(cli_env / 'concord.db').as_posix()}")
+        with store.session() as session:
+            row = session.get(PendingAction, action["id"])
+            tx = SafeTx.from_json({**row.safe_tx, "gas_price": 10**9, "refund_receiver": chain.deployer})
+            row.gas_price, row.refund_receiver = tx.gas_price, tx.refund_receiver
+            row.safe_tx, row.safe_tx_hash = tx.to_json(), "0x" + safe_tx_hash(tx).hex()
+            session.add(row)
+        store.close()
+        assert main(["governance", "show", str(action["id"])]) == 0
+        flagged = capsys.readouterr().out
+    assert "WARNING: the Safe pays a gas refund" in flagged and f"WARNING: refunds go to {chain.deployer}" in flagged
+    assert "DO NOT SIGN — refused by rule 'refunds_not_allowed'" in flagged
 
 
 def test_cli_audit_verify_catches_a_database_edit(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,9 +9,10 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from governance.chain.deploy import deploy_safe
-from governance.chain.gateway import ChainGateway, NodeAccountSender
+from governance.chain.gateway import ChainGateway
+from governance.chain.keys import NodeAccountSender
 from governance.chain.safe_message import safe_message_typed_data
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource
 from governance.service import GovernanceService
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.chain
 
 def test_eth_sign_form_is_accepted_and_executes(sqlite_url: str, chain: ChainEnv, report_dir: Path) -> None:
     """Also: the relayer is a key Concord holds (LocalKeySender), funded for gas and not an owner."""
-    from governance.chain.gateway import LocalKeySender
+    from governance.chain.keys import LocalKeySender
 
     store = Store.open(sqlite_url)
     service = make_service(store, chain, report_dir)
@@ -39,14 +40,14 @@ def test_eth_sign_form_is_accepted_and_executes(sqlite_url: str, chain: ChainEnv
     chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_transaction({"from": chain.deployer, "to": relayer.address, "value": 10**18}))
     service.sender = relayer
     action = recommend(service, chain, report_dir, choice="against")
-    personal = Account.sign_message(encode_defunct(primitive=bytes.fromhex(action["safe_tx_hash"][2:])), chain.owner_keys[0])
-    first = service.submit_signature(action["id"], signature="0x" + bytes(personal.signature).hex())
-    assert first["signed_by"][0]["kind"] == "eth_sign"
-    done = service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
-    assert done["status"] == "executed"
+    personal = Account.sign_message(encode_defunct(primitive=bytes.fromhex(action.safe_tx_hash[2:])), chain.owner_keys[0])
+    first = service.submit_signature(action.id, signature="0x" + bytes(personal.signature).hex())
+    assert first.signed_by[0].kind == "eth_sign"
+    done = service.submit_signature(action.id, signature=sign_as(chain.owner_keys[1], action.typed_data))
+    assert done.status == "executed"
     against, for_votes, _ = chain.governor.functions.proposalVotes(chain.proposal_id).call()
     assert against == 100_000 * 10**18 and for_votes == 0
-    assert chain.w3.eth.get_transaction(done["executed_tx_hash"])["from"] == relayer.address
+    assert chain.w3.eth.get_transaction(done.executed_tx_hash)["from"] == relayer.address
     assert relayer.address not in chain.safe.functions.getOwners().call()
 
 
@@ -68,19 +69,19 @@ def test_contract_owner_signs_through_eip1271(sqlite_url: str, chain: ChainEnv, 
         sender=NodeAccountSender(chain.relayer),
     )
     action = recommend(service, chain, report_dir)
-    message = bytes.fromhex(action["contract_owner_message"][2:])
+    message = bytes.fromhex(action.contract_owner_message[2:])
     nested_request = safe_message_typed_data(safe=nested.address, chain_id=w3.eth.chain_id, message=message)
 
     outsider_sig = sign_as("0x" + f"{7:064x}", nested_request)
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=outsider_sig, signer=nested.address)
-    assert refused.value.rule == "bad_signature"
+        service.submit_signature(action.id, signature=outsider_sig, signer=nested.address)
+    assert refused.value.rule == Rule.BAD_SIGNATURE
 
     contract_sig = sign_as(nested_key, nested_request)
-    first = service.submit_signature(action["id"], signature=contract_sig, signer=nested.address)
-    assert first["signed_by"][0] == {**first["signed_by"][0], "owner": nested.address, "kind": "eip1271"}
-    done = service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert done["status"] == "executed"
+    first = service.submit_signature(action.id, signature=contract_sig, signer=nested.address)
+    assert (first.signed_by[0].owner, first.signed_by[0].kind) == (nested.address, "eip1271")
+    done = service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
+    assert done.status == "executed"
     assert chain.governor.functions.hasVoted(chain.proposal_id, council.address).call()
 
 

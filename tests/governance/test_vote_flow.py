@@ -9,12 +9,14 @@ import pytest
 from eth_account import Account
 
 from governance.audit import verify
-from governance.chain.gateway import ChainGateway, NodeAccountSender
+from governance.chain.gateway import ChainGateway
+from governance.chain.keys import NodeAccountSender
 from governance.chain.safe_tx import SafeTx, safe_tx_hash
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource, ReportRef
 from governance.service import GovernanceService
+from governance.views import ActionView
 from ingest.domain import AuditEntry, PendingAction
 from ingest.store import Store
 from tests.governance.conftest import ChainEnv, sign_as, write_report
@@ -33,11 +35,12 @@ def make_service(store: Store, chain: ChainEnv, report_dir: Path, **policy: obje
     )
 
 
-def recommend(service: GovernanceService, chain: ChainEnv, report_dir: Path, *, choice: str = "for", confidence: float = 0.9) -> dict:
+def recommend(service: GovernanceService, chain: ChainEnv, report_dir: Path, *, choice: str = "for", confidence: float = 0.9,
+              gas: object = None) -> ActionView:
     digest = write_report(report_dir, "r1", {"proposal": str(chain.proposal_id), "stance": {"for": 12, "against": 3}})
     ref = ReportRef(report_id="r1", report_sha256=digest, dao="testdao", proposal_ref=str(chain.proposal_id),
                     choice=choice, confidence=confidence, reason="Most delegates support the refund in the forum.")
-    return service.recommend(ref)
+    return service.recommend(ref, gas=gas)  # type: ignore[arg-type]
 
 
 def test_safe_tx_hash_matches_the_safe_contract(chain: ChainEnv) -> None:
@@ -49,25 +52,25 @@ def test_safe_tx_hash_matches_the_safe_contract(chain: ChainEnv) -> None:
 def test_two_owner_signatures_cast_the_vote(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    assert action["status"] == "pending"
-    assert "castVoteWithReason: vote For on proposal" in action["call"]
-    assert action["threshold"] == 2 and len(action["owners"]) == 3
-    assert action["report_sha256"] in action["recommendation"]["reason"]
+    assert action.status == "pending"
+    assert "castVoteWithReason: vote For on proposal" in action.call
+    assert action.threshold == 2 and len(action.owners) == 3
+    assert action.report_sha256 in action.recommendation["reason"]
 
-    after_one = service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert after_one["status"] == "pending" and len(after_one["signed_by"]) == 1
+    after_one = service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
+    assert after_one.status == "pending" and len(after_one.signed_by) == 1
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
 
     done = service.submit_signature(
-        action["id"], signature=sign_as(chain.owner_keys[2], action["typed_data"]), signer=Account.from_key(chain.owner_keys[2]).address
+        action.id, signature=sign_as(chain.owner_keys[2], action.typed_data), signer=Account.from_key(chain.owner_keys[2]).address
     )
-    assert done["status"] == "executed" and done["executed_tx_hash"].startswith("0x")
+    assert done.status == "executed" and done.executed_tx_hash.startswith("0x")
     against, for_votes, abstain = chain.governor.functions.proposalVotes(chain.proposal_id).call()
     assert (against, abstain) == (0, 0) and for_votes == 100_000 * 10**18
     assert chain.governor.functions.hasVoted(chain.proposal_id, chain.safe.address).call()
-    receipt = chain.w3.eth.get_transaction_receipt(done["executed_tx_hash"])
+    receipt = chain.w3.eth.get_transaction_receipt(done.executed_tx_hash)
     logs = chain.governor.events.VoteCast().process_receipt(receipt, errors=__import__("web3").logs.DISCARD)
-    assert action["report_sha256"] in logs[0]["args"]["reason"]
+    assert action.report_sha256 in logs[0]["args"]["reason"]
 
     actions = [e.action for e in store.session().__enter__().exec(__import__("sqlmodel").select(AuditEntry)).all()]
     assert actions == ["recommend", "approve", "approve", "execute"]
@@ -77,10 +80,10 @@ def test_two_owner_signatures_cast_the_vote(store: Store, chain: ChainEnv, repor
 def test_one_signature_is_not_enough(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
+    service.submit_signature(action.id, signature=sign_as(chain.owner_keys[1], action.typed_data))
     with pytest.raises(GovernanceRefusal) as refused:
-        service.execute(action["id"])
-    assert refused.value.rule == "threshold"
+        service.execute(action.id)
+    assert refused.value.rule == Rule.THRESHOLD
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
 
 
@@ -104,23 +107,23 @@ def test_non_owner_signature_is_refused(store: Store, chain: ChainEnv, report_di
     action = recommend(service, chain, report_dir)
     outsider = "0x" + f"{7:064x}"
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=sign_as(outsider, action["typed_data"]))
-    assert refused.value.rule == "not_owner"
+        service.submit_signature(action.id, signature=sign_as(outsider, action.typed_data))
+    assert refused.value.rule == Rule.NOT_OWNER
     with pytest.raises(GovernanceRefusal) as claimed:
-        service.submit_signature(action["id"], signature=sign_as(outsider, action["typed_data"]), signer=Account.from_key(outsider).address)
-    assert claimed.value.rule == "not_owner"
-    assert service.describe(action["id"])["signed_by"] == []
+        service.submit_signature(action.id, signature=sign_as(outsider, action.typed_data), signer=Account.from_key(outsider).address)
+    assert claimed.value.rule == Rule.NOT_OWNER
+    assert service.describe(action.id).signed_by == []
 
 
 def test_replayed_signature_is_refused(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    signature = sign_as(chain.owner_keys[0], action["typed_data"])
-    service.submit_signature(action["id"], signature=signature)
+    signature = sign_as(chain.owner_keys[0], action.typed_data)
+    service.submit_signature(action.id, signature=signature)
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=signature)
-    assert refused.value.rule == "duplicate"
-    assert len(service.describe(action["id"])["signed_by"]) == 1
+        service.submit_signature(action.id, signature=signature)
+    assert refused.value.rule == Rule.DUPLICATE
+    assert len(service.describe(action.id).signed_by) == 1
 
 
 def test_tampered_calldata_is_refused(store: Store, chain: ChainEnv, report_dir: Path) -> None:
@@ -128,51 +131,51 @@ def test_tampered_calldata_is_refused(store: Store, chain: ChainEnv, report_dir:
     action = recommend(service, chain, report_dir)
     owner = Account.from_key(chain.owner_keys[0]).address
     # An owner is shown (or signs) a transaction voting Against instead of For.
-    tampered = dict(action["typed_data"])
+    tampered = dict(action.typed_data)
     tampered["message"] = dict(tampered["message"])
     from governance.calldata import cast_vote_calldata
 
-    tampered["message"]["data"] = "0x" + cast_vote_calldata(chain.proposal_id, 0, action["recommendation"]["reason"]).hex()
+    tampered["message"]["data"] = "0x" + cast_vote_calldata(chain.proposal_id, 0, action.recommendation["reason"]).hex()
     bad_signature = sign_as(chain.owner_keys[0], tampered)
     with pytest.raises(GovernanceRefusal) as with_claim:
-        service.submit_signature(action["id"], signature=bad_signature, signer=owner)
-    assert with_claim.value.rule == "bad_signature"
+        service.submit_signature(action.id, signature=bad_signature, signer=owner)
+    assert with_claim.value.rule == Rule.BAD_SIGNATURE
     with pytest.raises(GovernanceRefusal) as with_typed:
-        service.submit_signature(action["id"], signature=bad_signature, signed_tx=tampered)
-    assert with_typed.value.rule == "tampered_calldata"
+        service.submit_signature(action.id, signature=bad_signature, signed_tx=tampered)
+    assert with_typed.value.rule == Rule.TAMPERED_CALLDATA
 
     # Someone edits the stored transaction in the database after the owners saw it.
-    service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
+    service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
     with store.session() as session:
-        row = session.get(PendingAction, action["id"])
+        row = session.get(PendingAction, action.id)
         row.safe_tx = {**row.safe_tx, "data": tampered["message"]["data"]}
         session.add(row)
     with pytest.raises(GovernanceRefusal) as in_db:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
-    assert in_db.value.rule == "tampered_calldata"
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[1], action.typed_data))
+    assert in_db.value.rule == Rule.TAMPERED_CALLDATA
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call() == [0, 0, 0]
 
 
 def test_wrong_chain_is_refused(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    other_chain = dict(action["typed_data"])
+    other_chain = dict(action.typed_data)
     other_chain["domain"] = {**other_chain["domain"], "chainId": 1}
     signature = sign_as(chain.owner_keys[0], other_chain)
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=signature, signed_tx=other_chain)
-    assert refused.value.rule == "wrong_chain"
+        service.submit_signature(action.id, signature=signature, signed_tx=other_chain)
+    assert refused.value.rule == Rule.WRONG_CHAIN
     with pytest.raises(GovernanceRefusal) as unexplained:
-        service.submit_signature(action["id"], signature=signature)
-    assert unexplained.value.rule == "not_owner"  # recovers to some unrelated address
+        service.submit_signature(action.id, signature=signature)
+    assert unexplained.value.rule == Rule.NOT_OWNER  # recovers to some unrelated address
     # The action itself recorded for another chain is refused against this one.
     with store.session() as session:
-        row = session.get(PendingAction, action["id"])
+        row = session.get(PendingAction, action.id)
         row.chain_id = 1
         session.add(row)
     with pytest.raises(GovernanceRefusal) as stored:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert stored.value.rule == "wrong_chain"
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
+    assert stored.value.rule == Rule.WRONG_CHAIN
 
 
 def test_wrong_nonce_and_old_signatures_are_refused(store: Store, chain: ChainEnv, report_dir: Path) -> None:
@@ -184,49 +187,49 @@ def test_wrong_nonce_and_old_signatures_are_refused(store: Store, chain: ChainEn
     exec_as_owners(chain.w3, chain.safe, to=chain.token.address, data=calldata(chain.token, "delegate", chain.safe.address),
                    keys=chain.owner_keys[:2], sender=chain.relayer)
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert refused.value.rule == "wrong_nonce"
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
+    assert refused.value.rule == Rule.WRONG_NONCE
 
 
 def test_changed_report_is_refused(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
+    service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
     write_report(report_dir, "r1", {"proposal": str(chain.proposal_id), "stance": {"for": 3, "against": 12}})
     with pytest.raises(GovernanceRefusal) as refused:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[1], action["typed_data"]))
-    assert refused.value.rule == "report_changed"
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[1], action.typed_data))
+    assert refused.value.rule == Rule.REPORT_CHANGED
     with pytest.raises(GovernanceRefusal) as at_exec:
-        service.execute(action["id"])
-    assert at_exec.value.rule == "report_changed"
+        service.execute(action.id)
+    assert at_exec.value.rule == Rule.REPORT_CHANGED
 
 
 def test_policy_guardrails_name_their_rule(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir, min_confidence=0.8, cooldown_hours=1, expiry_hours=2)
     with pytest.raises(GovernanceRefusal) as low:
         recommend(service, chain, report_dir, confidence=0.5)
-    assert low.value.rule == "min_confidence"
+    assert low.value.rule == Rule.MIN_CONFIDENCE
     digest = write_report(report_dir, "r2", {"x": 1})
     with pytest.raises(GovernanceRefusal) as dao:
         service.recommend(ReportRef(report_id="r2", report_sha256=digest, dao="otherdao", proposal_ref=str(chain.proposal_id),
                                     choice="for", confidence=0.9, reason="r"))
-    assert dao.value.rule == "allowed_daos"
+    assert dao.value.rule == Rule.ALLOWED_DAOS
     with pytest.raises(GovernanceRefusal) as kind:
         service.recommend(ReportRef(report_id="r2", report_sha256=digest, dao="testdao", proposal_ref=str(chain.proposal_id),
                                     choice="for", confidence=0.9, reason="r", proposal_kind="snapshot"))
-    assert kind.value.rule == "allowed_kinds"
+    assert kind.value.rule == Rule.ALLOWED_KINDS
     action = recommend(service, chain, report_dir)
     with pytest.raises(GovernanceRefusal) as cool:
         recommend(service, chain, report_dir)
-    assert cool.value.rule == "cooldown"
+    assert cool.value.rule == Rule.COOLDOWN
     # Three hours later the action has expired.
     start = service.clock()
     service.clock = lambda: start + timedelta(hours=3)
     with pytest.raises(GovernanceRefusal) as expired:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert expired.value.rule == "expiry"
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
+    assert expired.value.rule == Rule.EXPIRY
     assert service.list_pending() == []
-    assert service.describe(action["id"])["status"] == "expired"
+    assert service.describe(action.id).status == "expired"
     refusals = [e.payload["rule"] for e in store.session().__enter__().exec(__import__("sqlmodel").select(AuditEntry)).all() if e.action == "refuse"]
     assert refusals == ["min_confidence", "allowed_daos", "allowed_kinds", "cooldown", "expiry"]
     assert verify(store).ok
@@ -237,15 +240,15 @@ def test_owner_can_reject(store: Store, chain: ChainEnv, report_dir: Path) -> No
 
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
-    message = encode_defunct(text=action["rejection_message"])
+    message = encode_defunct(text=action.rejection_message)
     outsider = "0x" + f"{7:064x}"
     bad = "0x" + bytes(Account.sign_message(message, outsider).signature).hex()
     with pytest.raises(GovernanceRefusal) as refused:
-        service.reject(action["id"], signer=Account.from_key(outsider).address, signature=bad)
-    assert refused.value.rule == "not_owner"
+        service.reject(action.id, signer=Account.from_key(outsider).address, signature=bad)
+    assert refused.value.rule == Rule.NOT_OWNER
     good = "0x" + bytes(Account.sign_message(message, chain.owner_keys[1]).signature).hex()
-    result = service.reject(action["id"], signer=Account.from_key(chain.owner_keys[1]).address, signature=good)
-    assert result["status"] == "rejected"
+    result = service.reject(action.id, signer=Account.from_key(chain.owner_keys[1]).address, signature=good)
+    assert result.status == "rejected"
     with pytest.raises(GovernanceRefusal) as closed:
-        service.submit_signature(action["id"], signature=sign_as(chain.owner_keys[0], action["typed_data"]))
-    assert closed.value.rule == "not_pending"
+        service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
+    assert closed.value.rule == Rule.NOT_PENDING
