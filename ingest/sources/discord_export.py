@@ -93,7 +93,12 @@ class DiscordExportSource:
         """Read ``path``; damaged messages become quarantined items, a file with nothing readable an InputError."""
         document = read_export_file(path)
         export = {**document.members, "messages": document.messages}
-        return cls(export=export, batch_size=batch_size, path=path, notes=document.notes)
+        try:
+            return cls(export=export, batch_size=batch_size, path=path, notes=document.notes)
+        except InputError as exc:
+            if not document.notes:
+                raise
+            raise InputError(f"{exc} (also: {'; '.join(document.notes)})") from exc
 
     @property
     def channel(self) -> dict[str, Any]:
