@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from sqlalchemy.pool import StaticPool
 
 from ingest.errors import ConfigError, StoreError
+from ingest.store.watchdog import install_watchdog
 
 __all__ = ["database_error_reason", "open_engine"]
 
@@ -74,9 +75,11 @@ def open_engine(
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            engine = create_engine(parsed, pool_pre_ping=True, connect_args=_postgres_args(connect_timeout_s, statement_timeout_s))
+            engine = create_engine(parsed, connect_args=_postgres_args(connect_timeout_s, statement_timeout_s))
         except ModuleNotFoundError as exc:
             raise ConfigError(f"No driver for {shown}: pip install 'psycopg[binary]'.") from exc
+        # Checkout pings (instead of pool_pre_ping) and statements are bounded on the client side too.
+        install_watchdog(engine, (statement_timeout_s or 600.0) + connect_timeout_s)
     if check:
         try:
             with engine.connect() as connection:

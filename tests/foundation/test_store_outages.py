@@ -183,3 +183,66 @@ def test_database_lost_mid_run_is_one_line(postgres_url: str) -> None:
         store.ensure_source(dao, "discord", "x")
     assert "\n" not in str(raised.value)
     store.close()
+
+
+class FreezableProxy:
+    """A loopback TCP proxy to PostgreSQL that can freeze: it keeps the connections but forwards nothing more."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.frozen = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            if self.frozen.is_set():
+                return  # swallow: the peer waits for an answer that never comes
+            try:
+                sink.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.listener.close()
+        for s in self.sockets:
+            s.close()
+
+
+@pytest.mark.postgres
+def test_server_frozen_mid_run_is_one_line(postgres_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url)
+    Store.open(postgres_url).close()
+    proxy = FreezableProxy((url.host or "127.0.0.1", url.port or 5432))
+    try:
+        store = Store.open(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+                           migrate=False, connect_timeout_s=1, statement_timeout_s=1)
+        assert store.list_daos() == []  # answering through the proxy
+        proxy.frozen.set()
+        with pytest.raises(StoreError, match="stopped answering") as raised:
+            store.ensure_dao("frozen")  # the server-side timeout cannot arrive: the client-side one ends it
+        assert "\n" not in str(raised.value)
+        store.close()
+    finally:
+        proxy.close()
