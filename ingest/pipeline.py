@@ -11,16 +11,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from ingest.domain import Dao, Source
+from ingest.domain import Dao, QuarantinedRecord, Source
 from ingest.errors import StoreError
-from ingest.quarantine import quarantine, quarantine_key, resolve_quarantined
+from ingest.quarantine import RESOLVED, quarantine, quarantine_key, resolve_quarantined
 from ingest.records import Record
 from ingest.store import Store
 from ingest.writer import WriteCounts, write_records
 
-__all__ = ["RawItem", "Batch", "IngestSource", "IngestSummary", "run_ingestion"]
+__all__ = ["Batch", "IngestSource", "IngestSummary", "RawItem", "run_ingestion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,14 @@ def _quarantine(session: Session, source: Source, item: RawItem, error: Exceptio
     quarantine(session, source, item.kind, item.ref, item.payload, error)
 
 
+def _has_open_quarantine(store: Store, source: Source) -> bool:
+    with store.session() as session:
+        found = session.exec(
+            select(QuarantinedRecord.id).where(QuarantinedRecord.source_id == source.id, QuarantinedRecord.status != RESOLVED)
+        ).first()
+    return found is not None
+
+
 def _resolve(session: Session, source: Source, items: list[RawItem]) -> None:
     """Stored now: any quarantine row of these records is resolved."""
     resolve_quarantined(session, (quarantine_key(source.id, item.kind, item.ref) for item in items))
@@ -105,6 +113,8 @@ def run_ingestion(
     def cursor_of(stream: str) -> str | None:
         return store.get_cursor(source.id, stream)  # type: ignore[arg-type]
 
+    resolving = _has_open_quarantine(store, source)  # else no stored record can need resolving: skip the lookups
+
     for batch in source_impl.batches(cursor_of):
         normalised: list[tuple[RawItem, list[Record]]] = []
         bad: list[tuple[RawItem, Exception]] = []
@@ -113,7 +123,8 @@ def run_ingestion(
                 normalised.append((item, source_impl.normalise(item)))
             except Exception as exc:  # noqa: BLE001 - any failure quarantines this one payload
                 bad.append((item, exc))
-        counts = _write_batch(store, source, normalised, bad, batch.cursor)
+        counts = _write_batch(store, source, normalised, bad, batch.cursor, resolve=resolving)
+        resolving = resolving or bool(bad) or counts.quarantined > 0
         summary.ingested += counts.inserted
         summary.updated += counts.updated
         summary.duplicates += counts.unchanged
@@ -137,6 +148,8 @@ def _write_batch(
     normalised: list[tuple[RawItem, list[Record]]],
     bad: list[tuple[RawItem, Exception]],
     cursor: tuple[str, str] | None,
+    *,
+    resolve: bool = True,
 ) -> _BatchCounts:
     """Write the batch in one transaction; if the batch fails as a whole, retry item by item.
 
@@ -146,7 +159,8 @@ def _write_batch(
     try:
         with store.session() as session:
             written = write_records(session, source, [r for _, records in normalised for r in records])
-            _resolve(session, source, [item for item, _ in normalised])
+            if resolve:
+                _resolve(session, source, [item for item, _ in normalised])
             for item, error in bad:
                 _quarantine(session, source, item, error)
             if cursor is not None:
@@ -161,7 +175,8 @@ def _write_batch(
         try:
             with store.session() as session:
                 written = write_records(session, source, records)
-                _resolve(session, source, [item])
+                if resolve:
+                    _resolve(session, source, [item])
             counts.add(written)
         except StoreError:
             raise

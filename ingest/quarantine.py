@@ -25,8 +25,8 @@ from ingest.writer import write_records
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
-    "OPEN",
     "GIVEN_UP",
+    "OPEN",
     "RESOLVED",
     "Normaliser",
     "RetrySummary",
@@ -274,7 +274,7 @@ def retry_quarantined(
         missing = set(chosen) - {row.id for row, _, _ in rows}
         if missing:
             raise NotFoundError(
-                f"No quarantined record {sorted(missing)[0]}. List them with `concord quarantine list`."
+                f"No quarantined record {min(missing)}. List them with `concord quarantine list`."
             )
     for row, src, _ in rows:
         normaliser = normalisers.get(row.record_kind)

@@ -62,6 +62,8 @@ def _report(
         cli.console.print(summary.line(), highlight=False)
         for error in summary.errors[:3]:
             cli.console.print(f"  quarantined: {error}", style="yellow", highlight=False)
+    if unreadable:
+        cli.console.print(f"{len(unreadable)} file(s) could not be read; nothing was stored from them", highlight=False)
     if any(s.quarantined for s in summaries):
         cli.console.print("  inspect with `concord quarantine list`, replay with `concord quarantine retry`", highlight=False)
 

@@ -6,7 +6,15 @@ import typer
 from rich.table import Table
 
 from bots.cli.context import get_context, print_json
-from ingest.quarantine import DEFAULT_MAX_ATTEMPTS, GIVEN_UP, OPEN, RESOLVED, get_quarantined, list_quarantined, retry_quarantined
+from ingest.quarantine import (
+    DEFAULT_MAX_ATTEMPTS,
+    GIVEN_UP,
+    OPEN,
+    RESOLVED,
+    get_quarantined,
+    list_quarantined,
+    retry_quarantined,
+)
 
 __all__ = ["quarantine_app"]
 

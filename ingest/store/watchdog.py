@@ -50,7 +50,7 @@ def install_watchdog(engine: Engine, limit_s: float) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
             cursor.close()
-        except Exception as exc:  # noqa: BLE001 - any failure: the pool discards it and connects afresh
+        except Exception as exc:
             raise DisconnectionError(str(exc)) from exc
         finally:
             timer.cancel()

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -14,11 +13,11 @@ from sqlmodel import select
 from bots.cli.main import main
 from ingest.domain import Post, Proposal, QuarantinedRecord, Vote
 from ingest.errors import InputError, NotFoundError
+from ingest.normalise.snapshot import snapshot_proposal, snapshot_vote
 from ingest.pipeline import Batch, RawItem, run_ingestion
 from ingest.quarantine import get_quarantined, list_quarantined, quarantine, retry_quarantined
 from ingest.records import PostRecord, Record
 from ingest.sources.quarantine_replay import quarantine_normalisers
-from ingest.normalise.snapshot import snapshot_proposal, snapshot_vote
 from ingest.store import Store
 
 PROPOSAL = {"id": "0xp1", "title": "Fund grants", "choices": ["For", "Against"], "type": "single-choice", "state": "closed"}
@@ -175,3 +174,33 @@ def test_dashboard_lists_quarantined_records(store: Store, tmp_path: Path) -> No
     assert 'id="quarantine-count">0 records<' in client.get("/quarantine?status=resolved").text
 
 
+
+
+def test_migration_keeps_quarantine_rows_written_before_keys(store_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from ingest.store import open_engine
+    from ingest.store.migrate import alembic_config, upgrade
+
+    engine = open_engine(store_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001_foundation")
+        for ref in ("a", "a"):  # two identical rows, as reruns used to add
+            connection.execute(
+                text(
+                    "INSERT INTO quarantined_record (record_kind, external_ref, raw, error, created_at) "
+                    "VALUES ('discord-message', :ref, '{}', 'InputError: bad', '2024-01-01 00:00:00')"
+                ),
+                {"ref": ref},
+            )
+    upgrade(engine)
+    engine.dispose()
+    opened = Store.open(store_url)
+    rows = _rows(opened)
+    assert len(rows) == 2 and len({r.key for r in rows}) == 2
+    assert all(r.status == "open" and r.attempts == 1 and r.updated_at is not None for r in rows)
+    assert [e.ref for e in list_quarantined(opened)] == ["a", "a"]
+    opened.close()
