@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from ingest.domain import Dao, QuarantinedRecord, Source, utcnow
 from ingest.errors import NotFoundError
+from ingest.json_depth import MAX_DEPTH, max_depth
 from ingest.records import Record
 from ingest.store import Store
 from ingest.writer import write_records
@@ -240,6 +241,8 @@ class RetrySummary:
 
 
 def _replay(row: QuarantinedRecord, source: Source, normaliser: Normaliser) -> list[Record]:
+    if max_depth(row.raw) > MAX_DEPTH:
+        raise ValueError(f"the stored payload nests deeper than {MAX_DEPTH} levels; it cannot be replayed")
     try:
         payload = json.loads(row.raw)
     except (ValueError, RecursionError) as exc:

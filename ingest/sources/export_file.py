@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import InputError
+from ingest.json_depth import MAX_DEPTH, max_depth
 
 __all__ = ["ExportDocument", "Unreadable", "read_export_file"]
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +83,13 @@ def read_export_file(path: Path, *, array_key: str = "messages") -> ExportDocume
         raise InputError(f"{path}: file is empty; export the channel again")
     text, bad_byte = _decode(path, data)
     notes = [f"not UTF-8 at byte {bad_byte}; messages holding such bytes are quarantined"] if bad_byte is not None else []
-    try:
-        whole = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        whole, parse_error = None, exc
+    whole: Any = None
+    parse_error: BaseException = _TooDeep()
+    if max_depth(text) <= MAX_DEPTH:
+        try:
+            whole = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            parse_error = exc
     if whole is not None:
         if not isinstance(whole, dict):
             raise InputError(f"{path}: expected a JSON object with {array_key!r}, got a JSON {type(whole).__name__}")
@@ -111,17 +116,23 @@ def read_export_file(path: Path, *, array_key: str = "messages") -> ExportDocume
     return ExportDocument(parsed_members, [_element(span) for span in elements], notes)
 
 
+class _TooDeep(ValueError):
+    pass
+
+
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "nested deeper than the JSON parser allows"
+    if isinstance(exc, (RecursionError, _TooDeep)):
+        return f"nested deeper than {MAX_DEPTH} levels"
     return str(exc)
 
 
 def _element(span: str) -> Any:
+    if max_depth(span) > MAX_DEPTH:
+        return Unreadable(span, f"nested deeper than {MAX_DEPTH} levels; not stored")
     try:
         return json.loads(span)
     except RecursionError:
-        return Unreadable(span, "nested deeper than the JSON parser allows; not stored")
+        return Unreadable(span, f"nested deeper than {MAX_DEPTH} levels; not stored")
     except ValueError as exc:
         return Unreadable(span, f"not valid JSON ({exc})")
 
