@@ -7,19 +7,20 @@ be normalised or written goes to the quarantine (same transaction) with its erro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ingest.domain import Dao, QuarantinedRecord, Source
+from ingest.errors import StoreError
+from ingest.quarantine import RESOLVED, quarantine, quarantine_key, resolve_quarantined
 from ingest.records import Record
 from ingest.store import Store
 from ingest.writer import WriteCounts, write_records
 
-__all__ = ["RawItem", "Batch", "IngestSource", "IngestSummary", "run_ingestion"]
+__all__ = ["Batch", "IngestSource", "IngestSummary", "RawItem", "run_ingestion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,27 +81,21 @@ class IngestSummary:
         }
 
 
-def _raw_text(payload: Any) -> str:
-    if isinstance(payload, (bytes, bytearray)):
-        return payload.decode("utf-8", errors="replace")
-    if isinstance(payload, str):
-        return payload
-    try:
-        return json.dumps(payload, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(payload)
-
-
 def _quarantine(session: Session, source: Source, item: RawItem, error: Exception) -> None:
-    session.add(
-        QuarantinedRecord(
-            source_id=source.id,
-            record_kind=item.kind,
-            external_ref=item.ref[:500],
-            raw=_raw_text(item.payload),
-            error=f"{type(error).__name__}: {error}",
-        )
-    )
+    quarantine(session, source, item.kind, item.ref, item.payload, error)
+
+
+def _has_open_quarantine(store: Store, source: Source) -> bool:
+    with store.session() as session:
+        found = session.exec(
+            select(QuarantinedRecord.id).where(QuarantinedRecord.source_id == source.id, QuarantinedRecord.status != RESOLVED)
+        ).first()
+    return found is not None
+
+
+def _resolve(session: Session, source: Source, items: list[RawItem]) -> None:
+    """Stored now: any quarantine row of these records is resolved."""
+    resolve_quarantined(session, (quarantine_key(source.id, item.kind, item.ref) for item in items))
 
 
 def run_ingestion(
@@ -118,6 +113,8 @@ def run_ingestion(
     def cursor_of(stream: str) -> str | None:
         return store.get_cursor(source.id, stream)  # type: ignore[arg-type]
 
+    resolving = _has_open_quarantine(store, source)  # else no stored record can need resolving: skip the lookups
+
     for batch in source_impl.batches(cursor_of):
         normalised: list[tuple[RawItem, list[Record]]] = []
         bad: list[tuple[RawItem, Exception]] = []
@@ -126,13 +123,14 @@ def run_ingestion(
                 normalised.append((item, source_impl.normalise(item)))
             except Exception as exc:  # noqa: BLE001 - any failure quarantines this one payload
                 bad.append((item, exc))
-        counts = _write_batch(store, source, normalised, bad, batch.cursor)
+        counts = _write_batch(store, source, normalised, bad, batch.cursor, resolve=resolving)
+        resolving = resolving or bool(bad) or counts.quarantined > 0
         summary.ingested += counts.inserted
         summary.updated += counts.updated
         summary.duplicates += counts.unchanged
         summary.quarantined += len(bad) + counts.quarantined
         summary.batches += 1
-        summary.errors.extend(str(e) for _, e in bad[:5])
+        summary.errors.extend([str(e) for _, e in bad[:5]] + counts.errors[:5])
         if on_batch is not None:
             on_batch(summary, len(batch.items))
     return summary
@@ -141,6 +139,7 @@ def run_ingestion(
 @dataclass
 class _BatchCounts(WriteCounts):
     quarantined: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
 def _write_batch(
@@ -149,28 +148,43 @@ def _write_batch(
     normalised: list[tuple[RawItem, list[Record]]],
     bad: list[tuple[RawItem, Exception]],
     cursor: tuple[str, str] | None,
+    *,
+    resolve: bool = True,
 ) -> _BatchCounts:
-    """Write the batch in one transaction; if the batch fails as a whole, retry item by item."""
+    """Write the batch in one transaction; if the batch fails as a whole, retry item by item.
+
+    A lost database (StoreError) is not a bad record: it stops the run, nothing is quarantined for it.
+    """
     counts = _BatchCounts()
     try:
         with store.session() as session:
             written = write_records(session, source, [r for _, records in normalised for r in records])
+            if resolve:
+                _resolve(session, source, [item for item, _ in normalised])
             for item, error in bad:
                 _quarantine(session, source, item, error)
             if cursor is not None:
                 store.set_cursor(session, source.id, cursor[0], cursor[1])  # type: ignore[arg-type]
         counts.add(written)
         return counts
+    except StoreError:
+        raise
     except Exception:  # noqa: BLE001 - fall back to isolating the bad item(s)
         pass
     for item, records in normalised:
         try:
             with store.session() as session:
-                counts.add(write_records(session, source, records))
-        except Exception as exc:  # noqa: BLE001
+                written = write_records(session, source, records)
+                if resolve:
+                    _resolve(session, source, [item])
+            counts.add(written)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this one record cannot be written: quarantine it
             with store.session() as session:
                 _quarantine(session, source, item, exc)
             counts.quarantined += 1
+            counts.errors.append(f"{type(exc).__name__}: {exc}")
     with store.session() as session:
         for item, error in bad:
             _quarantine(session, source, item, error)

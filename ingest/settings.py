@@ -144,6 +144,8 @@ class ConcordSettings(BaseSettings):
 
     data_dir: Path = Field(Path(".concord"), description="Store, indexes and reports live here")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/concord.db")
+    database_connect_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for the database to accept a connection (SQLite: for a lock)")
+    database_statement_timeout_s: float = Field(120.0, ge=0, description="PostgreSQL: seconds before one statement is cancelled (0: no server-side limit; the client still gives up after 10 minutes plus the connect timeout)")
     default_dao: str | None = None
     request_rate: float = Field(4.0, description="Requests per second per remote API")
     llm: LLMSettings = Field(default_factory=LLMSettings)

@@ -68,7 +68,9 @@ def store_status(store: Store, dao_slug: str | None = None) -> list[DaoStatus]:
                 .group_by(Proposal.source_id)
             ).all()
         )
-        quarantined = _grouped(session, QuarantinedRecord, QuarantinedRecord.source_id)
+        quarantined = _grouped(  # open records only: resolved ones were stored, given-up ones are listed apart
+            session, QuarantinedRecord, QuarantinedRecord.source_id, where=QuarantinedRecord.status == "open"
+        )
         newest_post = dict(
             session.exec(select(Post.source_id, func.max(Post.created_at)).group_by(Post.source_id)).all()
         )

@@ -28,7 +28,12 @@ class CliContext:
     def store(self, *, migrate: bool = True) -> Store:
         """The store, opened on first use (and migrated unless ``migrate=False``)."""
         if self._store is None:
-            self._store = Store.open(self.settings.effective_database_url, migrate=migrate)
+            self._store = Store.open(
+                self.settings.effective_database_url,
+                migrate=migrate,
+                connect_timeout_s=self.settings.database_connect_timeout_s,
+                statement_timeout_s=self.settings.database_statement_timeout_s,
+            )
         return self._store
 
     def write_json(self, path: Path, data: Any) -> None:

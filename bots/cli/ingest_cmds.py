@@ -42,14 +42,37 @@ def _run_with_progress(cli: CliContext, jobs: list[tuple[str, IngestSource]], qu
     return summaries
 
 
-def _report(cli: CliContext, summaries: list[IngestSummary], as_json: bool) -> None:
+def _report(
+    cli: CliContext,
+    summaries: list[IngestSummary],
+    as_json: bool,
+    *,
+    unreadable: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> None:
+    """Every run ends with its counts; unreadable files and notes go to stderr, one line each."""
+    for line in unreadable or []:
+        cli.err_console.print(f"Error: {line}", style="red", highlight=False, soft_wrap=True)
+    for line in notes or []:
+        cli.err_console.print(f"note: {line}", style="yellow", highlight=False, soft_wrap=True)
     if as_json:
         print_json([s.as_dict() for s in summaries])
         return
     for summary in summaries:
-        cli.console.print(summary.line())
+        cli.console.print(summary.line(), highlight=False)
         for error in summary.errors[:3]:
-            cli.console.print(f"  quarantined: {error}", style="yellow")
+            cli.console.print(f"  quarantined: {error}", style="yellow", highlight=False)
+    if unreadable:
+        cli.console.print(f"{len(unreadable)} file(s) could not be read; nothing was stored from them", highlight=False)
+    if any(s.quarantined for s in summaries):
+        cli.console.print("  inspect with `concord quarantine list`, replay with `concord quarantine retry`", highlight=False)
+
+
+def _exit_status(summaries: list[IngestSummary], unreadable: list[str] | None = None) -> int:
+    """0 every record stored, 1 some records quarantined, 2 something could not be read at all."""
+    if unreadable:
+        return 2
+    return 1 if any(s.quarantined for s in summaries) else 0
 
 
 @ingest_app.command("sample")
@@ -93,6 +116,8 @@ def discourse(
 ) -> None:
     """Read a Discourse forum's topics and posts through its public JSON API; re-running reads only what changed.
 
+    Exit status: 0 every record stored, 1 some records quarantined (see `concord quarantine list`), 2 an error.
+
     Example: concord ingest discourse https://forum.arbitrum.foundation --dao arbitrum --max-pages 5
     """
     from ingest.http import PoliteClient
@@ -105,7 +130,9 @@ def discourse(
         source = DiscourseSource(
             DiscourseClient(http), max_pages=max_pages, known=known_topics(store, record, url), batch_items=batch_items
         )
-        _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)
+        summaries = _run_with_progress(cli, [(dao, source)], quiet=as_json)
+    _report(cli, summaries, as_json)
+    raise typer.Exit(_exit_status(summaries))
 
 
 @ingest_app.command("snapshot")
@@ -122,6 +149,8 @@ def snapshot(
 ) -> None:
     """Read a Snapshot space's proposals (every voting type, final scores) and votes with reasons.
 
+    Exit status: 0 every record stored, 1 some records quarantined (see `concord quarantine list`), 2 an error.
+
     Example: concord ingest snapshot arbitrumfoundation.eth --dao arbitrum --rate 2
     """
     from ingest.http import PoliteClient
@@ -132,7 +161,9 @@ def snapshot(
     record = store.ensure_dao(dao, snapshot_space=space)
     with PoliteClient(hub, policy=_policy(cli, rate, timeout, retries)) as http:
         source = SnapshotSource(SnapshotClient(http), space, votes=votes, open_ids=open_proposal_ids(store, record))
-        _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)
+        summaries = _run_with_progress(cli, [(dao, source)], quiet=as_json)
+    _report(cli, summaries, as_json)
+    raise typer.Exit(_exit_status(summaries))
 
 
 @ingest_app.command("discord-export")
@@ -140,24 +171,48 @@ def discord_export(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="DiscordChatExporter JSON files"),
     dao: str = typer.Option(..., "--dao", help="DAO slug to file the messages under (created if new)"),
+    complete: bool = typer.Option(
+        False,
+        "--complete",
+        help="Each file is a complete export of its date range: stored messages of the channel inside that range "
+        "that the file lacks are marked deleted. Without it an export only adds and updates.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run summaries as JSON"),
 ) -> None:
     """Import DiscordChatExporter JSON exports (one channel per file); re-running adds nothing twice.
 
-    A newer export of the same channel adds its new messages, updates edited ones and marks
-    messages that disappeared within its time range as deleted.
+    An export is evidence of what exists: it adds new messages, updates edited ones and restores messages it
+    holds, whatever order exports are imported in. It marks nothing deleted unless --complete is given.
+    A damaged message is quarantined with its reason (see `concord quarantine list`); the good ones are stored.
+
+    Exit status: 0 every record stored, 1 some records quarantined, 2 a file could not be read at all
+    (its line says why) or the store failed.
 
     Example: concord ingest discord-export --dao aave exports/governance.json
     """
+    from ingest.errors import InputError
     from ingest.sources.discord_export import export_deletions
 
     cli = get_context(ctx)
     record = cli.store().ensure_dao(dao)
-    sources = [DiscordExportSource.from_file(f) for f in files]
+    sources: list[DiscordExportSource] = []
+    unreadable: list[str] = []
+    for path in files:
+        try:
+            sources.append(DiscordExportSource.from_file(path))
+        except InputError as exc:
+            unreadable.append(str(exc))
     summaries = _run_with_progress(cli, [(dao, s) for s in sources], quiet=as_json)
+    notes: list[str] = []
     for summary, source in zip(summaries, sources):
-        summary.updated += export_deletions(cli.store(), record, source)  # messages gone from a newer export
-    _report(cli, summaries, as_json)
+        notes += [f"{source.path}: {note}" for note in source.notes]
+        if complete:
+            try:
+                summary.updated += export_deletions(cli.store(), record, source)
+            except InputError as exc:
+                notes.append(str(exc))
+    _report(cli, summaries, as_json, unreadable=unreadable, notes=notes)
+    raise typer.Exit(_exit_status(summaries, unreadable))
 
 
 @ingest_app.command("governor")
@@ -172,6 +227,8 @@ def governor(
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON"),
 ) -> None:
     """Read ProposalCreated / VoteCast(WithParams) / Queued / Executed / Canceled logs of an OpenZeppelin Governor or GovernorBravo.
+
+    Exit status: 0 every record stored, 1 some records quarantined (see `concord quarantine list`), 2 an error.
 
     Example: concord ingest governor --dao compound --rpc-url http://127.0.0.1:8545 --address 0xc0Da02939E1441F497fd74F78cE7Decb17B66529 --from-block 12006099
     """
@@ -204,7 +261,9 @@ def governor(
         chunk_blocks=chunk_blocks,
         open_items=open_governor_proposals(store, record),
     )
-    _report(cli, _run_with_progress(cli, [(dao, source)], quiet=as_json), as_json)
+    summaries = _run_with_progress(cli, [(dao, source)], quiet=as_json)
+    _report(cli, summaries, as_json)
+    raise typer.Exit(_exit_status(summaries))
 
 
 @ingest_app.command("discord")
@@ -216,6 +275,8 @@ def discord_live(
     as_json: bool = typer.Option(False, "--json", help="Print the run summaries as JSON"),
 ) -> None:
     """Read channel history live with the Concord bot (token from CONCORD_DISCORD__TOKEN); edits and deletions are honoured.
+
+    Exit status: 0 every record stored, 1 some records quarantined (see `concord quarantine list`), 2 an error.
 
     Example: concord ingest discord --dao aave --channel 605528212239286312  (with CONCORD_DISCORD__TOKEN set)
     """
@@ -237,6 +298,7 @@ def discord_live(
         )
     )
     _report(cli, summaries, as_json)
+    raise typer.Exit(_exit_status(summaries))
 
 
 @ingest_app.command("link")

@@ -15,6 +15,7 @@ from bots.cli.finetune_cmds import finetune_app
 from bots.cli.governance_cmds import register as register_governance
 from bots.cli.ingest_cmds import ingest_app
 from bots.cli.interface_cmds import bot_cmd, serve_cmd
+from bots.cli.quarantine_cmds import quarantine_app
 from bots.cli.queue_cmds import queue_app
 from bots.cli.report_cmds import ask, llm_app, report_app
 from bots.cli.store_cmds import register as register_store
@@ -47,6 +48,7 @@ def root(
 register_store(app)
 app.add_typer(config_app, name="config")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(report_app, name="report")
 app.command("ask")(ask)
 app.add_typer(llm_app, name="llm")

@@ -36,6 +36,9 @@ def _render(request: Request, template: str, context: dict[str, Any], *, status_
     return response
 
 
+render_page = _render  # for page routers kept in their own modules (bots.web.quarantine_page)
+
+
 def _script_json(value: Any) -> str:
     """JSON safe to place inside a <script> element (no ``</script>`` break-out)."""
     return json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

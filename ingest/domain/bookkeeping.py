@@ -26,17 +26,27 @@ class IngestCursor(SQLModel, table=True):
 
 
 class QuarantinedRecord(SQLModel, table=True):
-    """A raw record that could not be stored, kept with the reason so nothing is silently dropped."""
+    """A raw record that could not be stored, kept with the reason so nothing is silently dropped.
+
+    ``key`` is the record's natural key (source, kind and reference, hashed): quarantining the same record
+    again updates its row instead of adding one. ``status`` is ``open`` until a retry stores it
+    (``resolved``) or it is given up after too many attempts (``given_up``).
+    """
 
     __tablename__ = "quarantined_record"
+    __table_args__ = (UniqueConstraint("key", name="uq_quarantine_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    key: str = Field(max_length=64)
     record_kind: str = Field(max_length=50)
     external_ref: str | None = Field(default=None, max_length=500)
     raw: str = Field(sa_column=text_column(nullable=False))
     error: str = Field(sa_column=text_column(nullable=False))
+    status: str = Field(default="open", max_length=20, index=True)
+    attempts: int = 1
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class AuditEntry(SQLModel, table=True):

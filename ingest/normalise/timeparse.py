@@ -17,7 +17,10 @@ def parse_time(value: object, field: str = "time") -> datetime | None:
         raise InputError(f"{field}: expected a timestamp, got {value!r}")
     if isinstance(value, (int, float)):
         seconds = value / 1000 if value > 10**11 else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InputError(f"{field}: {value!r} is outside the representable time range") from exc
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))

@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from ingest.domain import Dao, IngestCursor, Proposal, QuarantinedRecord, Source, utcnow
+from ingest.domain import Dao, IngestCursor, Proposal, Source, utcnow
 from ingest.errors import NotFoundError, StoreError
-from ingest.store.engine import open_engine
+from ingest.store.engine import database_error_reason, open_engine
 from ingest.store.migrate import current_revisions, head_revisions, upgrade
 
-__all__ = ["Store"]
+__all__ = ["Store", "lost_database"]
+
+T = TypeVar("T")
+
+
+def _lost_message(engine: Engine, exc: DBAPIError) -> str:
+    return (
+        f"The database {engine.url.render_as_string(hide_password=True)} stopped answering "
+        f"({database_error_reason(exc)}). Check that it is running and reachable, then run the command again: "
+        "every committed batch is kept and the run resumes from its cursors."
+    )
+
+
+def lost_database(call: Callable[[], T], engine: Engine) -> T:
+    """Run ``call``; a lost, frozen or timed-out database becomes one StoreError line."""
+    try:
+        return call()
+    except (OperationalError, InterfaceError) as exc:
+        raise StoreError(_lost_message(engine, exc)) from exc
+
+
+def _rollback_quietly(session: Session) -> None:
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the original error is what matters
+        pass
 
 
 class Store:
@@ -28,11 +55,13 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
-        engine = open_engine(url)
+    def open(
+        cls, url: str, *, migrate: bool = True, connect_timeout_s: float = 10.0, statement_timeout_s: float = 120.0
+    ) -> Store:
+        engine = open_engine(url, connect_timeout_s=connect_timeout_s, statement_timeout_s=statement_timeout_s)
         if migrate:
             upgrade(engine)
-        elif current_revisions(engine) != head_revisions():
+        elif lost_database(lambda: current_revisions(engine), engine) != head_revisions():
             raise StoreError(
                 f"The database {engine.url.render_as_string(hide_password=True)} is not initialised "
                 "or is behind the code's schema. Run `concord init`."
@@ -49,8 +78,11 @@ class Store:
             try:
                 yield session
                 session.commit()
+            except (OperationalError, InterfaceError) as exc:
+                _rollback_quietly(session)
+                raise StoreError(_lost_message(self.engine, exc)) from exc
             except Exception:
-                session.rollback()
+                _rollback_quietly(session)
                 raise
 
     # --- DAOs and sources -------------------------------------------------
@@ -146,16 +178,11 @@ class Store:
     def quarantine(
         self, *, source_id: int | None, record_kind: str, raw: str, error: str, external_ref: str | None = None
     ) -> None:
-        with self.session() as session:
-            session.add(
-                QuarantinedRecord(
-                    source_id=source_id,
-                    record_kind=record_kind,
-                    external_ref=external_ref,
-                    raw=raw,
-                    error=error,
-                )
-            )
+        """Keep a record that cannot be stored (see ``ingest.quarantine.quarantine``, keyed by its reference)."""
+        from ingest.quarantine import quarantine, raw_text
+
+        ref = external_ref or hashlib.sha256(raw_text(raw).encode("utf-8")).hexdigest()
+        quarantine(self, source_id, record_kind, ref, raw, error)
 
     def count(self, model: type[Any], *where: Any) -> int:
         with self.session() as session:

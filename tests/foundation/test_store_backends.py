@@ -7,8 +7,9 @@ from sqlmodel import select
 
 from ingest.domain import Post, Proposal, QuarantinedRecord, Thread, Vote
 from ingest.errors import NotFoundError, StoreError
-from ingest.pipeline import run_ingestion
+from ingest.pipeline import IngestSummary, run_ingestion
 from ingest.sources.discord_export import DiscordExportSource
+from ingest.sources.sample import SAMPLE_DAOS, sample_sources
 from ingest.store import Store
 from ingest.store.migrate import current_revisions, head_revisions
 from tests.conftest import ingest_sample
@@ -19,13 +20,31 @@ def test_open_migrates_to_every_head(store: Store) -> None:
     assert head_revisions()  # at least the foundation revision
 
 
+def _ingest_sample_summaries(store: Store) -> list[IngestSummary]:
+    for dao in SAMPLE_DAOS:
+        store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
+    return [run_ingestion(store, store.get_dao(slug), source) for slug, source in sample_sources()]
+
+
 def test_sample_ingestion_is_idempotent(store: Store) -> None:
-    ingest_sample(store)
+    first = _ingest_sample_summaries(store)
     counts = {m.__name__: store.count(m) for m in (Thread, Post, Proposal, Vote)}
     assert counts == {"Thread": 387, "Post": 5174, "Proposal": 471, "Vote": 7733}
+    assert sum(s.ingested for s in first) == sum(counts.values())
     # Only the 32 attachment-only Discord messages are refused, on every backend.
-    assert store.count(QuarantinedRecord) == 32
-    ingest_sample(store)
+    assert [s.quarantined for s in first if s.quarantined] == [32]
+    with store.session() as session:
+        rows = session.exec(select(QuarantinedRecord)).all()
+    assert len(rows) == 32 and all("empty message" in r.error and r.attempts == 1 for r in rows)
+
+    second = _ingest_sample_summaries(store)
+    assert [s.source for s in second] == [s.source for s in first]
+    assert all((s.ingested, s.updated) == (0, 0) for s in second), [s.as_dict() for s in second]
+    assert [s.quarantined for s in second if s.quarantined] == [32]  # the same 32 met again...
+    with store.session() as session:
+        again = session.exec(select(QuarantinedRecord)).all()
+    assert sorted(r.key for r in again) == sorted(r.key for r in rows)  # ...and no row added for them
+    assert all(r.attempts == 2 and r.status == "open" for r in again)
     assert {m.__name__: store.count(m) for m in (Thread, Post, Proposal, Vote)} == counts
 
 

@@ -80,7 +80,7 @@ def test_newer_discord_export_adds_edits_and_deletes(
     newer[19].update(content="edited later", timestampEdited="2030-01-01T00:00:00+00:00")
     edited_id = newer[19]["id"]
     v2 = _write_export(tmp_path / "v2.json.gz", {**full, "messages": newer})
-    assert main(["ingest", "discord-export", "--dao", "aave", "--json", str(v2)]) == 0
+    assert main(["ingest", "discord-export", "--dao", "aave", "--json", "--complete", str(v2)]) == 0
     summary = json.loads(capsys.readouterr().out)[0]
     assert summary["ingested"] == 10 and summary["updated"] == 2  # 10 new; one edit, one deletion
 

@@ -137,16 +137,17 @@ def test_concord_ingest_discord_reads_through_gateway_and_rest(
         # Only settings point discord.py at the loopback Discord (the production hook for REST/gateway proxies).
         monkeypatch.setenv("CONCORD_DISCORD__API_BASE", server.base)
         monkeypatch.setenv("CONCORD_DISCORD__GATEWAY_URL", server.gateway_url)
-        assert main(["ingest", "discord", "--dao", "aave", "--recheck", "20", "--json"]) == 0
+        # exit 1: the export's 3 attachment-only messages are quarantined (0 would mean every record stored)
+        assert main(["ingest", "discord", "--dao", "aave", "--recheck", "20", "--json"]) == 1
         first = json.loads(capsys.readouterr().out)
-        assert main(["ingest", "discord", "--dao", "aave", "--recheck", "20", "--json"]) == 0
+        assert main(["ingest", "discord", "--dao", "aave", "--recheck", "20", "--json"]) == 1
         second = json.loads(capsys.readouterr().out)
 
         rows = server.messages[CHANNEL_ID]
         edited, removed = rows[-2], rows[-4]
         edited.update(content="Edited: now in favour", edited_timestamp="2023-07-28T10:00:00+00:00")
         rows.remove(removed)
-        assert main(["ingest", "discord", "--dao", "aave", "--recheck", "20", "--json"]) == 0
+        assert main(["ingest", "discord", "--dao", "aave", "--recheck", "20", "--json"]) == 1  # re-met, still quarantined
         third = json.loads(capsys.readouterr().out)
 
         monkeypatch.setenv("CONCORD_DISCORD__TOKEN", "a-revoked-token")

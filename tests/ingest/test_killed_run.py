@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -54,22 +56,44 @@ def _posts(db: Path) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
+class GatedReplayServer(ReplayServer):
+    """Answers normally until ``open_topics`` topics were served, then holds every topic answer until released.
+
+    ``reached`` is set when the run asks for the first held topic: everything the run committed so far is in
+    the store and the run is certainly still alive, blocked on that answer — a kill point with no timing in it.
+    """
+
+    def __init__(self, *, open_topics: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.open_topics = open_topics
+        self.reached = threading.Event()
+        self.released = threading.Event()
+        self._served = 0
+        self._gate = threading.Lock()
+
+    def _handle(self, handler: Any, body: bytes | None) -> None:
+        if re.match(r"^/t/(?:[^/]+/)?\d+\.json$", urlsplit(handler.path).path):
+            with self._gate:
+                self._served += 1
+                held = self._served > self.open_topics and not self.released.is_set()
+            if held:
+                self.reached.set()
+                self.released.wait()
+        super()._handle(handler, body)
+
+
 @pytest.mark.slow
 def test_sigkill_midway_then_resume(tmp_path: Path, forum: dict[str, Any]) -> None:
     total = forum_post_count(forum)
-    with ReplayServer(discourse=forum, page_size=10, topic_chunk=5, delay_s=0.03) as server:
+    topics = len(forum["responses"]) - 1
+    with GatedReplayServer(discourse=forum, page_size=10, topic_chunk=5, open_topics=topics // 3) as server:
         killed_db = tmp_path / "killed.db"
         process = _cli(server.url, killed_db)
-        deadline = time.monotonic() + 60
-        seen = 0
-        while time.monotonic() < deadline:
-            seen = len(_posts(killed_db))
-            if seen >= total // 3:
-                break
-            time.sleep(0.05)
-        assert process.poll() is None, "the run finished before it could be killed; slow the server down"
+        assert server.reached.wait(timeout=300), "the run never asked for the held topic"
+        assert process.poll() is None  # blocked on the held answer: alive by construction
         process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
+        process.wait(timeout=60)
+        server.released.set()
         partial = _posts(killed_db)
         assert 0 < len(partial) < total, (len(partial), total)
 
