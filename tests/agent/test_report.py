@@ -43,6 +43,19 @@ def test_faithfulness_drops_quotes_not_in_the_cited_post() -> None:
     assert "the payout is front-loaded" in text and "everyone supports" not in text and "[unsupported quote removed]" in text
 
 
+def test_faithfulness_drops_a_quote_that_occurs_only_in_another_input_post() -> None:
+    """The rule is "verbatim in the post it cites": the exact words of post 2, same letter case, cited to post 1
+    are dropped, and a summary quoting post 2 while citing only post 1 loses that quote."""
+    posts = {1: "The milestones are vague and the payout is front-loaded.", 2: "Stream the funds monthly with clawbacks."}
+    faith = Faithfulness()
+    kept = check_citations([Citation(post_id=1, quote="Stream the funds monthly"), Citation(post_id=2, quote="Stream the funds monthly")], posts, faith)
+    assert [c.post_id for c in kept] == [2]
+    assert faith.dropped == [{"post_id": 1, "quote": "Stream the funds monthly", "reason": "quote not found in the cited post"}]
+    text = strip_unsupported_quotes('Dave: "Stream the funds monthly".', [1], posts, faith)
+    assert "Stream the funds" not in text and "[unsupported quote removed]" in text
+    assert "Stream the funds monthly" in strip_unsupported_quotes('Dave: "Stream the funds monthly".', [2], posts, faith)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, chat: OpenAIChatBackend, minilm: SentenceTransformerEmbedder):  # type: ignore[no-untyped-def]
     """One report of the small forum's proposal, with an injection post in its discussion, built once."""
