@@ -150,7 +150,7 @@ class ReportBuilder:
         proposer = set(side.members)
 
         results = self.stance.classify([s.text for s in sources]) if self.stance is not None and sources else []
-        post_results = {s.post_id: r for s, r in zip(sources, results, strict=True)}
+        post_results = {s.post_id: r for s, r in zip(sources, results, strict=True)} if results else {}
 
         units = split_units(sources)
         vectors = self.embedder.embed_batch([u.text for u in units]) if units else None

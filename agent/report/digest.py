@@ -55,6 +55,11 @@ def _short(text: str, limit: int = 140) -> str:
     return text[: cut if cut > 40 else limit]
 
 
+_VERB = {"for": ("supports it", "support it"), "against": ("opposes it", "oppose it"),
+         "neutral": ("is undecided or conditional", "are undecided or conditional"), "off-topic": ("is off-topic", "are off-topic"),
+         "uncertain": ("has no clear stance", "have no clear stance")}
+
+
 def _people(n: int) -> str:
     return f"{n} {'person' if n == 1 else 'people'}"
 
@@ -72,7 +77,7 @@ def template_digest(*, title: str, side: ProposerSide, camps: list[CampReport], 
             text=f"The proposer side ({names}) wrote {side.posts} of the {total_posts} posts; their replies are reported apart and never counted as support.",
             post_ids=[q.post_id for q in side.replies[:2]]))
     if camps:
-        parts = [f"{_people(c.people)} {c.name.split(':')[0].lower()}" for c in camps]
+        parts = [f"{_people(c.people)} {_VERB.get(c.stance, ('', ''))[c.people != 1]}" for c in camps]
         sentences.append(SummarySentence(text=f"{_people(community_people)} from the community took part: " + "; ".join(parts) + ".",
                                          post_ids=[c.quotes[0].post_id for c in camps if c.quotes][:4]))
         for camp in camps[:3]:
