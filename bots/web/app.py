@@ -25,6 +25,9 @@ CSP = (
 )
 
 
+from bots.web.markdown import render_markdown  # noqa: E402
+
+
 def safe_url(value: Any) -> str:
     """A link from ingested data, kept only if it is http(s); anything else (``javascript:``…) becomes ``#``."""
     text = str(value or "").strip()
@@ -71,6 +74,7 @@ def create_app(
     app.state.results_dir = results_dir or default_results_dir()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["safe_url"] = safe_url
+    templates.env.filters["markdown"] = render_markdown
     app.state.templates = templates
 
     @app.middleware("http")
