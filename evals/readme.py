@@ -166,8 +166,8 @@ def _report(results: Path) -> str:
     ps, cov, inj = data["proposer_side"], data["coverage"], data.get("injection") or {}
     held = data.get("unit_type_macro_f1_held_out") or {}
     lines = [
-        f"{data['threads']} real sample threads with at least 5 posts ({data['posts']} posts); labels by an AI assistant "
-        "(`evals/data/author_roles.jsonl`, `unit_labels.jsonl`). In-sample: the rules and the unit-type head were made with these threads in view.",
+        (f"{data['threads']} real sample threads with at least 5 posts ({data['posts']} posts); labels by an AI assistant "
+        "(`evals/data/author_roles.jsonl`, `unit_labels.jsonl`). In-sample: the rules and the unit-type head were made with these threads in view."),
         "",
         "| Measure | value |",
         "|---|---|",

@@ -76,7 +76,7 @@ def evaluate_units(embedder: Any, *, folds: int = 5, retrain: bool = False) -> d
             vectors=np.vstack([vectors[train], extra_vectors]))
         for i, result in zip(test, clf.classify([texts[i] for i in test], vectors=vectors[test]), strict=True):
             pred[i] = result.type.value
-        majority = max(set(truth[i] for i in train), key=lambda t: sum(1 for i in train if truth[i] == t))
+        majority = max({truth[i] for i in train}, key=lambda t: sum(1 for i in train if truth[i] == t))
         for i in test:
             base[i] = majority
     community = [i for i, r in enumerate(rows) if r["role"] == "community"]

@@ -4,8 +4,9 @@ same units, vectors and labels give the same structure."""
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
     from agent.stance.base import StanceResult
 
-__all__ = ["PersonView", "Room", "read_room", "keyphrases"]
+__all__ = ["PersonView", "Room", "keyphrases", "read_room"]
 
 STANCE_ORDER = ("for", "against", "neutral", "off-topic", "uncertain")
 STANCE_NAMES = {"for": "Supports", "against": "Opposes", "neutral": "Undecided or conditional", "off-topic": "Off-topic",
@@ -32,10 +33,7 @@ _ADOPT = re.compile(
 )
 _NAMED = re.compile(r"(?:^|\n)\W*(?:hi|hey|hello|dear|thanks|thank you)[^\n@]{0,40}?[, ]@?([A-Za-z][\w.\-]{2,})|@([A-Za-z][\w.\-]{2,})", re.IGNORECASE)
 _STOP = frozenset(
-    "the a an and or of to in on for with is are be we our this that it as at by from will would can could should have has "
-    "not but if so they their them you your i my me us was were been which who what when also more than about into there "
-    "here all any some just very its it's dao proposal do does did how why where there's i'm don't it’s i’m don’t these those "
-    "such other being get got one two many much make made may might must well like think see".split()
+    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "is", "are", "be", "we", "our", "this", "that", "it", "as", "at", "by", "from", "will", "would", "can", "could", "should", "have", "has", "not", "but", "if", "so", "they", "their", "them", "you", "your", "i", "my", "me", "us", "was", "were", "been", "which", "who", "what", "when", "also", "more", "than", "about", "into", "there", "here", "all", "any", "some", "just", "very", "its", "it's", "dao", "proposal", "do", "does", "did", "how", "why", "where", "there's", "i'm", "don't", "it’s", "i’m", "don’t", "these", "those", "such", "other", "being", "get", "got", "one", "two", "many", "much", "make", "made", "may", "might", "must", "well", "like", "think", "see"]
 )
 
 
@@ -89,7 +87,7 @@ def keyphrases(docs: Sequence[Sequence[str]], *, count: int = 4) -> list[list[st
         for text in texts:
             words = _words(text)
             c.update(words)
-            c.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+            c.update(f"{a} {b}" for a, b in itertools.pairwise(words))
         grams.append(c)
     total = Counter()
     for c in grams:

@@ -30,7 +30,7 @@ def _lexical(text: str) -> str:
     marks = []
     if text.rstrip().endswith("?"):
         marks.append("__qmark__")
-    if re.search(r"\b(would like|should|suggest|please|need to|instead|rather than|it would be (great|nice|helpful))\b", text, re.I):
+    if re.search(r"\b(would like|should|suggest|please|need to|instead|rather than|it would be (great|nice|helpful))\b", text, re.IGNORECASE):
         marks.append("__ask__")
     return text.lower() + " " + " ".join(marks)
 

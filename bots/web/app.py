@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from bots.web.markdown import render_markdown
 from bots.web.services import Services, ServiceUnavailable
 from ingest.errors import ConcordError, InputError, NotFoundError
 from ingest.settings import ConcordSettings
@@ -23,9 +24,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
-
-
-from bots.web.markdown import render_markdown  # noqa: E402
 
 
 def safe_url(value: Any) -> str:

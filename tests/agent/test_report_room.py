@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agent.llm import ChatMessage, OpenAIChatBackend
+from agent.llm import OpenAIChatBackend
 from agent.report import ReportBuilder, ReportParams, attestation_key, generate_report
 from agent.stance.trained import load_trained_stance
 from embeddings import SentenceTransformerEmbedder
@@ -94,7 +94,7 @@ def test_each_person_in_one_camp_and_counts_add_up(report) -> None:  # type: ign
     assert set(members) == {"alice", "bob", "carol", "dave", "erin", "ivan"}  # mallory's injection is set aside
     for camp in report.camps:
         assert len(camp.quotes) <= 3 and len({q.author for q in camp.quotes}) == len(camp.quotes)
-        assert set(q.author for q in camp.quotes) <= set(camp.members) and camp.reasons
+        assert {q.author for q in camp.quotes} <= set(camp.members) and camp.reasons
     assert [s["author"] for s in report.set_aside] == ["mallory"]
     assert INJECTION not in json.dumps(report.to_data()["units"])
 
