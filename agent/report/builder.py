@@ -164,7 +164,7 @@ class ReportBuilder:
         room = read_room(
             typed, vectors, post_authors={s.post_id: s.author for s in sources}, post_numbers=numbers, post_texts=texts,
             proposer=proposer, post_results=post_results, voting_power=inputs.voting_power, threshold=p.confidence_threshold,
-            quotes_per_camp=p.quotes_per_camp,
+            quotes_per_camp=p.quotes_per_camp, set_aside=set_aside_posts,
         )
 
         proposer_posts = [s for s in sources if s.author in proposer and s.post_id not in set_aside_posts]

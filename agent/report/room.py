@@ -196,9 +196,11 @@ def read_room(
     typed: Sequence[TypedUnit], vectors: np.ndarray | None, *, post_authors: Mapping[int, str], post_numbers: Mapping[int, int],
     post_texts: Mapping[int, str], proposer: set[str], post_results: Mapping[int, StanceResult] | None = None,
     voting_power: Mapping[str, float] | None = None, threshold: float = 0.5, quotes_per_camp: int = 3,
+    set_aside: set[int] | frozenset[int] = frozenset(),
 ) -> Room:
     """The structure of the discussion among community members; proposer-side and instruction-like units are never
-    used as a reason, quote, crux, common ground or camp member (``post_numbers`` orders replies)."""
+    used as a reason, quote, crux, common ground or camp member; posts in ``set_aside`` (instruction-like as a
+    whole) are not read at all (``post_numbers`` orders replies)."""
     import numpy as np
 
     post_results = post_results or {}
@@ -207,7 +209,7 @@ def read_room(
         vectors = np.zeros((len(typed), 1))
     V = _norm_rows(np.asarray(vectors, dtype=float))
     people: dict[str, PersonView] = {}
-    excluded_posts = {u.post_id for u in typed if u.instruction_like}
+    excluded_posts = set(set_aside) | {u.post_id for u in typed if u.instruction_like}
     for pid, author in sorted(post_authors.items()):
         if author in proposer or pid in excluded_posts:
             continue
@@ -322,6 +324,8 @@ def read_room(
         used.update((a, b))
     post_labels = {}
     for pid in post_authors:
+        if pid in excluded_posts:
+            continue
         result = post_results.get(pid)
         post_labels[pid] = "uncertain" if result is None or result.confidence < threshold else result.label.value
     method = ("people grouped by stance (trained post stance + unit types, confidence >= "
