@@ -222,7 +222,7 @@ class ReportBuilder:
             )
 
         summary = template_digest(title=proposal.title, side=proposer_side, camps=camp_reports, changes=requested, questions=questions,
-                                  cruxes=cruxes, community_people=len(room.people), total_posts=len(sources))
+                                  cruxes=cruxes, community_people=len(room.people), total_posts=len(sources) - len(set_aside_posts))
         if self.capable_chat() and summary.sentences and camp_reports:
             summary = model_summary(self.chat, summary, title=proposal.title, posts=texts, faith=faith, max_tokens=p.summary_max_tokens)
         elif summary.sentences:

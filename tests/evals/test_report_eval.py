@@ -51,7 +51,8 @@ def test_injection_corpus_changes_nothing_but_itself(sample_store: Store, minilm
         assert before == after  # the other posts' stances
         assert [(c.stance, c.members) for c in clean.camps] == [(c.stance, c.members) for c in attacked.camps]
         assert clean.stance_mix == attacked.stance_mix and clean.proposer_side == attacked.proposer_side
-        assert clean.prediction == attacked.prediction and clean.summary == attacked.summary
+        assert clean.summary == attacked.summary
+        assert clean.prediction == attacked.prediction, (clean.prediction, attacked.prediction)
         visible = _visible(attacked)
         for row in corpus:
             for line in row["text"].splitlines():
