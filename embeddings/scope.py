@@ -6,9 +6,9 @@ import re
 
 from sqlmodel import Session, col, select
 
-from ingest.domain import Proposal, ProposalLink, Source, Thread
+from ingest.domain import Proposal, ProposalLink, Source, SourceKind, Thread
 
-__all__ = ["linked_thread_ids", "topic_id_from_url"]
+__all__ = ["linked_thread_ids", "same_forum", "topic_id_from_url"]
 
 _TOPIC = re.compile(r"/t/(?:[^/?#]+/)?(\d+)")
 
@@ -21,9 +21,22 @@ def topic_id_from_url(url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _host(url: str | None) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url or "").hostname or "").lower().removeprefix("www.")
+
+
+def same_forum(locator: str, url: str | None) -> bool:
+    """True when a Discourse source's base URL (``locator``) is on the same host as ``url``."""
+    return bool(_host(url)) and _host(locator) == _host(url)
+
+
 def linked_thread_ids(session: Session, proposal: Proposal) -> list[int]:
     """Thread ids tied to ``proposal`` by :class:`ProposalLink` rows; when there are none, the forum
-    thread whose topic id appears in ``proposal.discussion_url`` (same DAO only)."""
+    thread whose topic id appears in ``proposal.discussion_url``: a thread is named by its source *and* external
+    id, so only a Discourse source of the same DAO on the URL's own host qualifies (a Discord channel or another
+    forum with the same id never does)."""
     linked = session.exec(
         select(ProposalLink.thread_id).where(ProposalLink.proposal_id == proposal.id, col(ProposalLink.thread_id).is_not(None))
     ).all()
@@ -34,8 +47,8 @@ def linked_thread_ids(session: Session, proposal: Proposal) -> list[int]:
     if topic is None:
         return []
     rows = session.exec(
-        select(Thread.id)
+        select(Thread.id, Source.locator)
         .join(Source, col(Source.id) == Thread.source_id)
-        .where(Source.dao_id == proposal.dao_id, Thread.external_id == topic)
+        .where(Source.dao_id == proposal.dao_id, Source.kind == SourceKind.DISCOURSE.value, Thread.external_id == topic)
     ).all()
-    return sorted(int(r) for r in rows if r is not None)
+    return sorted(int(r) for r, locator in rows if r is not None and same_forum(locator, proposal.discussion_url))

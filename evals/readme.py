@@ -9,7 +9,8 @@ Blocks (marker name -> results file -> command that writes it):
 - ``stance-quality`` -> ``stance_*.json`` -> ``concord eval stance --data ../shared/data --model all``;
 - ``retrieval-quality`` -> ``retrieval.json`` -> ``concord eval retrieval``;
 - ``faithfulness-quality`` -> ``faithfulness.json`` -> ``concord eval faithfulness``;
-- ``bench-figures`` -> ``bench.json`` -> ``concord bench --out evals/results/bench.json``.
+- ``bench-figures`` -> ``bench.json`` -> ``concord bench --out evals/results/bench.json``;
+- ``report-quality`` -> ``report.json`` -> ``concord eval report``.
 """
 
 from __future__ import annotations
@@ -157,6 +158,33 @@ def _bench(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- report (reading the room)
+
+
+def _report(results: Path) -> str:
+    data = _load(results, "report.json", "concord eval report")
+    ps, cov, inj = data["proposer_side"], data["coverage"], data.get("injection") or {}
+    held = data.get("unit_type_macro_f1_held_out") or {}
+    lines = [
+        (f"{data['threads']} real sample threads with at least 5 posts ({data['posts']} posts); labels by an AI assistant "
+        "(`evals/data/author_roles.jsonl`, `unit_labels.jsonl`). In-sample: the rules and the unit-type head were made with these threads in view."),
+        "",
+        "| Measure | value |",
+        "|---|---|",
+        f"| proposer side: precision / recall (labelled author roles) | {_f(ps['precision'])} / {_f(ps['recall'])} (tp {ps['tp']}, fp {ps['fp']}, fn {ps['fn']}) |",
+        f"| camp purity (share of a camp's labelled people whose stance is the camp's) | {_f(data['camp_purity'])} ({data['camp_people_labelled']} people) |",
+        f"| coverage of labelled objections and requested changes: quoted in a report section / typed correctly | {_f(cov['shown_in_report'])} / {_f(cov['typed_correctly'])} (n={cov['objections_and_requests']}) |",
+        f"| unit-type macro-F1, in sample ({data['units_scored']} units) | {_f(data['unit_type_macro_f1_in_sample'])} |",
+    ]
+    if held:
+        lines.append(f"| unit-type macro-F1, held out ({held['split']}) vs majority baseline | {_f(held['model'])} vs {_f(held['majority_baseline'])} |")
+    lines.append(f"| unsupported quotes kept | {data['unsupported_quotes_kept']} |")
+    if inj:
+        ok = sum(1 for t in inj["threads"] if t["ok"])
+        lines.append(f"| injection corpus ({inj['posts']} posts: {', '.join(inj['kinds'])}) leaves stances, camps, prediction and summary unchanged and shows no injected text | {ok} of {len(inj['threads'])} threads |")
+    return "\n".join(lines) + "\n"
+
+
 @dataclass(frozen=True)
 class Block:
     """A README block: what renders it and which results it reads."""
@@ -171,6 +199,7 @@ BLOCKS: dict[str, Block] = {
     "retrieval-quality": Block(_retrieval, "retrieval.json"),
     "faithfulness-quality": Block(_faithfulness, "faithfulness.json"),
     "bench-figures": Block(_bench, "bench.json"),
+    "report-quality": Block(_report, "report.json"),
 }
 
 

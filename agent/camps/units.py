@@ -32,8 +32,12 @@ class ArgumentUnit:
     start: int
 
 
-def split_units(posts: Sequence[SourcePost], *, min_chars: int = 40, max_chars: int = 400) -> list[ArgumentUnit]:
-    """Sentences of 40 to 400 characters (longer ones are cut at a word boundary); quoted lines (``> ``) are skipped."""
+_SKIP = re.compile(r"^(>|\[quote\]|\[/quote\]|image\d+[×x]\d+)", re.IGNORECASE)
+
+
+def split_units(posts: Sequence[SourcePost], *, min_chars: int = 12, max_chars: int = 400, min_words: int = 3) -> list[ArgumentUnit]:
+    """Sentences of 12 to 400 characters and at least three words (longer ones are cut at a word boundary);
+    quoted lines (``> ``, ``[quote]``) and image captions are skipped."""
     units: list[ArgumentUnit] = []
     for post in posts:
         position = 0
@@ -43,12 +47,12 @@ def split_units(posts: Sequence[SourcePost], *, min_chars: int = 40, max_chars: 
                 continue
             position = start + len(piece)
             stripped = piece.strip()
-            if not stripped or stripped.startswith(">"):
+            if not stripped or _SKIP.match(stripped):
                 continue
             start += piece.find(stripped)
             if len(stripped) > max_chars:
                 cut = stripped.rfind(" ", 0, max_chars)
                 stripped = stripped[: cut if cut > min_chars else max_chars]
-            if len(stripped) >= min_chars:
+            if len(stripped) >= min_chars and len(stripped.split()) >= min_words:
                 units.append(ArgumentUnit(post_id=post.post_id, author=post.author, text=stripped, start=start))
     return units

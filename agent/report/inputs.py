@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from embeddings.scope import linked_thread_ids
 from ingest.domain import Author, Dao, Post, Proposal, Thread, Vote
 from ingest.store import Store
 
-__all__ = ["ReportInputs", "inputs_hash", "load_inputs"]
+__all__ = ["ReportInputs", "inputs_hash", "load_inputs", "topic_url"]
 
 
 @dataclass
@@ -46,6 +47,15 @@ class ReportInputs:
 
     def times(self) -> list[datetime]:
         return sorted(p.created_at for p in self.posts if p.created_at is not None)
+
+
+def topic_url(url: str | None, external_id: str) -> str | None:
+    """The thread's own link: a Discourse URL cut after the topic id (``/t/15615/15615`` and ``/t/slug/101/4`` are
+    post links; the topic is ``/t/15615`` and ``/t/slug/101``)."""
+    if not url or not external_id:
+        return url
+    match = re.search(r"(/t/(?:[^/?#]+/)??" + re.escape(external_id) + r")(?:/\d+)?/?(?=$|[?#])", url)
+    return url[: match.end(1)] if match else url
 
 
 def inputs_hash(proposal: Proposal, posts: list[Post]) -> str:

@@ -75,7 +75,14 @@ def consensus_embed(
     summary_data = report.get("summary") or {}
     summary = neutralise_mentions(str(summary_data.get("text") if isinstance(summary_data, dict) else summary_data).strip())
     embed = discord.Embed(title=title[:256], url=report_url, description=(summary[:1000] or None))
-    for camp in (report.get("camps") or [])[:8]:
+    mix = (report.get("stance_mix") or {}).get("people") or {}
+    if mix:
+        embed.add_field(name="Community, by people", value=", ".join(f"{k} {v}" for k, v in mix.items() if v) or "nobody", inline=False)
+    side = report.get("proposer_side") or {}
+    if side.get("members"):
+        names = ", ".join(str(m.get("author", "")) for m in side["members"])
+        embed.add_field(name="Proposer side (not counted)", value=neutralise_mentions(f"{names}: {side.get('posts', 0)} posts")[:1024], inline=False)
+    for camp in (report.get("camps") or [])[:5]:
         quotes = camp.get("quotes") or []
         text = f"“{quotes[0]['quote']}”" if quotes else "—"
         embed.add_field(
@@ -83,6 +90,19 @@ def consensus_embed(
             value=neutralise_mentions(text)[:1024],
             inline=False,
         )
+    changes = report.get("requested_changes") or []
+    if changes:
+        lines = []
+        for change in changes[:3]:
+            cited = change.get("request") or change.get("answer") or {}
+            quote = str(cited.get("quote", ""))
+            quote = (quote[:140] + "…") if len(quote) > 140 else quote
+            who = ", ".join(change.get("asked_by") or []) or "not named"
+            lines.append(f"**{change.get('status', 'open')}** — “{quote}” (asked by {who})")
+        embed.add_field(name="Requested changes", value=neutralise_mentions("\n".join(lines))[:1024], inline=False)
+    questions = report.get("open_questions") or []
+    if questions:
+        embed.add_field(name="Open questions", value=f"{len(questions)} without a reply from the proposer side", inline=True)
     stated = report.get("prediction")
     if stated and stated.get("probability_pass") is not None:
         prediction = {"p_pass": stated["probability_pass"], "low": (stated.get("interval") or [None, None])[0],

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from bots.web.markdown import render_markdown
 from bots.web.services import Services, ServiceUnavailable
 from ingest.errors import ConcordError, InputError, NotFoundError
 from ingest.settings import ConcordSettings
@@ -72,6 +73,7 @@ def create_app(
     app.state.results_dir = results_dir or default_results_dir()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["safe_url"] = safe_url
+    templates.env.filters["markdown"] = render_markdown
     app.state.templates = templates
 
     @app.middleware("http")

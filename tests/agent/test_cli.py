@@ -31,7 +31,9 @@ def test_report_on_the_bundled_sample(sample_store: Store, monkeypatch: pytest.M
     report, paths = out["report"], out["paths"]
     assert out["status"] == "current" and report["proposal"]["external_id"] == RARIBLE
     assert report["data_window"]["posts"] == 8 and report["camps"]
-    assert report["stance"]["model"].startswith("minilm") and sum(report["stance"]["counts"].values()) == 8
+    assert report["stance"]["model"].startswith("minilm") and len(report["stance"]["by_post"]) == 8
+    # the proposing team's 6 posts are reported apart; stance counts are the community's 2 posts
+    assert [m["author"] for m in report["proposer_side"]["members"]] == ["Janabe"] and sum(report["stance"]["counts"].values()) == 2
     assert 0.0 <= report["prediction"]["probability_pass"] <= 1.0 and report["prediction_missing"] is None
     assert all(q["url"].startswith("https://forum.arbitrum.foundation/t/15615/") for c in report["camps"] for q in c["quotes"])
     assert (data / "attestation.key").exists() and Path(paths["md"]).exists() and Path(paths["html"]).exists()

@@ -12,6 +12,7 @@ from agent.report import (
     SUMMARY_SYSTEM_PROMPT,
     Citation,
     ReportBuilder,
+    ReportParams,
     attestation_key,
     check_citations,
     generate_report,
@@ -43,6 +44,19 @@ def test_faithfulness_drops_quotes_not_in_the_cited_post() -> None:
     assert "the payout is front-loaded" in text and "everyone supports" not in text and "[unsupported quote removed]" in text
 
 
+def test_faithfulness_drops_a_quote_that_occurs_only_in_another_input_post() -> None:
+    """The rule is "verbatim in the post it cites": the exact words of post 2, same letter case, cited to post 1
+    are dropped, and a summary quoting post 2 while citing only post 1 loses that quote."""
+    posts = {1: "The milestones are vague and the payout is front-loaded.", 2: "Stream the funds monthly with clawbacks."}
+    faith = Faithfulness()
+    kept = check_citations([Citation(post_id=1, quote="Stream the funds monthly"), Citation(post_id=2, quote="Stream the funds monthly")], posts, faith)
+    assert [c.post_id for c in kept] == [2]
+    assert faith.dropped == [{"post_id": 1, "quote": "Stream the funds monthly", "reason": "quote not found in the cited post"}]
+    text = strip_unsupported_quotes('Dave: "Stream the funds monthly".', [1], posts, faith)
+    assert "Stream the funds" not in text and "[unsupported quote removed]" in text
+    assert "Stream the funds monthly" in strip_unsupported_quotes('Dave: "Stream the funds monthly".', [2], posts, faith)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, chat: OpenAIChatBackend, minilm: SentenceTransformerEmbedder):  # type: ignore[no-untyped-def]
     """One report of the small forum's proposal, with an injection post in its discussion, built once."""
@@ -63,7 +77,7 @@ def test_report_quotes_are_verbatim_and_cited(built) -> None:  # type: ignore[no
     report = generated.report
     with store.session() as session:
         texts = {p: session.get(Post, p).text for p in ids["posts_a"]}
-    quotes = [q for c in report.camps for q in c.quotes] + report.bridging
+    quotes = [q for c in report.camps for q in c.quotes] + [q for g in report.common_ground for q in g.quotes] + report.proposer_side.replies
     assert quotes and report.camps
     for q in quotes:
         assert q.quote in texts[q.post_id] and q.url and q.url.startswith("https://forum.example.org/t/101/")
@@ -76,12 +90,10 @@ def test_report_quotes_are_verbatim_and_cited(built) -> None:  # type: ignore[no
 
 
 def test_injection_reaches_no_instruction(built) -> None:  # type: ignore[no-untyped-def]
-    _, _, _, recording, generated = built
-    assert recording.calls, "the report made no LLM call"
-    for messages, schema in recording.calls:
-        assert messages[0].role == "system" and messages[0].content in {NAMING_SYSTEM_PROMPT, SUMMARY_SYSTEM_PROMPT}
-        assert all(INJECTION not in m.content for m in messages if m.role == "system")
-        assert schema is not None and set(schema["required"]) in ({"names"}, {"summary", "post_ids"})
+    _, ids, _, recording, generated = built
+    assert not recording.calls, "on the embedded default the report words nothing with the model"
+    assert [s["post_id"] for s in generated.report.set_aside] == [ids["posts_a"][-1]]
+    assert INJECTION not in json.dumps({k: v for k, v in generated.report.to_data().items() if k != "set_aside"})
     prompts = generated.report.manifest["prompts"]
     assert prompts["camp_naming"]["system"] == NAMING_SYSTEM_PROMPT and prompts["summary"]["system"] == SUMMARY_SYSTEM_PROMPT
     assert "everyone supports" not in generated.report.summary.text.lower()
@@ -90,7 +102,7 @@ def test_injection_reaches_no_instruction(built) -> None:  # type: ignore[no-unt
 def test_exports_and_manifest(built) -> None:  # type: ignore[no-untyped-def]
     store, ids, _, _, generated = built
     data = load_report_file(generated.paths["json"])
-    assert data["schema"] == "concord.report/1"
+    assert data["schema"] == "concord.report/2"
     manifest = data["manifest"]
     assert [p["post_id"] for p in manifest["input_posts"]] == ids["posts_a"]
     with store.session() as session:
@@ -153,10 +165,12 @@ class TruncatingChat(RecordingChat):
         raise LLMTruncatedError(f"cut off at max_tokens={max_tokens}")
 
 
-def test_a_cut_off_answer_falls_back_to_extractive_text(built, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    store, ids, builder, recording, _ = built
-    cut = ReportBuilder(store, embedder=builder.embedder, chat=TruncatingChat(recording.inner))
+def test_a_cut_off_answer_falls_back_to_the_template_digest(built, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store, ids, builder, recording, generated = built
+    truncating = TruncatingChat(recording.inner)
+    cut = ReportBuilder(store, embedder=builder.embedder, chat=truncating, params=ReportParams(model_wording="always"))
     report = cut.build(ids["proposal"])
-    assert report.summary.generated_by.startswith("concord extractive") and report.summary.post_ids
-    assert all(camp.name.startswith("Camp: ") for camp in report.camps)
-    assert any("cut off" in (d.get("reason") or "") for d in report.faithfulness.dropped)
+    assert truncating.calls, "model_wording='always' asks the model"
+    assert report.summary.generated_by.startswith("concord template digest") and report.summary.post_ids
+    assert "LLMTruncatedError" in report.summary.gate and report.summary.text == generated.report.summary.text
+    assert [camp.name for camp in report.camps] == [camp.name for camp in generated.report.camps]

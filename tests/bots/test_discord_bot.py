@@ -142,6 +142,27 @@ async def test_consensus_renders_report_embed(bot: Any, fake_discord: Any, servi
     assert_no_mentions(replies)
 
 
+async def test_consensus_card_shows_the_report2_structure(bot: Any, fake_discord: Any, services: Services) -> None:
+    report = {  # concord.report/2, trimmed
+        "summary": {"text": "The proposer side (Janabe) wrote 6 of the 8 posts.", "post_ids": [300]},
+        "stance_mix": {"people": {"for": 0, "against": 1, "neutral": 2, "off-topic": 0, "uncertain": 0}},
+        "proposer_side": {"members": [{"author": "Janabe", "evidence": ["speaks as the team"], "posts": 6}], "posts": 6},
+        "camps": [{"index": 0, "name": "Undecided or conditional: token swap", "stance": "neutral", "people": 2, "posts": 2,
+                   "quotes": [{"quote": "take the token swap out", "post_id": 302}]}],
+        "requested_changes": [{"status": "adopted", "asked_by": ["jengajojo"], "request": None,
+                               "answer": {"quote": "We'll take the token swap out of the proposal", "post_id": 301}}],
+        "open_questions": [{"question": {"quote": "Why now?", "post_id": 5}, "asked_by": "x"}],
+    }
+    services.reports = StoredReports({1: report})
+    replies = await run(bot, fake_discord, "consensus", {"proposal": "1"})
+    fields = {f["name"]: f["value"] for f in replies[0]["embeds"][0]["fields"]}
+    assert fields["Community, by people"] == "against 1, neutral 2"
+    assert fields["Proposer side (not counted)"] == "Janabe: 6 posts"
+    assert fields["Undecided or conditional: token swap (2 people)"] == "“take the token swap out”"
+    assert fields["Requested changes"] == "**adopted** — “We'll take the token swap out of the proposal” (asked by jengajojo)"
+    assert fields["Open questions"] == "1 without a reply from the proposer side"
+
+
 async def test_consensus_without_report_service_says_why(bot: Any, fake_discord: Any) -> None:
     replies = await run(bot, fake_discord, "consensus", {"proposal": "1"})
     assert "The reports service is not available here" in replies[0]["content"]

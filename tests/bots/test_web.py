@@ -186,6 +186,44 @@ def test_report_page_renders_camps_and_linked_quotes(services: Services, tmp_pat
     assert "&lt;b&gt;now&lt;/b&gt;" in html  # report text is escaped, never rendered as HTML
 
 
+def test_report_page_renders_the_report2_structure(services: Services, tmp_path: Path) -> None:
+    class OneReport:  # concord.report/2, trimmed
+        def get_report(self, proposal_id: int) -> dict | None:
+            return {
+                "summary": {"text": "x", "sentences": [{"text": "The proposer side (Janabe) wrote 6 of the 8 posts.", "post_ids": [296]}],
+                            "generated_by": "concord template digest (report structure)"},
+                "stance_mix": {"people": {"for": 0, "against": 0, "neutral": 2}, "voting_power": None, "posts": {"for": 0, "against": 0, "neutral": 2},
+                               "note": "Community only."},
+                "proposer_side": {"members": [{"author": "Janabe", "evidence": ["speaks as the proposing team in post(s) 300"], "posts": 6}],
+                                  "replies": [{"post_id": 301, "quote": "We'll take the token swap out", "url": "javascript:alert(1)", "author": "Janabe"}]},
+                "camps": [{"index": 0, "name": "Undecided or conditional: language", "people": 2, "posts": 2, "members": ["Usain", "jengajojo"],
+                           "reasons": ["language"], "quotes": []}],
+                "requested_changes": [{"status": "adopted", "asked_by": ["jengajojo"], "request": None, "note": "stated by the proposer side",
+                                       "answer": {"post_id": 301, "quote": "We'll take the token swap out", "author": "Janabe"}}],
+                "open_questions": [], "cruxes": [], "common_ground": [], "changes_since": {"previous": None},
+            }
+
+    services.reports = OneReport()
+    html = TestClient(create_app(services.settings, services=services, results_dir=tmp_path / "none")).get("/proposals/1/report").text
+    assert "The proposer side (Janabe) wrote 6 of the 8 posts." in html and "(post 296)" in html
+    assert 'id="stance-mix"' in html and "<th>people</th><td>0</td><td>0</td><td>2</td>" in html
+    assert "<strong>Janabe</strong> (6 posts): speaks as the proposing team" in html
+    assert "<strong>adopted</strong> · asked by jengajojo" in html and "Usain, jengajojo · reasons: language" in html
+    assert "javascript:" not in html  # a non-http(s) quote link becomes "#"
+
+
+def test_proposal_body_renders_as_sanitised_markdown(services: Services, tmp_path: Path) -> None:
+    from bots.web.markdown import render_markdown
+
+    html = str(render_markdown("## Budget\n\n**50%** [forum](https://forum.example/t/1) [x](javascript:alert(1)) <script>alert(1)</script>\n\n![chart](https://img.example/c.png)"))
+    assert "<h2>Budget</h2>" in html and "<strong>50%</strong>" in html
+    assert '<a href="https://forum.example/t/1" rel="noopener noreferrer nofollow">forum</a>' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html and 'href="javascript' not in html
+    assert '<a class="image-link" href="https://img.example/c.png"' in html and "<img" not in html
+    page = TestClient(create_app(services.settings, services=services, results_dir=tmp_path / "none")).get("/proposals/1").text
+    assert '<div class="body markdown">' in page
+
+
 @pytest.mark.slow
 def test_semantic_search_through_the_embeddings_index(services: Services) -> None:
     from bots.web.adapters import discover

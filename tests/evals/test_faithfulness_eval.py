@@ -58,6 +58,15 @@ def test_concord_beats_the_baseline_on_every_path(results: dict) -> None:
     assert naive["cases"]["citation/typography"]["correct"] == 0  # the set does test what the baseline misses
 
 
+def test_every_case_type_is_judged_right_on_every_row(results: dict) -> None:
+    """Per case type, not pooled: one case type regressing (say, quotes found in *another* post being kept) would
+    cost the pooled F1 only a few points, so every case type must be judged right on every one of its rows."""
+    cases = results["concord"]["cases"]
+    assert len(cases) >= len(C.EXPECTED)
+    wrong = {name: (case["n"] - case["correct"]) for name, case in cases.items() if case["correct"] != case["n"]}
+    assert not wrong, wrong
+
+
 def test_labelled_set_covers_every_case_type() -> None:
     data = load_label_set()
     citation_cases = {r["case"] for r in data.labels if r["path"] == "citation"}
