@@ -22,7 +22,7 @@ def test_open_migrates_to_every_head(store: Store) -> None:
 def test_sample_ingestion_is_idempotent(store: Store) -> None:
     ingest_sample(store)
     counts = {m.__name__: store.count(m) for m in (Thread, Post, Proposal, Vote)}
-    assert counts == {"Thread": 387, "Post": 5174, "Proposal": 471, "Vote": 7733}
+    assert counts == {"Thread": 387, "Post": 5174, "Proposal": 507, "Vote": 7733}
     # Only the 32 attachment-only Discord messages are refused, on every backend.
     assert store.count(QuarantinedRecord) == 32
     ingest_sample(store)
