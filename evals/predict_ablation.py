@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.predict.loader import load_directory
-from agent.predict.walkforward import BASELINES, walk_forward
+from agent.predict.walkforward import BASELINES, WalkForwardResult, walk_forward
 from evals.predict import parse_since
 
 __all__ = ["ABLATION_ROWS", "TARGETS", "render_ablation", "run_ablation"]
@@ -22,9 +22,9 @@ __all__ = ["ABLATION_ROWS", "TARGETS", "render_ablation", "run_ablation"]
 #: (row key, label, feature families, walk-forward selection of calibration and recency weighting)
 ABLATION_ROWS: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
     ("history", "history only (DAO, kind, proposer rates; text length; pace)", (), False),
-    ("text", "+ text: outcomes of the 10 most similar earlier proposals (MiniLM), DAO and pooled", ("text",), False),
     ("kind", "+ kind and amount parsed from the text", ("kind",), False),
     ("engagement", "+ proposer engagement (votes, power, posts, recent proposals)", ("engagement",), False),
+    ("text", "+ text: outcomes of the 10 most similar earlier proposals (MiniLM), DAO and pooled", ("text",), False),
     ("all", "+ text, kind, engagement", ("text", "kind", "engagement"), False),
     ("all_select", "+ text, kind, engagement; calibration and recency weighting chosen walk-forward",
      ("text", "kind", "engagement"), True),
@@ -39,7 +39,18 @@ def _best_baseline(block: dict[str, Any]) -> tuple[float, str]:
         min((block[b]["brier"], b) for b in BASELINES)
 
 
-def _row(summary: dict[str, Any]) -> dict[str, Any]:
+def _bins(p: list[float], y: list[int], bins: int = 10) -> list[dict[str, float]]:
+    out = []
+    for b in range(bins):
+        idx = [i for i, v in enumerate(p) if b / bins <= v < (b + 1) / bins or (b == bins - 1 and v >= 1.0)]
+        if idx:
+            out.append({"mean_predicted": sum(p[i] for i in idx) / len(idx), "observed": sum(y[i] for i in idx) / len(idx),
+                        "n": len(idx)})
+    return out
+
+
+def _row(result: WalkForwardResult) -> dict[str, Any]:
+    summary = result.summary()
     per_dao = summary["per_dao"]
     best, best_name = _best_baseline(summary)
     out: dict[str, Any] = {
@@ -58,7 +69,8 @@ def _row(summary: dict[str, Any]) -> dict[str, Any]:
         out["per_dao"][dao] = {
             "n": info["n"], "brier": info["model"]["brier"], "roc_auc": info["model"]["roc_auc"],
             "ece": info["model"]["ece"], "best_baseline_brier": b, "best_baseline": name,
-            "reliability": info["model"].get("reliability"),
+            "reliability": _bins([r.p["model"] for r in result.rows if r.dao == dao],
+                                 [r.outcome for r in result.rows if r.dao == dao]),
         }
     return out
 
@@ -81,7 +93,7 @@ def run_ablation(
         started = time.monotonic()
         result = walk_forward(data, since=cutoff, families=families, embed=embed if "text" in families else None,
                               select=select)
-        row = _row(result.summary())
+        row = _row(result)
         row.update(label=label, families=list(families), select=select, seconds=round(time.monotonic() - started, 1))
         results["rows"][key] = row
         log(f"{key}: Brier {row['brier']:.4f}, AUC {row['roc_auc']:.3f} ({row['seconds']} s)")
