@@ -119,3 +119,30 @@ def predict_ablation(
         print_json(results)
     else:
         typer.echo(render_ablation(results), nl=False)
+
+
+@eval_app.command("live")
+def live_eval(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),
+    out: Path = typer.Option(Path("evals/results/live.json"), "--out", help="Results JSON"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Live forecast during voting from the tally so far, walk-forward at 10/25/50/75% of the voting period,
+    against "the current leader wins" and "current shares are final" in the same run.
+
+    Example: concord eval live --data ../shared/data
+    """
+    from evals.live import FRACTIONS, load_live, render_live, run_live
+
+    cli = get_context(ctx)
+    proposals = load_live(data)
+    with cli.err_console.status(f"live forecasts for {len(proposals)} proposals ..."):
+        per_dao = run_live(proposals)
+    results = {"config": {"data": str(data), "fractions": list(FRACTIONS)}, "n_proposals": len(proposals),
+               "per_dao": per_dao}
+    cli.write_json(out, results)
+    if as_json:
+        print_json(results)
+    else:
+        typer.echo(render_live(results), nl=False)
