@@ -51,6 +51,8 @@ class LiveProposal:
     passed: int
     #: (time, canonical choice for/against/other, voting power), by time
     votes: list[tuple[float, str, float]]
+    #: (voter, canonical choice, voting power), one per voter
+    voters: tuple[tuple[str, str, float], ...] = ()
 
     def at(self, f: float) -> tuple[float, float, float, int]:
         """For, Against, other voting power and voter count cast before ``start + f * (end - start)``."""
@@ -87,6 +89,7 @@ def load_live(data_dir: str | Path) -> list[LiveProposal]:
     if not (root / "proposals.jsonl").is_file():
         raise InputError(f"No proposals.jsonl in {root}: pass --data a directory in the shared data format")
     votes: dict[str, list[tuple[float, str, float]]] = defaultdict(list)
+    voters: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
     anchors = []
     for name in ("votes.jsonl", "votes_decentraland.jsonl.gz"):
         if not (root / name).is_file():
@@ -99,6 +102,8 @@ def load_live(data_dir: str | Path) -> list[LiveProposal]:
                 anchors.append((int(row["block_number"]), ts))
             label = str(row.get("choice") or "")
             votes[str(row["proposal_id"])].append((ts, canonical_choice(label), float(row.get("vp") or 0.0)))
+            if row.get("voter"):
+                voters[str(row["proposal_id"])][str(row["voter"]).lower()] = (canonical_choice(label), float(row.get("vp") or 0.0))
     clock = BlockClock(anchors)
     out = []
     for raw in _jsonl(root / "proposals.jsonl"):
@@ -118,7 +123,8 @@ def load_live(data_dir: str | Path) -> list[LiveProposal]:
         kinds = {c for _, c, _ in cast}
         if "for" not in kinds and "against" not in kinds:
             continue  # a poll with its own options: no For/Against to lead
-        out.append(LiveProposal(pid, str(row["dao"]), start, end, int(row["outcome"] == "passed"), cast))
+        who = tuple((v, c, vp) for v, (c, vp) in sorted(voters[pid].items()))
+        out.append(LiveProposal(pid, str(row["dao"]), start, end, int(row["outcome"] == "passed"), cast, who))
     return sorted(out, key=lambda p: (p.start, p.id))
 
 

@@ -8,6 +8,7 @@ Blocks (marker name -> results file -> command that writes it):
   (``predict-quality-X`` renders ``predict_X.json``, e.g. ``--name predict_stance``);
 - ``predict-ablation`` -> ``predict_ablation.json`` -> ``concord eval predict-ablation --data ../shared/data --since 2023-01-01``;
 - ``predict-live`` -> ``live.json`` -> ``concord eval live --data ../shared/data``;
+- ``predict-jury`` -> ``jury.json`` -> ``concord eval jury --data ../shared/data``;
 - ``stance-quality`` -> ``stance_*.json`` -> ``concord eval stance --data ../shared/data --model all``;
 - ``retrieval-quality`` -> ``retrieval.json`` -> ``concord eval retrieval``;
 - ``faithfulness-quality`` -> ``faithfulness.json`` -> ``concord eval faithfulness``;
@@ -64,6 +65,12 @@ def _predict_live(results: Path) -> str:
     from evals.live import render_live
 
     return render_live(_load(results, "live.json", "concord eval live --data ../shared/data"))
+
+
+def _predict_jury(results: Path) -> str:
+    from evals.jury import render_jury
+
+    return render_jury(_load(results, "jury.json", "concord eval jury --data ../shared/data"))
 
 
 # ---------------------------------------------------------------- stance
@@ -184,6 +191,7 @@ BLOCKS: dict[str, Block] = {
     "predict-quality": Block(_predict, "predict.json"),
     "predict-ablation": Block(_predict_ablation, "predict_ablation.json"),
     "predict-live": Block(_predict_live, "live.json"),
+    "predict-jury": Block(_predict_jury, "jury.json"),
     "stance-quality": Block(_stance, "stance_*.json"),
     "retrieval-quality": Block(_retrieval, "retrieval.json"),
     "faithfulness-quality": Block(_faithfulness, "faithfulness.json"),

@@ -146,3 +146,30 @@ def live_eval(
         print_json(results)
     else:
         typer.echo(render_live(results), nl=False)
+
+
+@eval_app.command("jury")
+def jury_eval(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),
+    out: Path = typer.Option(Path("evals/results/jury.json"), "--out", help="Results JSON"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Simulated jury: each known voter's choice probabilities from their own earlier votes, scored voter by voter
+    walk-forward against "votes as last time" and "votes with the majority".
+
+    Example: concord eval jury --data ../shared/data
+    """
+    from evals.jury import render_jury, run_jury
+    from evals.live import load_live
+
+    cli = get_context(ctx)
+    proposals = load_live(data)
+    with cli.err_console.status(f"jury over {len(proposals)} proposals ..."):
+        per_dao = run_jury(proposals)
+    results = {"config": {"data": str(data)}, "n_proposals": len(proposals), "per_dao": per_dao}
+    cli.write_json(out, results)
+    if as_json:
+        print_json(results)
+    else:
+        typer.echo(render_jury(results), nl=False)
