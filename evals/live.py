@@ -148,12 +148,28 @@ def _features(tally: tuple[float, float, float, int], curve: float) -> list[floa
     return [_share(for_, against), math.log1p(so_far), math.log1p(so_far / max(curve, 1e-3)), math.log1p(n)]
 
 
-def run_live(proposals: list[LiveProposal], *, since: float | None = None) -> dict[str, Any]:
-    """Walk-forward per DAO and fraction; returns per DAO and fraction the three forecasters' metrics."""
+def _fit(past: list[LiveProposal], t: _Tallies, f: float) -> tuple[Any, float, dict[str, float]]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    finals = [t.final[p.id] for p in past]
+    now_past = [t.at[(p.id, f)] for p in past]
+    curve = statistics.median(
+        (sum(a[:3]) / sum(fin[:3])) if sum(fin[:3]) > 0 else 0.0 for a, fin in zip(now_past, finals, strict=True))
+    drift = {k: statistics.median(_shares(*fin[:3])[k] - _shares(*a[:3])[k]
+                      for a, fin in zip(now_past, finals, strict=True)) for k in ("for", "against", "other")}
+    X = np.asarray([_features(a, curve) for a in now_past])
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)).fit(
+        X, [p.passed for p in past])
+    return model, curve, drift
+
+
+def run_live(proposals: list[LiveProposal], *, since: float | None = None, refit_every: int = 10) -> dict[str, Any]:
+    """Walk-forward per DAO and fraction; returns per DAO and fraction the three forecasters' metrics.
+
+    The model, turnout curve and drift are refitted once ``refit_every`` more proposals have closed (always on
+    proposals closed before the predicted one opened)."""
     results: dict[str, Any] = {}
     t = _Tallies(proposals)
     for dao in sorted({p.dao for p in proposals}):
@@ -163,6 +179,7 @@ def run_live(proposals: list[LiveProposal], *, since: float | None = None) -> di
         for f in FRACTIONS:
             y, p_model, p_leader, p_current, mae_model, mae_current = [], [], [], [], [], []
             history_only = 0
+            fitted_on = -1
             for target in rows:
                 if since is not None and target.start < since:
                     history_only += 1
@@ -171,15 +188,9 @@ def run_live(proposals: list[LiveProposal], *, since: float | None = None) -> di
                 if len(past) < MIN_TRAIN or len({p.passed for p in past}) < 2:
                     history_only += 1
                     continue
-                finals = [t.final[p.id] for p in past]
-                now_past = [t.at[(p.id, f)] for p in past]
-                curve = statistics.median(
-                    (sum(a[:3]) / sum(fin[:3])) if sum(fin[:3]) > 0 else 0.0 for a, fin in zip(now_past, finals, strict=True))
-                drift = {k: statistics.median(_shares(*fin[:3])[k] - _shares(*a[:3])[k]
-                                              for a, fin in zip(now_past, finals, strict=True)) for k in ("for", "against", "other")}
-                X = np.asarray([_features(a, curve) for a in now_past])
-                model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)).fit(
-                    X, [p.passed for p in past])
+                if fitted_on < 0 or len(past) - fitted_on >= refit_every:
+                    model, curve, drift = _fit(past, t, f)
+                    fitted_on = len(past)
                 for_, against, other, _ = t.at[(target.id, f)]
                 y.append(target.passed)
                 p_model.append(float(np.clip(model.predict_proba([_features(t.at[(target.id, f)], curve)])[0, 1], 1e-3, 1 - 1e-3)))
@@ -208,8 +219,8 @@ def run_live(proposals: list[LiveProposal], *, since: float | None = None) -> di
 
 def render_live(results: dict[str, Any]) -> str:
     """Markdown: per DAO and fraction, Brier / accuracy of each forecaster and the share MAE."""
-    lines = ["| DAO | elapsed | n | model Brier / acc | leader wins Brier / acc | current shares final Brier / acc | "
-             "share MAE model / current |", "|---|---|---|---|---|---|---|"]
+    lines = [("| DAO | elapsed | n | model Brier / acc | leader wins Brier / acc | current shares final Brier / acc | "
+              "share MAE model / current |"), "|---|---|---|---|---|---|---|"]
     for dao, by_f in results.get("per_dao", results).items():
         if not isinstance(by_f, dict):
             continue

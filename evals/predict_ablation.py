@@ -125,8 +125,8 @@ def render_ablation(results: dict[str, Any]) -> str:
     head = "| Features | Brier ↓ | ÷ best baseline | AUC ↑ | ECE ↓ | " + " | ".join(
         f"{d} Brier / AUC / ECE" for d in daos) + " |"
     lines = [
-        f"Walk-forward, scored on proposals opened on or after {results['config']['since']} (the same set in every "
-        "row); each row switches on the feature families named.",
+        (f"Walk-forward, scored on proposals opened on or after {results['config']['since']} (the same set in every "
+         "row); each row switches on the feature families named."),
         "",
         head,
         "|" + "---|" * (5 + len(daos)),

@@ -31,7 +31,7 @@ def predict(
     out_name: str = typer.Option("predict", "--name", help="File name stem for --out: NAME.json, NAME.md, NAME_reliability.png"),
     features: str = typer.Option("", "--features", help="Feature families beyond history, comma-separated: text,kind,engagement"),
     select: bool = typer.Option(False, "--select/--no-select", help="Choose calibration and recency weighting walk-forward"),
-    vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts (for --features text)"),
+    vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts (for --features text)"),  # noqa: B008
 ) -> None:
     """Walk-forward evaluation of P(pass) and vote shares: each proposal is predicted by a model trained only on
     proposals that had closed before it opened, next to three baselines measured in the same run.
@@ -91,11 +91,11 @@ def _proposal_embedder(vector_cache: Path):  # type: ignore[no-untyped-def]
 @eval_app.command("predict-ablation")
 def predict_ablation(
     ctx: typer.Context,
-    data: Path = typer.Option(..., "--data", help="Directory in the shared data format"),
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format"),  # noqa: B008
     since: str = typer.Option("2023-01-01", "--since", help="Score proposals opened on or after this date"),
-    out: Path = typer.Option(Path("evals/results"), "--out", help="Write predict_ablation.json and .md here"),
+    out: Path = typer.Option(Path("evals/results"), "--out", help="Write predict_ablation.json and .md here"),  # noqa: B008
     rows: str | None = typer.Option(None, "--rows", help="Comma-separated subset of rows: history,text,kind,engagement,all,all_select"),
-    vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts"),
+    vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts"),  # noqa: B008
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Walk-forward ablation of the outcome model's feature families on one scoring set (plus walk-forward
@@ -124,8 +124,8 @@ def predict_ablation(
 @eval_app.command("live")
 def live_eval(
     ctx: typer.Context,
-    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),
-    out: Path = typer.Option(Path("evals/results/live.json"), "--out", help="Results JSON"),
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),  # noqa: B008
+    out: Path = typer.Option(Path("evals/results/live.json"), "--out", help="Results JSON"),  # noqa: B008
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Live forecast during voting from the tally so far, walk-forward at 10/25/50/75% of the voting period,
@@ -151,8 +151,8 @@ def live_eval(
 @eval_app.command("jury")
 def jury_eval(
     ctx: typer.Context,
-    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),
-    out: Path = typer.Option(Path("evals/results/jury.json"), "--out", help="Results JSON"),
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),  # noqa: B008
+    out: Path = typer.Option(Path("evals/results/jury.json"), "--out", help="Results JSON"),  # noqa: B008
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Simulated jury: each known voter's choice probabilities from their own earlier votes, scored voter by voter

@@ -16,7 +16,13 @@ from bots.web.app import create_app
 from bots.web.services import Services
 from governance import audit
 from governance.errors import GovernanceRefusal
-from governance.forecasts import commit_forecast, forecast_digest, score_forecasts, track_record, verify_forecast
+from governance.forecasts import (
+    commit_forecast,
+    forecast_digest,
+    score_forecasts,
+    track_record,
+    verify_forecast,
+)
 from ingest.domain import AuditEntry, ForecastRecord, Proposal
 from ingest.settings import ConcordSettings
 from ingest.store import Store
