@@ -40,6 +40,9 @@ def run_predict_eval(
     refit_every: int = 25,
     calibration: str = "platt",
     stance: StanceClassifier | None = None,
+    families: tuple[str, ...] = (),
+    embed: Any = None,
+    select: bool = False,
 ) -> tuple[dict[str, Any], WalkForwardResult]:
     """Load ``data_dir``, run the walk-forward evaluation, return (summary JSON object, raw result)."""
     if calibration not in {"platt", "isotonic"}:
@@ -47,7 +50,8 @@ def run_predict_eval(
     if refit_every < 1:
         raise InputError(f"--refit-every must be at least 1, got {refit_every}")
     data = load_directory(data_dir)
-    result = walk_forward(data, since=parse_since(since), refit_every=refit_every, calibration=calibration, stance=stance)
+    result = walk_forward(data, since=parse_since(since), refit_every=refit_every, calibration=calibration, stance=stance,
+                          families=families, embed=embed, select=select)
     summary = result.summary()
     summary["config"] = {
         "data": str(data_dir),
@@ -55,6 +59,8 @@ def run_predict_eval(
         "refit_every": refit_every,
         "calibration": calibration,
         "stance": getattr(stance, "model_id", None) if stance is not None else None,
+        "families": list(families),
+        "select": select,
     }
     return summary, result
 

@@ -6,6 +6,9 @@ Blocks (marker name -> results file -> command that writes it):
 
 - ``predict-quality`` -> ``predict.json`` -> ``concord eval predict --data ../shared/data --since 2023-01-01 --out evals/results``
   (``predict-quality-X`` renders ``predict_X.json``, e.g. ``--name predict_stance``);
+- ``predict-ablation`` -> ``predict_ablation.json`` -> ``concord eval predict-ablation --data ../shared/data --since 2023-01-01``;
+- ``predict-live`` -> ``live.json`` -> ``concord eval live --data ../shared/data``;
+- ``predict-jury`` -> ``jury.json`` -> ``concord eval jury --data ../shared/data``;
 - ``stance-quality`` -> ``stance_*.json`` -> ``concord eval stance --data ../shared/data --model all``;
 - ``retrieval-quality`` -> ``retrieval.json`` -> ``concord eval retrieval``;
 - ``faithfulness-quality`` -> ``faithfulness.json`` -> ``concord eval faithfulness``;
@@ -50,6 +53,25 @@ def _predict(results: Path, variant: str = "") -> str:
     name = f"predict_{variant}.json" if variant else "predict.json"
     stem = name.removesuffix(".json")
     return render_markdown(_load(results, name, f"concord eval predict --data ../shared/data --out {results} --name {stem}"))
+
+
+def _predict_ablation(results: Path) -> str:
+    from evals.predict_ablation import render_ablation
+
+    return render_ablation(_load(results, "predict_ablation.json",
+                                 "concord eval predict-ablation --data ../shared/data --since 2023-01-01"))
+
+
+def _predict_live(results: Path) -> str:
+    from evals.live import render_live
+
+    return render_live(_load(results, "live.json", "concord eval live --data ../shared/data"))
+
+
+def _predict_jury(results: Path) -> str:
+    from evals.jury import render_jury
+
+    return render_jury(_load(results, "jury.json", "concord eval jury --data ../shared/data"))
 
 
 # ---------------------------------------------------------------- stance
@@ -195,6 +217,9 @@ class Block:
 
 BLOCKS: dict[str, Block] = {
     "predict-quality": Block(_predict, "predict.json"),
+    "predict-ablation": Block(_predict_ablation, "predict_ablation.json"),
+    "predict-live": Block(_predict_live, "live.json"),
+    "predict-jury": Block(_predict_jury, "jury.json"),
     "stance-quality": Block(_stance, "stance_*.json"),
     "retrieval-quality": Block(_retrieval, "retrieval.json"),
     "faithfulness-quality": Block(_faithfulness, "faithfulness.json"),

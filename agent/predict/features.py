@@ -11,14 +11,19 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from agent.predict.engagement import ENGAGEMENT_FEATURES, Engagement
 from agent.predict.history import History
+from agent.predict.kinds import KIND_FEATURES, kind_features
 from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
+from agent.predict.text_neighbours import TEXT_FEATURES, TextNeighbours
 from agent.stance.base import Stance, StanceClassifier, StanceResult
+from ingest.errors import InputError
 
-__all__ = ["FEATURE_NAMES", "DiscussionSummary", "FeatureBuilder"]
+__all__ = ["FAMILIES", "FEATURE_NAMES", "DiscussionSummary", "FeatureBuilder"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "dao_rate",
@@ -43,6 +48,12 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+#: Feature families beyond the DAO/proposer history above, each switchable (``FeatureBuilder(families=...)``):
+#: ``text`` outcomes of the most similar earlier proposals (needs an ``embed`` function), ``kind`` kind and amount
+#: parsed from the text, ``engagement`` the proposer's votes, power, posts and recent proposals.
+FAMILIES: tuple[str, ...] = ("text", "kind", "engagement")
+
+
 @dataclass(frozen=True)
 class DiscussionSummary:
     """Posts before voting began: counts and a voting-power-weighted stance mix (0 when no classifier)."""
@@ -61,10 +72,31 @@ def _log(x: float) -> float:
 class FeatureBuilder:
     """Builds feature vectors for proposals of one :class:`GovData`, each as of its own ``opened_at``."""
 
-    def __init__(self, data: GovData, *, stance: StanceClassifier | None = None) -> None:
+    def __init__(
+        self,
+        data: GovData,
+        *,
+        stance: StanceClassifier | None = None,
+        families: Sequence[str] = (),
+        embed: Callable[[list[str]], Any] | None = None,
+    ) -> None:
+        unknown = sorted(set(families) - set(FAMILIES))
+        if unknown:
+            raise InputError(f"Unknown feature families {unknown}; choose from {list(FAMILIES)}")
+        if "text" in families and embed is None:
+            raise InputError("The 'text' feature family needs an embedder (MiniLM); pass embed=...")
         self.data = data
         self.history = History(data.proposals)
         self.stance = stance
+        self.families = tuple(f for f in FAMILIES if f in families)
+        self._text = TextNeighbours(data.proposals, embed) if "text" in self.families and embed else None
+        self._engagement = Engagement(data) if "engagement" in self.families else None
+        names = list(FEATURE_NAMES)
+        names += list(TEXT_FEATURES) if self._text else []
+        names += list(KIND_FEATURES) if "kind" in self.families else []
+        names += list(ENGAGEMENT_FEATURES) if self._engagement else []
+        #: the names of :meth:`vector`'s entries, in order
+        self.names: tuple[str, ...] = tuple(names)
         #: stance results by SHA-256 of the post text, so a text is classified once per builder (posts linked to
         #: several proposals, repeated messages); ``stance_calls`` counts the texts actually sent to the classifier.
         self._stance_cache: dict[str, StanceResult] = {}
@@ -134,6 +166,13 @@ class FeatureBuilder:
         kind_rate = (kind.passes + 2.0 * base) / (kind.n + 2.0)
         shares = h.mean_shares(proposal.dao, at, last=50)
         talk = self.discussion(proposal)
+        extra: list[float] = []
+        if self._text is not None:
+            extra += self._text.features(proposal)
+        if "kind" in self.families:
+            extra += kind_features(proposal)
+        if self._engagement is not None:
+            extra += self._engagement.features(proposal)
         return [
             base,
             recent.smoothed,
@@ -154,6 +193,7 @@ class FeatureBuilder:
             talk.for_share,
             talk.against_share,
             talk.trend,
+            *extra,
         ]
 
     def matrix(self, proposals: Sequence[ProposalRecord]) -> list[list[float]]:

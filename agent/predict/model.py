@@ -26,6 +26,8 @@ class OutcomeModel:
     calibration: Literal["platt", "isotonic"] = "platt"
     calibration_fraction: float = 0.25
     C: float = 0.5
+    #: recency weighting: an example closed this many days before the newest one counts half (None: all equal)
+    half_life_days: float | None = None
     n_train: int = 0
     _pipe: Any = field(default=None, repr=False)
     _calibrator: Any = field(default=None, repr=False)
@@ -42,15 +44,26 @@ class OutcomeModel:
     def fitted(self) -> bool:
         return self._pipe is not None
 
-    def fit(self, X: Sequence[Sequence[float]], y: Sequence[int]) -> bool:
-        """Fit on time-ordered examples; the newest ``calibration_fraction`` calibrates a model fitted on the rest."""
+    def _weights(self, times: Sequence[float] | None, n: int) -> np.ndarray | None:
+        if self.half_life_days is None or times is None:
+            return None
+        t = np.asarray(times, dtype=float)
+        return np.power(0.5, (t.max() - t) / (self.half_life_days * 86_400.0)) if n else None
+
+    def fit(self, X: Sequence[Sequence[float]], y: Sequence[int], *, times: Sequence[float] | None = None) -> bool:
+        """Fit on time-ordered examples; the newest ``calibration_fraction`` calibrates a model fitted on the rest.
+
+        ``times`` (close times, with ``half_life_days``) weight each example by its recency.
+        """
         Xa, ya = np.asarray(X, dtype=float), np.asarray(y, dtype=int)
         if len(ya) < MIN_TRAIN or len(set(ya.tolist())) < 2:
             return False
+        weights = self._weights(times, len(ya))
+        fit_kw = (lambda w: {"logisticregression__sample_weight": w}) if weights is not None else (lambda w: {})
         cut = int(len(ya) * (1 - self.calibration_fraction))
         calibrator = None
         if cut >= MIN_TRAIN // 2 and len(set(ya[:cut].tolist())) == 2 and len(set(ya[cut:].tolist())) == 2:
-            early = self._pipeline(self.C).fit(Xa[:cut], ya[:cut])
+            early = self._pipeline(self.C).fit(Xa[:cut], ya[:cut], **fit_kw(None if weights is None else weights[:cut]))
             scores = early.decision_function(Xa[cut:])
             if self.calibration == "isotonic":
                 from sklearn.isotonic import IsotonicRegression
@@ -60,7 +73,7 @@ class OutcomeModel:
                 from sklearn.linear_model import LogisticRegression
 
                 calibrator = LogisticRegression(C=1e4).fit(scores.reshape(-1, 1), ya[cut:])
-        self._pipe = self._pipeline(self.C).fit(Xa, ya)
+        self._pipe = self._pipeline(self.C).fit(Xa, ya, **fit_kw(weights))
         self._calibrator = calibrator
         self.n_train = len(ya)
         return True

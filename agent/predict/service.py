@@ -81,8 +81,6 @@ def predict_record(
     seed: int = 0,
 ) -> Prediction:
     """Predict ``target`` from ``data``, training only on proposals that closed before ``target`` opened."""
-    from agent.predict.features import FEATURE_NAMES
-
     if target.opened_at is None:
         raise InputError(f"Proposal {target.id} has neither a creation nor a start time, so 'before voting' is undefined")
     at = target.opened_at
@@ -101,7 +99,7 @@ def predict_record(
     share = ShareForecaster(builder.history, features_by_id).predict([target]).get(target.id)
     vote_share = _per_choice(target.choices, share.shares if share else None)
     share_method = share.method if share else None
-    features = dict(zip(FEATURE_NAMES, x, strict=True))
+    features = dict(zip(builder.names, x, strict=True))
     if not model.fit(X, y):
         from scipy.stats import beta
 

@@ -61,6 +61,8 @@ class WalkForwardResult:
     notes: list[str] = field(default_factory=list)
     #: how posts were linked (from the loader) plus proposals with pre-vote posts; see :meth:`summary`
     discussion: dict[str, Any] = field(default_factory=dict)
+    #: how often each (calibration / recency half-life) configuration made the model's prediction
+    chosen: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> dict[str, Any]:
         """The issue's JSON object: n, model metrics, baseline metrics, plus skip counts and run details."""
@@ -91,6 +93,7 @@ class WalkForwardResult:
             "discussion": discussion,
             "with_discussion": {**_subset(with_talk), "daos": sorted({r.dao for r in with_talk})},
             "notes": self.notes,
+            "configs_chosen": dict(sorted(self.chosen.items())),
         }
 
     def _vote_share_summary(self) -> dict[str, Any]:
@@ -122,6 +125,15 @@ def _subset(rows: list[ScoredRow]) -> dict[str, Any]:
     }
 
 
+#: (calibration, recency half-life in days or None) tried by ``select=True``
+CANDIDATES_CONFIGS: tuple[tuple[str, float | None], ...] = (
+    ("platt", None), ("platt", 365.0), ("platt", 180.0), ("isotonic", None), ("isotonic", 365.0),
+)
+#: how many of the latest already-resolved predictions the walk-forward selection compares configurations on
+SELECTION_WINDOW = 200
+SELECTION_MIN = 30
+
+
 def walk_forward(
     data: GovData,
     *,
@@ -129,8 +141,17 @@ def walk_forward(
     refit_every: int = 25,
     calibration: str = "platt",
     stance: StanceClassifier | None = None,
+    families: tuple[str, ...] = (),
+    embed: Any = None,
+    select: bool = False,
 ) -> WalkForwardResult:
-    """Run the walk-forward evaluation over ``data``; proposals opened before ``since`` are history only."""
+    """Run the walk-forward evaluation over ``data``; proposals opened before ``since`` are history only.
+
+    ``families`` switches on feature families beyond history (:data:`agent.predict.features.FAMILIES`; ``text``
+    needs ``embed``). With ``select``, every configuration in :data:`CANDIDATES_CONFIGS` (calibration and recency
+    weighting) is refitted side by side and each proposal gets the one with the lowest log loss on the latest
+    :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened.
+    """
     result = WalkForwardResult(notes=list(data.notes))
     labelled: list[ProposalRecord] = []
     for p in data.proposals:
@@ -138,7 +159,7 @@ def walk_forward(
             labelled.append(p)
         else:
             result.skipped[p.status if p.status != "passed" and p.status != "failed" else "no-time"] += 1
-    builder = FeatureBuilder(data, stance=stance)
+    builder = FeatureBuilder(data, stance=stance, families=families, embed=embed)
     by_close = sorted(labelled, key=lambda p: (p.closed_at, p.id))
     features = {p.id: builder.vector(p) for p in labelled}
     talk = {p.id: len(builder.pre_vote_posts(p)) for p in labelled}
@@ -158,7 +179,8 @@ def walk_forward(
     # The models are small: one thread each is as fast, and on a shared machine their default thread pools
     # oversubscribe the cores (a run took 3-4 times longer). Feature building (stance embeddings) keeps its threads.
     with threadpool_limits(limits=1):
-        _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, calibration=calibration)
+        configs = CANDIDATES_CONFIGS if select else ((calibration, None),)
+        _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, configs=configs)
     return result
 
 
@@ -170,7 +192,7 @@ def _fit_and_score(
     targets: list[ProposalRecord],
     *,
     refit_every: int,
-    calibration: str,
+    configs: tuple[tuple[str, float | None], ...],
 ) -> None:
     """Predict every target with models refitted on proposals closed before it opened; rows go into ``result``."""
     close_times = [p.closed_at for p in by_close]
@@ -178,7 +200,11 @@ def _fit_and_score(
     forecaster = ShareForecaster(h, features, refit_every=refit_every)
     share_predictions = forecaster.predict(p for p in targets if h.shares.get(p.id))
     result.share_refits = forecaster.refits
-    model = OutcomeModel(calibration=calibration)  # type: ignore[arg-type]
+    def fresh() -> list[OutcomeModel]:
+        return [OutcomeModel(calibration=c, half_life_days=h) for c, h in configs]  # type: ignore[arg-type]
+
+    models = fresh()
+    resolved: list[tuple[float, int, list[float]]] = []  # (close time, outcome, each config's p), by target order
     fitted_count = -1
     fitted_at: float | None = None
     for target in targets:
@@ -187,9 +213,11 @@ def _fit_and_score(
         available = bisect.bisect_left(close_times, at)
         if fitted_count < 0 or available - fitted_count >= refit_every:
             train = by_close[:available]
-            ok = model.fit([features[p.id] for p in train], [int(bool(p.outcome)) for p in train])
-            if not ok:
-                model = OutcomeModel(calibration=calibration)  # type: ignore[arg-type]
+            X, y = [features[p.id] for p in train], [int(bool(p.outcome)) for p in train]
+            times = [float(p.closed_at) for p in train]  # type: ignore[arg-type]
+            models = fresh()
+            for candidate in models:
+                candidate.fit(X, y, times=times)
             fitted_count, fitted_at = available, at
             result.refits += 1
         # the leakage guard, checked on every prediction: the model's newest example closed before this opened
@@ -201,9 +229,13 @@ def _fit_and_score(
         mine = h.proposer_rate(target.dao, target.author, at)
         p_proposer = mine.smoothed if mine.n else base.smoothed
         dao_shares = h.mean_shares(target.dao, at)
+        model = models[0]
         if model.fitted:
-            p_model = float(model.predict([x])[0])
-            n_train = model.n_train
+            ps = [float(m.predict([x])[0]) for m in models]
+            chosen = _choose(resolved, at) if len(models) > 1 else 0
+            p_model, n_train = ps[chosen], model.n_train
+            result.chosen[f"{configs[chosen][0]}/{configs[chosen][1] or 'equal'}"] += 1
+            resolved.append((float(target.closed_at), int(bool(target.outcome)), ps))  # type: ignore[arg-type]
         else:
             p_model, n_train = base.smoothed, 0
             result.fallbacks += 1
@@ -234,3 +266,17 @@ def _fit_and_score(
                 per_choice_scores=bool(target.choices and target.scores and len(target.choices) == len(target.scores)),
             )
         )
+
+
+def _choose(resolved: list[tuple[float, int, list[float]]], at: float) -> int:
+    """The configuration with the lowest log loss on the latest earlier predictions already resolved at ``at``."""
+    import math
+
+    known = [r for r in resolved if r[0] < at][-SELECTION_WINDOW:]
+    if len(known) < SELECTION_MIN:
+        return 0
+    losses = [
+        -sum(math.log(p[i] if y else 1.0 - p[i]) for _, y, p in known) / len(known)
+        for i in range(len(known[0][2]))
+    ]
+    return min(range(len(losses)), key=lambda i: (losses[i], i))

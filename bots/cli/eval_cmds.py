@@ -30,6 +30,9 @@ def predict(
     calibration: str = typer.Option("platt", "--calibration", help="platt or isotonic"),
     stance: bool = typer.Option(False, "--stance/--no-stance", help="Score pre-vote discussion with the trained stance classifier (loads MiniLM)"),
     out_name: str = typer.Option("predict", "--name", help="File name stem for --out: NAME.json, NAME.md, NAME_reliability.png"),
+    features: str = typer.Option("", "--features", help="Feature families beyond history, comma-separated: text,kind,engagement"),
+    select: bool = typer.Option(False, "--select/--no-select", help="Choose calibration and recency weighting walk-forward"),
+    vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts (for --features text)"),  # noqa: B008
 ) -> None:
     """Walk-forward evaluation of P(pass) and vote shares: each proposal is predicted by a model trained only on
     proposals that had closed before it opened, next to three baselines measured in the same run.
@@ -45,7 +48,10 @@ def predict(
 
         classifier = load_trained_stance()
     with cli.err_console.status("walk-forward evaluation ..."):
-        summary, result = run_predict_eval(data, since=since, refit_every=refit_every, calibration=calibration, stance=classifier)
+        families = tuple(f.strip() for f in features.split(",") if f.strip())
+        embed = _proposal_embedder(vector_cache) if "text" in families else None
+        summary, result = run_predict_eval(data, since=since, refit_every=refit_every, calibration=calibration,
+                                           stance=classifier, families=families, embed=embed, select=select)
     if out is not None:
         for path in write_outputs(summary, result, out, stem=out_name):
             cli.err_console.print(f"wrote {path}")
@@ -74,3 +80,99 @@ eval_app.command("retrieval")(retrieval_eval)
 eval_app.command("faithfulness")(faithfulness_eval)
 eval_app.command("readme")(readme_eval)
 eval_app.command("report")(report_eval)
+
+
+
+def _proposal_embedder(vector_cache: Path):  # type: ignore[no-untyped-def]
+    """MiniLM behind an on-disk vector cache: proposal texts are embedded once, reruns read the cache."""
+    from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache, minilm_path
+
+    embedder = CachedEmbedder(SentenceTransformerEmbedder(minilm_path()), VectorCache(vector_cache))
+    return lambda texts: embedder.embed_batch(texts)
+
+
+@eval_app.command("predict-ablation")
+def predict_ablation(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format"),  # noqa: B008
+    since: str = typer.Option("2023-01-01", "--since", help="Score proposals opened on or after this date"),
+    out: Path = typer.Option(Path("evals/results"), "--out", help="Write predict_ablation.json and .md here"),  # noqa: B008
+    rows: str | None = typer.Option(None, "--rows", help="Comma-separated subset of rows: history,text,kind,engagement,all,all_select"),
+    vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts"),  # noqa: B008
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Walk-forward ablation of the outcome model's feature families on one scoring set (plus walk-forward
+    selection of calibration and recency weighting), with the targets each row meets.
+
+    Example: concord eval predict-ablation --data ../shared/data --since 2023-01-01
+    """
+    from evals.predict_ablation import ABLATION_ROWS, render_ablation, run_ablation, write_ablation
+    from ingest.errors import InputError
+
+    cli = get_context(ctx)
+    chosen = tuple(r.strip() for r in rows.split(",")) if rows else None
+    known = {key for key, *_ in ABLATION_ROWS}
+    if chosen and set(chosen) - known:
+        raise InputError(f"--rows: unknown {sorted(set(chosen) - known)}; choose from {sorted(known)}")
+    results = run_ablation(data, since=since, embed=_proposal_embedder(vector_cache), rows=chosen,
+                           log=cli.err_console.print)
+    for path in write_ablation(results, out):
+        cli.err_console.print(f"wrote {path}")
+    if as_json:
+        print_json(results)
+    else:
+        typer.echo(render_ablation(results), nl=False)
+
+
+@eval_app.command("live")
+def live_eval(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),  # noqa: B008
+    out: Path = typer.Option(Path("evals/results/live.json"), "--out", help="Results JSON"),  # noqa: B008
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Live forecast during voting from the tally so far, walk-forward at 10/25/50/75% of the voting period,
+    against "the current leader wins" and "current shares are final" in the same run.
+
+    Example: concord eval live --data ../shared/data
+    """
+    from evals.live import FRACTIONS, load_live, render_live, run_live
+
+    cli = get_context(ctx)
+    proposals = load_live(data)
+    with cli.err_console.status(f"live forecasts for {len(proposals)} proposals ..."):
+        per_dao = run_live(proposals)
+    results = {"config": {"data": str(data), "fractions": list(FRACTIONS)}, "n_proposals": len(proposals),
+               "per_dao": per_dao}
+    cli.write_json(out, results)
+    if as_json:
+        print_json(results)
+    else:
+        typer.echo(render_live(results), nl=False)
+
+
+@eval_app.command("jury")
+def jury_eval(
+    ctx: typer.Context,
+    data: Path = typer.Option(..., "--data", help="Directory in the shared data format with per-voter votes"),  # noqa: B008
+    out: Path = typer.Option(Path("evals/results/jury.json"), "--out", help="Results JSON"),  # noqa: B008
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Simulated jury: each known voter's choice probabilities from their own earlier votes, scored voter by voter
+    walk-forward against "votes as last time" and "votes with the majority".
+
+    Example: concord eval jury --data ../shared/data
+    """
+    from evals.jury import render_jury, run_jury
+    from evals.live import load_live
+
+    cli = get_context(ctx)
+    proposals = load_live(data)
+    with cli.err_console.status(f"jury over {len(proposals)} proposals ..."):
+        per_dao = run_jury(proposals)
+    results = {"config": {"data": str(data)}, "n_proposals": len(proposals), "per_dao": per_dao}
+    cli.write_json(out, results)
+    if as_json:
+        print_json(results)
+    else:
+        typer.echo(render_jury(results), nl=False)

@@ -12,6 +12,7 @@ from bots.cli.config_cmds import config_app
 from bots.cli.context import CliContext
 from bots.cli.eval_cmds import eval_app
 from bots.cli.finetune_cmds import finetune_app
+from bots.cli.forecast_cmds import forecast_app
 from bots.cli.governance_cmds import register as register_governance
 from bots.cli.ingest_cmds import ingest_app
 from bots.cli.interface_cmds import bot_cmd, serve_cmd
@@ -55,6 +56,7 @@ app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(queue_app, name="queue")
+app.add_typer(forecast_app, name="forecast")
 app.command("bench")(bench_cmd)
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)

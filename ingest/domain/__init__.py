@@ -11,6 +11,7 @@ from ingest.domain.decisions import Proposal, ProposalLink, Vote
 from ingest.domain.discussion import Post, Thread
 from ingest.domain.governance import ActionSignature, GovernanceDraft, PendingAction
 from ingest.domain.reports import ReportRecord
+from ingest.domain.forecasts import ForecastRecord
 from ingest.domain.enums import LinkMethod, Outcome, ProposalOrigin, SourceKind, VotingType
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "AuditEntry",
     "Author",
     "Dao",
+    "ForecastRecord",
     "IngestCursor",
     "LinkMethod",
     "Outcome",

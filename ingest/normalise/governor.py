@@ -6,6 +6,7 @@ from typing import Any
 
 from ingest.domain import ProposalOrigin, VotingType
 from ingest.errors import InputError
+from ingest.normalise.outcome_rule import outcome_from_state
 from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time
 from ingest.records import ProposalRecord, VoteRecord
@@ -30,6 +31,11 @@ def governor_proposal(item: Any) -> ProposalRecord:
     description = str(item.get("description") or "")
     tallies = [item.get("againstVotes"), item.get("forVotes"), item.get("abstainVotes")]
     has_scores = any(t is not None for t in tallies)
+    state = (optional_str(item, "state") or None) and str(item["state"])[:100]
+    outcome, outcome_source = optional_str(item, "outcome"), "given by the source payload"
+    if outcome is None:
+        derived = outcome_from_state(state)
+        outcome, outcome_source = derived.outcome, derived.source
     return ProposalRecord(
         origin=ProposalOrigin.GOVERNOR,
         external_id=str(raw_id),
@@ -41,16 +47,16 @@ def governor_proposal(item: Any) -> ProposalRecord:
         created_at=parse_time(item.get("createdTime"), f"{where} createdTime"),
         start=parse_time(item.get("startTime"), f"{where} startTime"),
         end=parse_time(item.get("endTime"), f"{where} endTime"),
-        state=(optional_str(item, "state") or None) and str(item["state"])[:100],
-        outcome=optional_str(item, "outcome"),
+        state=state,
+        outcome=outcome,
         scores=[float(t or 0.0) for t in tallies] if has_scores else None,
         scores_total=sum(float(t or 0.0) for t in tallies) if has_scores else None,
-        scores_state="final" if has_scores and item.get("outcome") else None,
+        scores_state="final" if has_scores and outcome else None,
         quorum=float(item["quorum"]) if item.get("quorum") is not None else None,
         voter_count=item.get("voters") if isinstance(item.get("voters"), int) else None,
         discussion_url=optional_str(item, "discussion"),
         url=optional_str(item, "link"),
-        extra=_extra(item),
+        extra=_extra(item) | {"outcome_source": outcome_source},
     )
 
 

@@ -6,7 +6,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-__all__ = ["html_to_text", "MAX_POST_CHARS"]
+__all__ = ["MAX_POST_CHARS", "html_to_text"]
 
 MAX_POST_CHARS = 200_000
 _DROP = {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from ingest.errors import InputError
 
-__all__ = ["require", "optional_str", "clean_text"]
+__all__ = ["clean_text", "optional_str", "require"]
 
 MAX_TEXT_CHARS = 1_000_000
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ingest.domain import ProposalOrigin, VotingType
 from ingest.errors import InputError
+from ingest.normalise.outcome_rule import DerivedOutcome, outcome_from_scores
 from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time
 from ingest.records import ProposalRecord, VoteRecord
@@ -16,16 +17,17 @@ _VOTING_TYPES = {t.value for t in VotingType}
 
 
 def snapshot_outcome(state: str | None, choices: list[str], scores: list[float] | None, quorum: float) -> str | None:
-    """Passed/failed for a closed For/Against proposal with final scores; None when it cannot be told."""
-    if state != "closed" or not scores or len(scores) != len(choices):
-        return None
-    lowered = [c.strip().lower() for c in choices]
-    if "for" not in lowered or "against" not in lowered:
-        return None
-    for_votes, against = scores[lowered.index("for")], scores[lowered.index("against")]
-    if quorum and sum(scores) < quorum:
-        return "failed"
-    return "passed" if for_votes > against else "failed"
+    """Passed/failed for a closed For/Against-style proposal with final scores; None when it cannot be told.
+
+    The rule is :func:`ingest.normalise.outcome_rule.outcome_from_scores` (stated there).
+    """
+    return _derived_outcome(state, choices, scores, quorum).outcome
+
+
+def _derived_outcome(state: str | None, choices: list[str], scores: list[float] | None, quorum: float) -> DerivedOutcome:
+    if state != "closed":
+        return DerivedOutcome(None, f"none: Snapshot state {state!r} is not closed")
+    return outcome_from_scores(choices, scores, quorum=quorum, origin="Snapshot")
 
 
 def snapshot_proposal(item: Any) -> ProposalRecord:
@@ -41,6 +43,9 @@ def snapshot_proposal(item: Any) -> ProposalRecord:
     space = item.get("space") or {}
     state = (optional_str(item, "state") or "")[:100] or None
     quorum = float(item.get("quorum") or 0)
+    derived = _derived_outcome(state, [str(c) for c in choices], scores, quorum)
+    extra = {"space": space.get("id")} if space.get("id") else {}
+    extra["outcome_source"] = derived.source
     return ProposalRecord(
         origin=ProposalOrigin.SNAPSHOT,
         external_id=proposal_id,
@@ -53,7 +58,7 @@ def snapshot_proposal(item: Any) -> ProposalRecord:
         start=parse_time(item.get("start"), f"{where} start"),
         end=parse_time(item.get("end"), f"{where} end"),
         state=state,
-        outcome=snapshot_outcome(state, [str(c) for c in choices], scores, quorum),
+        outcome=derived.outcome,
         scores=[float(s) for s in scores] if scores else None,
         scores_total=float(item["scores_total"]) if item.get("scores_total") is not None else None,
         scores_state=optional_str(item, "scores_state"),
@@ -61,7 +66,7 @@ def snapshot_proposal(item: Any) -> ProposalRecord:
         voter_count=item.get("votes") if isinstance(item.get("votes"), int) else None,
         discussion_url=optional_str(item, "discussion") or None,
         url=optional_str(item, "link") or (f"https://snapshot.org/#/{space.get('id')}/proposal/{proposal_id}" if space.get("id") else None),
-        extra={"space": space.get("id")} if space.get("id") else None,
+        extra=extra,
     )
 
 

@@ -15,6 +15,7 @@ import argparse
 import gzip
 import html
 import json
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +35,10 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _write(name: str, payload: Any) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    with gzip.open(OUT / name, "wt", encoding="utf-8", compresslevel=9) as handle:
-        json.dump(payload, handle, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    # mtime=0: the same input gives byte-identical files, so a rebuild changes only what changed
+    with gzip.GzipFile(OUT / name, "wb", compresslevel=9, mtime=0) as handle:
+        handle.write(text.encode("utf-8"))
 
 
 def _cooked(text: str) -> str:
@@ -146,7 +149,20 @@ def build_snapshot(proposals: list[dict[str, Any]]) -> None:
     )
 
 
-def _governor_proposal(p: dict[str, Any]) -> dict[str, Any]:
+_TALLY_STATUS = re.compile(r"Tally status '([a-z]+)'")
+
+
+def _tally_state(p: dict[str, Any]) -> str | None:
+    """The proposal's Tally status: the row's ``state``, or, where that is the scrape's ``CONFIRMED`` (not a status),
+    the status the outcome was taken from (named in ``outcome_source``)."""
+    state = p.get("state")
+    if state == "CONFIRMED":
+        found = _TALLY_STATUS.search(str(p.get("outcome_source") or ""))
+        return found.group(1) if found else None
+    return state
+
+
+def _governor_proposal(p: dict[str, Any], *, outcome_from_state: bool = False) -> dict[str, Any]:
     # `p` has been through correct_proposal_row: scores are in `choices` order (the shared data stores Compound and
     # Uniswap Governor scores For-first under choices Against/For/Abstain; evidence in ingest/sample/corrections.py).
     scores = p.get("scores") or []
@@ -164,8 +180,10 @@ def _governor_proposal(p: dict[str, Any]) -> dict[str, Any]:
         "startTime": _iso(p.get("start")),
         "endTime": _iso(p.get("end")),
         "createdTime": _iso(p.get("created")),
-        "state": p.get("state"),
-        "outcome": p.get("outcome"),
+        # A live Tally/Governor read gives a lifecycle state; the store derives the outcome from it by the stated
+        # rule (ingest.normalise.outcome_rule). Compound's outcomes come from its lifecycle events and are kept.
+        "state": _tally_state(p) if outcome_from_state else p.get("state"),
+        "outcome": None if outcome_from_state else p.get("outcome"),
         "forVotes": tallies.get("for"),
         "againstVotes": tallies.get("against"),
         "abstainVotes": tallies.get("abstain"),
@@ -181,7 +199,7 @@ def build_governors(proposals: list[dict[str, Any]], votes: list[dict[str, Any]]
     _write(
         "governor-arbitrum.json.gz",
         {"dao": "arbitrum", "governor": "Arbitrum Core/Treasury Governor (via Tally)", "chain_id": 42161,
-         "proposals": [_governor_proposal(p) for p in tally], "votes": []},
+         "proposals": [_governor_proposal(p, outcome_from_state=True) for p in tally], "votes": []},
     )
     bravo = [p for p in proposals if p["platform"] == "governorbravo compound (onchain)"]
     ids = {p["id"] for p in bravo}

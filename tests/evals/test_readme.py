@@ -28,7 +28,8 @@ def results(tmp_path: Path) -> Path:
     """predict/stance/bench/report results as committed, faithfulness measured now, retrieval from a small fixture object."""
     out = tmp_path / "results"
     out.mkdir()
-    for name in ("predict.json", "stance_trained.json", "stance_prototype.json", "bench.json", "report.json"):
+    for name in ("predict.json", "predict_ablation.json", "live.json", "jury.json", "stance_trained.json",
+                 "stance_prototype.json", "bench.json", "report.json"):
         shutil.copy(RESULTS / name, out / name)
     (out / "faithfulness.json").write_text(json.dumps(run_faithfulness_eval()))
     (out / "retrieval.json").write_text(json.dumps(_retrieval_result()))

@@ -29,7 +29,7 @@ def _ingest_sample_summaries(store: Store) -> list[IngestSummary]:
 def test_sample_ingestion_is_idempotent(store: Store) -> None:
     first = _ingest_sample_summaries(store)
     counts = {m.__name__: store.count(m) for m in (Thread, Post, Proposal, Vote)}
-    assert counts == {"Thread": 387, "Post": 5174, "Proposal": 471, "Vote": 7733}
+    assert counts == {"Thread": 387, "Post": 5174, "Proposal": 507, "Vote": 7733}
     assert sum(s.ingested for s in first) == sum(counts.values())
     # Only the 32 attachment-only Discord messages are refused, on every backend.
     assert [s.quarantined for s in first if s.quarantined] == [32]

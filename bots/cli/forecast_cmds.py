@@ -1,0 +1,97 @@
+"""`concord forecast ...`: commit a signed forecast before a vote opens, score it after, show the track record."""
+
+from __future__ import annotations
+
+import typer
+
+from bots.cli.context import get_context, print_json
+
+__all__ = ["forecast_app"]
+
+forecast_app = typer.Typer(
+    no_args_is_help=True,
+    help=(
+        "Forecasts committed before the vote and scored after.\n\n"
+        "Examples:\n\n"
+        "  concord forecast commit 0xabc… --dao arbitrum   # only before voting opens\n\n"
+        "  concord forecast score\n\n"
+        "  concord forecast track-record --dao arbitrum --json"
+    ),
+)
+
+
+@forecast_app.command("commit")
+def commit(
+    ctx: typer.Context,
+    proposal: str = typer.Argument(..., help="Store id or Snapshot/Governor id of a proposal whose vote has not opened"),
+    dao: str | None = typer.Option(None, "--dao", help="DAO slug, when the id is ambiguous"),
+    as_json: bool = typer.Option(False, "--json", help="Print the committed forecast as JSON"),
+) -> None:
+    """Predict PROPOSAL now, sign the forecast with the attestation key, store it and write it to the audit log.
+
+    Refused once voting has started, and when the proposal already has a forecast. Prints the one-line statement
+    to publish, which carries the forecast's SHA-256.
+
+    Example: concord forecast commit 0xabc… --dao arbitrum
+    """
+    from bots.cli.report_cmds import _key
+    from governance.forecasts import commit_forecast
+
+    cli = get_context(ctx)
+    store = cli.store()
+    target = store.get_proposal(proposal, dao)
+    record = commit_forecast(store, target, key=_key(cli))
+    if as_json:
+        print_json({"forecast_sha256": record.forecast_sha256, "signer": record.signer, "signature": record.signature,
+                    "audit_entry_id": record.audit_entry_id, "statement": record.statement, "body": record.body})
+        return
+    typer.echo(record.statement)
+
+
+@forecast_app.command("score")
+def score(
+    ctx: typer.Context,
+    dao: str | None = typer.Option(None, "--dao", help="Only this DAO's forecasts"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Score every committed forecast whose proposal has since passed or failed (each score is audited).
+
+    Example: concord forecast score --dao arbitrum
+    """
+    from governance.forecasts import score_forecasts
+
+    cli = get_context(ctx)
+    scored = score_forecasts(cli.store(), dao=dao)
+    if as_json:
+        print_json([s.__dict__ for s in scored])
+        return
+    for s in scored:
+        typer.echo(f"{s.proposal}: P(pass) {s.p_pass:.2f}, {s.outcome}, Brier {s.brier:.3f}")
+    typer.echo(f"{len(scored)} forecast{'' if len(scored) == 1 else 's'} scored")
+
+
+@forecast_app.command("track-record")
+def track_record_cmd(
+    ctx: typer.Context,
+    dao: str = typer.Option(..., "--dao", help="DAO slug"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Brier, log loss, accuracy and reliability over DAO's committed forecasts only (never hindsight re-scores).
+
+    Example: concord forecast track-record --dao arbitrum --json
+    """
+    from governance.forecasts import track_record
+
+    cli = get_context(ctx)
+    record = track_record(cli.store(), dao)
+    if as_json:
+        print_json(record.as_dict())
+        return
+
+    def fmt(v: float | None) -> str:
+        return "–" if v is None else f"{v:.3f}"
+
+    typer.echo(f"{dao}: {record.committed} committed, {record.scored} scored; Brier {fmt(record.brier)}, "
+               f"log loss {fmt(record.log_loss)}, accuracy {fmt(record.accuracy)}, ECE {fmt(record.ece)}")
+    for f in record.forecasts:
+        typer.echo(f"  {f['proposal']}: P(pass) {f['p_pass']:.2f} committed {f['committed_at']} -> {f['outcome'] or 'open'}")
