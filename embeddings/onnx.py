@@ -87,7 +87,7 @@ def _fuse(path: Path, *, heads: int, hidden: int) -> None:
 class OnnxEmbedder:
     """A sentence-transformers model directory run by ONNX Runtime; drop-in for :class:`SentenceTransformerEmbedder`."""
 
-    def __init__(self, stock: SentenceTransformerEmbedder, cache_dir: Path, *, batch_size: int = 32, threads: int = 0) -> None:
+    def __init__(self, stock: SentenceTransformerEmbedder, cache_dir: Path, *, batch_size: int = 16, threads: int = 0) -> None:
         self.stock = stock
         self.cache_dir = cache_dir
         self.batch_size = batch_size
@@ -121,6 +121,7 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self.threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on shared cores
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.stock.model_dir), local_files_only=True)
 

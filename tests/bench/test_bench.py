@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from bots.cli.main import main as concord_main
-from evals.bench import BenchRow, _growth, bench_index
+import numpy as np
+
+from evals.bench import BenchRow, _growth, bench_index, embedding_like
 from evals.bench_ingest import measure_ingestion
 
 
@@ -36,17 +38,34 @@ def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert len(load["before"]) == 3 and len(load["after"]) == 3
 
 
+def _topics(n: int = 40, dim: int = 32) -> np.ndarray:
+    x = np.random.default_rng(3).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
 def test_faiss_threads_are_restored_and_rows_grow_with_size() -> None:
     import faiss
 
     before = faiss.omp_get_max_threads()
-    rows = bench_index([500, 2000], queries=5)
+    rows = bench_index([500, 2000], base=_topics(), queries=5)
     assert faiss.omp_get_max_threads() == before
     assert [r.measure for r in rows][:2] == ["vector query (FAISS, 1 thread)"] * 2
-    assert [r.size for r in rows] == [500, 2000, 500, 2000]
+    assert [r.size for r in rows] == [500, 2000] * 3
+    ivf = [r for r in rows if r.measure == "vector query (IVF, 1 thread)"]
+    assert len(ivf) == 2 and all(0 <= r.recall_at_10 <= 1 for r in ivf)  # type: ignore[operator]
+    assert "recall_at_10" in ivf[0].as_dict() and "recall_at_10" not in rows[0].as_dict()
     _growth(rows)
     assert rows[0].vs_smallest == 1.0 and rows[2].vs_smallest == 1.0
     assert rows[1].vs_smallest == round(rows[1].concord / rows[0].concord, 2)
+
+
+def test_benchmark_vectors_keep_the_real_vectors_neighbourhoods() -> None:
+    base = _topics()
+    x = embedding_like(base, 4000, seed=0)
+    assert x.shape == (4000, 32) and np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+    nearest = (x @ base.T).max(axis=1)
+    assert nearest.mean() > 0.8  # near a real vector, not uniform noise (which would sit near 0.4 here)
+    assert not np.allclose(x[:1], x[1:2])
 
 
 def test_growth_is_relative_to_the_smallest_size_of_the_same_measure() -> None:
