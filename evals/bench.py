@@ -242,6 +242,22 @@ def bench_report(*, workdir: Path, proposals: int = 2) -> list[BenchRow]:
     ) for t in sorted(timings, key=lambda t: t["posts"])]
 
 
+def bench_dashboard(*, workdir: Path, requests: int = 400, concurrency: int = 16, baseline_tree: Path | None = None) -> list[BenchRow]:
+    """Requests/s of ``concord serve`` under a bounded load (see :mod:`evals.bench_dashboard`); with ``baseline_tree``
+    the same load against that checkout's server (e.g. the main branch) in the same run."""
+    from evals.bench_dashboard import measure_dashboard
+
+    m = measure_dashboard(workdir, requests=requests, concurrency=concurrency, baseline_tree=baseline_tree)
+    ours, base = m["concord"], m.get("baseline")
+    note = (f"{m['concord']['requests']} requests at concurrency {concurrency} over {', '.join(m['paths'])}, bundled sample "
+            f"store (SQLite); p50 {ours['p50_ms']:.0f} ms; {ours['failures']} 5xx")
+    if base:
+        note += f"; baseline p99 {base['p99_ms']:.0f} ms, p50 {base['p50_ms']:.0f} ms"
+    return [BenchRow("dashboard (concord serve)", requests, round(ours["requests_s"], 1), round(base["requests_s"], 1) if base else None,
+                     "requests/s", _ratio(ours["requests_s"], base["requests_s"], higher_is_better=True) if base else None,
+                     f"the same server from {baseline_tree}" if base else "", note, p99_ms=round(ours["p99_ms"], 1))]
+
+
 def _growth(rows: list[BenchRow]) -> None:
     first: dict[str, BenchRow] = {}
     for row in sorted(rows, key=lambda r: r.size):
@@ -256,6 +272,8 @@ def run_bench(
     index_sizes: list[int],
     report: bool = True,
     report_proposals: int = 2,
+    dashboard_requests: int = 400,
+    dashboard_baseline: Path | None = None,
     progress: Progress | None = None,
 ) -> BenchReport:
     """Every measurement, in one run; ``progress`` is told what is being measured."""
@@ -276,6 +294,9 @@ def run_bench(
         if index_sizes:
             say("vector index")
             out.rows += bench_index(index_sizes, base=vectors[0] if vectors else None)
+        if dashboard_requests > 0:
+            say("dashboard under load")
+            out.rows += bench_dashboard(workdir=Path(tmp), requests=dashboard_requests, baseline_tree=dashboard_baseline)
         if report and report_proposals > 0:
             say("report latency (embedded LLM)")
             out.rows += bench_report(workdir=Path(tmp), proposals=report_proposals)

@@ -30,9 +30,9 @@ def _free_port() -> int:
 
 
 def _env(data_dir: Path, tree: Path | None) -> dict[str, str]:
-    env = {**os.environ, "CONCORD_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    if tree is not None:
-        env["PYTHONPATH"] = str(tree)
+    env = {**os.environ, "CONCORD_DATA_DIR": str(data_dir.resolve()), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    if tree is not None:  # that tree's code, not this one's (``-m`` also puts the working directory first: cwd=tree)
+        env["PYTHONPATH"] = str(tree.resolve())
     return env
 
 
@@ -86,8 +86,9 @@ def _serve_and_load(data_dir: Path, paths: list[str], *, tree: Path | None, requ
     import httpx
 
     port = _free_port()
+    here = Path(__file__).resolve().parents[1]  # this checkout's root
     server = subprocess.Popen([sys.executable, "-m", "bots.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              env=_env(data_dir, tree), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              env=_env(data_dir, tree), cwd=tree or here, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while True:
