@@ -21,7 +21,7 @@ from evals.bench_ingest import measure_ingestion
 def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     code = concord_main(["bench", "--ingest-sizes", "60", "--embed-sizes", "8", "--index-sizes", "1e3,4e3",
-                         "--report-proposals", "1", "--json", "--out", str(out)])
+                         "--report-proposals", "1", "--dashboard-requests", "8", "--json", "--out", str(out)])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(out.read_text())
@@ -32,8 +32,14 @@ def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
                                                                                  ("vector query (FAISS, 1 thread)", 4000)]
     assert rows[0]["measure"] == "ingestion" and 0 < rows[0]["size"] <= 60
     assert rows[-1]["measure"] == "report (end to end)" and rows[-1]["concord"] > 0 and rows[-1]["size"] == 8
+    dashboard = [r for r in rows if r["measure"] == "dashboard (concord serve)"]
+    assert len(dashboard) == 1 and dashboard[0]["size"] == 8 and dashboard[0]["p99_ms"] > 0 and dashboard[0]["baseline"] is None
+    embedding = [r for r in rows if r["measure"] == "embedding"]
+    assert embedding[0]["cosine_min"] >= 0.999 and "cosine_min" not in rows[0]
+    assert all("recall_at_10" in r for r in rows if r["measure"] == "vector query (IVF, 1 thread)")
     for row in rows[:-1]:
-        assert row["concord"] > 0 and row["baseline"] > 0 and row["ratio"] > 0 and row["baseline_name"]
+        if row["measure"] != "dashboard (concord serve)":
+            assert row["concord"] > 0 and row["baseline"] > 0 and row["ratio"] > 0 and row["baseline_name"]
     load = printed["machine"]["load_average"]
     assert len(load["before"]) == 3 and len(load["after"]) == 3
 
