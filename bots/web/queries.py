@@ -91,11 +91,16 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def proposal_status(proposal: Proposal, *, now: datetime | None = None) -> str:
     """``active``, ``pending`` or ``closed`` from the stored dates and state (no prediction)."""
+    return _status(proposal.state, proposal.outcome, proposal.start, proposal.end, now=now)
+
+
+def _status(state_text: str | None, outcome: str | None, start_at: datetime | None, end_at: datetime | None, *,
+            now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
-    state = (proposal.state or "").lower()
-    if proposal.outcome or state in {"closed", "executed", "defeated", "succeeded", "canceled", "cancelled", "expired", "queued"}:
+    state = (state_text or "").lower()
+    if outcome or state in {"closed", "executed", "defeated", "succeeded", "canceled", "cancelled", "expired", "queued"}:
         return "closed"
-    start, end = _aware(proposal.start), _aware(proposal.end)
+    start, end = _aware(start_at), _aware(end_at)
     if state == "active" or (start is not None and end is not None and start <= now < end):
         return "active"
     if state == "pending" or (start is not None and start > now):
@@ -151,16 +156,30 @@ def list_proposals(
     if dao:
         store.get_dao(dao)  # a clear NotFoundError for an unknown DAO
     limit = max(1, min(limit, MAX_PAGE))
+    # Only the listed columns (no bodies, no JSON tallies); without a status filter the page is cut in SQL. The
+    # status depends on the clock, so a status filter is applied to the narrow rows here.
+    columns = (Proposal.id, Proposal.external_id, Proposal.origin, Proposal.title, Proposal.state, Proposal.outcome,
+               Proposal.created_at, Proposal.start, Proposal.end, Proposal.url, Dao.slug)
     with store.session() as session:
-        query = select(Proposal, Dao.slug).join(Dao, col(Dao.id) == Proposal.dao_id)
+        query = select(*columns).join(Dao, col(Dao.id) == Proposal.dao_id)
         if dao:
             query = query.where(Dao.slug == dao)
         query = query.order_by(col(Proposal.start).desc().nulls_last(), col(Proposal.id).desc())
+        if not status:
+            query = query.offset(offset).limit(limit)
         rows = session.exec(query).all()
-    summaries = [_summary(proposal, slug) for proposal, slug in rows]
-    if status:
-        summaries = [s for s in summaries if s.status == status]
-    return summaries[offset : offset + limit]
+    now = datetime.now(UTC)
+    summaries = [
+        ProposalSummary(
+            id=int(pid or 0), dao=slug, external_id=external_id, origin=origin, title=title or external_id,
+            status=_status(state, outcome, start, end, now=now), created_at=_aware(created_at), start=_aware(start),
+            end=_aware(end), outcome=outcome, url=url,
+        )
+        for pid, external_id, origin, title, state, outcome, created_at, start, end, url, slug in rows
+    ]
+    if not status:
+        return summaries
+    return [s for s in summaries if s.status == status][offset : offset + limit]
 
 
 def get_proposal(store: Store, ref: str, *, dao: str | None = None) -> ProposalPublic:
