@@ -117,3 +117,11 @@ def sample_store(sample_db_template: Path, tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(f"sqlite:///{target.as_posix()}")
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """The real MiniLM encoder from the packaged weights (offline), loaded once per session."""
+    from embeddings import SentenceTransformerEmbedder, minilm_path
+
+    return SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2", batch_size=32)
