@@ -37,7 +37,7 @@ from governance.signatures import (
     verify_owner_signature,
 )
 from ingest.domain import ActionSignature, Dao, GovernanceDraft, PendingAction, utcnow
-from ingest.errors import ConfigError, NotFoundError
+from ingest.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.safe_service import SafeTransactionServiceClient
@@ -269,14 +269,27 @@ class GovernanceService:
     # --- recommendation -----------------------------------------------------------------------
 
     def recommend_from_report(self, report_id: str, *, choice: str | None = None, confidence: float | None = None,
-                              reason: str | None = None) -> dict[str, Any]:
-        """Read a stored consensus report and recommend what it supports (overrides are allowed but audited)."""
+                              reason: str | None = None, dao: str | None = None, proposal_ref: str | None = None) -> dict[str, Any]:
+        """Read a stored report and recommend what it supports (overrides are allowed but audited).
+
+        A report that is not a Concord consensus report (hand-made) needs every field given.
+        """
         from dataclasses import replace
 
         from governance.reports import recommendation_from_report
 
-        ref = recommendation_from_report(self.reports.read_report(report_id), report_id=report_id)
-        overrides = {k: v for k, v in {"choice": choice, "confidence": confidence, "reason": reason}.items() if v is not None}
+        data = self.reports.read_report(report_id)
+        if "proposal" in data and "stance" in data:
+            ref = recommendation_from_report(data, report_id=report_id)
+        elif dao and proposal_ref and choice and confidence is not None and reason:
+            ref = ReportRef(report_id=report_id, report_sha256=self.reports.current_sha256(report_id), dao=dao,
+                            proposal_ref=proposal_ref, choice=choice.lower(), confidence=confidence, reason=reason)
+        else:
+            raise InputError(
+                f"Report {report_id!r} is not a Concord consensus report: pass --dao, --proposal, --choice, --confidence and --reason."
+            )
+        overrides = {k: v for k, v in {"dao": dao, "proposal_ref": proposal_ref, "choice": choice and choice.lower(),
+                                       "confidence": confidence, "reason": reason}.items() if v is not None}
         return self.recommend(replace(ref, **overrides) if overrides else ref)
 
     def recommend(self, ref: ReportRef) -> dict[str, Any]:

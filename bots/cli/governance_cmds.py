@@ -30,6 +30,9 @@ _FROM = typer.Option(None, "--from", help="Unlocked node account that relays exe
 
 
 def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = None, governor: str | None = None, sender: str | None = None) -> Any:
+    """The services' governance object, or one built for this command's chain and relayer overrides."""
+    if not (rpc_url or safe or governor or sender):
+        return cli.services().require("governance")
     from governance.service import build_governance
 
     chain = cli.settings.chain.model_copy(
@@ -103,23 +106,9 @@ def recommend(
 
     Example: concord governance recommend --report r42            (choice, confidence and reason from the report)
     """
-    from dataclasses import replace
-
-    from governance.reports import ReportRef, recommendation_from_report
-
     cli = get_context(ctx)
     service = _service(cli, rpc_url=rpc_url, safe=safe, governor=governor)
-    data = service.reports.read_report(report)
-    if "proposal" in data and "stance" in data:
-        ref = recommendation_from_report(data, report_id=report)
-    else:  # a hand-made report: everything must be given
-        if not (dao and proposal and choice and confidence is not None and reason):
-            raise InputError(f"Report {report!r} is not a Concord consensus report: pass --dao, --proposal, --choice, --confidence and --reason.")
-        ref = ReportRef(report_id=report, report_sha256=service.reports.current_sha256(report), dao=dao, proposal_ref=proposal,
-                        choice=choice.lower(), confidence=confidence, reason=reason)
-    overrides = {k: v for k, v in {"dao": dao, "proposal_ref": proposal, "choice": choice and choice.lower(),
-                                   "confidence": confidence, "reason": reason}.items() if v is not None}
-    action = service.recommend(replace(ref, **overrides) if overrides else ref)
+    action = service.recommend_from_report(report, choice=choice, confidence=confidence, reason=reason, dao=dao, proposal_ref=proposal)
     print_json(action) if as_json else _print_action(cli, action)
 
 

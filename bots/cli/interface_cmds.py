@@ -40,9 +40,8 @@ def serve_cmd(
     import uvicorn
 
     from bots.web.app import create_app
-    from bots.web.services import Services
 
-    app = create_app(settings, services=Services.from_settings(settings, store=cli.store()))
+    app = create_app(settings, services=cli.services())
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     cli.err_console.print(f"Concord dashboard: [bold]http://{shown}:{port}/[/bold]  (API docs: http://{shown}:{port}/api/docs; Ctrl+C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -55,4 +54,5 @@ def bot_cmd(ctx: typer.Context) -> None:
     """
     from bots.discord_bot import run_bot
 
-    run_bot(get_context(ctx).settings)
+    cli = get_context(ctx)
+    run_bot(cli.settings, services=cli.services)
