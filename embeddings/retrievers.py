@@ -59,11 +59,12 @@ class DaoRetrievers:
         self._retrievers.pop(dao, None)
         return stats
 
-    def retriever(self, dao: str) -> HybridRetriever:
-        """The DAO's hybrid retriever, building its index first when there is none."""
+    def retriever(self, dao: str, *, build: bool = True) -> HybridRetriever:
+        """The DAO's hybrid retriever, building its index first when there is none (``build=False``: a
+        NotFoundError that names the command which builds it)."""
         if dao not in self._retrievers:
             index = self.index(dao)
-            if not index.exists():
+            if build and not index.exists():
                 index.update(self.store, self.embedder)
             self._retrievers[dao] = HybridRetriever(self.store, index.load(), self.embedder)
         return self._retrievers[dao]
@@ -73,7 +74,8 @@ class DaoRetrievers:
         return self.retriever(dao).search(query, k=k)
 
     def search(self, query: str, *, dao: str | None = None, k: int = 20) -> list[tuple[int, float]]:
-        """Post ids with dense scores, best first, in ``dao`` or across every DAO that has an index."""
+        """Post ids with dense scores, best first, in ``dao`` or across every DAO that has an index (never builds one:
+        a page must not wait for a whole DAO to be embedded)."""
         if dao:
             daos = [dao]
         else:
@@ -82,7 +84,7 @@ class DaoRetrievers:
                 raise NotFoundError(
                     f"No search index in {self.settings.index_dir}. Build one with `concord ask --dao DAO --reindex \"...\"`."
                 )
-        found = [(h.post_id, float(h.score)) for d in daos for h in self.retriever(d).search(query, k=k, mode="dense")]
+        found = [(h.post_id, float(h.score)) for d in daos for h in self.retriever(d, build=False).search(query, k=k, mode="dense")]
         return sorted(found, key=lambda pair: -pair[1])[:k]
 
 

@@ -1,6 +1,6 @@
 """The minimal consensus-report input governance needs, and how a report's current hash is recomputed.
 
-Integration point with ``agent/report`` (issue 7): a report is a JSON document; its identity is
+Integration point with ``agent/report``: a report is a JSON document; its identity is
 SHA-256 over its canonical JSON (sorted keys, no whitespace, UTF-8) without the ``attestation``
 section — the same definition as ``agent.report.attest.report_sha256`` (a test checks they agree).
 Governance keeps only the report id and that hash; before each signature and before execution it

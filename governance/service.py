@@ -62,7 +62,7 @@ class ProposerKey(Protocol):
 
 
 class LocalProposerKey:
-    """A proposer key held by Concord (``CONCORD_CHAIN__PROPOSER_KEY``); it can queue, not approve."""
+    """A proposer key the caller hands in (there is no setting for it; it is never a Safe owner): it can queue, not approve."""
 
     def __init__(self, private_key: str) -> None:
         from eth_account import Account

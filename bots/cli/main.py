@@ -14,7 +14,7 @@ from bots.cli.eval_cmds import eval_app
 from bots.cli.finetune_cmds import finetune_app
 from bots.cli.governance_cmds import register as register_governance
 from bots.cli.ingest_cmds import ingest_app
-from bots.cli.interface_cmds import bot_cmd, serve_cmd
+from bots.cli.interface_cmds import bot_cmd, proposals_cmd, serve_cmd
 from bots.cli.queue_cmds import queue_app
 from bots.cli.report_cmds import ask, llm_app, report_app
 from bots.cli.store_cmds import register as register_store
@@ -56,6 +56,7 @@ app.add_typer(queue_app, name="queue")
 app.command("bench")(bench_cmd)
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)
+app.command("proposals")(proposals_cmd)
 register_governance(app)
 
 
