@@ -135,7 +135,7 @@ def answer_question(
                 text = strip_unsupported_quotes(text, cited_ids, texts, faith)
                 return Answer(question=question, text=text, cited=[by_id[p] for p in cited_ids], retrieved=hits, model=chat.model,
                               method="model", scope=scope.named, faithfulness=faith, authors=authors)
-    text, cited = compose_answer(question, hits, retriever.store, named=scope.named)
+    text, cited = compose_answer(question, hits, retriever.store)
     text = strip_unsupported_quotes(text, [h.post_id for h in cited], texts, faith)
     return Answer(question=question, text=text or "The retrieved posts have no quotable sentence; see the sources below.",
                   cited=cited, retrieved=hits, model=chat.model if chat is not None else "none", method="composed",

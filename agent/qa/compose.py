@@ -69,7 +69,7 @@ def _best_sentence(text: str, question: str) -> str | None:
     return best
 
 
-def compose_answer(question: str, hits: Sequence[Hit], store: Store, *, named: Sequence[str] = (), limit: int = 3) -> tuple[str, list[Hit]]:
+def compose_answer(question: str, hits: Sequence[Hit], store: Store, *, limit: int = 3) -> tuple[str, list[Hit]]:
     """The composed answer and the hits it cites, in citation order ([1], [2], …); distinct authors first."""
     details = post_details(store, [h.post_id for h in hits])
     chosen: list[tuple[Hit, str]] = []
@@ -89,8 +89,7 @@ def compose_answer(question: str, hits: Sequence[Hit], store: Store, *, named: S
                 seen_authors.add(who.author)
     if not chosen:
         return "", []
-    about = f" about the {' and '.join(named)}" if named else ""
-    lines = [f"The posts that best match your question{about}, quoted as written:"]
+    lines = ["The posts that best match your question, quoted as written:"]
     for number, (hit, sentence) in enumerate(chosen, start=1):
         who = details.get(hit.post_id)
         author = _QUOTE_MARKS.sub("'", who.author) if who else "someone"

@@ -1,7 +1,7 @@
 """What a member's question names: a proposal, a thread, a person. Retrieval is narrowed to it.
 
 A title is named when the question shares a *distinctive* word with it (one that few titles of the DAO
-contain, such as "Rarible"); a person is named by their handle or display name written as a word.
+contain, such as "Rarible"); retrieval then ranks the posts of every named thread together. A person is named by their handle or display name written as a word.
 Nothing here guesses beyond the stored titles and names; an unnamed question searches the whole DAO.
 """
 
@@ -70,12 +70,8 @@ def resolve_scope(store: Store, dao_slug: str, question: str) -> QuestionScope:
         distinctive = {w for w in asked if 0 < df[w] <= limit}
         thread_ids: set[int] = set()
         named: list[str] = []
-        if distinctive:
-            scored = [(sum(1.0 / df[w] for w in distinctive & _words(title)), kind, title, ref) for kind, title, ref in titles]
-            best = max(s for s, *_ in scored)
-            for score, kind, title, ref in scored:
-                if score <= 0 or score < best:
-                    continue
+        for kind, title, ref in titles:  # every title sharing a distinctive word; retrieval ranks inside their union
+            if distinctive & _words(title):
                 if kind == "thread":
                     thread_ids.add(int(ref))  # type: ignore[call-overload]
                 else:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from bots.cli.context import get_context, print_json
+from bots.cli.eval_ask_cmds import ask_eval
 from bots.cli.eval_faithfulness_cmds import faithfulness_eval
 from bots.cli.eval_readme_cmds import readme_eval
 from bots.cli.eval_retrieval_cmds import retrieval_eval
@@ -72,3 +73,4 @@ eval_app.command("stance")(stance_eval)
 eval_app.command("retrieval")(retrieval_eval)
 eval_app.command("faithfulness")(faithfulness_eval)
 eval_app.command("readme")(readme_eval)
+eval_app.command("ask")(ask_eval)

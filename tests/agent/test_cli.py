@@ -76,6 +76,7 @@ def test_ask_cites_retrieved_posts(store: Store, monkeypatch: pytest.MonkeyPatch
     retrieved = [h["post_id"] for h in answer["retrieved"]]
     assert len(retrieved) == 3 and ids["posts_a"][3] in retrieved  # the "stream the funds monthly" post
     assert {c["post_id"] for c in answer["citations"]} <= set(retrieved)
+    assert answer["answer"] and answer["citations"] and answer["method"] in {"model", "composed"}  # always an answer
     assert "7 embedded now" in captured.err
     assert main(["ask", "--dao", "testdao", "--proposal", "0xgrant", "--k", "3", "--json", "validator rebates"]) == 0
     assert {h["post_id"] for h in json.loads(capsys.readouterr().out)["retrieved"]} <= set(ids["posts_a"])
