@@ -133,7 +133,7 @@ def wire(services: Services) -> Services:
         services.answerer, services.missing["answerer"] = None, services.missing["searcher"]
     services.predictor = _built(services, "predictor", lambda: build_predictor(settings, store=opened))
     services.reports = _built(services, "reports", lambda: build_report_provider(settings, store=opened))
-    services.governance = _built(services, "governance", lambda: build_governance(settings, store=opened))
+    services.governance = _built(services, "governance", lambda: build_governance(settings, store=opened, post_retriever=retrievers))
     services.drafter = services.governance
     if services.governance is None:
         services.missing["drafter"] = services.missing["governance"]

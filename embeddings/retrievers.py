@@ -70,8 +70,13 @@ class DaoRetrievers:
         return self._retrievers[dao]
 
     def hits(self, query: str, *, dao: str, k: int = 10) -> list[Hit]:
-        """The ``k`` best posts of one DAO for ``query`` (hybrid ranking)."""
-        return self.retriever(dao).search(query, k=k)
+        """The ``k`` best posts of one DAO for ``query``: hybrid when the DAO has an index, else keyword (BM25) search
+        over the store, so a request never waits for a whole DAO to be embedded."""
+        if dao in self._retrievers or self.index(dao).exists():
+            return self.retriever(dao).search(query, k=k)
+        from embeddings.keyword import KeywordRetriever
+
+        return KeywordRetriever(self.store).hits(query, dao=dao, k=k)
 
     def search(self, query: str, *, dao: str | None = None, k: int = 20) -> list[tuple[int, float]]:
         """Post ids with dense scores, best first, in ``dao`` or across every DAO that has an index (never builds one:

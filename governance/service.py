@@ -40,6 +40,7 @@ from ingest.domain import ActionSignature, Dao, GovernanceDraft, PendingAction, 
 from ingest.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from governance.drafting import PostRetriever
     from governance.safe_service import SafeTransactionServiceClient
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,8 +109,10 @@ class GovernanceService:
         auto_execute: bool = True,
         clock: Callable[[], datetime] = utcnow,
         actor: str = "concord",
+        post_retriever: PostRetriever | None = None,
     ) -> None:
         self.store = store
+        self.post_retriever = post_retriever  # what drafts cite; keyword search over the store when not given
         self.policy = policy
         self.reports = reports
         self.chain = chain
@@ -241,12 +244,14 @@ class GovernanceService:
         governor_address: str | None = None,
     ) -> dict[str, Any]:
         """Draft a proposal (stored, audited, never submitted) and return it with its id."""
+        from embeddings.keyword import KeywordRetriever
         from governance.drafting import ZERO_ADDRESS, build_draft, parse_action
 
         parsed = [parse_action(a) for a in actions]
+        retriever = self.post_retriever or KeywordRetriever(self.store)
         with self.store.session() as session:
             draft = build_draft(
-                session, dao_slug=dao, idea=idea, title=title, actions=parsed, k=k, now=self.clock(),
+                session, dao_slug=dao, idea=idea, title=title, actions=parsed, k=k, now=self.clock(), retriever=retriever,
                 author=author or ZERO_ADDRESS,
                 governor_address=governor_address or (self.chain.governor.address if self.chain is not None else None),
             )
@@ -593,7 +598,8 @@ class GovernanceService:
         return {**self.describe(action_id), "refused_confirmations": refused}
 
 
-def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None) -> GovernanceService:
+def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None,
+                     post_retriever: PostRetriever | None = None) -> GovernanceService:
     """Wire the service from settings: policy, reports (stored records or ``<data_dir>/reports`` files), the chain.
 
     The relayer that submits ``execTransaction`` (it pays gas and is never an owner) comes from ``sender``,
@@ -623,4 +629,5 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
         reports=CombinedReportSource(store, settings.reports_dir),
         chain=chain,
         sender=sender,
+        post_retriever=post_retriever,
     )
