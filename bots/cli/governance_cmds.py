@@ -44,7 +44,7 @@ def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = 
         from governance.chain.gateway import NodeAccountSender
 
         node_sender = NodeAccountSender(sender)
-    return build_governance(settings, store=cli.store(), sender=node_sender)
+    return build_governance(settings, store=cli.store(), sender=node_sender, post_retriever=cli.services().searcher)
 
 
 def _print_action(cli: CliContext, action: dict[str, Any]) -> None:

@@ -139,3 +139,18 @@ def test_unreachable_server_names_the_fix() -> None:
 def test_openai_backend_needs_a_url() -> None:
     with pytest.raises(ConfigError, match="CONCORD_LLM__BASE_URL"), open_chat_backend(LLMSettings(backend="openai")):
         pass
+
+
+def test_the_scripted_backend_keeps_the_chat_contract() -> None:
+    from agent.llm import ChatBackend, ScriptedChatBackend
+
+    scripted = ScriptedChatBackend(['{"color": "red"}', "not json", LLMError("down")])
+    assert isinstance(scripted, ChatBackend)
+    assert scripted.complete_json([ChatMessage("user", "hi")], schema=COLOR) == {"color": "red"}
+    with pytest.raises(LLMError, match="not JSON"):  # the same validation as the real backend
+        scripted.complete_json([ChatMessage("user", "hi")], schema=COLOR)
+    with pytest.raises(LLMError, match="down"):
+        scripted.complete([ChatMessage("user", "hi")])
+    with pytest.raises(LLMError, match="no reply left"):
+        scripted.complete([ChatMessage("user", "hi")])
+    assert [c.schema for c in scripted.calls] == [COLOR, COLOR, None, None]
