@@ -80,13 +80,19 @@ def _retrieve(question: str, retriever: HybridRetriever, *, k: int, flt: Retriev
     """The ``k`` best posts inside what the question names; the whole DAO when that finds nothing."""
     narrowed = scope.retrieval_filter(flt.proposal_id if flt else None) if scope.thread_ids is not None else flt
     if scope.author_ids is not None:
+        from sqlmodel import col, select
+
+        from ingest.domain import Post
+
         with retriever.store.session() as session:
-            from sqlmodel import col, select
-
-            from ingest.domain import Post
-
-            allowed = set(session.exec(select(Post.id).where(col(Post.author_id).in_(list(scope.author_ids)))).all())
-        by_author = [h for h in retriever.search(question, k=max(50, k * 10), flt=narrowed) if h.post_id in allowed]
+            theirs = session.exec(select(Post.id, Post.thread_id).where(col(Post.author_id).in_(list(scope.author_ids)))).all()
+        allowed = {int(pid) for pid, _ in theirs}
+        threads = frozenset(int(t) for _, t in theirs)
+        if narrowed is not None and narrowed.thread_ids is not None and threads & narrowed.thread_ids:
+            threads = threads & narrowed.thread_ids
+        # rank only the threads they wrote in, deep enough that their own posts are in the ranking
+        in_their_threads = RetrievalFilter(proposal_id=flt.proposal_id if flt else None, thread_ids=threads)
+        by_author = [h for h in retriever.search(question, k=retriever.depth, flt=in_their_threads) if h.post_id in allowed]
         if by_author:
             return by_author[:k]
     hits = retriever.search(question, k=k, flt=narrowed)

@@ -20,6 +20,8 @@ from tests.embeddings.forum_data import INJECTION, make_forum
 class WordOverlapRetriever:
     """A stand-in for HybridRetriever (no encoder): posts ranked by shared words, honouring thread filters."""
 
+    depth = 100
+
     def __init__(self, store: Store) -> None:
         self.store = store
         with store.session() as session:
