@@ -219,7 +219,7 @@ async def test_ask_answers_with_citations_from_the_real_qa_service(bot: Any, fak
     add_tiny_dao(services.store)
     wire(services)  # agent.qa over a MiniLM index and the embedded llama.cpp model
     assert services.answerer is not None and services.searcher is not None, services.missing
-    services.searcher.retriever("tinydao")  # index the posts before the command (the reply has a 30 s budget)
+    services.searcher.retriever("tinydao")  # index the posts before the command
     replies = await run(bot, fake_discord, "ask", {"question": "Should the treasury be diversified into stablecoins?", "dao": "tinydao"})
     assert replies[0]["type"] == 5
     text = text_of(replies)
