@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +23,14 @@ def text_hash(text: str) -> str:
 
 
 class VectorCache:
-    """A SQLite file mapping (model id, text hash) to a float32 vector."""
+    """A SQLite file mapping (model id, text hash) to a float32 vector; safe to share between threads (the bot and
+    the dashboard answer requests on worker threads)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path))
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, hash TEXT NOT NULL, vec BLOB NOT NULL, "
             "PRIMARY KEY (model, hash))"
@@ -37,23 +40,25 @@ class VectorCache:
         """The cached vectors (raw float32 bytes) for those hashes that are present."""
         found: dict[str, bytes] = {}
         unique = list(dict.fromkeys(hashes))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT hash, vec FROM vectors WHERE model = ? AND hash IN ({marks})", [model_id, *chunk]
-            )
-            found.update({h: v for h, v in rows})
+        with self._lock:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT hash, vec FROM vectors WHERE model = ? AND hash IN ({marks})", [model_id, *chunk]
+                )
+                found.update({h: v for h, v in rows})
         return found
 
     def put_many(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
-        with self._conn:
+        with self._lock, self._conn:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO vectors (model, hash, vec) VALUES (?, ?, ?)", [(model_id, h, v) for h, v in items]
             )
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._conn.close()
 
 
 class CacheStats:

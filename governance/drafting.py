@@ -20,15 +20,15 @@ from typing import Any, Protocol, runtime_checkable
 from eth_utils import to_checksum_address
 from sqlmodel import Session, col, select
 
+from embeddings.hybrid import Hit, tokenize
 from governance.calldata import PROPOSE, encode_call, parse_signature_types, propose_calldata
 from governance.snapshot import snapshot_proposal_message
-from ingest.domain import Dao, Post, Proposal, Source, Thread
+from ingest.domain import Dao, Post, Proposal, Thread
 from ingest.errors import InputError
 
 __all__ = [
-    "Bm25PostRetriever",
-    "Citation",
     "Draft",
+    "DraftCitation",
     "OnchainAction",
     "PostRetriever",
     "build_draft",
@@ -36,7 +36,6 @@ __all__ = [
     "usual_headings",
 ]
 
-_WORD = re.compile(r"[a-z0-9]+")
 _HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -48,10 +47,6 @@ SECTION_SYNONYMS: dict[str, tuple[str, ...]] = {
     "specification": ("specification", "specifications", "proposal", "details", "implementation", "steps to implement"),
     "actions": ("on-chain actions", "onchain actions", "execution", "technical details", "transactions"),
 }
-
-
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 @dataclass(frozen=True)
@@ -110,38 +105,14 @@ def parse_action(text: str) -> OnchainAction:
 
 @runtime_checkable
 class PostRetriever(Protocol):
-    """Finds a DAO's posts relevant to a text: (post id, score), best first."""
+    """Finds a DAO's posts relevant to a text, best first: :class:`embeddings.retrievers.DaoRetrievers` (hybrid,
+    what the services wire) or :class:`embeddings.keyword.KeywordRetriever` (BM25 from the store, no index)."""
 
-    def search(self, dao_slug: str, query: str, *, k: int) -> list[tuple[int, float]]: ...
-
-
-class Bm25PostRetriever:
-    """BM25 over the DAO's stored posts (thread titles included). Built per call; no global cache."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def search(self, dao_slug: str, query: str, *, k: int) -> list[tuple[int, float]]:
-        """Top ``k`` posts by BM25 score (zero-score posts dropped)."""
-        from rank_bm25 import BM25Okapi
-
-        rows = self._session.exec(
-            select(Post.id, Post.text, Thread.title)
-            .join(Thread, col(Thread.id) == Post.thread_id)
-            .join(Source, col(Source.id) == Post.source_id)
-            .join(Dao, col(Dao.id) == Source.dao_id)
-            .where(Dao.slug == dao_slug, col(Post.deleted).is_(False))
-        ).all()
-        if not rows:
-            return []
-        corpus = [_tokens(f"{title} {text}") or ["_"] for _, text, title in rows]
-        scores = BM25Okapi(corpus).get_scores(_tokens(query))
-        ranked = sorted(zip((r[0] for r in rows), scores), key=lambda pair: pair[1], reverse=True)
-        return [(int(pid), float(score)) for pid, score in ranked[:k] if score > 0]
+    def hits(self, query: str, *, dao: str, k: int = 10) -> list[Hit]: ...
 
 
 @dataclass(frozen=True)
-class Citation:
+class DraftCitation:
     """A post the draft drew on, with the verbatim quote used."""
 
     number: int
@@ -160,7 +131,7 @@ class Draft:
     title: str
     sections: dict[str, str]
     headings: dict[str, str]
-    citations: list[Citation]
+    citations: list[DraftCitation]
     actions: list[OnchainAction]
     snapshot_payload: dict[str, Any]
     governor_tx: dict[str, Any] | None
@@ -216,7 +187,7 @@ def _best_quote(text: str, idea_terms: set[str], *, limit: int = 320) -> str:
     sentences = [s.strip() for s in _SENTENCE.split(" ".join(text.split())) if len(s.strip()) > 20]
     if not sentences:
         return " ".join(text.split())[:limit]
-    best = max(sentences, key=lambda s: len(idea_terms & set(_tokens(s))))
+    best = max(sentences, key=lambda s: len(idea_terms & set(tokenize(s))))
     return best if len(best) <= limit else best[: limit - 1] + "…"
 
 
@@ -227,7 +198,7 @@ def build_draft(
     idea: str,
     title: str | None = None,
     actions: Sequence[OnchainAction] = (),
-    retriever: PostRetriever | None = None,
+    retriever: PostRetriever,
     k: int = 5,
     now: datetime,
     author: str = ZERO_ADDRESS,
@@ -241,16 +212,16 @@ def build_draft(
     dao = session.exec(select(Dao).where(Dao.slug == dao_slug)).first()
     if dao is None:
         raise InputError(f"Unknown DAO {dao_slug!r}; ingest it first.")
-    hits = (retriever or Bm25PostRetriever(session)).search(dao_slug, idea, k=k)
-    idea_terms = set(_tokens(idea))
-    citations: list[Citation] = []
+    hits = [(h.post_id, h.score) for h in retriever.hits(idea, dao=dao_slug, k=k)] if k else []
+    idea_terms = set(tokenize(idea))
+    citations: list[DraftCitation] = []
     for number, (post_id, score) in enumerate(hits, start=1):
         post = session.get(Post, post_id)
         if post is None:
             continue
         thread = session.get(Thread, post.thread_id)
         citations.append(
-            Citation(number=number, post_id=post_id, thread_title=thread.title if thread else "", url=post.url or (thread.url if thread else None),
+            DraftCitation(number=number, post_id=post_id, thread_title=thread.title if thread else "", url=post.url or (thread.url if thread else None),
                      quote=_best_quote(post.text, idea_terms), score=round(score, 3))
         )
     sentences = [s for s in _SENTENCE.split(" ".join(idea.split())) if s]

@@ -52,6 +52,7 @@ from ingest.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.chain.safe_service import SafeTransactionServiceClient
+    from governance.drafting import PostRetriever
 
 if TYPE_CHECKING:  # pragma: no cover
     from ingest.settings import ConcordSettings
@@ -114,8 +115,10 @@ class GovernanceService:
         clock: Callable[[], datetime] = utcnow,
         actor: str = "concord",
         public_url: str | None = None,
+        post_retriever: PostRetriever | None = None,
     ) -> None:
         self.store = store
+        self.post_retriever = post_retriever  # what drafts cite; keyword search over the store when not given
         self.policy = policy
         self.reports = reports
         self.chain = chain
@@ -231,12 +234,14 @@ class GovernanceService:
         governor_address: str | None = None,
     ) -> dict[str, Any]:
         """Draft a proposal (stored, audited, never submitted) and return it with its id."""
+        from embeddings.keyword import KeywordRetriever
         from governance.drafting import ZERO_ADDRESS, build_draft, parse_action
 
         parsed = [parse_action(a) for a in actions]
+        retriever = self.post_retriever or KeywordRetriever(self.store)
         with self.store.session() as session:
             draft = build_draft(
-                session, dao_slug=dao, idea=idea, title=title, actions=parsed, k=k, now=self.clock(),
+                session, dao_slug=dao, idea=idea, title=title, actions=parsed, k=k, now=self.clock(), retriever=retriever,
                 author=author or ZERO_ADDRESS,
                 governor_address=governor_address or (self.chain.governor.address if self.chain is not None else None),
             )
@@ -259,12 +264,26 @@ class GovernanceService:
     # --- recommendation -----------------------------------------------------------------------
 
     def recommend_from_report(self, report_id: str, *, choice: str | None = None, confidence: float | None = None,
-                              reason: str | None = None) -> ActionView:
-        """Read a stored consensus report and recommend what it supports (overrides are allowed but audited)."""
+                              reason: str | None = None, dao: str | None = None,
+                              proposal_ref: str | None = None) -> ActionView:
+        """Read a stored report and recommend what it supports (overrides are allowed but audited).
+
+        A report that is not a Concord consensus report (hand-made) needs every field given.
+        """
         from dataclasses import replace
 
-        ref = self.reference_from_report(report_id)
-        overrides = {k: v for k, v in {"choice": choice, "confidence": confidence, "reason": reason}.items() if v is not None}
+        data = self.reports.read_report(report_id)
+        if "proposal" in data and "stance" in data:
+            ref = self.reference_from_report(report_id)
+        elif dao and proposal_ref and choice and confidence is not None and reason:
+            ref = ReportRef(report_id=report_id, report_sha256=self.reports.current_sha256(report_id), dao=dao,
+                            proposal_ref=proposal_ref, choice=choice.lower(), confidence=confidence, reason=reason)
+        else:
+            raise InputError(
+                f"Report {report_id!r} is not a Concord consensus report: pass --dao, --proposal, --choice, --confidence and --reason."
+            )
+        overrides = {k: v for k, v in {"dao": dao, "proposal_ref": proposal_ref, "choice": choice and choice.lower(),
+                                       "confidence": confidence, "reason": reason}.items() if v is not None}
         return self.recommend(replace(ref, **overrides) if overrides else ref)
 
     def reference_from_report(self, report_id: str) -> ReportRef:
@@ -602,7 +621,8 @@ class GovernanceService:
         return self.describe(action_id, refused_confirmations=refused)
 
 
-def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None) -> GovernanceService:
+def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None = None, sender: TransactionSender | None = None,
+                     post_retriever: PostRetriever | None = None) -> GovernanceService:
     """Wire the service from settings: policy, reports (stored records or ``<data_dir>/reports`` files), the chain.
 
     The relayer that submits ``execTransaction`` (it pays gas and is never an owner) comes from ``sender``,
@@ -634,4 +654,5 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
         chain=chain,
         sender=sender,
         public_url=str(origins[0]) if origins else None,
+        post_retriever=post_retriever,
     )

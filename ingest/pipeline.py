@@ -63,6 +63,7 @@ class IngestSummary:
     quarantined: int = 0
     batches: int = 0
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the source or its after-run step wants the operator to know
 
     def line(self) -> str:
         return (

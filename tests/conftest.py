@@ -16,10 +16,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from ingest.pipeline import run_ingestion  # noqa: E402
-from ingest.settings import ConcordSettings, load_settings  # noqa: E402
-from ingest.sources.sample import SAMPLE_DAOS, sample_sources  # noqa: E402
-from ingest.store import Store  # noqa: E402
+from ingest.pipeline import run_ingestion
+from ingest.settings import ConcordSettings, load_settings
+from ingest.sources.sample import SAMPLE_DAOS, sample_sources
+from ingest.store import Store
 
 PG_ADMIN_URL = os.environ.get("CONCORD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -117,3 +117,11 @@ def sample_store(sample_db_template: Path, tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(f"sqlite:///{target.as_posix()}")
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """The real MiniLM encoder from the packaged weights (offline), loaded once per session."""
+    from embeddings import SentenceTransformerEmbedder, minilm_path
+
+    return SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2", batch_size=32)

@@ -374,4 +374,4 @@ async def dispatch(bot: Any, payload: dict[str, Any]) -> None:
         await asyncio.sleep(0)
     pending = [t for t in asyncio.all_tasks() if t.get_name().startswith("CommandTree-invoker")]
     if pending:
-        await asyncio.wait_for(asyncio.gather(*pending), timeout=30)
+        await asyncio.wait_for(asyncio.gather(*pending), timeout=180)  # a guard against a hung command, not a speed bound

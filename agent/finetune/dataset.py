@@ -174,6 +174,6 @@ def save_examples(examples: list[Example], path: Path) -> None:
 def load_examples(path: Path) -> list[Example]:
     """Read examples written by :func:`save_examples`."""
     if not path.exists():
-        raise InputError(f"No dataset at {path}: run `concord finetune dataset` first.")
+        raise InputError(f"No dataset at {path}: run `concord finetune train --dao DAO --name NAME`, which writes it before training.")
     with path.open(encoding="utf-8") as handle:
         return [Example(**json.loads(line)) for line in handle if line.strip()]

@@ -130,7 +130,10 @@ def train_lora(
     from peft.utils import load_peft_weights
 
     if not examples:
-        raise InputError("No training examples: build a dataset first (`concord finetune dataset`).")
+        raise InputError(
+            "No training examples: `concord finetune train` builds them from the DAO's vote reasons and labelled posts "
+            "before 2025; ingest its history first (`concord ingest ...`)."
+        )
     started = time.monotonic()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)

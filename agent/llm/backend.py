@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ingest.errors import ConcordError
 
-__all__ = ["ChatBackend", "ChatMessage", "LLMError", "LLMTruncatedError", "OpenAIChatBackend"]
+__all__ = ["ChatBackend", "ChatMessage", "LLMError", "LLMTruncatedError", "OpenAIChatBackend", "parse_json_reply"]
 
 
 class LLMError(ConcordError, RuntimeError):
@@ -45,6 +45,23 @@ class ChatBackend(Protocol):
     def identity(self) -> dict[str, Any]:
         """What produced the text (for attestation): model name, server, sampling parameters."""
         ...
+
+
+def parse_json_reply(text: str, *, schema: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """A reply parsed as a JSON object with the schema's required fields, or an :class:`LLMError` saying what was wrong."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LLMError(
+            f"The model {model!r} answered text that is not JSON ({text[:120]!r}); the answer may have been cut "
+            "off by max_tokens, or the server ignores response_format."
+        ) from exc
+    if not isinstance(value, dict):
+        raise LLMError(f"The model {model!r} answered JSON that is not an object: {text[:120]!r}")
+    missing = [k for k in schema.get("required", []) if k not in value]
+    if missing:
+        raise LLMError(f"The model {model!r} left out required fields {missing} in {text[:120]!r}")
+    return value
 
 
 class OpenAIChatBackend:
@@ -124,20 +141,7 @@ class OpenAIChatBackend:
         return content if isinstance(content, str) else json.dumps(content)
 
     def complete_json(self, messages: Sequence[ChatMessage], *, schema: Mapping[str, Any], max_tokens: int = 256) -> dict[str, Any]:
-        text = self.complete(messages, max_tokens=max_tokens, schema=schema)
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise LLMError(
-                f"The model {self.model!r} answered text that is not JSON ({text[:120]!r}); the answer may have been cut "
-                "off by max_tokens, or the server ignores response_format."
-            ) from exc
-        if not isinstance(value, dict):
-            raise LLMError(f"The model {self.model!r} answered JSON that is not an object: {text[:120]!r}")
-        missing = [k for k in schema.get("required", []) if k not in value]
-        if missing:
-            raise LLMError(f"The model {self.model!r} left out required fields {missing} in {text[:120]!r}")
-        return value
+        return parse_json_reply(self.complete(messages, max_tokens=max_tokens, schema=schema), schema=schema, model=self.model)
 
     def identity(self) -> dict[str, Any]:
         return {

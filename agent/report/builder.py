@@ -54,11 +54,11 @@ SUMMARY_SYSTEM_PROMPT = DIGEST_SYSTEM_PROMPT  # the summary prompt (kept under i
 Predictor = Callable[["Store", Proposal], PredictionReport | None]
 
 NO_PREDICTOR = (
-    "No store-level outcome predictor is wired in: agent/predict (issue 7 point 5) does not yet expose a "
-    "(store, proposal) -> probability function."
+    "No outcome predictor was given: pass one to ReportBuilder(predictor=...); Services.report_builder wires "
+    "agent.predict's calibrated predictor."
 )
 NO_STANCE = (
-    "No trained stance classifier was given (agent/stance, issue 7 point 3); pass one to ReportBuilder(stance=...) "
+    "No trained stance classifier was given; pass one to ReportBuilder(stance=...) "
     "or use `concord report --llm-stance` for the (weak) LLM labels."
 )
 

@@ -1,4 +1,4 @@
-"""Adapter from agent.predict (issue 7 point 5) to the report's prediction section."""
+"""The report's prediction section, read from the one predictor service (:class:`agent.predict.predictor.StorePredictor`)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ from typing import TYPE_CHECKING
 from agent.report.model import PredictionReport
 
 if TYPE_CHECKING:
-    from agent.stance.base import StanceClassifier
+    from agent.predict.predictor import StorePredictor
+    from agent.report.builder import Predictor
     from ingest.domain import Proposal
     from ingest.store import Store
 
-__all__ = ["store_predictor"]
+__all__ = ["report_predictor"]
 
 
-def store_predictor(*, stance: StanceClassifier | None = None, bootstrap: int = 20):  # type: ignore[no-untyped-def]
-    """A :data:`agent.report.builder.Predictor` calling ``agent.predict.predict_proposal`` (calibrated, with an interval)."""
+def report_predictor(predictor: StorePredictor) -> Predictor:
+    """A :data:`agent.report.builder.Predictor` reading ``predictor`` (calibrated, with an interval)."""
 
     def predict(store: Store, proposal: Proposal) -> PredictionReport | None:
-        from agent.predict.service import predict_proposal
-
-        p = predict_proposal(store, proposal, stance=stance, bootstrap=bootstrap)
+        p = predictor.prediction(proposal)
         return PredictionReport(
             probability_pass=round(p.p_pass, 4),
             interval=(round(p.low, 4), round(p.high, 4)),

@@ -6,13 +6,16 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from ingest.settings import ConcordSettings
 from ingest.store import Store
+
+if TYPE_CHECKING:
+    from bots.services import Services
 
 __all__ = ["CliContext", "get_context", "print_json"]
 
@@ -24,6 +27,7 @@ class CliContext:
     console: Console = field(default_factory=lambda: Console(width=_width()))
     err_console: Console = field(default_factory=lambda: Console(stderr=True, width=_width()))
     _store: Store | None = None
+    _services: Services | None = None
 
     def store(self, *, migrate: bool = True) -> Store:
         """The store, opened on first use (and migrated unless ``migrate=False``)."""
@@ -35,6 +39,14 @@ class CliContext:
                 statement_timeout_s=self.settings.database_statement_timeout_s,
             )
         return self._store
+
+    def services(self) -> Services:
+        """Every service over this command's store, wired once (the same object the bot and dashboard take)."""
+        if self._services is None:
+            from bots.services import build_services
+
+            self._services = build_services(self.settings, store=self.store())
+        return self._services
 
     def write_json(self, path: Path, data: Any) -> None:
         """Write a results file (parents created) and say so on stderr."""

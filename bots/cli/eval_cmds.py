@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from bots.cli.context import get_context, print_json
+from bots.cli.eval_ask_cmds import ask_eval
 from bots.cli.eval_faithfulness_cmds import faithfulness_eval
 from bots.cli.eval_readme_cmds import readme_eval
 from bots.cli.eval_report_cmds import report_eval
@@ -80,6 +81,7 @@ eval_app.command("retrieval")(retrieval_eval)
 eval_app.command("faithfulness")(faithfulness_eval)
 eval_app.command("readme")(readme_eval)
 eval_app.command("report")(report_eval)
+eval_app.command("ask")(ask_eval)
 
 
 

@@ -33,6 +33,9 @@ _FROM = typer.Option(None, "--from", help="Unlocked node account that relays exe
 
 
 def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = None, governor: str | None = None, sender: str | None = None) -> Any:
+    """The services' governance object, or one built for this command's chain and relayer overrides."""
+    if not (rpc_url or safe or governor or sender):
+        return cli.services().require("governance")
     from governance.service import build_governance
 
     chain = cli.settings.chain.model_copy(
@@ -44,7 +47,7 @@ def _service(cli: CliContext, *, rpc_url: str | None = None, safe: str | None = 
         from governance.chain.keys import NodeAccountSender
 
         node_sender = NodeAccountSender(sender)
-    return build_governance(settings, store=cli.store(), sender=node_sender)
+    return build_governance(settings, store=cli.store(), sender=node_sender, post_retriever=cli.services().searcher)
 
 
 def _print_action(cli: CliContext, action: ActionView) -> None:
@@ -120,23 +123,10 @@ def recommend(
 
     Example: concord governance recommend --report r42            (choice, confidence and reason from the report)
     """
-    from dataclasses import replace
-
-    from governance.reports import ReportRef
-
     cli = get_context(ctx)
     service = _service(cli, rpc_url=rpc_url, safe=safe, governor=governor)
-    data = service.reports.read_report(report)
-    if "proposal" in data and "stance" in data:
-        ref = service.reference_from_report(report)
-    else:  # a hand-made report: everything must be given
-        if not (dao and proposal and choice and confidence is not None and reason):
-            raise InputError(f"Report {report!r} is not a Concord consensus report: pass --dao, --proposal, --choice, --confidence and --reason.")
-        ref = ReportRef(report_id=report, report_sha256=service.reports.current_sha256(report), dao=dao, proposal_ref=proposal,
-                        choice=choice.lower(), confidence=confidence, reason=reason)
-    overrides = {k: v for k, v in {"dao": dao, "proposal_ref": proposal, "choice": choice and choice.lower(),
-                                   "confidence": confidence, "reason": reason}.items() if v is not None}
-    action = service.recommend(replace(ref, **overrides) if overrides else ref)
+    action = service.recommend_from_report(report, choice=choice, confidence=confidence, reason=reason, dao=dao,
+                                           proposal_ref=proposal)
     _show(cli, action, as_json=as_json)
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bots.cli.context import CliContext, get_context, print_json
-from ingest.http import HttpPolicy
 from ingest.pipeline import IngestSource, IngestSummary, run_ingestion
-from ingest.sources.discord_export import DiscordExportSource
-from ingest.sources.sample import SAMPLE_DAOS
+from ingest.queue.jobs import IngestJob
 
 __all__ = ["ingest_app"]
 
@@ -19,8 +19,25 @@ ingest_app = typer.Typer(help="Ingest a DAO's forum, chat and votes into the sto
 
 
 def _run_with_progress(cli: CliContext, jobs: list[tuple[str, IngestSource]], quiet: bool) -> list[IngestSummary]:
+    """Run sources that have no job kind (governor, live Discord) with a progress bar per source."""
     store = cli.store()
-    summaries = []
+    with _progress(cli, quiet) as on_source:
+        summaries = []
+        for slug, source in jobs:
+            summaries.append(run_ingestion(store, store.get_dao(slug), source, on_batch=on_source(slug, source)))
+    return summaries
+
+
+def _run_job(cli: CliContext, job: IngestJob, quiet: bool) -> list[IngestSummary]:
+    """Run ``job`` in-process through the same ingestion service the queue worker uses."""
+    from ingest.queue.runner import build_ingestion
+
+    with _progress(cli, quiet) as on_source:
+        return build_ingestion(cli.settings, store=cli.store()).run(job, on_source=on_source)
+
+
+@contextmanager
+def _progress(cli: CliContext, quiet: bool) -> Iterator[Callable[[str, IngestSource], Callable[[IngestSummary, int], None]]]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -30,16 +47,16 @@ def _run_with_progress(cli: CliContext, jobs: list[tuple[str, IngestSource]], qu
         disable=quiet,
         transient=False,
     ) as progress:
-        for slug, source in jobs:
+
+        def on_source(slug: str, source: IngestSource) -> Callable[[IngestSummary, int], None]:
             task = progress.add_task(f"{slug}: {source.kind} {source.name}", total=None)
 
-            def advance(_summary: IngestSummary, items: int, task_id: int = task) -> None:
-                progress.advance(task_id, items)
+            def advance(_summary: IngestSummary, items: int) -> None:
+                progress.advance(task, items)
 
-            summary = run_ingestion(store, store.get_dao(slug), source, on_batch=advance)
-            progress.update(task, total=progress.tasks[task].completed or 1, completed=progress.tasks[task].completed or 1)
-            summaries.append(summary)
-    return summaries
+            return advance
+
+        yield on_source
 
 
 def _report(
@@ -87,19 +104,12 @@ def sample(
 
     Example: concord ingest sample && concord status
     """
-    from ingest.sources.sample_replay import replayed_sample_sources
-
     cli = get_context(ctx)
-    store = cli.store()
-    for dao in SAMPLE_DAOS:
-        store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
-    with replayed_sample_sources(store=store) as jobs:
-        summaries = _run_with_progress(cli, jobs, quiet=as_json)
-    _report(cli, summaries, as_json)
+    _report(cli, _run_job(cli, IngestJob(kind="sample", dao="*"), quiet=as_json), as_json)
 
 
-def _policy(cli: CliContext, rate: float | None, timeout: float, retries: int) -> HttpPolicy:
-    return HttpPolicy(rate=cli.settings.request_rate if rate is None else rate, timeout_s=timeout, retries=retries)
+def _http_options(rate: float | None, timeout: float, retries: int) -> dict[str, float | int | None]:
+    return {"rate": rate, "timeout_s": timeout, "retries": retries}
 
 
 @ingest_app.command("discourse")
@@ -120,17 +130,9 @@ def discourse(
 
     Example: concord ingest discourse https://forum.arbitrum.foundation --dao arbitrum --max-pages 5
     """
-    from ingest.http import PoliteClient
-    from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
-
     cli = get_context(ctx)
-    store = cli.store()
-    record = store.ensure_dao(dao, forum_url=url.rstrip("/"))
-    with PoliteClient(url, policy=_policy(cli, rate, timeout, retries)) as http:
-        source = DiscourseSource(
-            DiscourseClient(http), max_pages=max_pages, known=known_topics(store, record, url), batch_items=batch_items
-        )
-        summaries = _run_with_progress(cli, [(dao, source)], quiet=as_json)
+    options = {**_http_options(rate, timeout, retries), "max_pages": max_pages, "batch_items": batch_items}
+    summaries = _run_job(cli, IngestJob(kind="discourse", dao=dao, target=url, options=options), quiet=as_json)
     _report(cli, summaries, as_json)
     raise typer.Exit(_exit_status(summaries))
 
@@ -153,15 +155,9 @@ def snapshot(
 
     Example: concord ingest snapshot arbitrumfoundation.eth --dao arbitrum --rate 2
     """
-    from ingest.http import PoliteClient
-    from ingest.sources.snapshot import SnapshotClient, SnapshotSource, open_proposal_ids
-
     cli = get_context(ctx)
-    store = cli.store()
-    record = store.ensure_dao(dao, snapshot_space=space)
-    with PoliteClient(hub, policy=_policy(cli, rate, timeout, retries)) as http:
-        source = SnapshotSource(SnapshotClient(http), space, votes=votes, open_ids=open_proposal_ids(store, record))
-        summaries = _run_with_progress(cli, [(dao, source)], quiet=as_json)
+    options = {**_http_options(rate, timeout, retries), "hub": hub, "votes": votes}
+    summaries = _run_job(cli, IngestJob(kind="snapshot", dao=dao, target=space, options=options), quiet=as_json)
     _report(cli, summaries, as_json)
     raise typer.Exit(_exit_status(summaries))
 
@@ -191,26 +187,22 @@ def discord_export(
     Example: concord ingest discord-export --dao aave exports/governance.json
     """
     from ingest.errors import InputError
-    from ingest.sources.discord_export import export_deletions
+    from ingest.sources.discord_export import DiscordExportSource
 
     cli = get_context(ctx)
-    record = cli.store().ensure_dao(dao)
-    sources: list[DiscordExportSource] = []
+    summaries: list[IngestSummary] = []
     unreadable: list[str] = []
+    notes: list[str] = []
     for path in files:
         try:
-            sources.append(DiscordExportSource.from_file(path))
+            DiscordExportSource.from_file(path)  # a file that cannot be read at all is one line, not a job
         except InputError as exc:
             unreadable.append(str(exc))
-    summaries = _run_with_progress(cli, [(dao, s) for s in sources], quiet=as_json)
-    notes: list[str] = []
-    for summary, source in zip(summaries, sources):
-        notes += [f"{source.path}: {note}" for note in source.notes]
-        if complete:
-            try:
-                summary.updated += export_deletions(cli.store(), record, source)
-            except InputError as exc:
-                notes.append(str(exc))
+            continue
+        job = IngestJob(kind="discord-export", dao=dao, target=str(path), options={"complete": complete})
+        for summary in _run_job(cli, job, quiet=as_json):
+            summaries.append(summary)
+            notes += summary.notes
     _report(cli, summaries, as_json, unreadable=unreadable, notes=notes)
     raise typer.Exit(_exit_status(summaries, unreadable))
 

@@ -1,4 +1,4 @@
-"""`concord serve` (the web dashboard) and `concord bot` (the Discord bot)."""
+"""`concord serve` (the web dashboard), `concord bot` (the Discord bot) and `concord proposals` (the stored proposals)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import socket
 
 import typer
 
-from bots.cli.context import get_context
+from bots.cli.context import get_context, print_json
 from ingest.errors import ConfigError
 
-__all__ = ["bot_cmd", "serve_cmd"]
+__all__ = ["bot_cmd", "proposals_cmd", "serve_cmd"]
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -40,9 +40,8 @@ def serve_cmd(
     import uvicorn
 
     from bots.web.app import create_app
-    from bots.web.services import Services
 
-    app = create_app(settings, services=Services.from_settings(settings, store=cli.store()))
+    app = create_app(settings, services=cli.services())
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     cli.err_console.print(f"Concord dashboard: [bold]http://{shown}:{port}/[/bold]  (API docs: http://{shown}:{port}/api/docs; Ctrl+C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -55,4 +54,36 @@ def bot_cmd(ctx: typer.Context) -> None:
     """
     from bots.discord_bot import run_bot
 
-    run_bot(get_context(ctx).settings)
+    cli = get_context(ctx)
+    run_bot(cli.settings, services=cli.services)
+
+
+def proposals_cmd(
+    ctx: typer.Context,
+    dao: str | None = typer.Option(None, "--dao", help="Only this DAO"),
+    status: str | None = typer.Option(None, "--status", help="active, pending or closed"),
+    limit: int = typer.Option(20, "--limit", min=1, max=200, help="At most this many, newest first"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts"),
+) -> None:
+    """List stored proposals, newest first, with the store id other commands take (the dashboard's list, in the terminal).
+
+    Example: concord proposals --dao arbitrum --limit 5
+    """
+    from rich.table import Table
+
+    from bots.web.queries import list_proposals
+
+    cli = get_context(ctx)
+    rows = list_proposals(cli.store(), dao=dao, status=status, limit=limit)
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    if not rows:
+        cli.console.print("No proposals stored" + (f" for {dao}" if dao else "") + ". Ingest some with `concord ingest sample`.")
+        return
+    table = Table(title="Proposals")
+    for column in ("id", "dao", "status", "start", "title", "external id"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r.id), r.dao, r.status, f"{r.start:%Y-%m-%d}" if r.start else "", r.title[:60], r.external_id[:20])
+    cli.console.print(table)

@@ -15,7 +15,7 @@ from bots.cli.finetune_cmds import finetune_app
 from bots.cli.forecast_cmds import forecast_app
 from bots.cli.governance_cmds import register as register_governance
 from bots.cli.ingest_cmds import ingest_app
-from bots.cli.interface_cmds import bot_cmd, serve_cmd
+from bots.cli.interface_cmds import bot_cmd, proposals_cmd, serve_cmd
 from bots.cli.quarantine_cmds import quarantine_app
 from bots.cli.queue_cmds import queue_app
 from bots.cli.report_cmds import ask, llm_app, report_app
@@ -60,6 +60,7 @@ app.add_typer(forecast_app, name="forecast")
 app.command("bench")(bench_cmd)
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)
+app.command("proposals")(proposals_cmd)
 register_governance(app)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 import typer
@@ -41,23 +40,6 @@ def _proposal_id(cli: CliContext, ref: str, dao: str | None) -> int:
     return int(cli.store().get_proposal(ref, dao).id)  # type: ignore[arg-type]
 
 
-def _builder(cli: CliContext, chat: Any, *, llm_stance: bool, proposal_title: str = "") -> Any:
-    from agent.report import ReportBuilder
-    from agent.report.prediction import store_predictor
-    from embeddings import cached_embedder
-
-    embedder = cached_embedder(cli.settings)
-    if llm_stance:
-        from agent.stance_llm import LLMStanceClassifier
-
-        stance: Any = LLMStanceClassifier(chat, proposal_title=proposal_title)
-    else:
-        from agent.stance.trained import load_trained_stance
-
-        stance = load_trained_stance(embedder=embedder)  # the committed MiniLM + logistic-regression head
-    return ReportBuilder(cli.store(), embedder=embedder, chat=chat, stance=stance, predictor=store_predictor())
-
-
 def _key(cli: CliContext) -> str:
     from agent.report import attestation_key
 
@@ -85,7 +67,6 @@ def build(
 
     Example: concord report 13 --dao arbitrum
     """
-    from agent.llm import open_chat_backend
     from agent.report import generate_report, load_report_file, report_status
     from agent.report.export import to_markdown
     from agent.report.model import ConsensusReport
@@ -111,13 +92,14 @@ def build(
         cli.err_console.print(f"Regenerating: {status.reason}.")
     key = _key(cli)
     started = time.monotonic()
-    with cli.err_console.status("Starting the chat model…") as spinner, open_chat_backend(cli.settings.llm) as chat:
+    services = cli.services()
+    with cli.err_console.status("Starting the chat model…") as spinner, services.chat() as chat:
         spinner.update(f"Reading the room on proposal {pid} (stances, camps, wording, citations)…")
         with cli.store().session() as session:
             from ingest.domain import Proposal
 
             title = session.get(Proposal, pid).title  # type: ignore[union-attr]
-        generated = generate_report(_builder(cli, chat, llm_stance=llm_stance, proposal_title=title), pid, key=key,
+        generated = generate_report(services.report_builder(chat, llm_stance=llm_stance, proposal_title=title), pid, key=key,
                                     reports_dir=cli.settings.reports_dir)
     cli.err_console.print(f"Report built in {time.monotonic() - started:.1f} s: " + ", ".join(str(p) for p in generated.paths.values()))
     if as_json:
@@ -158,13 +140,13 @@ def verify(
 
     Example: concord report verify .concord/reports/arbitrum/13-ab12cd34ef56.json --rerun
     """
-    from agent.llm import open_chat_backend
     from agent.report import verify_report_file
 
     cli = get_context(ctx)
     if rerun:
-        with cli.err_console.status("Re-running the report…"), open_chat_backend(cli.settings.llm) as chat:
-            result = verify_report_file(file, builder=_builder(cli, chat, llm_stance=False), expected_signer=signer)
+        services = cli.services()
+        with cli.err_console.status("Re-running the report…"), services.chat() as chat:
+            result = verify_report_file(file, builder=services.report_builder(chat), expected_signer=signer)
     else:
         result = verify_report_file(file, expected_signer=signer)
     data = {"ok": result.ok, "hash_ok": result.hash_ok, "signature_ok": result.signature_ok, "signer": result.signer,
@@ -191,47 +173,39 @@ def ask(
     reindex: bool = typer.Option(False, "--reindex", help="Embed new or changed posts before answering"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Answer QUESTION from the DAO's posts (hybrid retrieval + the chat model), citing post ids and links.
+    """Answer QUESTION from the DAO's posts, citing them with links: the chat model's answer when it passes the quality
+    gate, else an answer quoted from the best-matching posts (who said what). Retrieval narrows to the proposal,
+    thread or person the question names.
 
     Example: concord ask --dao arbitrum "What did delegates say about the token swap?"
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from agent.llm import open_chat_backend
-    from agent.qa import answer_question
-    from embeddings import DaoIndex, HybridRetriever, RetrievalFilter, cached_embedder
-    from ingest.errors import InputError
-
     cli = get_context(ctx)
-    store = cli.store()
-    slug = dao or cli.settings.default_dao
-    if slug is None:
-        daos = store.list_daos()
-        if len(daos) != 1:
-            raise InputError(f"Several DAOs are stored ({', '.join(d.slug for d in daos)}); pass --dao.")
-        slug = daos[0].slug
-    store.get_dao(slug)
-    embedder = cached_embedder(cli.settings)
-    index = DaoIndex.for_dao(cli.settings.index_dir, slug)
-    if reindex or not index.exists():
+    services = cli.services()
+    retrievers, answerer = services.require("searcher"), services.require("answerer")
+    slug = retrievers.resolve_dao(dao)
+    if reindex or not retrievers.index(slug).exists():
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=cli.err_console) as progress:
             task = progress.add_task(f"Indexing {slug} posts", total=None)
-            stats = index.update(store, embedder, progress=lambda done, total: progress.update(task, completed=done, total=total))
+            stats = retrievers.update_index(slug, progress=lambda done, total: progress.update(task, completed=done, total=total))
         cli.err_console.print(f"Index {slug}: {stats.total} posts, {stats.embedded} embedded now, {stats.cached} from cache.")
-    retriever = HybridRetriever(store, index.load(), embedder)
-    flt = RetrievalFilter(proposal_id=int(store.get_proposal(proposal, slug).id)) if proposal else None  # type: ignore[arg-type]
-    with cli.err_console.status("Asking the chat model…"), open_chat_backend(cli.settings.llm) as chat:
-        answer = answer_question(question, retriever=retriever, chat=chat, k=k, flt=flt)
+    with cli.err_console.status("Finding the posts and asking the chat model…"):
+        answer = answerer.answer(question, dao=slug, proposal=proposal, k=k)
     if as_json:
         print_json(answer.as_dict())
         return
-    cli.console.print(answer.text or "(no answer)")
-    cli.console.print("\nSources:")
-    for hit in answer.cited or answer.retrieved:
+    cli.console.print(answer.text or "(no answer)", markup=False, highlight=False)
+    if answer.cited:
+        cli.console.print("\nSources:")
+    for number, hit in enumerate(answer.cited, start=1):
         excerpt = " ".join(hit.text.split())[:160]
-        cli.console.print(f"  [post {hit.post_id}] {hit.url or ''}\n    {excerpt}")
-    if not answer.cited:
-        cli.console.print("  (the model cited none of them; these are the retrieved posts)", style="yellow")
+        who = answer.authors.get(hit.post_id)
+        cli.console.print(f"  [{number}] post {hit.post_id}" + (f" by {who}" if who else "") + f": {hit.url or ''}\n    {excerpt}",
+                          markup=False, highlight=False)
+    if answer.method == "composed" and answer.rejected:
+        cli.err_console.print("(quoted from the posts: the model's own answer was not used: " + "; ".join(answer.rejected)[:300] + ")",
+                              style="yellow", markup=False)
 
 
 @llm_app.command("serve")

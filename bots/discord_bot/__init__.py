@@ -14,8 +14,8 @@ def build_bot(*args: Any, **kwargs: Any) -> Any:
     return _build(*args, **kwargs)
 
 
-def run_bot(settings: Any) -> None:
-    """Run the bot until interrupted, with the token and guild from ``settings.discord``."""
+def run_bot(settings: Any, *, services: Any = None) -> None:
+    """Run the bot until interrupted, with the token and guild from ``settings.discord`` (see ``bots.discord_bot.run``)."""
     from bots.discord_bot.run import run_bot as _run
 
-    _run(settings)
+    _run(settings, services=services)

@@ -19,9 +19,9 @@ from discord.ext import commands
 from bots.discord_bot.ratelimit import RateLimiter
 from bots.discord_bot.replies import consensus_embed, format_action, format_answer, send
 from bots.discord_bot.text import no_mentions
+from bots.services import Services, ServiceUnavailable
 from bots.web import queries
-from bots.web.services import Services, ServiceUnavailable
-from ingest.errors import ConcordError
+from ingest.errors import ConcordError, InputError
 
 __all__ = ["ConcordBot", "ConcordTree", "build_bot", "signer_only"]
 
@@ -99,7 +99,7 @@ class ConcordCommands(commands.Cog):
         answerer = self.services.require("answerer")
         await interaction.response.defer(thinking=True)
         result = await asyncio.to_thread(answerer.answer, question, dao=dao or self.services.settings.default_dao)
-        await send(interaction, format_answer(result))
+        await send(interaction, format_answer(result.as_dict()))
 
     @app_commands.command(name="proposals", description="Active proposals with their predicted outcome")
     @app_commands.describe(dao="DAO slug (default: all)")
@@ -143,8 +143,11 @@ class ConcordCommands(commands.Cog):
     @app_commands.describe(topic="What the proposal should do", dao="DAO slug")
     async def draft(self, interaction: discord.Interaction, topic: app_commands.Range[str, 5, 500], dao: str | None = None) -> None:
         drafter = self.services.require("drafter")
+        slug = dao or self.services.settings.default_dao
+        if not slug:
+            raise InputError("Which DAO? Pass the dao option (e.g. arbitrum) or set default_dao in concord.toml.")
         await interaction.response.defer(thinking=True)
-        result = await asyncio.to_thread(drafter.draft, topic, dao=dao or self.services.settings.default_dao)
+        result = await asyncio.to_thread(drafter.draft, dao=slug, idea=topic)
         sources = [f"[{c.get('number', i)}] <{c['url']}>" for i, c in enumerate(result.get("citations") or [], start=1) if c.get("url")]
         footer = f"\n\nDraft #{result.get('id')} is stored for review; nothing was submitted." if result.get("id") else ""
         text = f"**{result.get('title', 'Draft')}**\n\n{result.get('body', '')}"

@@ -57,10 +57,10 @@ def format_answer(result: dict[str, Any]) -> str:
     citations = result.get("citations") or []
     if citations:
         lines.append("")
-        lines.append("**Sources**" if result.get("cited_by_model", True) else "**Retrieved posts** (the model cited none of them)")
+        lines.append("**Sources**" if result.get("cited_by_model", True) else "**Sources** (quoted above, from the best-matching posts)")
         for number, cite in enumerate(citations, start=1):
             where = f"<{cite['url']}>" if cite.get("url") else f"post {cite.get('post_id')}"
-            quote = str(cite.get("quote") or "").strip()
+            quote = " ".join(str(cite.get("quote") or cite.get("excerpt") or "").split())
             quote = (quote[:180] + "…") if len(quote) > 180 else quote
             lines.append(f"[{number}] {where}" + (f" — “{quote}”" if quote else ""))
     return "\n".join(lines)

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from bots.services import Services
 from bots.web import queries
 from bots.web.chart import load_calibration
 from bots.web.security import check_csrf
-from bots.web.services import Services
 from ingest.errors import InputError
 
 __all__ = ["SignatureIn", "build_api_router", "get_services", "semantic_hits"]

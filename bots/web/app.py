@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from bots.services import Services, ServiceUnavailable
 from bots.web.markdown import render_markdown
-from bots.web.services import Services, ServiceUnavailable
 from ingest.errors import ConcordError, InputError, NotFoundError
 from ingest.settings import ConcordSettings
 

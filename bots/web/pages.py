@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bots.services import Services, ServiceUnavailable
 from bots.web import queries
 from bots.web.api import get_services, semantic_hits
 from bots.web.chart import find_reliability_png, load_calibration, render_svg
 from bots.web.security import CSRF_COOKIE, issue_token, token_is_valid
-from bots.web.services import Services, ServiceUnavailable
 
 __all__ = ["build_pages_router"]
 

@@ -2,6 +2,10 @@
 
 from ingest.queue.app import INGEST_TASK, QUEUE_NAME, create_celery, run_job
 from ingest.queue.client import run_worker, submit, wait
-from ingest.queue.jobs import JOB_KINDS, IngestJob, open_sources
+from ingest.queue.jobs import JOB_KINDS, IngestJob, open_sources, run_job_in
+from ingest.queue.runner import Ingestion, build_ingestion
 
-__all__ = ["INGEST_TASK", "JOB_KINDS", "QUEUE_NAME", "IngestJob", "create_celery", "open_sources", "run_job", "run_worker", "submit", "wait"]
+__all__ = [
+    "INGEST_TASK", "JOB_KINDS", "QUEUE_NAME", "IngestJob", "Ingestion", "build_ingestion", "create_celery", "open_sources", "run_job",
+    "run_job_in", "run_worker", "submit", "wait",
+]

@@ -2,7 +2,7 @@
 
 The broker (``settings.queue.broker_url``, Redis or RabbitMQ) carries :class:`IngestJob` dicts;
 results go to the same Redis (or the ``rpc://`` backend on RabbitMQ). A worker runs
-:func:`ingest.pipeline.run_ingestion` for each job against the shared store
+:class:`ingest.queue.runner.Ingestion` for each job (what the CLI runs in-process) against the shared store
 (``settings.effective_database_url``, PostgreSQL when several machines work). Writes are idempotent
 through the store's natural keys and cursors, so a job delivered twice, or two jobs for the same source,
 add nothing twice; a Redis lock per source also keeps two workers from reading the same source at once.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.errors import ConfigError
-from ingest.queue.jobs import IngestJob, open_sources
+from ingest.queue.jobs import IngestJob
 from ingest.settings import ConcordSettings
 
 __all__ = ["INGEST_TASK", "QUEUE_NAME", "create_celery", "run_job"]
@@ -26,14 +26,14 @@ def run_job(job: IngestJob, settings: ConcordSettings, *, lock_client: Any = Non
     """Run one job in this process; return the run summaries as dicts."""
     from contextlib import nullcontext
 
-    from ingest.pipeline import run_ingestion
+    from ingest.queue.runner import build_ingestion
     from ingest.store import Store
 
     lock = lock_client.lock(job.lock_key, timeout=lock_timeout_s, blocking_timeout=lock_timeout_s) if lock_client is not None else nullcontext()
     store = Store.open(settings.effective_database_url)
     try:
-        with lock, open_sources(job, store, settings) as pairs:
-            return [run_ingestion(store, store.get_dao(slug), source).as_dict() for slug, source in pairs]
+        with lock:
+            return [summary.as_dict() for summary in build_ingestion(settings, store=store).run(job)]
     finally:
         store.close()
 

@@ -1,21 +1,30 @@
-"""Ingestion jobs as plain data (what travels through the broker) and how a worker turns one into sources."""
+"""Ingestion jobs as plain data (what travels through the broker) and how one becomes sources and runs.
+
+The CLI and the queue worker both go through :func:`open_sources` and :func:`run_job_in`, so a job
+ingests the same way whether it is typed at a terminal or delivered by the broker.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import InputError
-from ingest.pipeline import IngestSource
+from ingest.pipeline import IngestSource, IngestSummary, run_ingestion
 from ingest.settings import ConcordSettings
 from ingest.store import Store
 
-__all__ = ["JOB_KINDS", "IngestJob", "open_sources"]
+__all__ = ["JOB_KINDS", "BatchCallback", "IngestJob", "OnSource", "open_sources", "run_job_in"]
 
 JOB_KINDS = ("sample", "discord-export", "discourse", "snapshot")
+
+#: Called after every written batch with the run's summary so far and the batch's item count.
+BatchCallback = Callable[[IngestSummary, int], None]
+#: Called when a source starts; may return the batch callback for that source (a progress bar, say).
+OnSource = Callable[[str, IngestSource], BatchCallback | None]
 
 
 @dataclass(frozen=True)
@@ -24,7 +33,8 @@ class IngestJob:
 
     ``target``: unused for 'sample' (the bundled sample; ``dao`` picks its part, '*' for all), a file
     path for 'discord-export', the forum URL for 'discourse', the space id for 'snapshot'.
-    ``options``: ``max_pages`` (discourse), ``hub`` and ``votes`` (snapshot), ``rate`` (requests/s).
+    ``options``: ``max_pages`` and ``batch_items`` (discourse), ``hub`` and ``votes`` (snapshot), and for
+    the HTTP sources ``rate`` (requests/s, default settings.request_rate), ``timeout_s`` and ``retries``.
     """
 
     kind: str
@@ -51,20 +61,31 @@ class IngestJob:
         return f"concord:ingest-lock:{self.kind}:{self.dao}:{self.target}"
 
 
+def _http_policy(job: IngestJob, settings: ConcordSettings) -> Any:
+    from ingest.http import HttpPolicy
+
+    options = job.options
+    return HttpPolicy(
+        rate=float(options["rate"]) if options.get("rate") is not None else settings.request_rate,
+        timeout_s=float(options.get("timeout_s", 10.0)),
+        retries=int(options.get("retries", 4)),
+    )
+
+
 @contextmanager
 def open_sources(job: IngestJob, store: Store, settings: ConcordSettings) -> Iterator[list[tuple[str, IngestSource]]]:
-    """The (dao slug, source) pairs the job stands for, with their HTTP clients open for the duration."""
+    """The (dao slug, source) pairs the job stands for, in run order, with their HTTP clients open for the duration."""
     with ExitStack() as stack:
         if job.kind == "sample":
-            from ingest.sources.sample import SAMPLE_DAOS, sample_sources
+            from ingest.sources.sample import SAMPLE_DAOS
+            from ingest.sources.sample_replay import replayed_sample_sources
 
-            for dao in SAMPLE_DAOS:
-                if job.dao in ("*", dao.slug):
-                    store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
-            pairs = [(slug, src) for slug, src in sample_sources() if job.dao in ("*", slug)]
-            if not pairs:
+            if job.dao != "*" and job.dao not in {d.slug for d in SAMPLE_DAOS}:
                 raise InputError(f"The bundled sample has no DAO {job.dao!r}: use one of {', '.join(d.slug for d in SAMPLE_DAOS)} or '*'.")
-            yield pairs
+            for dao in SAMPLE_DAOS:
+                store.ensure_dao(dao.slug, dao.name, forum_url=dao.forum_url, snapshot_space=dao.snapshot_space, chain_id=dao.chain_id)
+            pairs = stack.enter_context(replayed_sample_sources(store=store))
+            yield [(slug, src) for slug, src in pairs if job.dao in ("*", slug)]
             return
         if job.kind == "discord-export":
             from ingest.sources.discord_export import DiscordExportSource
@@ -75,21 +96,52 @@ def open_sources(job: IngestJob, store: Store, settings: ConcordSettings) -> Ite
             store.ensure_dao(job.dao)
             yield [(job.dao, DiscordExportSource.from_file(path))]
             return
-        from ingest.http import HttpPolicy, PoliteClient
+        from ingest.http import PoliteClient
 
-        policy = HttpPolicy(rate=float(job.options.get("rate", settings.request_rate)))
         if job.kind == "discourse":
-            from ingest.sources.discourse import DiscourseClient, DiscourseSource
+            from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
 
-            store.ensure_dao(job.dao, forum_url=job.target.rstrip("/"))
-            http = stack.enter_context(PoliteClient(job.target, policy=policy))
-            yield [(job.dao, DiscourseSource(DiscourseClient(http), max_pages=job.options.get("max_pages")))]
+            record = store.ensure_dao(job.dao, forum_url=job.target.rstrip("/"))
+            http = stack.enter_context(PoliteClient(job.target, policy=_http_policy(job, settings)))
+            source = DiscourseSource(
+                DiscourseClient(http), max_pages=job.options.get("max_pages"), known=known_topics(store, record, job.target),
+                batch_items=int(job.options.get("batch_items", 500)),
+            )
+            yield [(job.dao, source)]
             return
         from ingest.sources.snapshot import SnapshotClient, SnapshotSource, open_proposal_ids
 
         record = store.ensure_dao(job.dao, snapshot_space=job.target)
-        http = stack.enter_context(PoliteClient(str(job.options.get("hub", "https://hub.snapshot.org")), policy=policy))
+        http = stack.enter_context(PoliteClient(str(job.options.get("hub", "https://hub.snapshot.org")), policy=_http_policy(job, settings)))
         yield [(
             job.dao,
             SnapshotSource(SnapshotClient(http), job.target, votes=bool(job.options.get("votes", True)), open_ids=open_proposal_ids(store, record)),
         )]
+
+
+def _after_run(job: IngestJob, store: Store, slug: str, source: IngestSource, summary: IngestSummary) -> None:
+    """What a source needs once its items are written: a Discord export declared complete (``options.complete``)
+    marks deleted the stored messages of its range that it no longer holds; its notes reach the summary."""
+    from ingest.errors import InputError
+    from ingest.sources.discord_export import DiscordExportSource, export_deletions
+
+    if not isinstance(source, DiscordExportSource):
+        return
+    summary.notes += [f"{source.path}: {note}" for note in source.notes]
+    if job.options.get("complete"):
+        try:
+            summary.updated += export_deletions(store, store.get_dao(slug), source)
+        except InputError as exc:
+            summary.notes.append(str(exc))
+
+
+def run_job_in(job: IngestJob, store: Store, settings: ConcordSettings, *, on_source: OnSource | None = None) -> list[IngestSummary]:
+    """Run every source of ``job`` against ``store``, in order; one summary per source."""
+    summaries = []
+    with open_sources(job, store, settings) as pairs:
+        for slug, source in pairs:
+            on_batch = on_source(slug, source) if on_source is not None else None
+            summary = run_ingestion(store, store.get_dao(slug), source, on_batch=on_batch)
+            _after_run(job, store, slug, source, summary)
+            summaries.append(summary)
+    return summaries

@@ -1,4 +1,4 @@
-"""The real embedded llama.cpp server (one per session, free port, 2 threads) and real MiniLM."""
+"""The real embedded llama.cpp server (one per session, free port, 2 threads); MiniLM is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from agent.llm import ChatMessage, EmbeddedServer, OpenAIChatBackend, default_gguf_path
-from embeddings import SentenceTransformerEmbedder, minilm_path
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +24,6 @@ def chat(llm_server: EmbeddedServer) -> OpenAIChatBackend:
         weights_sha256=llm_server.weights_sha256(), backend_name="embedded",
     )
 
-
-@pytest.fixture(scope="session")
-def minilm() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2", batch_size=32)
 
 
 class RecordingChat:

@@ -51,10 +51,12 @@ def test_report_on_the_bundled_sample(sample_store: Store, monkeypatch: pytest.M
         thread_id = session.exec(select(Thread.id).where(Thread.external_id == "15615")).one()
     add_post(sample_store, thread_id, "newcomer", "A late reply that arrives after the report was written.", 99, None)
     assert main(["report", "status", RARIBLE, "--dao", "arbitrum", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["stale"] is True
+    status = json.loads(capsys.readouterr().out)
+    assert status["stale"] is True and status["path"] == str(paths["json"])  # the stored report, now out of date
     assert main(["report", RARIBLE, "--dao", "arbitrum", "--cached"]) == 0
     assert "**STALE**: stale: 1 new post(s)" in capsys.readouterr().out
-    assert proposal.id is not None
+    assert main(["report", "status", str(proposal.id), "--json"]) == 0  # the store id names the same proposal
+    assert json.loads(capsys.readouterr().out)["path"] == str(paths["json"])
 
     tampered = json.loads(Path(paths["json"]).read_text())
     tampered["summary"]["text"] = "Everyone supports this."
@@ -76,6 +78,7 @@ def test_ask_cites_retrieved_posts(store: Store, monkeypatch: pytest.MonkeyPatch
     retrieved = [h["post_id"] for h in answer["retrieved"]]
     assert len(retrieved) == 3 and ids["posts_a"][3] in retrieved  # the "stream the funds monthly" post
     assert {c["post_id"] for c in answer["citations"]} <= set(retrieved)
+    assert answer["answer"] and answer["citations"] and answer["method"] in {"model", "composed"}  # always an answer
     assert "7 embedded now" in captured.err
     assert main(["ask", "--dao", "testdao", "--proposal", "0xgrant", "--k", "3", "--json", "validator rebates"]) == 0
     assert {h["post_id"] for h in json.loads(capsys.readouterr().out)["retrieved"]} <= set(ids["posts_a"])

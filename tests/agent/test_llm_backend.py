@@ -86,11 +86,23 @@ def _backend(url: str, **kw: object) -> OpenAIChatBackend:
     return OpenAIChatBackend(base_url=url, model="fake", **{"timeout_s": 5.0, "max_retries": 2, **kw})  # type: ignore[arg-type]
 
 
-def test_retries_with_backoff_then_succeeds(fake_server) -> None:  # type: ignore[no-untyped-def]
+def test_retries_with_backoff_then_succeeds(fake_server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import openai._base_client
+
+    waits: list[float] = []
+
+    class _RecordingClock:  # the client's clock, injected: each backoff is recorded instead of slept
+        def __getattr__(self, name: str) -> object:
+            return getattr(time, name)
+
+        def sleep(self, seconds: float) -> None:
+            waits.append(seconds)
+
+    monkeypatch.setattr(openai._base_client, "time", _RecordingClock())
     url, seen = fake_server(lambda n, body: (503, {"error": {"message": "busy"}}, 0) if n < 3 else (200, _completion('{"color": "red"}'), 0))
-    started = time.monotonic()
     assert _backend(url).complete_json([ChatMessage("user", "hi")], schema=COLOR) == {"color": "red"}
-    assert len(seen) == 3 and time.monotonic() - started > 0.4  # two backoff waits
+    assert len(seen) == 3
+    assert len(waits) == 2 and 0 < waits[0] < waits[1]  # one wait before each retry, growing (exponential backoff)
     sent = seen[-1]
     assert sent["temperature"] == 0.0 and sent["seed"] == 42
     assert sent["response_format"]["type"] == "json_schema" and sent["response_format"]["json_schema"]["schema"] == COLOR
@@ -127,3 +139,18 @@ def test_unreachable_server_names_the_fix() -> None:
 def test_openai_backend_needs_a_url() -> None:
     with pytest.raises(ConfigError, match="CONCORD_LLM__BASE_URL"), open_chat_backend(LLMSettings(backend="openai")):
         pass
+
+
+def test_the_scripted_backend_keeps_the_chat_contract() -> None:
+    from agent.llm import ChatBackend, ScriptedChatBackend
+
+    scripted = ScriptedChatBackend(['{"color": "red"}', "not json", LLMError("down")])
+    assert isinstance(scripted, ChatBackend)
+    assert scripted.complete_json([ChatMessage("user", "hi")], schema=COLOR) == {"color": "red"}
+    with pytest.raises(LLMError, match="not JSON"):  # the same validation as the real backend
+        scripted.complete_json([ChatMessage("user", "hi")], schema=COLOR)
+    with pytest.raises(LLMError, match="down"):
+        scripted.complete([ChatMessage("user", "hi")])
+    with pytest.raises(LLMError, match="no reply left"):
+        scripted.complete([ChatMessage("user", "hi")])
+    assert [c.schema for c in scripted.calls] == [COLOR, COLOR, None, None]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bots.web.services import Services
+from bots.services import Services
 from ingest.domain import Proposal
 from ingest.settings import ConcordSettings
 from ingest.store import Store

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from bots.services import Services
 from bots.web.app import create_app
-from bots.web.services import Services
 from tests.bots.browser import chromium, inject_wallet, live_server, screenshot
 from tests.bots.test_web import KNOWN_QUERY, KNOWN_THREAD, reliability_results
 from tests.governance.conftest import OUTSIDER_KEY, ChainEnv, chain, chain_module, report_dir, write_report  # noqa: F401
@@ -19,9 +19,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_pages_render_chart_and_search(services: Services, tmp_path: Path) -> None:
-    from bots.web.adapters import discover
+    from bots.services import wire
 
-    discover(services)  # the real prediction (and whatever else this checkout has) behind the pages
+    wire(services)  # the real prediction (and whatever else this checkout has) behind the pages
     results = tmp_path / "results"
     reliability_results(results)
     app = create_app(services.settings, services=services, results_dir=results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -63,3 +64,16 @@ def test_serve_prints_its_address_and_serves_the_sample(sample_db_template: Path
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_proposals_lists_the_store_ids_other_commands_take(sample_store, monkeypatch, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CONCORD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CONCORD_DATABASE_URL", sample_store.engine.url.render_as_string(hide_password=False))
+    assert main(["proposals", "--dao", "compound", "--limit", "3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3 and {r["dao"] for r in rows} == {"compound"}
+    assert len({r["id"] for r in rows}) == 3 and all(r["external_id"] and r["title"] for r in rows)
+    assert main(["report", "status", str(rows[0]["id"]), "--json"]) == 0  # the id is what `concord report` takes
+    assert json.loads(capsys.readouterr().out)["path"] is None
+    assert main(["proposals", "--dao", "nowhere"]) == 2
+    assert "nowhere" in capsys.readouterr().err

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from bots.services import Services
 from bots.web.app import create_app
 from bots.web.security import CSRF_COOKIE, issue_token
-from bots.web.services import Services
 from ingest.settings import ConcordSettings
 from ingest.store import Store
 
@@ -226,11 +226,11 @@ def test_proposal_body_renders_as_sanitised_markdown(services: Services, tmp_pat
 
 @pytest.mark.slow
 def test_semantic_search_through_the_embeddings_index(services: Services) -> None:
-    from bots.web.adapters import discover
+    from bots.services import wire
     from tests.bots.conftest import add_tiny_dao
 
     add_tiny_dao(services.store)
-    discover(services)
+    wire(services)
     assert services.searcher is not None, services.missing
     client = TestClient(create_app(services.settings, services=services))
     missing = client.get("/api/search", params={"q": "x", "mode": "semantic", "dao": "tinydao"})
@@ -239,7 +239,7 @@ def test_semantic_search_through_the_embeddings_index(services: Services) -> Non
 
     DaoIndex.for_dao(services.settings.index_dir, "tinydao").update(services.store, cached_embedder(services.settings))
     services.searcher = None
-    discover(services)  # a fresh searcher sees the new index
+    wire(services)  # a fresh searcher sees the new index
     hits = client.get("/api/search", params={"q": "converting our reserves into dollar-pegged assets", "mode": "semantic",
                                              "dao": "tinydao", "limit": 2}).json()
     assert "stablecoins" in hits[0]["snippet"]  # ranked by the dense MiniLM index, not by shared words
@@ -264,10 +264,10 @@ def test_links_from_ingested_data_cannot_run_script(client: TestClient, services
 
 
 def test_stored_report_adapter_marks_stale_reports(services: Services, tmp_path: Path) -> None:
-    from bots.web.adapters import discover
+    from bots.services import wire
     from ingest.domain import ReportRecord
 
-    discover(services)
+    wire(services)
     assert services.reports is not None, services.missing
     assert services.reports.get_report(1) is None  # nothing generated yet
     path = tmp_path / "r.json"

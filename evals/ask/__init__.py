@@ -1,0 +1,1 @@
+"""`concord eval ask`: members' questions over the bundled sample, answered as `concord ask` answers them."""
