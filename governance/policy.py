@@ -88,7 +88,8 @@ class VotePolicy:
             raise GovernanceRefusal(
                 Rule.NO_PREDICTION,
                 f"no recommendation without a real outcome prediction: {ref.prediction_missing}. "
-                "Train the predictor on the DAO's closed proposals (`concord predict train`) and rebuild the report.",
+                "Ingest the DAO's closed proposals with their outcomes (`concord ingest snapshot` or `concord ingest governor`) "
+                "and build the report again.",
             )
         if ref.confidence < self.min_confidence:
             raise GovernanceRefusal(

@@ -22,7 +22,7 @@ def _write_export(path: Path, export: dict) -> Path:
     return path
 
 
-def test_a_queued_discord_export_job_marks_messages_gone_from_a_newer_export(tmp_path: Path, store_url: str) -> None:
+def test_a_queued_complete_discord_export_job_marks_messages_gone_from_a_newer_export(tmp_path: Path, store_url: str) -> None:
     settings = load_settings(data_dir=tmp_path / "data", database_url=store_url)
     full = load_recording(SAMPLE_DIR / "discord-aave.json.gz")
     messages = [m for m in full["messages"] if m["content"].strip()][:30]
@@ -33,6 +33,8 @@ def test_a_queued_discord_export_job_marks_messages_gone_from_a_newer_export(tmp
     removed = newer.pop(10)  # inside the newer export's time range: the channel lost it
     v2 = _write_export(tmp_path / "v2.json.gz", {**full, "messages": newer})
     summary = run_job(IngestJob(kind="discord-export", dao="aave", target=str(v2)), settings)[0]
+    assert (summary["ingested"], summary["updated"]) == (0, 0)  # not declared complete: evidence of what exists only
+    summary = run_job(IngestJob(kind="discord-export", dao="aave", target=str(v2), options={"complete": True}), settings)[0]
     assert (summary["ingested"], summary["updated"]) == (0, 1)
     store = Store.open(store_url)
     try:
