@@ -23,6 +23,7 @@ from pydantic_settings import (
 from ingest.errors import ConfigError
 
 __all__ = [
+    "AuditSettings",
     "ChainSettings",
     "ConcordSettings",
     "DiscordSettings",
@@ -113,6 +114,22 @@ class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     session_secret: SecretStr = SecretStr("change-me")
+    public_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins the dashboard is reached at, e.g. ['https://concord.example.org']; "
+        "empty = http://127.0.0.1:<port> and http://localhost:<port>",
+    )
+    write_rate_limit: int = Field(10, ge=1, description="State-changing API requests allowed per client per window")
+    write_rate_window_seconds: float = Field(60.0, gt=0, description="Window of write_rate_limit, in seconds")
+
+
+class AuditSettings(BaseModel):
+    """The hash-chained audit log: signed checkpoints and how refusals are aggregated."""
+
+    checkpoint_every: int = Field(50, ge=1, description="Write a signed checkpoint after this many entries")
+    refusal_window_seconds: float = Field(
+        300.0, gt=0, description="Repeated refusals of one client for one rule within this window become one summary entry"
+    )
 
 
 class QueueSettings(BaseModel):
@@ -150,6 +167,7 @@ class ConcordSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: GovernancePolicy = Field(default_factory=GovernancePolicy)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @model_validator(mode="after")
     def _locate_tuned_models(self) -> ConcordSettings:
