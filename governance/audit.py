@@ -281,6 +281,9 @@ def append(
 def write_summaries(store: Store, summaries: Iterable[Summary], *, actor: str = "concord",
                     checkpointer: Checkpointer | None = None) -> int:
     """Write refusal counts that were not written yet (a shutting-down dashboard calls this)."""
+    summaries = list(summaries)
+    if not summaries:
+        return 0
     written = 0
     with store.session() as session:
         _serialise_writers(session)
