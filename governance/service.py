@@ -108,6 +108,7 @@ class GovernanceService:
         auto_execute: bool = True,
         clock: Callable[[], datetime] = utcnow,
         actor: str = "concord",
+        checkpointer: audit.Checkpointer | None = None,
     ) -> None:
         self.store = store
         self.policy = policy
@@ -117,6 +118,7 @@ class GovernanceService:
         self.auto_execute = auto_execute
         self.clock = clock
         self.actor = actor
+        self.checkpointer = checkpointer
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -144,7 +146,7 @@ class GovernanceService:
 
     def _refuse(self, refusal: GovernanceRefusal, *, subject: str, payload: dict[str, Any] | None = None) -> GovernanceRefusal:
         audit.append(
-            self.store, actor=self.actor, action="refuse", subject=subject,
+            self.store, checkpointer=self.checkpointer, actor=self.actor, action="refuse", subject=subject,
             payload={"rule": refusal.rule, "message": refusal.detail, **(payload or {})},
         )
         return refusal
@@ -260,7 +262,7 @@ class GovernanceService:
             session.add(row)
             session.flush()
             audit.append_in_session(
-                session, actor=self.actor, action="draft", subject=f"draft:{row.id}",
+                session, checkpointer=self.checkpointer, actor=self.actor, action="draft", subject=f"draft:{row.id}",
                 payload={"dao": dao, "title": draft.title, "cited_posts": [c.post_id for c in draft.citations],
                          "governor_calldata_sha256": hashlib.sha256((draft.governor_tx or {}).get("data", "").encode()).hexdigest()},
             )
@@ -342,7 +344,7 @@ class GovernanceService:
             session.add(action)
             session.flush()
             audit.append_in_session(
-                session, actor=self.actor, action="recommend", subject=f"action:{action.id}",
+                session, checkpointer=self.checkpointer, actor=self.actor, action="recommend", subject=f"action:{action.id}",
                 payload={"report_id": ref.report_id, "report_sha256": ref.report_sha256, "choice": ref.choice,
                          "confidence": ref.confidence, "proposal": str(proposal_id), "safe_tx_hash": tx_hash},
             )
@@ -361,7 +363,7 @@ class GovernanceService:
                     row.status = "expired"
                     row.decided_at = now
                     session.add(row)
-                    audit.append_in_session(session, actor=self.actor, action="expire", subject=f"action:{row.id}",
+                    audit.append_in_session(session, checkpointer=self.checkpointer, actor=self.actor, action="expire", subject=f"action:{row.id}",
                                             payload={"expires_at": _aware(row.expires_at).isoformat()})
                     expired.append(int(row.id))  # type: ignore[arg-type]
         return expired
@@ -461,7 +463,7 @@ class GovernanceService:
         with self.store.session() as session:
             session.add(ActionSignature(action_id=action_id, owner=verified.owner, kind=verified.kind, signature="0x" + verified.signature.hex()))
             audit.append_in_session(
-                session, actor=verified.owner, action="approve", subject=subject,
+                session, checkpointer=self.checkpointer, actor=verified.owner, action="approve", subject=subject,
                 payload={"kind": verified.kind, "safe_tx_hash": action.safe_tx_hash},
             )
         if self.auto_execute and self.sender is not None and len(self._signatures(action_id)) >= chain.threshold():
@@ -491,7 +493,7 @@ class GovernanceService:
             row.decided_at = self.clock()
             row.note = f"rejected by {recovered}"
             session.add(row)
-            audit.append_in_session(session, actor=recovered, action="reject", subject=subject, payload={"safe_tx_hash": action.safe_tx_hash})
+            audit.append_in_session(session, checkpointer=self.checkpointer, actor=recovered, action="reject", subject=subject, payload={"safe_tx_hash": action.safe_tx_hash})
         return self.describe(action_id)
 
     # --- execution ----------------------------------------------------------------------------
@@ -532,10 +534,12 @@ class GovernanceService:
             row.executed_tx_hash = result.tx_hash
             session.add(row)
             audit.append_in_session(
-                session, actor=self.actor, action="execute", subject=subject,
+                session, checkpointer=self.checkpointer, actor=self.actor, action="execute", subject=subject,
                 payload={"tx_hash": result.tx_hash, "block": result.block_number, "safe_tx_hash": action.safe_tx_hash,
                          "signers": [s.owner for s in verified], "report_sha256": action.report_hash},
             )
+            if self.checkpointer is not None:
+                audit.checkpoint_in_session(session, self.checkpointer, reason=subject)
         return self.describe(action_id)
 
     # --- other routes: the Safe Transaction Service -------------------------------------------
@@ -560,7 +564,7 @@ class GovernanceService:
             tx_hash = client.propose(tx, sender=proposer.address, signature=signature)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject) from None
-        audit.append(self.store, actor=proposer.address, action="propose_safe_service", subject=subject,
+        audit.append(self.store, checkpointer=self.checkpointer, actor=proposer.address, action="propose_safe_service", subject=subject,
                      payload={"safe_tx_hash": tx_hash, "service": client.base_url})
         return self.describe(action_id)
 
@@ -587,6 +591,7 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
     or from ``chain.relayer_key`` / ``chain.relayer_address`` when the settings define them; without one,
     approvals are collected and ``execute`` says what is missing.
     """
+    from governance.audit_checkpoints import checkpointer_from_settings
     from governance.reports import CombinedReportSource
 
     chain_settings = settings.chain
@@ -610,4 +615,5 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
         reports=CombinedReportSource(store, settings.reports_dir),
         chain=chain,
         sender=sender,
+        checkpointer=checkpointer_from_settings(settings),
     )
