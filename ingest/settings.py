@@ -255,6 +255,8 @@ def _mask(value: Any) -> Any:
         return str(value)
     if isinstance(value, list):
         return [_mask(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return _mask_url(value)
     return value
 
 
@@ -265,10 +267,42 @@ def masked_settings(settings: ConcordSettings) -> dict[str, Any]:
     return data
 
 
+_SECRET_QUERY_KEYS = ("key", "token", "secret", "password", "passwd", "auth", "signature", "credential")
+
+
+def _looks_like_a_key(segment: str) -> bool:
+    """A path segment that is an API key (Infura ``/v3/<key>``, Alchemy ``/v2/<key>``): long, opaque, mixed."""
+    return (len(segment) >= 20 and all(c.isalnum() or c in "-_" for c in segment)
+            and any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment))
+
+
 def _mask_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    """``url`` with its credentials replaced by ``***``: the password (or a lone user name that is a token),
+    query values named like secrets, and path segments that look like API keys."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is shown as given, it holds no parsable secret
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "***"  # unparsable: it may still hold a secret, so none of it is shown
+    if ":" in host:
+        host = f"[{host}]"
+    userinfo = ""
+    if parts.username is not None or parts.password is not None:
+        user = parts.username or ""
+        if parts.password is not None:
+            userinfo = f"{user}:***@"
+        else:
+            userinfo = "***@" if user else ""
+    netloc = f"{userinfo}{host}{port}" if parts.netloc else ""
+    path = "/".join("***" if _looks_like_a_key(seg) else seg for seg in parts.path.split("/"))
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if any(word in k.lower() for word in _SECRET_QUERY_KEYS) else v) for k, v in pairs],
+                          safe="*")
+    if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
         return url
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))

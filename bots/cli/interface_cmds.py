@@ -36,6 +36,9 @@ def serve_cmd(
     settings = cli.settings
     host = host or settings.web.host
     port = port if port is not None else settings.web.port
+    from bots.web.security import check_session_secret
+
+    check_session_secret(host, settings.web.session_secret.get_secret_value())
     _check_port_free(host, port)
     import uvicorn
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 
+from ingest.errors import ConfigError
 from ingest.settings import ConcordSettings
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "allowed_origins",
     "check_csrf",
     "check_origin",
+    "check_session_secret",
+    "is_loopback",
     "client_of",
     "issue_token",
     "normalise_origin",
@@ -151,3 +155,24 @@ class WriteRateLimiter:
                 return max(1, math.ceil(started + self.window_seconds - now))
             self._windows[client] = (started, count + 1)
             return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine (``localhost``, 127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_session_secret(host: str, secret: str) -> None:
+    """Refuse to listen beyond loopback with the default (or an empty) ``web.session_secret``."""
+    if is_loopback(host) or (secret and secret != DEFAULT_SESSION_SECRET):
+        return
+    raise ConfigError(
+        f"Refusing to serve on {host or 'all interfaces'} with the default web.session_secret: anyone could forge "
+        "CSRF tokens. Set CONCORD_WEB__SESSION_SECRET to a long random value, e.g. the output of "
+        "`python -c \"import secrets; print(secrets.token_urlsafe(32))\"`, or serve on 127.0.0.1."
+    )
