@@ -45,9 +45,13 @@ def serve_cmd(
     from bots.web.app import create_app
     from bots.web.services import Services
 
+    from bots.web.security import allowed_origins
+
+    settings = settings.model_copy(update={"web": settings.web.model_copy(update={"host": host, "port": port})})
     app = create_app(settings, services=Services.from_settings(settings, store=cli.store()))
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     cli.err_console.print(f"Concord dashboard: [bold]http://{shown}:{port}/[/bold]  (API docs: http://{shown}:{port}/api/docs; Ctrl+C stops)")
+    cli.err_console.print(f"Signatures are accepted from pages at: {', '.join(sorted(allowed_origins(settings)))} (web.public_origins)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -40,7 +40,7 @@ def test_serve_on_all_interfaces_with_the_default_secret_exits_2(
     import uvicorn
 
     served: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(kw))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append({"app": app, **kw}))
     port = _free_port()
     assert main(["serve", "--host", "0.0.0.0", "--port", str(port)]) == 2
     err = capsys.readouterr().err
@@ -48,7 +48,11 @@ def test_serve_on_all_interfaces_with_the_default_secret_exits_2(
     assert served == []
     monkeypatch.setenv("CONCORD_WEB__SESSION_SECRET", "s3cret-for-this-test-only-0123456789")
     assert main(["serve", "--host", "0.0.0.0", "--port", str(port)]) == 0
-    assert served == [{"host": "0.0.0.0", "port": port, "log_level": "warning"}]
+    (run,) = served
+    assert (run["host"], run["port"]) == ("0.0.0.0", port)
+    # the Origin check follows the port actually served, not the configured default
+    assert run["app"].state.allowed_origins == {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+    assert f"accepted from pages at: http://127.0.0.1:{port}, http://localhost:{port}" in " ".join(capsys.readouterr().err.split())
 
 
 def test_config_show_masks_credentials_in_every_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
