@@ -226,6 +226,11 @@ def sync(
     print_json(action) if as_json else _print_action(cli, action)
 
 
+_SIGNER = typer.Option(None, "--signer", help="Address checkpoints must be signed by (default: the attestation key's)")
+_ANCHOR = typer.Option(None, "--anchor", help="An entry hash published elsewhere (e.g. an on-chain vote reason) that must still be in the log; repeatable")
+_MIRROR = typer.Option(None, "--mirror", help="Checkpoint mirror file (default: <data_dir>/audit-checkpoints.jsonl)")
+
+
 def _checkpointer(cli: CliContext) -> Any:
     from governance.audit_checkpoints import checkpointer_from_settings
 
@@ -243,9 +248,9 @@ def _attestation_address(cli: CliContext) -> str | None:
 
 def audit_verify(
     ctx: typer.Context,
-    signer: str | None = typer.Option(None, "--signer", help="Address checkpoints must be signed by (default: the attestation key's)"),
-    anchor: list[str] = typer.Option([], "--anchor", help="An entry hash published elsewhere (e.g. an on-chain vote reason) that must still be in the log; repeatable"),
-    mirror: Path | None = typer.Option(None, "--mirror", help="Checkpoint mirror file (default: <data_dir>/audit-checkpoints.jsonl)"),
+    signer: str | None = _SIGNER,
+    anchor: list[str] | None = _ANCHOR,
+    mirror: Path | None = _MIRROR,
     as_json: bool = _JSON,
 ) -> None:
     """Walk the audit log's hash chain and its signed checkpoints; exit 1 and name the first bad entry if anything was changed.
@@ -257,7 +262,7 @@ def audit_verify(
 
     cli = get_context(ctx)
     expected = signer or _attestation_address(cli)
-    result = verify(cli.store(), signer=expected, mirror=mirror or cli.settings.data_dir / MIRROR_FILE, anchors=anchor)
+    result = verify(cli.store(), signer=expected, mirror=mirror or cli.settings.data_dir / MIRROR_FILE, anchors=anchor or ())
     if as_json:
         print_json(result.as_dict())
     elif result.ok:

@@ -43,9 +43,8 @@ def serve_cmd(
     import uvicorn
 
     from bots.web.app import create_app
-    from bots.web.services import Services
-
     from bots.web.security import allowed_origins
+    from bots.web.services import Services
 
     settings = settings.model_copy(update={"web": settings.web.model_copy(update={"host": host, "port": port})})
     app = create_app(settings, services=Services.from_settings(settings, store=cli.store()))

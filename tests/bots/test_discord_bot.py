@@ -225,9 +225,8 @@ async def test_ask_answers_with_citations_from_the_real_qa_service(bot: Any, fak
 
 
 async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, services: Services) -> None:
-    from bots.web.adapters import discover
-
     from agent.predict.service import predict_proposal
+    from bots.web.adapters import discover
     from ingest.domain import Proposal
 
     proposal_id = add_active_proposal(services.store)
