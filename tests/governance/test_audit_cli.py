@@ -69,3 +69,21 @@ def test_verify_without_a_key_says_the_signer_is_unchecked(tmp_path: Path, monke
     assert main(["audit", "verify"]) == 0
     assert "signer not checked" in capsys.readouterr().out
     assert not (tmp_path / "fresh" / "attestation.key").exists()
+
+
+def test_verify_json_is_the_documented_contract(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Scripts read these keys: each one is asserted, so a renamed or dropped key fails here."""
+    assert main(["audit", "checkpoint"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    signer = Account.from_key(KEY).address
+    assert data["ok"] is True and data["checked"] == 4 and data["first_bad_id"] is None and data["problem"] is None
+    assert data["checkpoints"] == 1 and data["newest_checkpoint_id"] == 4 and data["unanchored"] == 0
+    assert data["signer"] == signer and data["anchors_found"] == [] and len(data["head_hash"]) == 64
+    with sqlite3.connect(data_dir / "concord.db") as db:
+        db.execute("UPDATE audit_entry SET actor = 'mallory' WHERE id = 2")
+    assert main(["audit", "verify", "--json"]) == 1
+    bad = json.loads(capsys.readouterr().out)
+    assert bad["ok"] is False and bad["first_bad_id"] == 2 and "changed after it was written" in bad["problem"]
+    assert bad["checked"] == 1 and bad["checkpoints"] == 0
