@@ -249,3 +249,95 @@ def test_checkpointer_from_settings_uses_the_attestation_key(tmp_path: Path) -> 
     assert built.mirror == tmp_path / "d" / MIRROR_FILE
     with pytest.raises(InputError, match="at least 1"):
         Checkpointer(key=KEY, every=0)
+
+
+def test_unreadable_checkpoint_is_named(store: Store, checkpointer: Checkpointer) -> None:
+    fill(store, None, 1)
+    entry = checkpoint(store, checkpointer)
+    assert entry.subject == "manual"  # the default reason
+    with store.session() as session:
+        row = session.get(AuditEntry, entry.id)
+        assert row is not None
+        row.payload = {**row.payload, "signature": "0x1234"}
+        row.entry_hash = entry_hash(row)
+        session.add(row)
+    result = verify(store)
+    assert not result.ok and result.first_bad_id == entry.id
+    assert (result.problem or "").startswith(f"checkpoint entry {entry.id}: checkpoint cannot be read")
+
+
+def test_checkpoint_failures_name_the_checkpoint_and_the_signers(store: Store, checkpointer: Checkpointer) -> None:
+    fill(store, None, 1)
+    entry = checkpoint(store, checkpointer)
+    other = Account.from_key(OTHER_KEY).address
+    result = verify(store, signer=other)
+    assert result.first_bad_id == entry.id and f"signed by {checkpointer.address}, not by the attestation key {other}" in (result.problem or "")
+    with store.session() as session:
+        row = session.get(AuditEntry, entry.id)
+        assert row is not None
+        row.payload = {**row.payload, "signer": other}
+        row.entry_hash = entry_hash(row)
+        session.add(row)
+    result = verify(store)
+    assert result.first_bad_id == entry.id and f"not by its stated signer {other}" in (result.problem or "")
+
+
+def test_list_entries_filters_by_action_and_limits(store: Store) -> None:
+    fill(store, None, 3)
+    append(store, actor="0xOwner", action="approve", subject="action:1")
+    assert [e.action for e in list_entries(store, action="approve")] == ["approve"]
+    assert [e.subject for e in list_entries(store, limit=2)] == ["action:2", "action:1"]
+    assert len(list_entries(store)) == 4
+
+
+def test_refusals_are_folded_per_client_and_rule(store: Store) -> None:
+    """At the audit level: one full entry per (client, rule) and window, the rest counted in a summary."""
+    from datetime import UTC, datetime
+
+    from governance.audit import write_summaries
+    from governance.audit_refusals import RefusalAggregator, refusals_from
+
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    aggregator = RefusalAggregator(window_seconds=60, clock=lambda: now[0])
+    with refusals_from(aggregator, client="198.51.100.7"):
+        for _ in range(4):
+            append(store, actor="concord", action="refuse", subject="action:1", payload={"rule": "not_owner"})
+        append(store, actor="concord", action="refuse", subject="action:1", payload={"rule": "bad_signature"})
+        append(store, actor="concord", action="approve", subject="action:1")  # not a refusal: always written
+    with refusals_from(aggregator, client="203.0.113.1"):
+        append(store, actor="concord", action="refuse", subject="action:2", payload={"rule": "not_owner"})
+    append(store, actor="concord", action="refuse", subject="action:3", payload={"rule": "not_owner"})  # no scope: written
+    refusals = list_entries(store, action="refuse")
+    assert [(e.payload.get("client"), e.payload["rule"]) for e in refusals] == [
+        ("198.51.100.7", "not_owner"), ("198.51.100.7", "bad_signature"), ("203.0.113.1", "not_owner"), (None, "not_owner"),
+    ]
+    assert list_entries(store, action="refuse_summary") == []
+    now[0] = now[0] + timedelta(seconds=61)
+    with refusals_from(aggregator, client="203.0.113.1"):
+        append(store, actor="concord", action="refuse", subject="action:9", payload={"rule": "expiry"})
+    (summary,) = list_entries(store, action="refuse_summary")
+    assert summary.subject == "client:198.51.100.7" and summary.actor == "concord"
+    assert summary.payload == {"client": "198.51.100.7", "rule": "not_owner", "count": 3, "window_start": "2026-01-01T00:00:00.000000Z",
+                               "window_seconds": 60, "last_subject": "action:1"}
+    with refusals_from(aggregator, client="203.0.113.1"):
+        append(store, actor="concord", action="refuse", subject="action:10", payload={"rule": "expiry"})
+    assert write_summaries(store, aggregator.pending_summaries(), actor="dashboard") == 1
+    assert write_summaries(store, []) == 0
+    last = list_entries(store, action="refuse_summary")[-1]
+    assert (last.actor, last.payload["client"], last.payload["rule"], last.payload["count"]) == ("dashboard", "203.0.113.1", "expiry", 1)
+    assert last.payload["last_subject"] == "action:10"
+    assert verify(store).ok
+
+
+def test_summaries_count_towards_checkpoints(store: Store, checkpointer: Checkpointer) -> None:
+    from datetime import UTC, datetime
+
+    from governance.audit import write_summaries
+    from governance.audit_refusals import Summary
+
+    fill(store, checkpointer, 2)
+    summaries = [Summary("c", "r", 2, datetime(2026, 1, 1, tzinfo=UTC), 60, "action:1") for _ in range(2)]
+    write_summaries(store, summaries, checkpointer=checkpointer)
+    actions = [e.action for e in list_entries(store)]
+    assert actions == ["recommend", "recommend", "refuse_summary", "checkpoint", "refuse_summary"]
+    assert verify(store, signer=checkpointer.address, mirror=checkpointer.mirror).ok
