@@ -367,8 +367,11 @@ def _check_mirror(session: Session, mirror: Path, signer: str | None) -> None:
             raise _Bad(None, f"{mirror}: {exc}") from None
         if recovered != row.get("signer") or (signer is not None and recovered.lower() != signer.lower()):
             raise _Bad(None, f"{mirror}: a checkpoint is signed by {recovered}, not by {signer or row.get('signer')}")
+        head_id = int(row.get("head_id", 0))
+        signed_head = session.get(AuditEntry, head_id) if head_id else None
         stored = session.get(AuditEntry, int(row.get("entry_id", 0)))
-        if stored is None or stored.entry_hash != row.get("entry_hash"):
+        head_missing = head_id != 0 and (signed_head is None or signed_head.entry_hash != row.get("head_hash"))
+        if head_missing or stored is None or stored.entry_hash != row.get("entry_hash"):
             raise _Bad(row.get("entry_id"), f"checkpoint entry {row.get('entry_id')} (head {str(row.get('head_hash'))[:16]}…, "
                                             f"{row.get('position')} entries) from {mirror} is not in the log: its tail was cut or rewritten")
 

@@ -341,3 +341,59 @@ def test_summaries_count_towards_checkpoints(store: Store, checkpointer: Checkpo
     actions = [e.action for e in list_entries(store)]
     assert actions == ["recommend", "recommend", "refuse_summary", "checkpoint", "refuse_summary"]
     assert verify(store, signer=checkpointer.address, mirror=checkpointer.mirror).ok
+
+
+def _mirror_lines(checkpointer: Checkpointer) -> list[dict[str, object]]:
+    return read_mirror(checkpointer.mirror or Path())
+
+
+def _write_mirror(checkpointer: Checkpointer, rows: list[dict[str, object]]) -> None:
+    import json
+
+    assert checkpointer.mirror is not None
+    checkpointer.mirror.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_mirror_line_signed_by_another_key_is_refused(store: Store, checkpointer: Checkpointer) -> None:
+    fill(store, checkpointer, 3)
+    (line,) = _mirror_lines(checkpointer)
+    forged = Checkpointer(key=OTHER_KEY, every=3).sign(head_id=int(line["head_id"]), head_hash=str(line["head_hash"]),  # type: ignore[call-overload]
+                                                       position=int(line["position"]))  # type: ignore[call-overload]
+    _write_mirror(checkpointer, [{**forged, "entry_id": line["entry_id"], "entry_hash": line["entry_hash"]}])
+    assert verify(store, mirror=checkpointer.mirror).ok  # consistent on its own terms
+    result = verify(store, signer=checkpointer.address, mirror=checkpointer.mirror)
+    assert not result.ok and f"signed by {forged['signer']}, not by {checkpointer.address}" in (result.problem or "")
+    _write_mirror(checkpointer, [{**line, "signer": forged["signer"]}])
+    result = verify(store, mirror=checkpointer.mirror)
+    assert not result.ok and f"signed by {checkpointer.address}, not by {forged['signer']}" in (result.problem or "")
+    _write_mirror(checkpointer, [{**line, "signature": "0xdead"}])
+    result = verify(store, mirror=checkpointer.mirror)
+    assert not result.ok and "checkpoint cannot be read" in (result.problem or "") and str(checkpointer.mirror) in (result.problem or "")
+
+
+def test_mirror_holds_the_signed_head_not_only_the_entry_it_names(store: Store, checkpointer: Checkpointer) -> None:
+    """Editing the mirror's unsigned entry fields to match a rewritten log does not help: the signed head is checked."""
+    fill(store, checkpointer, 3)
+    (line,) = _mirror_lines(checkpointer)
+    sql(store, "UPDATE audit_entry SET payload = :p WHERE id = :id", p='{"n": 99}', id=int(line["head_id"]))  # type: ignore[call-overload]
+    rewrite_from(store, int(line["head_id"]))  # type: ignore[call-overload]
+    sql(store, "DELETE FROM audit_entry WHERE action = 'checkpoint'")
+    entries = list_entries(store)
+    _write_mirror(checkpointer, [{**line, "entry_id": entries[-1].id, "entry_hash": entries[-1].entry_hash}])
+    assert verify(store).ok  # the chain alone was rewritten consistently
+    result = verify(store, signer=checkpointer.address, mirror=checkpointer.mirror)
+    assert not result.ok and f"head {str(line['head_hash'])[:16]}…" in (result.problem or "")
+    unnamed = {k: v for k, v in line.items() if k not in ("entry_id", "entry_hash")}
+    _write_mirror(checkpointer, [unnamed])
+    assert not verify(store, mirror=checkpointer.mirror).ok
+
+
+def test_rewritten_head_message_names_both_hashes(store: Store, checkpointer: Checkpointer) -> None:
+    fill(store, checkpointer, 3)
+    cp = list_entries(store)[3]
+    sql(store, "UPDATE audit_entry SET payload = :p WHERE id = :id", p='{"n": 98}', id=cp.id - 1)
+    rewrite_from(store, cp.id - 1)
+    result = verify(store)
+    rewritten = list_entries(store)[2]
+    assert result.first_bad_id == cp.id
+    assert f"signed head {cp.payload['head_hash'][:16]}… (entry {cp.id - 1}) but follows entry {cp.id - 1} with hash {rewritten.entry_hash[:16]}…" in (result.problem or "")
