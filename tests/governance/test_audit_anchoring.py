@@ -397,3 +397,29 @@ def test_rewritten_head_message_names_both_hashes(store: Store, checkpointer: Ch
     rewritten = list_entries(store)[2]
     assert result.first_bad_id == cp.id
     assert f"signed head {cp.payload['head_hash'][:16]}… (entry {cp.id - 1}) but follows entry {cp.id - 1} with hash {rewritten.entry_hash[:16]}…" in (result.problem or "")
+
+
+def test_hashed_bytes_are_the_documented_format() -> None:
+    """A golden vector built here from the documented format, so a changed key, order or timestamp form fails
+    (old logs would no longer verify)."""
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    from governance.audit import canonical_entry_json
+
+    at = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
+    expected = (
+        '{"action":"approve","actor":"0xOwner","created_at":"2026-03-04T05:06:07.000089Z","payload":{"kind":"eip712"},'
+        '"prev_hash":"' + "ab" * 32 + '","subject":"action:1"}'
+    ).encode()
+    got = canonical_entry_json(prev_hash="ab" * 32, created_at=at, actor="0xOwner", action="approve", subject="action:1",
+                               payload={"kind": "eip712"})
+    assert got == expected
+    naive = canonical_entry_json(prev_hash="ab" * 32, created_at=at.replace(tzinfo=None), actor="0xOwner", action="approve",
+                                 subject="action:1", payload={"kind": "eip712"})
+    assert naive == expected  # SQLite hands back naive UTC
+    entry = AuditEntry(created_at=at, actor="0xOwner", action="approve", subject="action:1", payload={"kind": "eip712"},
+                       prev_hash="ab" * 32, entry_hash="")
+    assert entry_hash(entry) == hashlib.sha256(expected).hexdigest()
+    assert json.loads(got)["created_at"].endswith(".000089Z")
