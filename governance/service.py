@@ -116,6 +116,7 @@ class GovernanceService:
         actor: str = "concord",
         public_url: str | None = None,
         post_retriever: PostRetriever | None = None,
+        checkpointer: audit.Checkpointer | None = None,
     ) -> None:
         self.store = store
         self.post_retriever = post_retriever  # what drafts cite; keyword search over the store when not given
@@ -127,6 +128,7 @@ class GovernanceService:
         self.clock = clock
         self.actor = actor
         self.public_url = public_url
+        self.checkpointer = checkpointer
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -154,7 +156,7 @@ class GovernanceService:
 
     def _refuse(self, refusal: GovernanceRefusal, *, subject: str, payload: dict[str, Any] | None = None) -> GovernanceRefusal:
         audit.append(
-            self.store, actor=self.actor, action="refuse", subject=subject,
+            self.store, checkpointer=self.checkpointer, actor=self.actor, action="refuse", subject=subject,
             payload={"rule": refusal.rule, "message": refusal.detail, **(payload or {})},
         )
         return refusal
@@ -255,7 +257,7 @@ class GovernanceService:
             session.add(row)
             session.flush()
             audit.append_in_session(
-                session, actor=self.actor, action="draft", subject=f"draft:{row.id}",
+                session, checkpointer=self.checkpointer, actor=self.actor, action="draft", subject=f"draft:{row.id}",
                 payload={"dao": dao, "title": draft.title, "cited_posts": [c.post_id for c in draft.citations],
                          "governor_calldata_sha256": hashlib.sha256((draft.governor_tx or {}).get("data", "").encode()).hexdigest()},
             )
@@ -388,7 +390,7 @@ class GovernanceService:
             session.add(action)
             session.flush()
             audit.append_in_session(
-                session, actor=self.actor, action="recommend", subject=f"action:{action.id}",
+                session, checkpointer=self.checkpointer, actor=self.actor, action="recommend", subject=f"action:{action.id}",
                 payload={"report_id": ref.report_id, "report_sha256": ref.report_sha256, "choice": ref.choice,
                          "confidence": ref.confidence, "proposal": str(proposal_id), "safe_tx_hash": tx_hash},
             )
@@ -407,7 +409,7 @@ class GovernanceService:
                     row.status = "expired"
                     row.decided_at = now
                     session.add(row)
-                    audit.append_in_session(session, actor=self.actor, action="expire", subject=f"action:{row.id}",
+                    audit.append_in_session(session, checkpointer=self.checkpointer, actor=self.actor, action="expire", subject=f"action:{row.id}",
                                             payload={"expires_at": _aware(row.expires_at).isoformat()})
                     expired.append(int(row.id))  # type: ignore[arg-type]
         return expired
@@ -513,7 +515,7 @@ class GovernanceService:
         with self.store.session() as session:
             session.add(ActionSignature(action_id=action_id, owner=verified.owner, kind=verified.kind, signature="0x" + verified.signature.hex()))
             audit.append_in_session(
-                session, actor=verified.owner, action="approve", subject=subject,
+                session, checkpointer=self.checkpointer, actor=verified.owner, action="approve", subject=subject,
                 payload={"kind": verified.kind, "safe_tx_hash": action.safe_tx_hash},
             )
         if self.auto_execute and self.sender is not None and len(self._signatures(action_id)) >= chain.threshold():
@@ -541,7 +543,7 @@ class GovernanceService:
             row.decided_at = self.clock()
             row.note = f"rejected by {recovered}"
             session.add(row)
-            audit.append_in_session(session, actor=recovered, action="reject", subject=subject, payload={"safe_tx_hash": action.safe_tx_hash})
+            audit.append_in_session(session, checkpointer=self.checkpointer, actor=recovered, action="reject", subject=subject, payload={"safe_tx_hash": action.safe_tx_hash})
         return self.describe(action_id)
 
     # --- execution ----------------------------------------------------------------------------
@@ -575,10 +577,12 @@ class GovernanceService:
             row.executed_tx_hash = result.tx_hash
             session.add(row)
             audit.append_in_session(
-                session, actor=self.actor, action="execute", subject=subject,
+                session, checkpointer=self.checkpointer, actor=self.actor, action="execute", subject=subject,
                 payload={"tx_hash": result.tx_hash, "block": result.block_number, "safe_tx_hash": action.safe_tx_hash,
                          "signers": [s.owner for s in verified], "report_sha256": action.report_hash},
             )
+            if self.checkpointer is not None:
+                audit.checkpoint_in_session(session, self.checkpointer, reason=subject)
         return self.describe(action_id)
 
     # --- other routes: the Safe Transaction Service -------------------------------------------
@@ -601,8 +605,8 @@ class GovernanceService:
             tx_hash = client.propose(tx, sender=proposer.address, signature=signature)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject) from None
-        audit.append(self.store, actor=proposer.address, action="propose_safe_service", subject=subject,
-                     payload={"safe_tx_hash": tx_hash, "service": client.base_url, "delegator": delegator})
+        audit.append(self.store, checkpointer=self.checkpointer, actor=proposer.address, action="propose_safe_service",
+                     subject=subject, payload={"safe_tx_hash": tx_hash, "service": client.base_url, "delegator": delegator})
         return self.describe(action_id)
 
     def sync_from_safe_service(self, action_id: int, *, client: SafeTransactionServiceClient) -> ActionView:
@@ -629,6 +633,7 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
     or from ``chain.relayer_key`` / ``chain.relayer_address`` when the settings define them; without one,
     approvals are collected and ``execute`` says what is missing.
     """
+    from governance.audit_checkpoints import checkpointer_from_settings
     from governance.reports import CombinedReportSource
 
     chain_settings = settings.chain
@@ -655,4 +660,5 @@ def build_governance(settings: ConcordSettings, *, store: Store, w3: Any | None 
         sender=sender,
         public_url=str(origins[0]) if origins else None,
         post_retriever=post_retriever,
+        checkpointer=checkpointer_from_settings(settings),
     )

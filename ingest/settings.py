@@ -23,6 +23,7 @@ from pydantic_settings import (
 from ingest.errors import ConfigError
 
 __all__ = [
+    "AuditSettings",
     "ChainSettings",
     "ConcordSettings",
     "DiscordSettings",
@@ -114,6 +115,22 @@ class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     session_secret: SecretStr = SecretStr("change-me")
+    public_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins the dashboard is reached at, e.g. ['https://concord.example.org']; "
+        "empty = http://127.0.0.1:<port> and http://localhost:<port>",
+    )
+    write_rate_limit: int = Field(10, ge=1, description="State-changing API requests allowed per client per window")
+    write_rate_window_seconds: float = Field(60.0, gt=0, description="Window of write_rate_limit, in seconds")
+
+
+class AuditSettings(BaseModel):
+    """The hash-chained audit log: signed checkpoints and how refusals are aggregated."""
+
+    checkpoint_every: int = Field(50, ge=1, description="Write a signed checkpoint after this many entries")
+    refusal_window_seconds: float = Field(
+        300.0, gt=0, description="Repeated refusals of one client for one rule within this window become one summary entry"
+    )
 
 
 class QueueSettings(BaseModel):
@@ -156,6 +173,7 @@ class ConcordSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: GovernancePolicy = Field(default_factory=GovernancePolicy)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @model_validator(mode="after")
     def _locate_tuned_models(self) -> ConcordSettings:
@@ -243,6 +261,8 @@ def _mask(value: Any) -> Any:
         return str(value)
     if isinstance(value, list):
         return [_mask(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return _mask_url(value)
     return value
 
 
@@ -253,10 +273,42 @@ def masked_settings(settings: ConcordSettings) -> dict[str, Any]:
     return data
 
 
+_SECRET_QUERY_KEYS = ("key", "token", "secret", "password", "passwd", "auth", "signature", "credential")
+
+
+def _looks_like_a_key(segment: str) -> bool:
+    """A path segment that is an API key (Infura ``/v3/<key>``, Alchemy ``/v2/<key>``): long, opaque, mixed."""
+    return (len(segment) >= 20 and all(c.isalnum() or c in "-_" for c in segment)
+            and any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment))
+
+
 def _mask_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    """``url`` with its credentials replaced by ``***``: the password (or a lone user name that is a token),
+    query values named like secrets, and path segments that look like API keys."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is shown as given, it holds no parsable secret
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "***"  # unparsable: it may still hold a secret, so none of it is shown
+    if ":" in host:
+        host = f"[{host}]"
+    userinfo = ""
+    if parts.username is not None or parts.password is not None:
+        user = parts.username or ""
+        if parts.password is not None:
+            userinfo = f"{user}:***@"
+        else:
+            userinfo = "***@" if user else ""
+    netloc = f"{userinfo}{host}{port}" if parts.netloc else ""
+    path = "/".join("***" if _looks_like_a_key(seg) else seg for seg in parts.path.split("/"))
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if any(word in k.lower() for word in _SECRET_QUERY_KEYS) else v) for k, v in pairs],
+                          safe="*")
+    if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
         return url
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))

@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from urllib.parse import quote
 
 from agent.report.model import Citation, ConsensusReport
 
-__all__ = ["to_html", "to_json", "to_markdown", "write_report"]
+__all__ = ["http_url", "to_html", "to_json", "to_markdown", "write_report"]
+
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 
 
 def to_json(report: ConsensusReport) -> str:
     return json.dumps(report.to_data(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def http_url(value: object) -> str | None:
+    """``value`` if it is an absolute http(s) URL, else None: a ``javascript:``/``data:`` link from a post is never written.
+
+    Characters that could end a Markdown link or break out of it (spaces, brackets, angle brackets,
+    quotes) are percent-encoded, so the URL stays one link target in both formats.
+    """
+    text = str(value or "").strip()
+    if not text.lower().startswith(("https://", "http://")) or _UNSAFE_IN_URL.search(text):
+        return None
+    return quote(text, safe="/:?#@!$&*+,;=%~-._")
+
+
 def _link(post_id: int, url: str | None) -> str:
-    return f"[post {post_id}]({url})" if url else f"post {post_id}"
+    safe = http_url(url)
+    return f"[post {post_id}]({safe})" if safe else f"post {post_id}"
+
+
+def _plain_url(url: object) -> str:
+    """A URL shown as text in Markdown (a renderer may autolink it): only http(s), encoded."""
+    return http_url(url) or ""
 
 
 def to_markdown(report: ConsensusReport) -> str:
@@ -23,8 +45,8 @@ def to_markdown(report: ConsensusReport) -> str:
     r = report
     out = [f"# Consensus report: {r.proposal.title}", ""]
     out.append(f"DAO `{r.proposal.dao}` · proposal {r.proposal.id} ({r.proposal.origin}) · generated {r.generated_at} · schema `{r.schema_version}`")
-    if r.proposal.url:
-        out.append(f"Proposal: {r.proposal.url}")
+    if http_url(r.proposal.url):
+        out.append(f"Proposal: {_plain_url(r.proposal.url)}")
     out += ["", "## Summary", ""]
     out += [f"- {s.text} ({', '.join(f'post {p}' for p in s.post_ids) or 'no post'})" for s in r.summary.sentences] or [r.summary.text]
     cites = ", ".join(str(p) for p in r.summary.post_ids) or "none"
@@ -95,7 +117,7 @@ def to_markdown(report: ConsensusReport) -> str:
     phases = r.timeline.get("phases") or {}
     if phases:
         out.append("Posts " + ", ".join(f"{k} voting: {len(v)}" for k, v in phases.items()) + ".")
-    out += [f"- {t['title']} {t.get('url') or ''}" for t in w.threads]
+    out += [f"- {t['title']} {_plain_url(t.get('url'))}" for t in w.threads]
     f = r.faithfulness
     out += ["", "## Faithfulness", "", f"{f.passed} of {f.checked} quoted spans verified verbatim in their cited posts; {len(f.dropped)} dropped or flagged."]
     out += [f"- dropped: {d['reason']} (post {d.get('post_id')})" for d in f.dropped]
@@ -112,6 +134,7 @@ def to_html(report: ConsensusReport) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("agent.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["http_url"] = http_url
     return env.get_template("report.html.j2").render(r=report)
 
 

@@ -233,24 +233,74 @@ def sync(
     _show(cli, action, as_json=as_json)
 
 
-def audit_verify(ctx: typer.Context, as_json: bool = _JSON) -> None:
-    """Walk the audit log's hash chain; exit 1 and name the first bad entry if anything was changed.
+_SIGNER = typer.Option(None, "--signer", help="Address checkpoints must be signed by (default: the attestation key's)")
+_ANCHOR = typer.Option(None, "--anchor", help="An entry hash published elsewhere (e.g. an on-chain vote reason) that must still be in the log; repeatable")
+_MIRROR = typer.Option(None, "--mirror", help="Checkpoint mirror file (default: <data_dir>/audit-checkpoints.jsonl)")
 
-    Example: concord audit verify --json
+
+def _checkpointer(cli: CliContext) -> Any:
+    from governance.audit_checkpoints import checkpointer_from_settings
+
+    return checkpointer_from_settings(cli.settings)
+
+
+def _attestation_address(cli: CliContext) -> str | None:
+    """The attestation key's address, without creating a key when there is none yet."""
+    from agent.report.attest import KEY_FILE
+
+    if cli.settings.chain.attestation_key is None and not (cli.settings.data_dir / KEY_FILE).exists():
+        return None
+    return str(_checkpointer(cli).address)
+
+
+def audit_verify(
+    ctx: typer.Context,
+    signer: str | None = _SIGNER,
+    anchor: list[str] | None = _ANCHOR,
+    mirror: Path | None = _MIRROR,
+    as_json: bool = _JSON,
+) -> None:
+    """Walk the audit log's hash chain and its signed checkpoints; exit 1 and name the first bad entry if anything was changed.
+
+    Example: concord audit verify --anchor 3f1c...e9 --json
     """
     from governance.audit import verify
+    from governance.audit_checkpoints import MIRROR_FILE
 
     cli = get_context(ctx)
-    result = verify(cli.store())
+    expected = signer or _attestation_address(cli)
+    result = verify(cli.store(), signer=expected, mirror=mirror or cli.settings.data_dir / MIRROR_FILE, anchors=anchor or ())
     if as_json:
         print_json(result.as_dict())
     elif result.ok:
         cli.console.print(f"Audit log intact: {result.checked} entries, head {result.head_hash}")
+        cli.console.print(
+            f"{result.checkpoints} signed checkpoints"
+            + (f" (signer {expected})" if expected else " (signer not checked: no attestation key here; pass --signer)")
+            + f"; {result.unanchored} entries after the newest checkpoint"
+            + (f"; anchors found: {len(result.anchors_found)}" if anchor else "")
+        )
     else:
         cli.err_console.print(f"Audit log TAMPERED at entry {result.first_bad_id}: {result.problem}")
     if not result.ok:
         # SystemExit, not typer.Exit: under standalone_mode=False click swallows Exit's code.
         raise SystemExit(1)
+
+
+def audit_checkpoint(ctx: typer.Context, as_json: bool = _JSON) -> None:
+    """Sign the audit log's current head with the attestation key (an entry of the log and a line of the mirror file).
+
+    Example: concord audit checkpoint --json
+    """
+    from governance.audit import checkpoint
+
+    cli = get_context(ctx)
+    entry = checkpoint(cli.store(), _checkpointer(cli), reason="manual")
+    data = {"id": entry.id, "entry_hash": entry.entry_hash, **entry.payload}
+    if as_json:
+        print_json(data)
+        return
+    cli.console.print(f"Checkpoint {entry.id}: head {data['head_hash']} after {data['position']} entries, signed by {data['signer']}")
 
 
 def audit_log(ctx: typer.Context, limit: int = typer.Option(20, "--limit", min=1), action: str | None = typer.Option(None, "--action", help="Only this action, e.g. execute"), as_json: bool = _JSON) -> None:
@@ -285,6 +335,7 @@ governance_app.command("execute")(execute)
 governance_app.command("sync")(sync)
 audit_app.command("verify")(audit_verify)
 audit_app.command("log")(audit_log)
+audit_app.command("checkpoint")(audit_checkpoint)
 
 
 def register(app: typer.Typer) -> None:

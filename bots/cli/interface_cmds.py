@@ -36,14 +36,21 @@ def serve_cmd(
     settings = cli.settings
     host = host or settings.web.host
     port = port if port is not None else settings.web.port
+    from bots.web.security import check_session_secret
+
+    check_session_secret(host, settings.web.session_secret.get_secret_value())
     _check_port_free(host, port)
     import uvicorn
 
     from bots.web.app import create_app
+    from bots.services import build_services
+    from bots.web.security import allowed_origins
 
-    app = create_app(settings, services=cli.services())
+    settings = settings.model_copy(update={"web": settings.web.model_copy(update={"host": host, "port": port})})
+    app = create_app(settings, services=build_services(settings, store=cli.store()))
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     cli.err_console.print(f"Concord dashboard: [bold]http://{shown}:{port}/[/bold]  (API docs: http://{shown}:{port}/api/docs; Ctrl+C stops)")
+    cli.err_console.print(f"Signatures are accepted from pages at: {', '.join(sorted(allowed_origins(settings)))} (web.public_origins)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from bots.services import Services
 from bots.web import queries
 from bots.web.chart import load_calibration
-from bots.web.security import check_csrf
+from bots.web.security import check_csrf, client_of
+from governance.audit_refusals import refusals_from
 from ingest.errors import InputError
 
 __all__ = ["SignatureIn", "build_api_router", "get_services", "semantic_hits"]
@@ -105,7 +106,7 @@ def build_api_router() -> APIRouter:
 
     def _checked(request: Request, body: SignatureIn) -> Services:
         services = get_services(request)
-        check_csrf(request, services.settings.web.session_secret.get_secret_value())
+        check_csrf(request, services.settings.web.session_secret.get_secret_value(), request.app.state.allowed_origins)
         if not _ADDRESS.match(body.signer):
             raise InputError(f"signer {body.signer!r} is not an address (0x followed by 40 hex digits).")
         if not _SIGNATURE.match(body.signature):
@@ -115,11 +116,13 @@ def build_api_router() -> APIRouter:
     @router.post("/actions/{action_id}/signatures", summary="Approve: submit an owner's EIP-712 signature")
     def sign(request: Request, action_id: int, body: SignatureIn) -> Any:
         services = _checked(request, body)
-        return services.require("governance").submit_signature(action_id, signer=body.signer, signature=body.signature)
+        with refusals_from(request.app.state.refusals, client=client_of(request)):
+            return services.require("governance").submit_signature(action_id, signer=body.signer, signature=body.signature)
 
     @router.post("/actions/{action_id}/rejections", summary="Reject: an owner's signature over the rejection")
     def reject(request: Request, action_id: int, body: SignatureIn) -> Any:
         services = _checked(request, body)
-        return services.require("governance").reject(action_id, signer=body.signer, signature=body.signature)
+        with refusals_from(request.app.state.refusals, client=client_of(request)):
+            return services.require("governance").reject(action_id, signer=body.signer, signature=body.signature)
 
     return router

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bots.services import Services, ServiceUnavailable
 from bots.web.markdown import render_markdown
+from bots.web.security import WriteRateLimiter, allowed_origins, check_csrf, client_of
+from governance.audit import write_summaries
+from governance.audit_refusals import RefusalAggregator
 from ingest.errors import ConcordError, InputError, NotFoundError
 from ingest.settings import ConcordSettings
 
 __all__ = ["CSP", "create_app", "default_results_dir", "safe_url"]
 
 HERE = Path(__file__).parent
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Only our own scripts, styles and API; no framing (clickjacking), no form posts elsewhere.
 CSP = (
@@ -61,7 +67,14 @@ def create_app(
     from bots.web.pages import build_pages_router
     from bots.web.quarantine_page import build_quarantine_router
 
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Refusals only counted so far are written once, as summaries, when the server stops.
+        write_summaries(app.state.services.store, app.state.refusals.pending_summaries())
+
     app = FastAPI(
+        lifespan=_lifespan,
         title="Concord dashboard API",
         description="Read-only access is public. State changes need owner signatures and a CSRF token.",
         version="1",
@@ -76,6 +89,31 @@ def create_app(
     templates.env.filters["safe_url"] = safe_url
     templates.env.filters["markdown"] = render_markdown
     app.state.templates = templates
+    app.state.allowed_origins = allowed_origins(settings)
+    app.state.write_limiter = WriteRateLimiter(
+        limit=settings.web.write_rate_limit, window_seconds=settings.web.write_rate_window_seconds
+    )
+    app.state.refusals = RefusalAggregator(window_seconds=settings.audit.refusal_window_seconds)
+
+    secret = settings.web.session_secret.get_secret_value()
+
+    @app.middleware("http")
+    async def _guard_writes(request: Request, call_next: Any) -> Any:
+        """Every state-changing API request: per-client rate limit, then origin, JSON and CSRF token,
+        before the body is even parsed."""
+        if request.method not in _READ_METHODS and request.url.path.startswith("/api/"):
+            retry = app.state.write_limiter.retry_after(client_of(request))
+            if retry is not None:
+                return JSONResponse(
+                    {"error": f"Too many write requests from this client: at most {settings.web.write_rate_limit} "
+                              f"per {settings.web.write_rate_window_seconds:g} s. Retry in {retry} s."},
+                    status_code=429, headers={"Retry-After": str(retry)},
+                )
+            try:
+                check_csrf(request, secret, app.state.allowed_origins)
+            except HTTPException as refused:
+                return JSONResponse({"detail": refused.detail}, status_code=refused.status_code)
+        return await call_next(request)
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Any:

@@ -33,6 +33,8 @@ def live_server(app: Any) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # the page's own origin, as an operator lists it in web.public_origins, so its POSTs pass the Origin check
+    app.state.allowed_origins = frozenset({*app.state.allowed_origins, f"http://127.0.0.1:{port}"})
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

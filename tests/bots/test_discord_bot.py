@@ -280,11 +280,53 @@ async def test_ask_answers_with_citations_from_the_real_qa_service(bot: Any, fak
 
 
 async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, services: Services) -> None:
+    from agent.predict.service import predict_proposal
     from bots.services import wire
+    from ingest.domain import Proposal
 
     proposal_id = add_active_proposal(services.store)
     wire(services)  # agent.predict, trained on the DAO's earlier proposals in the store
     assert services.predictor is not None, services.missing
-    expected = services.predictor.predict(proposal_id)
+    with services.store.session() as session:
+        proposal = session.get(Proposal, proposal_id)
+    # the expectation comes from agent.predict itself, not from the bot's adapter under test
+    expected = predict_proposal(services.store, proposal).as_dict()["p_pass"]
+    assert 0.0 < expected < 1.0
     replies = await run(bot, fake_discord, "proposals", {"dao": "arbitrum"})
-    assert f"predicted {expected['p_pass']:.0%} to pass" in text_of(replies)
+    assert f"predicted {expected:.0%} to pass" in text_of(replies)
+
+
+class FixedPredictor:
+    """A test double with a known answer, so the rendering is checked against a value chosen here."""
+
+    def predict(self, proposal_id: int) -> dict[str, Any] | None:
+        return {"p_pass": 0.734, "low": 0.6, "high": 0.85, "model_id": "fixed"}
+
+
+async def test_proposals_render_the_predicted_probability(bot: Any, fake_discord: Any, services: Services) -> None:
+    add_active_proposal(services.store)
+    services.predictor = FixedPredictor()
+    replies = await run(bot, fake_discord, "proposals", {"dao": "arbitrum"})
+    assert "predicted 73% to pass" in text_of(replies)
+
+
+class CountingActions(ListedActions):
+    def __init__(self) -> None:
+        self.described: list[int] = []
+
+    def describe(self, action_id: int) -> dict[str, Any]:
+        self.described.append(action_id)
+        return super().describe(action_id)
+
+
+@pytest.mark.parametrize("command", ["approve", "reject"])
+async def test_approve_and_reject_need_the_signer_role(bot: Any, fake_discord: Any, services: Services, command: str) -> None:
+    """Each command guards itself (@signer_only): a member without the role learns nothing about the action."""
+    actions = CountingActions()
+    services.governance = actions
+    replies = await run(bot, fake_discord, command, {"action": 7}, roles=[MEMBER_ROLE_ID], user_id=601)
+    assert replies[0]["flags"] & EPHEMERAL
+    assert "Only members with the `signer` role" in replies[0]["content"]
+    assert "signer/7" not in replies[0]["content"] and actions.described == []
+    replies = await run(bot, fake_discord, command, {"action": 7}, roles=[SIGNER_ROLE_ID], user_id=602)
+    assert "<http://127.0.0.1:8000/signer/7>" in replies[0]["content"] and actions.described == [7]

@@ -58,7 +58,7 @@ def test_cli_recommend_sign_sign_executes(cli_env: Path, chain: ChainEnv, capsys
     assert chain.governor.functions.proposalVotes(chain.proposal_id).call()[1] == 100_000 * 10**18
     assert main(["audit", "log", "--json"]) == 0
     actions = [e["action"] for e in json.loads(capsys.readouterr().out)]
-    assert actions == ["recommend", "approve", "refuse", "approve", "execute"]
+    assert actions == ["recommend", "approve", "refuse", "approve", "execute", "checkpoint"]
 
 
 @pytest.mark.chain
