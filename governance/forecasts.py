@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from agent.predict.metrics import accuracy, brier, ece, log_loss
 from agent.predict.service import Prediction, predict_proposal
 from agent.report.attest import canonical_json
-from governance.audit import append_in_session
+from governance.audit import Checkpointer, append_in_session
 from governance.errors import GovernanceRefusal
 from ingest.domain import Dao, ForecastRecord, Proposal, utcnow
 from ingest.errors import InputError
@@ -81,6 +81,7 @@ def commit_forecast(
     now: datetime | None = None,
     predictor: Predictor | None = None,
     actor: str = "concord",
+    checkpointer: Checkpointer | None = None,
 ) -> ForecastRecord:
     """Predict ``proposal``, sign the forecast, store it and append ``forecast-commit`` to the audit log.
 
@@ -128,7 +129,7 @@ def commit_forecast(
                  f"committed {body['committed_at']}, before voting opens {body['voting_starts_at']}; "
                  f"sha256 {digest}, signed by {account.address}")
     with store.session() as session:
-        entry = append_in_session(session, actor=actor, action="forecast-commit", subject=f"proposal:{proposal.id}",
+        entry = append_in_session(session, checkpointer=checkpointer, actor=actor, action="forecast-commit", subject=f"proposal:{proposal.id}",
                                   payload={"forecast_sha256": digest, "signer": account.address, "p_pass": body["p_pass"]})
         record = ForecastRecord(
             proposal_id=int(proposal.id),  # type: ignore[arg-type]
@@ -182,7 +183,8 @@ class ForecastScore:
     brier: float
 
 
-def score_forecasts(store: Store, *, dao: str | None = None, actor: str = "concord") -> list[ForecastScore]:
+def score_forecasts(store: Store, *, dao: str | None = None, actor: str = "concord",
+                    checkpointer: Checkpointer | None = None) -> list[ForecastScore]:
     """Fill in the outcome of every unscored committed forecast whose proposal has passed or failed (audited)."""
     scored: list[ForecastScore] = []
     with store.session() as session:
@@ -197,7 +199,7 @@ def score_forecasts(store: Store, *, dao: str | None = None, actor: str = "conco
             record.outcome, record.scored_at = proposal.outcome, utcnow()
             score = ForecastScore(proposal.external_id, record.p_pass, str(proposal.outcome),
                                   brier([record.p_pass], [int(proposal.outcome == "passed")]))
-            append_in_session(session, actor=actor, action="forecast-score", subject=f"proposal:{proposal.id}",
+            append_in_session(session, checkpointer=checkpointer, actor=actor, action="forecast-score", subject=f"proposal:{proposal.id}",
                               payload={"forecast_sha256": record.forecast_sha256, "outcome": proposal.outcome,
                                        "brier": round(score.brier, 6)})
             session.add(record)

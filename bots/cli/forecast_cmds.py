@@ -35,12 +35,13 @@ def commit(
     Example: concord forecast commit 0xabc… --dao arbitrum
     """
     from bots.cli.report_cmds import _key
+    from governance.audit_checkpoints import checkpointer_from_settings
     from governance.forecasts import commit_forecast
 
     cli = get_context(ctx)
     store = cli.store()
     target = store.get_proposal(proposal, dao)
-    record = commit_forecast(store, target, key=_key(cli))
+    record = commit_forecast(store, target, key=_key(cli), checkpointer=checkpointer_from_settings(cli.settings))
     if as_json:
         print_json({"forecast_sha256": record.forecast_sha256, "signer": record.signer, "signature": record.signature,
                     "audit_entry_id": record.audit_entry_id, "statement": record.statement, "body": record.body})
@@ -58,10 +59,11 @@ def score(
 
     Example: concord forecast score --dao arbitrum
     """
+    from governance.audit_checkpoints import checkpointer_from_settings
     from governance.forecasts import score_forecasts
 
     cli = get_context(ctx)
-    scored = score_forecasts(cli.store(), dao=dao)
+    scored = score_forecasts(cli.store(), dao=dao, checkpointer=checkpointer_from_settings(cli.settings))
     if as_json:
         print_json([s.__dict__ for s in scored])
         return
