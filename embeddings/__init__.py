@@ -30,5 +30,5 @@ __all__ = [
 
 def cached_embedder(settings: "ConcordSettings") -> CachedEmbedder:  # noqa: F821 - settings type only
     """The configured encoder behind the vector cache in ``settings.index_dir/vectors.sqlite``."""
-    encoder = build_embedder(settings.embeddings, cache_dir=settings.index_dir / "models")
+    encoder = build_embedder(settings.embeddings, cache_dir=settings.embeddings.export_cache_dir())
     return CachedEmbedder(encoder, VectorCache(settings.index_dir / "vectors.sqlite"))

@@ -79,6 +79,13 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = 64
     device: str = "cpu"
     runtime: str = Field("onnx", description="'onnx' (ONNX Runtime fp32, exported once from the local weights) or 'torch'")
+    export_dir: Path | None = Field(
+        None, description="Where the ONNX export is cached, keyed by the weights' SHA-256 (default ~/.cache/concord/models)"
+    )
+
+    def export_cache_dir(self) -> Path:
+        """The ONNX export cache: shared by every data directory, since it depends only on the weights and the recipe."""
+        return self.export_dir or Path.home() / ".cache" / "concord" / "models"
 
 
 class ChainSettings(BaseModel):
