@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bots.web.app import create_app
 from bots.web.security import CSRF_COOKIE, WriteRateLimiter, issue_token, normalise_origin
-from bots.web.services import Services
+from bots.services import Services
 from governance.audit import list_entries, verify
 from governance.audit_refusals import RefusalAggregator
 from governance.service import build_governance

@@ -158,7 +158,7 @@ def test_dashboard_lists_quarantined_records(store: Store, tmp_path: Path) -> No
     from fastapi.testclient import TestClient
 
     from bots.web.app import create_app
-    from bots.web.services import Services
+    from bots.services import Services
     from ingest.settings import load_settings
 
     dao = store.ensure_dao("test")

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bots.web.app import create_app
-from bots.web.services import Services
+from bots.services import Services
 from governance.errors import Rule
 from ingest.settings import ConcordSettings
 from ingest.store import Store

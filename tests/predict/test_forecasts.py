@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from agent.predict.service import Prediction
 from bots.web.app import create_app
-from bots.web.services import Services
+from bots.services import Services
 from governance import audit
 from governance.errors import GovernanceRefusal
 from governance.forecasts import (
