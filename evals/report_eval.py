@@ -112,7 +112,8 @@ def _visible_text(report: Any) -> str:
 
 def evaluate_reports(*, embedder: Any, stance: Any, chat: Any = None, store: Store | None = None, injection: bool = True) -> dict[str, Any]:
     from agent.report import ReportBuilder
-    from agent.report.prediction import store_predictor
+    from agent.predict.predictor import StorePredictor
+    from agent.report.prediction import report_predictor
     from evals.units import load_unit_labels
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,7 +121,7 @@ def evaluate_reports(*, embedder: Any, stance: Any, chat: Any = None, store: Sto
             from evals.retrieval.corpus import sample_store
 
             store = sample_store(Path(tmp) / "sample.db")
-        builder = ReportBuilder(store, embedder=embedder, chat=chat or NullChat(), stance=stance, predictor=store_predictor())
+        builder = ReportBuilder(store, embedder=embedder, chat=chat or NullChat(), stance=stance, predictor=report_predictor(StorePredictor(store)))
         roles = {(r["thread"], r["author"]): r["role"] for r in (json.loads(x) for x in (DATA / "author_roles.jsonl").read_text().splitlines())}
         labelled_units = load_unit_labels()
         unit_truth = {(u["thread"], u["author"], u["text"]): u["type"] for u in labelled_units}

@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import col, select
 
 from agent.report import ReportBuilder
-from agent.report.prediction import store_predictor
+from agent.predict.predictor import StorePredictor
+from agent.report.prediction import report_predictor
 from agent.stance.trained import load_trained_stance
 from embeddings import SentenceTransformerEmbedder
 from evals.readme import render_block
@@ -36,7 +37,7 @@ def test_corpus_has_every_required_kind() -> None:
 @pytest.mark.slow
 def test_injection_corpus_changes_nothing_but_itself(sample_store: Store, minilm: SentenceTransformerEmbedder) -> None:
     corpus = load_corpus()
-    builder = ReportBuilder(sample_store, embedder=minilm, chat=NullChat(), stance=load_trained_stance(embedder=minilm), predictor=store_predictor())
+    builder = ReportBuilder(sample_store, embedder=minilm, chat=NullChat(), stance=load_trained_stance(embedder=minilm), predictor=report_predictor(StorePredictor(sample_store)))
     with sample_store.session() as session:
         rarible = session.exec(select(Proposal).where(Proposal.external_id == RARIBLE)).one()
         plurality = session.exec(select(Proposal).where(col(Proposal.discussion_url).contains("14976"))).first()
