@@ -3,7 +3,8 @@
 :class:`Forecaster` has the semantics of ``governance.forecasts.commit_forecast`` / ``score_forecasts``:
 ``commit`` refuses (``GovernanceRefusal``, rule ``forecast_before_vote``) once voting has started or when
 the start is unknown, and (rule ``one_forecast_per_proposal``) when the proposal already has a forecast;
-``score`` fills in the outcome of every unscored forecast whose proposal passed or failed and returns those.
+``score`` fills in the outcome of every unscored forecast whose proposal passed or failed and returns those;
+``committed`` returns the proposal's committed forecast (``p_pass`` at least), or None.
 
 :class:`AuditLogForecaster` is a small real implementation: the forecast (the predictor's p_pass) is
 committed as a hash-chained ``forecast-commit`` audit entry and scored with a ``forecast-score`` entry.
@@ -31,6 +32,8 @@ class Forecaster(Protocol):
     def commit(self, proposal: Proposal) -> dict[str, Any]: ...
 
     def score(self, dao: str) -> list[dict[str, Any]]: ...
+
+    def committed(self, proposal: Proposal) -> dict[str, Any] | None: ...
 
 
 def _aware(value: datetime) -> datetime:
@@ -65,6 +68,10 @@ class AuditLogForecaster:
         body["forecast_sha256"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         audit.append(self.store, actor=self.actor, action="forecast-commit", subject=subject, payload=body)
         return body
+
+    def committed(self, proposal: Proposal) -> dict[str, Any] | None:
+        entries = self._entries("forecast-commit", f"proposal:{proposal.id}")
+        return dict(entries[0].payload) if entries else None
 
     def score(self, dao: str) -> list[dict[str, Any]]:
         scored_subjects = {e.subject for e in self._entries("forecast-score")}

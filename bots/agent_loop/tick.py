@@ -166,10 +166,11 @@ class DaoTick:
                 return dict(forecaster.commit(proposal))
             except GovernanceRefusal as refusal:
                 if refusal.rule == "one_forecast_per_proposal":
-                    return {"already_committed": True}
+                    return {**(forecaster.committed(proposal) or {}), "already_committed": True}
                 raise Skip(f"{refusal.rule}: {refusal.detail}") from None
 
-        self._step(report, self.ledger.run("forecast", key, effect, proposal_ref=proposal.external_id))
+        self._step(report, self.ledger.run("forecast", key, effect, proposal_ref=proposal.external_id,
+                                           reconcile=lambda: forecaster.committed(proposal)))
 
     # --- messages -------------------------------------------------------------------------------
 
