@@ -118,3 +118,39 @@ def status(
             typer.echo(f"  {step['at']}  {step['stage']:<9} {step['status']:<8} {step['key']}  {why}")
         for wait in row["waiting"]:
             typer.echo(f"  waiting: action {wait['action']} on {wait['on']}")
+
+
+@agent_app.command("worker")
+def worker(
+    ctx: typer.Context,
+    concurrency: int = typer.Option(1, "--concurrency", help="Ticks and ingestion jobs run at once by this worker"),
+    loglevel: str = typer.Option("INFO", "--loglevel", help="Celery log level"),
+) -> None:
+    """A Celery worker that runs agent ticks (and ingestion jobs) from the broker (needs queue.broker_url).
+
+    Example: CONCORD_QUEUE__BROKER_URL=redis://redis:6379/0 concord agent worker
+    """
+    from bots.agent_loop.tasks import create_agent_celery
+    from ingest.queue.app import QUEUE_NAME
+
+    app = create_agent_celery(get_context(ctx).settings)
+    app.worker_main(["worker", f"--concurrency={concurrency}", f"--queues={QUEUE_NAME}", f"--loglevel={loglevel}",
+                     "--pool=prefork" if concurrency > 1 else "--pool=solo"])
+
+
+@agent_app.command("beat")
+def beat(
+    ctx: typer.Context,
+    loglevel: str = typer.Option("INFO", "--loglevel", help="Celery log level"),
+) -> None:
+    """Celery beat: enqueue each configured DAO's tick at its interval for the workers (run exactly one beat).
+
+    Example: CONCORD_QUEUE__BROKER_URL=redis://redis:6379/0 concord agent beat
+    """
+    from bots.agent_loop.tasks import create_agent_celery
+
+    cli = get_context(ctx)
+    app = create_agent_celery(cli.settings)
+    schedule = cli.settings.data_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule}"])

@@ -188,3 +188,23 @@ def test_two_agents_ticking_at_once_act_once(wired) -> None:  # type: ignore[no-
     assert blocked.skipped == {"tick": "another agent holds this DAO's lock"} and blocked.steps == []
     assert len(results[0].acted()) > 0 and len(writer.built) == 1 and len(discord.posted(CHANNEL_ID)) == 1
     assert client.get(f"concord:agent-lock:{DAO}") is None  # released after the tick
+
+
+def test_celery_beat_schedules_each_dao_and_the_task_runs_the_same_tick(tmp_path: Path, sqlite_url: str,
+                                                                        discord: LoopbackDiscord) -> None:
+    pytest.importorskip("celery")
+    from bots.agent_loop.tasks import AGENT_TICK_TASK, create_agent_celery
+
+    settings = load_settings(agent_toml(tmp_path / "concord.toml", extra="interval_s = 120"), data_dir=tmp_path / "data",
+                             database_url=sqlite_url, queue={"broker_url": "redis://127.0.0.1:6379/15"},
+                             discord={"token": "agent-test-token", "api_base": discord.base})
+    store = Store.open(sqlite_url)
+    seed_dao(store)
+    ScriptedReportWriter(store, tmp_path / "reports").build(1)
+    app = create_agent_celery(settings)
+    assert app.conf.beat_schedule == {f"agent-tick-{DAO}": {"task": AGENT_TICK_TASK, "schedule": 120.0, "args": [DAO]}}
+    done = app.tasks[AGENT_TICK_TASK].apply(args=[DAO]).get()
+    assert {s["stage"] for s in done["steps"]} >= {"discover", "forecast", "card"}
+    assert len(discord.posted(CHANNEL_ID)) == 1
+    assert app.tasks[AGENT_TICK_TASK].apply(args=[DAO]).get()["steps"] == []
+    store.close()
