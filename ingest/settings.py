@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -134,6 +134,8 @@ class GovernancePolicy(BaseModel):
 class AgentDaoSettings(BaseModel):
     """One DAO the agent loop watches (``[agent.daos.<slug>]`` in concord.toml)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     sources: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Ingestion jobs run incrementally each tick: {kind, target, options} as for `concord ingest` (kind: discourse, snapshot, discord-export, sample)",
@@ -151,6 +153,8 @@ class AgentDaoSettings(BaseModel):
 
 class AgentSettings(BaseModel):
     """The agent loop (`concord agent run`)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     interval_s: float = Field(300.0, description="Seconds between ticks of the in-process scheduler and of Celery beat")
     lock_timeout_s: int = Field(900, description="A DAO's Redis tick lock expires after this long (a killed agent frees it)")
