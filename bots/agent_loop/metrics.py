@@ -4,7 +4,7 @@ pending actions, last ingest per source. One registry per process object, never 
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -13,13 +13,15 @@ from prometheus_client.core import GaugeMetricFamily
 
 from ingest.store import Store
 
-__all__ = ["CONTENT_TYPE", "AgentMetrics", "PendingActionsCollector", "health", "serve_metrics"]
+__all__ = ["CONTENT_TYPE", "AgentMetrics", "StoreCollector", "health", "serve_metrics", "store_registry"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-class PendingActionsCollector:
-    """``concord_pending_actions{dao}``, read from the store at scrape time."""
+class StoreCollector:
+    """What the store says, read at scrape time (so the dashboard and any agent replica agree):
+    ``concord_pending_actions{dao}``, ``concord_agent_store_ticks{dao}``, ``concord_agent_unfinished_steps{dao}``,
+    ``concord_source_last_ingest_timestamp_seconds{dao,source}``."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -28,15 +30,38 @@ class PendingActionsCollector:
         from sqlalchemy import func
         from sqlmodel import col, select
 
-        from ingest.domain import Dao, PendingAction
+        from ingest.domain import AgentStep, Dao, IngestCursor, PendingAction, Source
 
-        family = GaugeMetricFamily("concord_pending_actions", "Pending actions waiting for Safe owners", labels=["dao"])
+        pending = GaugeMetricFamily("concord_pending_actions", "Pending actions waiting for Safe owners", labels=["dao"])
+        ticks = GaugeMetricFamily("concord_agent_store_ticks", "Ticks the agent recorded per DAO", labels=["dao"])
+        unfinished = GaugeMetricFamily("concord_agent_unfinished_steps", "Steps started or failed, to be retried", labels=["dao"])
+        ingest = GaugeMetricFamily("concord_source_last_ingest_timestamp_seconds", "Last cursor update per source",
+                                   labels=["dao", "source"])
         with self.store.session() as session:
-            rows = session.exec(select(Dao.slug, func.count()).join(PendingAction, col(PendingAction.dao_id) == Dao.id)
-                                .where(PendingAction.status == "pending").group_by(Dao.slug)).all()
-        for slug, count in rows:
-            family.add_metric([slug], float(count))
-        yield family
+            for slug, count in session.exec(select(Dao.slug, func.count()).join(PendingAction, col(PendingAction.dao_id) == Dao.id)
+                                            .where(PendingAction.status == "pending").group_by(Dao.slug)).all():
+                pending.add_metric([slug], float(count))
+            for row in session.exec(select(AgentStep).where(AgentStep.step_key == "tick")).all():
+                ticks.add_metric([row.dao], float(row.attempts))
+            for dao, count in session.exec(select(AgentStep.dao, func.count()).where(col(AgentStep.status).in_(["started", "failed"]))
+                                           .group_by(AgentStep.dao)).all():
+                unfinished.add_metric([dao], float(count))
+            for slug, kind, locator, last in session.exec(
+                select(Dao.slug, Source.kind, Source.locator, func.max(IngestCursor.updated_at))
+                .join(Source, col(Source.dao_id) == Dao.id).join(IngestCursor, col(IngestCursor.source_id) == Source.id)
+                .group_by(Dao.slug, Source.kind, Source.locator)
+            ).all():
+                if last is not None:
+                    stamp = last if last.tzinfo else last.replace(tzinfo=UTC)
+                    ingest.add_metric([slug, f"{kind}:{locator}"], stamp.timestamp())
+        yield from (pending, ticks, unfinished, ingest)
+
+
+def store_registry(store: Store) -> CollectorRegistry:
+    """A registry with only the store's metrics (the dashboard's /metrics)."""
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(store))  # type: ignore[arg-type]
+    return registry
 
 
 class AgentMetrics:
@@ -50,12 +75,12 @@ class AgentMetrics:
         self.last_ingest = Gauge("concord_last_ingest_timestamp_seconds", "Last successful ingest per source", ["dao", "source"],
                                  registry=self.registry)
         self.last_tick = Gauge("concord_agent_last_tick_timestamp_seconds", "When the last tick finished", ["dao"], registry=self.registry)
-        self._pending: PendingActionsCollector | None = None
+        self._store: StoreCollector | None = None
 
     def watch_store(self, store: Store) -> None:
-        if self._pending is None:
-            self._pending = PendingActionsCollector(store)
-            self.registry.register(self._pending)  # type: ignore[arg-type]
+        if self._store is None:
+            self._store = StoreCollector(store)
+            self.registry.register(self._store)  # type: ignore[arg-type]
 
     def step(self, result: Any) -> None:
         if result.status.startswith("already-"):
