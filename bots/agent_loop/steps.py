@@ -87,8 +87,11 @@ class StepLedger:
         if row is not None and row.status in ("done", "skipped"):
             return StepResult(key=key, stage=stage, status=f"already-{row.status}", detail=row.detail)
         started = time.monotonic()
-        if row is not None and row.status == "started" and reconcile is not None:
-            found = reconcile()
+        if row is not None and row.status in ("started", "failed") and reconcile is not None:  # a timed-out send may have landed
+            try:
+                found = reconcile()
+            except ConcordError as exc:  # cannot tell whether the effect happened: do not repeat it, try again next tick
+                return self._unsure(key, stage, exc, time.monotonic() - started)
             if found is not None:
                 return self._finish(key, stage, "done", {**found, "reconciled": True}, time.monotonic() - started)
         self._start(key, stage, proposal_ref)
@@ -101,6 +104,15 @@ class StepLedger:
             return self._finish(key, stage, "failed", {"error": str(exc), "kind": type(exc).__name__}, time.monotonic() - started)
         self._die(stage, "after")
         return self._finish(key, stage, "done", detail, time.monotonic() - started)
+
+    def _unsure(self, key: str, stage: str, exc: ConcordError, seconds: float) -> StepResult:
+        detail = {"error": f"could not check whether this step already ran ({exc}); it stays unfinished", "kind": type(exc).__name__}
+        audit.append(self.store, actor=self.actor, action="agent-step", subject=f"{self.dao}:{key}",
+                     payload={"stage": stage, "status": "unsure", "detail": detail})
+        result = StepResult(key=key, stage=stage, status="failed", detail=detail, seconds=seconds)
+        if self.observe is not None:
+            self.observe(result)
+        return result
 
     def skip(self, stage: str, key: str, reason: str, *, proposal_ref: str = "") -> StepResult:
         """Record that ``key`` does not apply (once), with the reason."""
