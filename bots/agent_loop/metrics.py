@@ -118,14 +118,14 @@ def health(store: Store) -> tuple[bool, dict[str, Any]]:
     return True, {"ok": True, "store": "ok"}
 
 
-def serve_metrics(metrics: AgentMetrics, port: int, *, store: Store, host: str = "0.0.0.0") -> ThreadingHTTPServer:  # noqa: S104
+def serve_metrics(metrics: AgentMetrics, port: int, *, store: Store, host: str = "0.0.0.0") -> ThreadingHTTPServer:
     """Serve ``/healthz`` and ``/metrics`` on a daemon thread; call ``.shutdown()`` to stop."""
     import json
 
     metrics.watch_store(store)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             if self.path == "/metrics":
                 body, status, kind = metrics.render(), 200, CONTENT_TYPE
             elif self.path == "/healthz":

@@ -14,7 +14,7 @@ import httpx
 
 from ingest.errors import ConcordError
 
-__all__ = ["DiscordRestNotifier", "DiscourseReplier", "NotifyError", "Notifier", "marker"]
+__all__ = ["DiscordRestNotifier", "DiscourseReplier", "Notifier", "NotifyError", "marker"]
 
 DISCORD_API = "https://discord.com/api/v10"
 
@@ -43,6 +43,9 @@ class DiscordRestNotifier:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.base = (api_base or DISCORD_API).rstrip("/")
         self._client = httpx.Client(headers={"Authorization": f"Bot {token}"}, timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self._client.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -81,6 +84,9 @@ class DiscourseReplier:
         self.base = base_url.rstrip("/")
         self._client = httpx.Client(headers={"User-Api-Key": user_api_key, "Accept": "application/json"},
                                     timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self._client.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

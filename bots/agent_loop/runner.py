@@ -54,10 +54,12 @@ def dao_lock(settings: ConcordSettings, dao: str, *, client: Any = None) -> Iter
     try:
         yield True
     finally:
-        try:
+        import contextlib
+
+        from redis.exceptions import LockError
+
+        with contextlib.suppress(LockError):  # it expired and another agent took it: nothing of ours to release
             lock.release()
-        except Exception:  # noqa: BLE001 - an expired lock was taken over; nothing of ours to release
-            pass
 
 
 def _dao_services(services: Services, config: AgentDaoSettings) -> Services:
@@ -81,6 +83,12 @@ class AgentRunner:
         self.forecaster = forecaster if forecaster is not None else self._forecaster()
         self.reports = reports if reports is not None else (ServicesReportWriter(services) if services.searcher is not None else None)
         self.lock_client, self.observe = lock_client, observe
+
+    def close(self) -> None:
+        """Close the notifier's HTTP connections."""
+        close = getattr(self.notifier, "close", None)
+        if callable(close):
+            close()
 
     def _notifier(self) -> Notifier | None:
         token = self.settings.discord.token
@@ -107,8 +115,12 @@ class AgentRunner:
                 from governance.safe_service import SafeTransactionServiceClient
 
                 safe_service = SafeTransactionServiceClient(self.settings.chain.safe_tx_service_url)
-            return DaoTick(services, dao, config, notifier=self.notifier, forum=forum, forecaster=self.forecaster,
-                           reports=self.reports, safe_service=safe_service, observe=self.observe).run()
+            try:
+                return DaoTick(services, dao, config, notifier=self.notifier, forum=forum, forecaster=self.forecaster,
+                               reports=self.reports, safe_service=safe_service, observe=self.observe).run()
+            finally:
+                if forum is not None:
+                    forum.close()
 
     def tick_all(self, daos: dict[str, AgentDaoSettings]) -> list[TickReport]:
         return [self.tick(dao, config) for dao, config in daos.items()]
@@ -128,7 +140,7 @@ class AgentRunner:
                     report = self.tick(dao, config)
                     if on_tick is not None:
                         on_tick(report)
-                except Exception as exc:  # noqa: BLE001 - one DAO's failure must not stop the others; reported
+                except Exception as exc:
                     if on_error is None:
                         raise
                     on_error(dao, exc)

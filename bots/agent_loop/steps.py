@@ -28,7 +28,7 @@ Effect = Callable[[], dict[str, Any]]
 Reconcile = Callable[[], dict[str, Any] | None]
 
 
-class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
+class Skip(Exception):
     """Raised by a step's effect when the step does not apply; ``reason`` is recorded."""
 
     def __init__(self, reason: str) -> None:

@@ -80,6 +80,8 @@ class DaoTick:
         self._ingest(report)
         proposals = self._proposals()
         for proposal in proposals:
+            if not self._open(proposal):
+                continue  # closed before the agent saw it, or done: only its outcome is left (below)
             self._discover(report, proposal)
             self._report(report, proposal)
             self._forecast(report, proposal)

@@ -67,6 +67,7 @@ def run(
             metrics.tick(report)
             log.event("tick", dao=name, acted=len(report.acted()), waiting=len(report.waiting), skipped=report.skipped)
             reports.append(report.as_dict())
+        runner.close()
         if as_json:
             print_json(reports)
         return
@@ -87,6 +88,7 @@ def run(
     try:
         runner.run_forever(daos, stop=stop, on_tick=on_tick, on_error=on_error)
     finally:
+        runner.close()
         if server is not None:
             server.shutdown()
         log.event("stopped", reason="signal")

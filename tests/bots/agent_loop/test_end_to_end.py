@@ -131,6 +131,7 @@ def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, cha
         assert len(outcome) == 1
         cards = [r for r in discord.posted(CHANNEL_ID) if "consensus report" in r.json["content"]]
         assert len(cards) == 1 and len(discord.posted(CHANNEL_ID)) == 3  # card, signer notice, outcome: once each
+    runner.close()
     with store.session() as session:
         actions = [e.action for e in session.exec(select(AuditEntry)).all()]
     assert actions.count("forecast-commit") == 1 and actions.count("forecast-score") == 1

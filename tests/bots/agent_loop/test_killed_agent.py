@@ -37,7 +37,7 @@ def _env(tmp_path: Path, sqlite_url: str, discord: LoopbackDiscord, **extra: str
 
 
 def _agent(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bots.cli.main", "agent", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "bots.cli.main", "agent", *args], check=False, env=env, capture_output=True, text=True,
                           timeout=300, cwd=ROOT)
 
 
@@ -111,3 +111,5 @@ def test_sigterm_stops_the_loop_after_its_tick_and_metrics_answer(tmp_path: Path
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(timeout=60)
+        proc.stderr.close()  # type: ignore[union-attr]

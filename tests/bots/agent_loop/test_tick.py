@@ -31,6 +31,7 @@ def wired(tmp_path: Path, sqlite_url: str, discord: LoopbackDiscord):  # type: i
     runner = AgentRunner(services, notifier=DiscordRestNotifier("agent-test-token", api_base=discord.base),
                          forecaster=forecaster, reports=writer)
     yield runner, store, writer, discord
+    runner.close()
     store.close()
 
 
@@ -207,4 +208,23 @@ def test_celery_beat_schedules_each_dao_and_the_task_runs_the_same_tick(tmp_path
     assert {s["stage"] for s in done["steps"]} >= {"discover", "forecast", "card"}
     assert len(discord.posted(CHANNEL_ID)) == 1
     assert app.tasks[AGENT_TICK_TASK].apply(args=[DAO]).get()["steps"] == []
+    store.close()
+
+
+def test_ingest_runs_the_configured_sources_incrementally(tmp_path: Path, sqlite_url: str) -> None:
+    """The bundled sample as the DAO's source: the first tick ingests it, the second adds nothing; history is not acted on."""
+    (tmp_path / "c.toml").write_text('[agent.daos.arbitrum]\nsources = [{ kind = "sample" }]\n')
+    settings = load_settings(tmp_path / "c.toml", data_dir=tmp_path / "data", database_url=sqlite_url)
+    store = Store.open(sqlite_url)
+    runner = AgentRunner(build_services(settings, store=store), forecaster=None, reports=None)
+    first = runner.tick("arbitrum", settings.agent.daos["arbitrum"])
+    assert first.ingested["sample:"]["ok"] and sum(s["ingested"] for s in first.ingested["sample:"]["summaries"]) > 0
+    with store.session() as session:
+        proposals = len(session.exec(select(Proposal)).all())
+    assert proposals > 0 and first.acted() == []  # every sample proposal is closed: nothing to report or forecast
+    second = runner.tick("arbitrum", settings.agent.daos["arbitrum"])
+    assert second.ingested["sample:"]["ok"] and sum(s["ingested"] for s in second.ingested["sample:"]["summaries"]) == 0
+    with store.session() as session:
+        assert len(session.exec(select(Proposal)).all()) == proposals
+    assert [e.payload for e in _actions(store, "agent-ingest")] == [{"sample:": {"ok": True}}] * 2
     store.close()
