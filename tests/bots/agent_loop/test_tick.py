@@ -228,3 +228,19 @@ def test_ingest_runs_the_configured_sources_incrementally(tmp_path: Path, sqlite
         assert len(session.exec(select(Proposal)).all()) == proposals
     assert [e.payload for e in _actions(store, "agent-ingest")] == [{"sample:": {"ok": True}}] * 2
     store.close()
+
+
+def test_status_says_what_was_done_and_what_waits(wired, tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from bots.cli.main import main as concord_main
+
+    runner, store, writer, _ = wired
+    pid = seed_dao(store)
+    _tick(runner)
+    config = tmp_path / "concord.toml"
+    monkeypatch.setenv("CONCORD_DATABASE_URL", sqlite_url)
+    capsys.readouterr()
+    assert concord_main(["--config", str(config), "agent", "status", "--dao", DAO]) == 0
+    out = capsys.readouterr().out
+    assert f"{DAO}: last tick" in out and "(1 ticks)" in out
+    assert f"card:{pid}:{writer.built[0]}" in out and "recommendations are off" in out
