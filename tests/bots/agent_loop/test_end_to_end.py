@@ -28,7 +28,16 @@ from bots.web.security import CSRF_COOKIE
 from governance import audit
 from governance.chain.gateway import GOVERNOR_STATES, NodeAccountSender
 from governance.service import build_governance
-from ingest.domain import AuditEntry, Post, Proposal, ProposalLink, ReportRecord, Thread
+from ingest.domain import (
+    AgentStep,
+    AuditEntry,
+    PendingAction,
+    Post,
+    Proposal,
+    ProposalLink,
+    ReportRecord,
+    Thread,
+)
 from ingest.settings import load_settings
 from ingest.store import Store
 from tests.bots.agent_loop.conftest import DAO, agent_toml
@@ -62,7 +71,7 @@ class ConsensusReportWriter:
             return {"report_id": record.id}
 
 
-def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> None:  # noqa: F811
+def _setup(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> tuple[Any, Store, int]:  # noqa: F811
     settings = load_settings(
         agent_toml(tmp_path / "concord.toml", extra="recommend = true"), data_dir=tmp_path / "data", database_url=sqlite_url,
         policy={"allowed_daos": [DAO], "min_confidence": 0.7, "cooldown_hours": 0},
@@ -88,6 +97,12 @@ def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, cha
 
     services = build_services(settings, store=store)
     services.governance = build_governance(settings, store=store, w3=chain.w3, sender=NodeAccountSender(chain.relayer))
+    return services, store, pid
+
+
+def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> None:  # noqa: F811
+    services, store, pid = _setup(tmp_path, sqlite_url, chain)
+    settings = services.settings
     with LoopbackDiscord(token="t").serving() as discord:
         runner = AgentRunner(services, notifier=DiscordRestNotifier("t", api_base=discord.base),
                              reports=ConsensusReportWriter(store, tmp_path / "reports"))
@@ -137,4 +152,25 @@ def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, cha
     assert actions.count("forecast-commit") == 1 and actions.count("forecast-score") == 1
     assert actions.count("execute") == 1 and actions.count("recommend") == 1
     assert audit.verify(store).ok
+    store.close()
+
+
+def test_killed_after_filing_the_recommendation_files_no_second_one(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> None:  # noqa: F811
+    """Killed after the pending action was written but before its step was marked done: the restart finds the action."""
+    services, store, _ = _setup(tmp_path, sqlite_url, chain)
+    with LoopbackDiscord(token="t").serving() as discord:
+        runner = AgentRunner(services, notifier=DiscordRestNotifier("t", api_base=discord.base),
+                             reports=ConsensusReportWriter(store, tmp_path / "reports"))
+        config = services.settings.agent.daos[DAO]
+        first = runner.tick(DAO, config)
+        step = next(s for s in first.acted() if s.stage == "recommend")
+        with store.session() as session:
+            row = session.exec(select(AgentStep).where(AgentStep.step_key == step.key)).one()
+            row.status = "started"  # the state a SIGKILL between the insert and the step's 'done' leaves
+            session.add(row)
+        again = runner.tick(DAO, config)
+        runner.close()
+    assert [(s.stage, s.status, s.detail.get("reconciled")) for s in again.acted()] == [("recommend", "done", True)]
+    with store.session() as session:
+        assert len(session.exec(select(PendingAction)).all()) == 1
     store.close()
