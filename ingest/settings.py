@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,8 @@ from pydantic_settings import (
 from ingest.errors import ConfigError
 
 __all__ = [
+    "AgentDaoSettings",
+    "AgentSettings",
     "AuditSettings",
     "ChainSettings",
     "ConcordSettings",
@@ -157,6 +159,39 @@ class GovernancePolicy(BaseModel):
     )
 
 
+class AgentDaoSettings(BaseModel):
+    """One DAO the agent loop watches (``[agent.daos.<slug>]`` in concord.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Ingestion jobs run incrementally each tick: {kind, target, options} as for `concord ingest` (kind: discourse, snapshot, discord-export, sample)",
+    )
+    discord_channel_id: int | None = Field(None, description="Channel that gets report cards and outcomes; unset = no Discord posts")
+    signer_role_id: int | None = Field(None, description="Role mentioned when a pending action needs signatures")
+    discourse_url: str | None = Field(None, description="Forum base URL for replies in the proposal's topic")
+    discourse_user_api_key: SecretStr | None = Field(None, description="Discourse User API key; unset = no forum replies")
+    safe_address: str | None = Field(None, description="This DAO's Safe (default: chain.safe_address)")
+    governor_address: str | None = Field(None, description="This DAO's Governor (default: chain.governor_address)")
+    recommend: bool = Field(False, description="File vote recommendations for signers (the governance policy still applies)")
+    execute: bool = Field(True, description="Send execTransaction once the Safe threshold of owner signatures is met")
+    interval_s: float | None = Field(None, description="Tick interval for this DAO (default: agent.interval_s)")
+
+
+class AgentSettings(BaseModel):
+    """The agent loop (`concord agent run`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_s: float = Field(300.0, description="Seconds between ticks of the in-process scheduler and of Celery beat")
+    lock_timeout_s: int = Field(900, description="A DAO's Redis tick lock expires after this long (a killed agent frees it)")
+    metrics_port: int | None = Field(None, description="Serve /healthz and /metrics on this port while `concord agent run` loops")
+    json_logs: bool = Field(False, description="Write one JSON object per log line")
+    daos: dict[str, AgentDaoSettings] = Field(default_factory=dict)
+    die_at: str | None = Field(None, description="Testing only: SIGKILL the agent process at this step point (stage:before|after)")
+
+
 class ConcordSettings(BaseSettings):
     """Every setting Concord has. See ``concord config show``."""
 
@@ -181,6 +216,7 @@ class ConcordSettings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: GovernancePolicy = Field(default_factory=GovernancePolicy)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @model_validator(mode="after")
     def _locate_tuned_models(self) -> ConcordSettings:

@@ -4,7 +4,8 @@ One aiohttp server plays Discord for both the ingestion tests (channel history, 
 discord` command) and the bot tests (interaction callbacks and follow-ups):
 
 - REST under ``/api/v10``: ``users/@me`` (checks the bot token), ``oauth2/applications/@me``,
-  ``channels/{id}/messages`` (newest first, ``before``/``after``/``limit`` paging, 403 on the hidden channel),
+  ``channels/{id}/messages`` (newest first, ``before``/``after``/``limit`` paging, 403 on the hidden channel; POST
+  sends a bot message, de-duplicated by an enforced nonce as Discord does),
   ``interactions/{id}/{token}/callback`` and ``webhooks/...`` (replies are recorded for the tests to read).
 - A gateway websocket at ``/gateway``: HELLO, heartbeat ACKs, and on IDENTIFY a READY with the guild
   unavailable followed by its GUILD_CREATE, as Discord does. Plain JSON text frames (discord.py only
@@ -253,6 +254,8 @@ class LoopbackDiscord:
             })
         if path.startswith("/channels/") and path.endswith("/messages") and request.method == "GET":
             return self._history(int(path.split("/")[2]), request)
+        if path.startswith("/channels/") and path.endswith("/messages") and request.method == "POST":
+            return self._create(int(path.split("/")[2]), body or {})
         if path.startswith("/interactions/") and path.endswith("/callback"):
             return _json({"interaction": {"id": path.split("/")[2], "type": 2}})
         if path.startswith("/webhooks/"):
@@ -270,6 +273,21 @@ class LoopbackDiscord:
         if "after" in request.query:
             rows = [m for m in rows if int(m["id"]) > int(request.query["after"])][-limit:]
         return _json(rows[:limit])
+
+    def _create(self, channel: int, body: dict[str, Any]) -> web.Response:
+        """A bot message sent to a channel; an enforced nonce already used in the channel returns that message (as Discord does)."""
+        rows = self.messages.setdefault(channel, [])
+        if body.get("enforce_nonce") and body.get("nonce"):
+            for message in rows:
+                if message.get("nonce") == body["nonce"]:
+                    return _json(message)
+        message = {**_reply_message(body), "channel_id": str(channel), "nonce": body.get("nonce")}
+        rows.append(message)
+        return _json(message)
+
+    def posted(self, channel: int = CHANNEL_ID) -> list[Recorded]:
+        """The POST requests that sent messages to ``channel`` (repeats included)."""
+        return [r for r in self.requests if r.method == "POST" and r.path == f"/channels/{channel}/messages"]
 
     def replies(self, token: str) -> list[dict[str, Any]]:
         """The JSON bodies the bot sent for the interaction with ``token``: the callback, then follow-ups."""

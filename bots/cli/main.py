@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from bots.cli.agent_cmds import agent_app
 from bots.cli.bench_cmds import bench_cmd
 from bots.cli.config_cmds import config_app
 from bots.cli.context import CliContext
@@ -57,6 +58,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(queue_app, name="queue")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(agent_app, name="agent")
 app.command("bench")(bench_cmd)
 app.command("serve")(serve_cmd)
 app.command("bot")(bot_cmd)

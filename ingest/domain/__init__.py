@@ -5,6 +5,7 @@ New tables go in a module of this package and are re-exported below, so that
 """
 
 from ingest.domain._columns import content_hash, utcnow
+from ingest.domain.agent_steps import AgentStep
 from ingest.domain.bookkeeping import AuditEntry, IngestCursor, QuarantinedRecord
 from ingest.domain.community import Author, Dao, Source
 from ingest.domain.decisions import Proposal, ProposalLink, Vote
@@ -16,6 +17,7 @@ from ingest.domain.enums import LinkMethod, Outcome, ProposalOrigin, SourceKind,
 
 __all__ = [
     "ActionSignature",
+    "AgentStep",
     "GovernanceDraft",
     "PendingAction",
     "AuditEntry",

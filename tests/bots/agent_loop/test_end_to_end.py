@@ -1,0 +1,176 @@
+"""The agent on a real EVM (eth-tester) with the real Safe (2 of 3) and Governor, and the loopback Discord:
+proposal → report, forecast, card and a pending vote → two owners sign through the dashboard → the vote is on
+chain with the report hash in its reason → the proposal closes → the forecast is scored and the outcome posted.
+
+What is not real here: the report writer is scripted (no chat model on 2 cores), the proposal row and its
+final outcome are written by the test (read from the Governor's state) instead of by the Governor ingester,
+and the store's voting start is set ahead of the chain's so the forecast step runs before the vote.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+from sqlmodel import select
+from web3.logs import DISCARD
+
+from bots.agent_loop.notify import DiscordRestNotifier
+from bots.agent_loop.runner import AgentRunner
+from bots.services import build_services
+from bots.web.app import create_app
+from bots.web.security import CSRF_COOKIE
+from governance import audit
+from governance.chain.gateway import GOVERNOR_STATES, NodeAccountSender
+from governance.service import build_governance
+from ingest.domain import (
+    AgentStep,
+    AuditEntry,
+    PendingAction,
+    Post,
+    Proposal,
+    ProposalLink,
+    ReportRecord,
+    Thread,
+)
+from ingest.settings import load_settings
+from ingest.store import Store
+from tests.bots.agent_loop.conftest import DAO, agent_toml
+from tests.discord_loopback import CHANNEL_ID, SIGNER_ROLE_ID, LoopbackDiscord
+from tests.governance.conftest import ChainEnv, chain, chain_module, sign_as  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.chain
+
+
+class ConsensusReportWriter:
+    """A report with the consensus-report fields governance reads (proposal, stance counts, prediction)."""
+
+    def __init__(self, store: Store, directory: Path) -> None:
+        self.store, self.directory = store, directory
+
+    def build(self, proposal_id: int) -> dict[str, Any]:
+        from agent.report.inputs import load_inputs
+
+        inputs = load_inputs(self.store, proposal_id)
+        body = {"schema": "concord.report/1", "stance": {"counts": {"for": 3, "against": 1}}, "prediction": {"probability_pass": 0.9},
+                "proposal": {"id": proposal_id, "dao": DAO, "external_id": inputs.proposal.external_id, "origin": "governor"},
+                "summary": {"text": "Most posters support returning the wei."}}
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{proposal_id}.json"
+        path.write_text(json.dumps(body, indent=2))
+        with self.store.session() as session:
+            record = ReportRecord(proposal_id=proposal_id, schema_version="1", inputs_hash=inputs.hash, report_sha256="",
+                                  path=str(path), post_ids=[int(p.id) for p in inputs.posts], manifest={})
+            session.add(record)
+            session.flush()
+            return {"report_id": record.id}
+
+
+def _setup(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> tuple[Any, Store, int]:  # noqa: F811
+    settings = load_settings(
+        agent_toml(tmp_path / "concord.toml", extra="recommend = true"), data_dir=tmp_path / "data", database_url=sqlite_url,
+        policy={"allowed_daos": [DAO], "min_confidence": 0.7, "cooldown_hours": 0},
+        chain={"safe_address": chain.safe.address, "governor_address": chain.governor.address},
+    )
+    store = Store.open(sqlite_url)
+    dao = store.ensure_dao(DAO, "Test DAO")
+    source = store.ensure_source(dao, "discourse", "https://forum.test")
+    now = datetime.now(UTC)
+    with store.session() as session:
+        thread = Thread(source_id=source.id, external_id="9", title="Return 1 wei")
+        session.add(thread)
+        session.flush()
+        session.add(Post(source_id=source.id, thread_id=thread.id, external_id="9-1", number=1, text="Yes, return it.",
+                         created_at=now, content_hash="p1"))
+        proposal = Proposal(dao_id=dao.id, origin="governor", external_id=str(chain.proposal_id), title="Return 1 wei",
+                            choices=["Against", "For", "Abstain"], start=now + timedelta(hours=1), end=now + timedelta(days=2),
+                            content_hash="c")
+        session.add(proposal)
+        session.flush()
+        session.add(ProposalLink(proposal_id=proposal.id, thread_id=thread.id, method="url"))
+        pid = int(proposal.id or 0)
+
+    services = build_services(settings, store=store)
+    services.governance = build_governance(settings, store=store, w3=chain.w3, sender=NodeAccountSender(chain.relayer))
+    return services, store, pid
+
+
+def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> None:  # noqa: F811
+    services, store, pid = _setup(tmp_path, sqlite_url, chain)
+    settings = services.settings
+    with LoopbackDiscord(token="t").serving() as discord:
+        runner = AgentRunner(services, notifier=DiscordRestNotifier("t", api_base=discord.base),
+                             reports=ConsensusReportWriter(store, tmp_path / "reports"))
+        config = settings.agent.daos[DAO]
+        first = runner.tick(DAO, config)
+        stages = {s.stage: s for s in first.acted()}
+        assert {"report", "forecast", "card", "recommend", "signers"} <= set(stages), first.as_dict()
+        action_id = stages["recommend"].detail["action_id"]
+        assert first.waiting == [{"action": action_id, "on": "Safe owners: 0 of 2 signatures"}]
+        notice = next(r.json for r in discord.posted(CHANNEL_ID) if "Pending vote" in r.json["content"])
+        assert notice["content"].startswith(f"<@&{SIGNER_ROLE_ID}>")
+        assert runner.tick(DAO, config).acted() == []  # nothing repeats while the owners have not signed
+
+        # two owners sign through the dashboard
+        client = TestClient(create_app(settings, services=services, results_dir=tmp_path / "results"))
+        client.get("/proposals")
+        token = client.cookies[CSRF_COOKIE]
+        action = services.governance.describe(action_id)
+        for key in chain.owner_keys[:2]:
+            signed = client.post(f"/api/actions/{action_id}/signatures", headers={"X-CSRF-Token": token},
+                                 json={"signer": Account.from_key(key).address, "signature": sign_as(key, action["typed_data"])})
+            assert signed.status_code == 200, signed.text
+        done = services.governance.describe(action_id)
+        assert done["status"] == "executed"
+        receipt = chain.w3.eth.get_transaction_receipt(done["executed_tx_hash"])
+        vote = chain.governor.events.VoteCast().process_receipt(receipt, errors=DISCARD)[0]["args"]
+        assert f"sha256:{done['report_sha256']}" in vote["reason"]
+        assert runner.tick(DAO, config).waiting == []  # executed: nothing waits, nothing is sent twice
+
+        # the vote closes; the outcome comes from the Governor's state
+        chain.w3.testing.mine(1001)
+        state = GOVERNOR_STATES[chain.governor.functions.state(chain.proposal_id).call()]
+        assert state in ("Succeeded", "Defeated")
+        with store.session() as session:
+            row = session.get(Proposal, pid)
+            row.outcome, row.end = ("passed" if state == "Succeeded" else "failed"), datetime.now(UTC) - timedelta(seconds=1)
+            session.add(row)
+        runner.tick(DAO, config)
+        runner.tick(DAO, config)
+        outcome = [r.json["content"] for r in discord.posted(CHANNEL_ID) if "Brier score" in r.json["content"]]
+        assert len(outcome) == 1
+        cards = [r for r in discord.posted(CHANNEL_ID) if "consensus report" in r.json["content"]]
+        assert len(cards) == 1 and len(discord.posted(CHANNEL_ID)) == 3  # card, signer notice, outcome: once each
+    runner.close()
+    with store.session() as session:
+        actions = [e.action for e in session.exec(select(AuditEntry)).all()]
+    assert actions.count("forecast-commit") == 1 and actions.count("forecast-score") == 1
+    assert actions.count("execute") == 1 and actions.count("recommend") == 1
+    assert audit.verify(store).ok
+    store.close()
+
+
+def test_killed_after_filing_the_recommendation_files_no_second_one(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> None:  # noqa: F811
+    """Killed after the pending action was written but before its step was marked done: the restart finds the action."""
+    services, store, _ = _setup(tmp_path, sqlite_url, chain)
+    with LoopbackDiscord(token="t").serving() as discord:
+        runner = AgentRunner(services, notifier=DiscordRestNotifier("t", api_base=discord.base),
+                             reports=ConsensusReportWriter(store, tmp_path / "reports"))
+        config = services.settings.agent.daos[DAO]
+        first = runner.tick(DAO, config)
+        step = next(s for s in first.acted() if s.stage == "recommend")
+        with store.session() as session:
+            row = session.exec(select(AgentStep).where(AgentStep.step_key == step.key)).one()
+            row.status = "started"  # the state a SIGKILL between the insert and the step's 'done' leaves
+            session.add(row)
+        again = runner.tick(DAO, config)
+        runner.close()
+    assert [(s.stage, s.status, s.detail.get("reconciled")) for s in again.acted()] == [("recommend", "done", True)]
+    with store.session() as session:
+        assert len(session.exec(select(PendingAction)).all()) == 1
+    store.close()
