@@ -62,6 +62,9 @@ class Rule(StrEnum):
     PROPOSER_IS_OWNER = "proposer_is_owner"
     NOT_A_PROPOSER = "not_a_proposer"
     PROPOSER_EXPIRED = "proposer_expired"
+    # forecasts committed before the vote
+    FORECAST_BEFORE_VOTE = "forecast_before_vote"
+    ONE_FORECAST_PER_PROPOSAL = "one_forecast_per_proposal"
 
 
 class GovernanceRefusal(InputError):

@@ -25,7 +25,7 @@ from agent.predict.metrics import accuracy, brier, ece, log_loss
 from agent.predict.service import Prediction, predict_proposal
 from agent.report.attest import canonical_json
 from governance.audit import Checkpointer, append_in_session
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from ingest.domain import Dao, ForecastRecord, Proposal, utcnow
 from ingest.errors import InputError
 from ingest.store import Store
@@ -93,15 +93,15 @@ def commit_forecast(
 
     moment = _aware(now or utcnow())
     if proposal.start is None:
-        raise GovernanceRefusal("forecast_before_vote", f"proposal {proposal.id} has no voting start time, so a forecast "
+        raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"proposal {proposal.id} has no voting start time, so a forecast "
                                 "cannot be shown to precede the vote; ingest its start first")
     starts = _aware(proposal.start)
     if moment >= starts:
-        raise GovernanceRefusal("forecast_before_vote", f"voting on proposal {proposal.id} started at {_iso(starts)}; "
+        raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"voting on proposal {proposal.id} started at {_iso(starts)}; "
                                 f"a forecast committed at {_iso(moment)} would not be a forecast")
     with store.session() as session:
         if session.exec(select(ForecastRecord).where(ForecastRecord.proposal_id == proposal.id)).first() is not None:
-            raise GovernanceRefusal("one_forecast_per_proposal", f"proposal {proposal.id} already has a committed "
+            raise GovernanceRefusal(Rule.ONE_FORECAST_PER_PROPOSAL, f"proposal {proposal.id} already has a committed "
                                     "forecast; committed forecasts are never replaced")
         dao = session.get(Dao, proposal.dao_id)
         if dao is None:

@@ -109,16 +109,23 @@ class StanceCount:
 
 
 def count_people(
-    by_post: list[dict[str, Any]], *, author_of: Mapping[int, str], power_of: Mapping[str, float] | None = None
+    by_post: list[dict[str, Any]], *, author_of: Mapping[int, str], power_of: Mapping[str, float] | None = None,
+    threshold: float = 0.0,
 ) -> StanceCount:
     """One person, one voice: each author's posts give one stance (their most frequent label; a tie is neutral).
 
     ``author_of`` maps a post id to its author; posts without a known author are not counted (a pile of
     anonymous posts is no crowd). ``power_of`` gives the voting power of authors linked to an address.
+    Posts of the proposer side (``"proposer": true``) are never counted, and a label whose confidence is below
+    ``threshold`` counts as neutral (uncertain), never as support or opposition.
     """
     labels: dict[str, Counter[str]] = {}
     unattributed = 0
     for entry in by_post:
+        if entry.get("proposer"):
+            continue
+        if float(entry.get("confidence", 1.0)) < threshold:
+            entry = {**entry, "label": "neutral"}
         author = author_of.get(int(entry.get("post_id", -1)))
         if author is None:
             unattributed += 1
@@ -183,7 +190,8 @@ def recommendation_from_report(
     by_post = list((data.get("stance") or {}).get("by_post") or [])
     authors = {int(e["post_id"]): str(e["author"]) for e in by_post if e.get("author") and "post_id" in e}
     authors.update(author_of or {})
-    people = count_people(by_post, author_of=authors, power_of=power_of)
+    threshold = float((data.get("stance_mix") or {}).get("threshold") or 0.0)
+    people = count_people(by_post, author_of=authors, power_of=power_of, threshold=threshold)
     choice = people.choice
     p_pass, missing = real_prediction(data)
     if p_pass is None:

@@ -6,8 +6,10 @@ the start is unknown, and (rule ``one_forecast_per_proposal``) when the proposal
 ``score`` fills in the outcome of every unscored forecast whose proposal passed or failed and returns those;
 ``committed`` returns the proposal's committed forecast (``p_pass`` at least), or None.
 
-:class:`AuditLogForecaster` is a small real implementation: the forecast (the predictor's p_pass) is
-committed as a hash-chained ``forecast-commit`` audit entry and scored with a ``forecast-score`` entry.
+:class:`SignedForecaster` is what the agent runs: ``governance.forecasts`` (the forecast stored, signed by the
+attestation key and written to the audit log; the same records ``concord forecast track-record`` and the dashboard
+score). :class:`AuditLogForecaster` is the lightweight double the loop's tests drive with a scripted P(pass): the
+forecast is a hash-chained ``forecast-commit`` audit entry, scored with a ``forecast-score`` entry.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from typing import Any, Protocol
 from sqlmodel import col, select
 
 from governance import audit
-from governance.errors import GovernanceRefusal
+from governance.errors import GovernanceRefusal, Rule
 from ingest.domain import AuditEntry, Dao, Proposal, utcnow
 from ingest.store import Store
 
-__all__ = ["AuditLogForecaster", "Forecaster"]
+__all__ = ["AuditLogForecaster", "Forecaster", "SignedForecaster"]
 
 
 class Forecaster(Protocol):
@@ -57,12 +59,12 @@ class AuditLogForecaster:
     def commit(self, proposal: Proposal) -> dict[str, Any]:
         now = _aware(self.clock())
         if proposal.start is None:
-            raise GovernanceRefusal("forecast_before_vote", f"proposal {proposal.id} has no voting start time; ingest its start first")
+            raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"proposal {proposal.id} has no voting start time; ingest its start first")
         if now >= _aware(proposal.start):
-            raise GovernanceRefusal("forecast_before_vote", f"voting on proposal {proposal.id} started at {_aware(proposal.start).isoformat()}")
+            raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"voting on proposal {proposal.id} started at {_aware(proposal.start).isoformat()}")
         subject = f"proposal:{proposal.id}"
         if self._entries("forecast-commit", subject):
-            raise GovernanceRefusal("one_forecast_per_proposal", f"proposal {proposal.id} already has a committed forecast")
+            raise GovernanceRefusal(Rule.ONE_FORECAST_PER_PROPOSAL, f"proposal {proposal.id} already has a committed forecast")
         body = {"proposal": proposal.external_id, "p_pass": round(float(self.predict(proposal)), 4),
                 "committed_at": now.isoformat(), "voting_starts_at": _aware(proposal.start).isoformat()}
         body["forecast_sha256"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -97,3 +99,33 @@ class AuditLogForecaster:
         """The stored score of ``proposal``'s forecast, if it was scored."""
         entries = self._entries("forecast-score", f"proposal:{proposal.id}")
         return dict(entries[-1].payload) if entries else None
+
+
+class SignedForecaster:
+    """:class:`Forecaster` over ``governance.forecasts``: signed, stored forecasts, scored into the track record."""
+
+    def __init__(self, store: Store, *, key: str, checkpointer: audit.Checkpointer | None = None,
+                 predictor: Callable[[Store, Proposal], Any] | None = None, actor: str = "concord-agent",
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store, self.key, self.checkpointer = store, key, checkpointer
+        self.predictor, self.actor, self.clock = predictor, actor, clock
+
+    def commit(self, proposal: Proposal) -> dict[str, Any]:
+        from governance.forecasts import commit_forecast
+
+        record = commit_forecast(self.store, proposal, key=self.key, now=self.clock(), predictor=self.predictor,
+                                 actor=self.actor, checkpointer=self.checkpointer)
+        return {**record.body, "forecast_sha256": record.forecast_sha256, "statement": record.statement}
+
+    def committed(self, proposal: Proposal) -> dict[str, Any] | None:
+        from ingest.domain import ForecastRecord
+
+        with self.store.session() as session:
+            record = session.exec(select(ForecastRecord).where(ForecastRecord.proposal_id == proposal.id)).first()
+        return {**record.body, "forecast_sha256": record.forecast_sha256} if record is not None else None
+
+    def score(self, dao: str) -> list[dict[str, Any]]:
+        from governance.forecasts import score_forecasts
+
+        return [{"proposal": s.proposal, "p_pass": s.p_pass, "outcome": s.outcome, "brier": round(s.brier, 6)}
+                for s in score_forecasts(self.store, dao=dao, actor=self.actor, checkpointer=self.checkpointer)]

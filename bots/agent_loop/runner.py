@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bots.agent_loop.forecast import AuditLogForecaster, Forecaster
+from bots.agent_loop.forecast import Forecaster, SignedForecaster
 from bots.agent_loop.notify import DiscordRestNotifier, DiscourseReplier, Notifier
 from bots.agent_loop.reports import ServicesReportWriter
 from bots.agent_loop.steps import StepResult
@@ -100,7 +100,14 @@ class AgentRunner:
         predictor = self.services.predictor
         if predictor is None:
             return None
-        return AuditLogForecaster(self.services.store, lambda proposal: predictor.prediction(proposal).p_pass)
+        from agent.report.attest import attestation_key
+        from governance.audit_checkpoints import checkpointer_from_settings
+
+        configured = self.settings.chain.attestation_key
+        key, _ = attestation_key(configured=configured.get_secret_value() if configured else None,
+                                 data_dir=self.settings.data_dir)
+        return SignedForecaster(self.services.store, key=key, checkpointer=checkpointer_from_settings(self.settings),
+                                predictor=lambda _store, proposal: predictor.prediction(proposal))
 
     def tick(self, dao: str, config: AgentDaoSettings) -> TickReport:
         with dao_lock(self.settings, dao, client=self.lock_client) as held:

@@ -25,6 +25,7 @@ from bots.agent_loop.steps import Skip, StepLedger, StepResult
 from bots.services import Services
 from governance import audit
 from governance.errors import GovernanceRefusal
+from governance.views import ActionSummary
 from ingest.domain import AgentStep, Dao, PendingAction, Proposal, utcnow
 from ingest.errors import ConcordError
 from ingest.settings import AgentDaoSettings
@@ -242,7 +243,7 @@ class DaoTick:
                 if refusal.rule in ("proposal_not_active",):
                     raise  # not yet (or no longer) active: retried next tick, recorded as failed
                 raise Skip(f"{refusal.rule}: {refusal.detail}") from None
-            return {"action_id": action["id"], "safe_tx_hash": action.get("safe_tx_hash")}
+            return {"action_id": action.id, "safe_tx_hash": action.safe_tx_hash}
 
         self._step(report, self.ledger.run("recommend", key, effect, proposal_ref=proposal.external_id, reconcile=reconcile))
 
@@ -252,16 +253,16 @@ class DaoTick:
             report.skipped["execute"] = f"governance unavailable: {self.services.missing.get('governance')}"
             return
         for action in governance.list_pending():
-            if action["dao"] != self.dao:
+            if action.dao != self.dao:
                 continue
-            action_id = int(action["id"])
+            action_id = int(action.id)
             channel = str(self.config.discord_channel_id) if self.config.discord_channel_id else None
             role = self.config.signer_role_id
             mention = f"<@&{role}> " if role else ""
-            content = (f"{mention}Pending vote on proposal {action['proposal']}: **{action['choice']}** "
-                       f"(confidence {action['confidence']:.2f}). Safe tx `{action['safe_tx_hash']}`. "
+            content = (f"{mention}Pending vote on proposal {action.proposal}: **{action.choice}** "
+                       f"(confidence {action.confidence:.2f}). Safe tx `{action.safe_tx_hash}`. "
                        f"Review and sign: {self.services.settings.discord.dashboard_url.rstrip('/')}/actions/{action_id}")
-            self._say(report, "signers", f"signers:{action_id}", content, proposal_ref=str(action["proposal"]),
+            self._say(report, "signers", f"signers:{action_id}", content, proposal_ref=str(action.proposal),
                       notifier=self.notifier, channel=channel, mention_role=role,
                       why_not="no Discord channel or bot token configured for this DAO")
             if self.safe_service is not None:
@@ -274,12 +275,12 @@ class DaoTick:
                 continue
             self._execute(report, action_id, action)
 
-    def _execute(self, report: TickReport, action_id: int, action: dict[str, Any]) -> None:
+    def _execute(self, report: TickReport, action_id: int, action: ActionSummary) -> None:
         governance = self.services.governance
         assert governance is not None
         key = f"execute:{action_id}"
         described = governance.describe(action_id)
-        threshold, signed = described.get("threshold"), len(described.get("signed_by") or [])
+        threshold, signed = described.threshold, len(described.signed_by or [])
         if threshold is None:
             report.waiting.append({"action": action_id, "on": "an operator: no chain configured to read the Safe threshold"})
             return
@@ -289,7 +290,7 @@ class DaoTick:
 
         def reconcile() -> dict[str, Any] | None:
             now = governance.describe(action_id)
-            return {"tx_hash": now.get("executed_tx_hash")} if now.get("status") == "executed" else None
+            return {"tx_hash": now.executed_tx_hash} if now.status == "executed" else None
 
         def effect() -> dict[str, Any]:
             try:
@@ -298,11 +299,11 @@ class DaoTick:
                 if refusal.rule == "threshold":
                     raise Skip("threshold") from None
                 raise
-            return {"tx_hash": done.get("executed_tx_hash"), "report_sha256": action.get("report_sha256")}
+            return {"tx_hash": done.executed_tx_hash, "report_sha256": action.report_sha256}
 
         if reconcile() is not None:
             return
-        result = self.ledger.run("execute", key, effect, proposal_ref=str(action["proposal"]), reconcile=reconcile)
+        result = self.ledger.run("execute", key, effect, proposal_ref=str(action.proposal), reconcile=reconcile)
         if result.status == "skipped" and result.detail.get("reason") == "threshold":
             with self.services.store.session() as session:  # waiting is not final: forget the skip
                 row = session.exec(select(AgentStep).where(AgentStep.dao == self.dao, AgentStep.step_key == key)).one()

@@ -26,9 +26,11 @@ from bots.services import build_services
 from bots.web.app import create_app
 from bots.web.security import CSRF_COOKIE
 from governance import audit
-from governance.chain.gateway import GOVERNOR_STATES, NodeAccountSender
+from governance.chain.gateway import GOVERNOR_STATES
+from governance.chain.keys import NodeAccountSender
 from governance.service import build_governance
 from ingest.domain import (
+    Author,
     AgentStep,
     AuditEntry,
     PendingAction,
@@ -57,7 +59,9 @@ class ConsensusReportWriter:
         from agent.report.inputs import load_inputs
 
         inputs = load_inputs(self.store, proposal_id)
-        body = {"schema": "concord.report/1", "stance": {"counts": {"for": 3, "against": 1}}, "prediction": {"probability_pass": 0.9},
+        by_post = [{"post_id": int(p.id), "label": "for", "confidence": 0.9, "proposer": False} for p in inputs.posts]
+        body = {"schema": "concord.report/2", "stance": {"by_post": by_post}, "stance_mix": {"threshold": 0.5},
+                "prediction": {"probability_pass": 0.9, "model": "scripted (logistic, trained on 40 closed proposals)"},
                 "proposal": {"id": proposal_id, "dao": DAO, "external_id": inputs.proposal.external_id, "origin": "governor"},
                 "summary": {"text": "Most posters support returning the wei."}}
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -85,8 +89,11 @@ def _setup(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> tuple[Any, Store
         thread = Thread(source_id=source.id, external_id="9", title="Return 1 wei")
         session.add(thread)
         session.flush()
+        member = Author(source_id=source.id, handle="delegate-one")
+        session.add(member)
+        session.flush()
         session.add(Post(source_id=source.id, thread_id=thread.id, external_id="9-1", number=1, text="Yes, return it.",
-                         created_at=now, content_hash="p1"))
+                         created_at=now, content_hash="p1", author_id=member.id))
         proposal = Proposal(dao_id=dao.id, origin="governor", external_id=str(chain.proposal_id), title="Return 1 wei",
                             choices=["Against", "For", "Abstain"], start=now + timedelta(hours=1), end=now + timedelta(days=2),
                             content_hash="c")
@@ -123,13 +130,13 @@ def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, cha
         action = services.governance.describe(action_id)
         for key in chain.owner_keys[:2]:
             signed = client.post(f"/api/actions/{action_id}/signatures", headers={"X-CSRF-Token": token},
-                                 json={"signer": Account.from_key(key).address, "signature": sign_as(key, action["typed_data"])})
+                                 json={"signer": Account.from_key(key).address, "signature": sign_as(key, action.typed_data)})
             assert signed.status_code == 200, signed.text
         done = services.governance.describe(action_id)
-        assert done["status"] == "executed"
-        receipt = chain.w3.eth.get_transaction_receipt(done["executed_tx_hash"])
+        assert done.status == "executed"
+        receipt = chain.w3.eth.get_transaction_receipt(done.executed_tx_hash)
         vote = chain.governor.events.VoteCast().process_receipt(receipt, errors=DISCARD)[0]["args"]
-        assert f"sha256:{done['report_sha256']}" in vote["reason"]
+        assert f"sha256:{done.report_sha256}" in vote["reason"]
         assert runner.tick(DAO, config).waiting == []  # executed: nothing waits, nothing is sent twice
 
         # the vote closes; the outcome comes from the Governor's state

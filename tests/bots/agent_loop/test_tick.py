@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ from bots.agent_loop.notify import DiscordRestNotifier
 from bots.agent_loop.runner import AgentRunner
 from bots.services import build_services
 from governance import audit
+from governance.views import ActionSummary
 from ingest.domain import AgentStep, AuditEntry, Post, Proposal
 from ingest.settings import load_settings
 from ingest.store import Store
@@ -143,10 +146,12 @@ def test_signers_are_mentioned_by_role_for_a_pending_action(wired) -> None:  # t
 
     class FakeGovernance:  # the chain-backed service is exercised end to end in test_end_to_end
         def list_pending(self):  # type: ignore[no-untyped-def]
-            return [{"id": 5, "dao": dao_slug, "proposal": "7", "choice": "for", "confidence": 0.8, "safe_tx_hash": "0xab"}]
+            return [ActionSummary(id=5, dao=dao_slug, kind="governor", status="pending", proposal="7", choice="for",
+                                  confidence=0.8, report_id="r", report_sha256="ab" * 32, safe_tx_hash="0xab",
+                                  expires_at="2030-01-01T00:00:00Z", signatures=1)]
 
         def describe(self, action_id):  # type: ignore[no-untyped-def]
-            return {"status": "pending", "threshold": 2, "signed_by": [{"owner": "0x1"}]}
+            return SimpleNamespace(status="pending", threshold=2, signed_by=[SimpleNamespace(owner="0x1")], executed_tx_hash=None)
 
     runner.services.governance = FakeGovernance()  # type: ignore[assignment]
     report = _tick(runner)
