@@ -207,6 +207,13 @@ def _report(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _governance_rules(_results: Path) -> str:
+    """Every governance refusal rule, in the enum's order (from the code, not from a results file)."""
+    from governance.errors import Rule
+
+    return ", ".join(f"`{rule.value}`" for rule in Rule) + "\n"
+
+
 @dataclass(frozen=True)
 class Block:
     """A README block: what renders it and which results it reads."""
@@ -225,6 +232,7 @@ BLOCKS: dict[str, Block] = {
     "faithfulness-quality": Block(_faithfulness, "faithfulness.json"),
     "bench-figures": Block(_bench, "bench.json"),
     "report-quality": Block(_report, "report.json"),
+    "governance-rules": Block(_governance_rules, "governance.errors.Rule"),
 }
 
 
