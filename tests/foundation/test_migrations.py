@@ -15,3 +15,10 @@ def test_migrated_schema_matches_models(store: Store) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == [], f"models and migrations disagree; add an Alembic revision: {diff}"
+
+
+def test_the_migrations_have_one_head() -> None:
+    """Every branch of the schema is merged: a new migration has exactly one parent to name."""
+    from ingest.store.migrate import head_revisions
+
+    assert head_revisions() == {"0004_merge_heads"}, "merge the new heads with a revision that names them all"
