@@ -1,0 +1,249 @@
+"""Prior art for a draft: the DAO's most similar earlier proposals (MiniLM over title + body, or BM25 without an
+encoder), each with its outcome, vote shares and the objections and requested changes its discussion raised, and
+a warning when one is a near-duplicate of the idea.
+
+Objections come through :class:`RoomSource`; :class:`StoredRoomSource` reads the stored consensus reports' JSON
+(``requested_changes``, ``camps``, ``cruxes``) and, for proposals without a report, picks sentences with objection
+cues from the proposal's own discussion thread. Forum text is quoted as data, never followed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from sqlmodel import Session, col, select
+
+from embeddings.hybrid import tokenize
+from ingest.domain import Dao, Post, Proposal, Thread
+from ingest.domain.reports import ReportRecord
+
+__all__ = ["NEAR_DUPLICATE", "Point", "PriorArt", "PriorProposal", "RoomSource", "StoredRoomSource", "TextEmbedder",
+           "find_prior_art"]
+
+#: MiniLM cosine at or above which an earlier proposal is flagged as a near-duplicate of the idea.
+NEAR_DUPLICATE = 0.8
+#: BM25-normalised score (0..1, best = 1) used instead when no encoder is configured.
+NEAR_DUPLICATE_KEYWORD = 0.9
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_OBJECTION_CUE = re.compile(
+    r"\b(concern(ed|s)?|oppose|against|worr(y|ied)|risk(s|y)?|too (high|much|expensive|early)|overpriced|"
+    r"unclear|not convinced|disagree|instead|lack of|no clear|excessive)\b", re.IGNORECASE)
+_CHANGE_CUE = re.compile(r"\b(should|would suggest|suggest|recommend|please (add|consider)|could you|would like to see|"
+                         r"needs? to|consider (adding|reducing|splitting))\b", re.IGNORECASE)
+_TOPIC = re.compile(r"/t/(?:[^/]+/)?(\d+)")
+
+
+class TextEmbedder(Protocol):
+    def embed_batch(self, texts: Sequence[str]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Point:
+    """One objection or requested change, quoted from a post, with where it came from."""
+
+    kind: str  # "objection" or "requested_change"
+    quote: str
+    url: str | None
+    post_id: int | None = None
+    status: str | None = None  # for requested changes: open / answered / adopted
+
+
+@dataclass(frozen=True)
+class RoomPoints:
+    objections: list[Point] = field(default_factory=list)
+    requested_changes: list[Point] = field(default_factory=list)
+    method: str = ""
+
+
+@runtime_checkable
+class RoomSource(Protocol):
+    """The main objections and requested changes of one stored proposal's discussion."""
+
+    def points(self, session: Session, proposal: Proposal, *, limit: int = 3) -> RoomPoints: ...
+
+
+def _citation(c: Any) -> tuple[str, str | None, int | None] | None:
+    if not isinstance(c, dict) or not str(c.get("quote", "")).strip():
+        return None
+    return str(c["quote"]).strip(), c.get("url"), c.get("post_id")
+
+
+def points_from_report(data: dict[str, Any], *, limit: int = 3) -> RoomPoints:
+    """Objections (against-camp quotes, then the against side of cruxes) and requested changes of a
+    ``concord.report/2`` JSON; keys that are absent give empty lists."""
+    objections: list[Point] = []
+    for camp in data.get("camps") or []:
+        if isinstance(camp, dict) and camp.get("stance") == "against":
+            for q in camp.get("quotes") or []:
+                if (c := _citation(q)) is not None:
+                    objections.append(Point("objection", *c))
+    for crux in data.get("cruxes") or []:
+        sides = crux.get("sides") if isinstance(crux, dict) else None
+        if isinstance(sides, dict) and (c := _citation(sides.get("against"))) is not None:
+            objections.append(Point("objection", *c))
+    changes: list[Point] = []
+    for change in data.get("requested_changes") or []:
+        if isinstance(change, dict) and (c := _citation(change.get("request") or change.get("answer"))) is not None:
+            changes.append(Point("requested_change", *c, status=change.get("status")))
+    return RoomPoints(_unique(objections)[:limit], _unique(changes)[:limit], "consensus report")
+
+
+def _unique(points: list[Point]) -> list[Point]:
+    seen: set[str] = set()
+    out = []
+    for p in points:
+        if p.quote not in seen:
+            seen.add(p.quote)
+            out.append(p)
+    return out
+
+
+class StoredRoomSource:
+    """Reads the newest stored report of a proposal (its JSON export); without one, quotes cue sentences from the
+    proposal's discussion thread (``method`` says which)."""
+
+    def points(self, session: Session, proposal: Proposal, *, limit: int = 3) -> RoomPoints:
+        record = session.exec(select(ReportRecord).where(ReportRecord.proposal_id == proposal.id)
+                              .order_by(col(ReportRecord.created_at).desc())).first()
+        if record is not None and record.path:
+            try:
+                data = json.loads(Path(record.path).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = None
+            if isinstance(data, dict):
+                return points_from_report(data, limit=limit)
+        return self._from_thread(session, proposal, limit=limit)
+
+    def _from_thread(self, session: Session, proposal: Proposal, *, limit: int) -> RoomPoints:
+        thread = _discussion_thread(session, proposal)
+        if thread is None:
+            return RoomPoints(method="discussion thread not stored")
+        posts = session.exec(select(Post).where(Post.thread_id == thread.id, col(Post.deleted).is_(False))
+                             .order_by(col(Post.id))).all()
+        objections: list[Point] = []
+        changes: list[Point] = []
+        for post in posts[1:]:  # the first post is the proposal itself
+            for sentence in _SENTENCE.split(" ".join(post.text.split())):
+                if not 30 <= len(sentence) <= 300:
+                    continue
+                if _OBJECTION_CUE.search(sentence) and len(objections) < limit:
+                    objections.append(Point("objection", sentence, post.url, post.id))
+                    break
+                if _CHANGE_CUE.search(sentence) and len(changes) < limit:
+                    changes.append(Point("requested_change", sentence, post.url, post.id, status="open"))
+                    break
+        return RoomPoints(_unique(objections), _unique(changes), "objection and request cue words in the discussion thread")
+
+
+def _discussion_thread(session: Session, proposal: Proposal) -> Thread | None:
+    """The forum thread of a proposal: by its discussion link, else a thread of the DAO with the same title."""
+    from ingest.domain import Source
+
+    in_dao = select(Thread).join(Source, col(Source.id) == Thread.source_id).where(Source.dao_id == proposal.dao_id)
+    match = _TOPIC.search(proposal.discussion_url or "")
+    if match is not None:
+        found = session.exec(in_dao.where(Thread.external_id == match.group(1))).first()
+        if found is not None:
+            return found
+    return session.exec(in_dao.where(Thread.title == proposal.title)).first()
+
+
+@dataclass
+class PriorProposal:
+    proposal_id: int
+    title: str
+    url: str | None
+    created: str | None
+    outcome: str | None
+    vote_shares: dict[str, float] | None
+    similarity: float
+    objections: list[Point]
+    requested_changes: list[Point]
+    room_method: str
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["objections"] = [p.__dict__ for p in self.objections]
+        out["requested_changes"] = [p.__dict__ for p in self.requested_changes]
+        return out
+
+
+@dataclass
+class PriorArt:
+    proposals: list[PriorProposal]
+    method: str
+    near_duplicate: PriorProposal | None = None
+
+    @property
+    def warning(self) -> str | None:
+        if self.near_duplicate is None:
+            return None
+        p = self.near_duplicate
+        return (f"Near-duplicate: the DAO already discussed {p.title!r} ({p.outcome or 'no recorded outcome'}, "
+                f"similarity {p.similarity:.2f}). Say what is new, or build on it.")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "warning": self.warning, "proposals": [p.as_dict() for p in self.proposals]}
+
+
+def _shares(proposal: Proposal) -> dict[str, float] | None:
+    scores = proposal.scores or []
+    total = sum(float(s) for s in scores) if scores else 0.0
+    if not scores or total <= 0 or len(scores) != len(proposal.choices or []):
+        return None
+    return {str(c): round(float(s) / total, 4) for c, s in zip(proposal.choices, scores)}
+
+
+def _dedupe_titles(rows: list[Proposal]) -> list[Proposal]:
+    """One row per title (the same proposal is often on Snapshot and on-chain): prefer one with an outcome."""
+    best: dict[str, Proposal] = {}
+    for p in rows:
+        key = " ".join(p.title.lower().split())
+        if key not in best or (best[key].outcome is None and p.outcome is not None):
+            best[key] = p
+    return list(best.values())
+
+
+def find_prior_art(session: Session, *, dao_slug: str, idea: str, embedder: TextEmbedder | None = None,
+                   rooms: RoomSource | None = None, k: int = 3, before: Any = None) -> PriorArt:
+    """The ``k`` earlier proposals of ``dao_slug`` most similar to ``idea`` (created before ``before`` when given)."""
+    query = select(Proposal).join(Dao, col(Dao.id) == Proposal.dao_id).where(Dao.slug == dao_slug)
+    if before is not None:
+        query = query.where(col(Proposal.created_at) < before)
+    rows = _dedupe_titles(list(session.exec(query.order_by(col(Proposal.id))).all()))
+    if not rows:
+        return PriorArt([], "no earlier proposals stored")
+    texts = [f"{p.title}\n{(p.body or '')[:1500]}" for p in rows]
+    if embedder is not None:
+        import numpy as np
+
+        vectors = np.asarray(embedder.embed_batch([idea, *texts]), dtype=np.float32)
+        sims = vectors[1:] @ vectors[0]
+        method, threshold = "MiniLM cosine over proposal title + body", NEAR_DUPLICATE
+    else:
+        from rank_bm25 import BM25Okapi
+
+        raw = BM25Okapi([tokenize(t) or ["_"] for t in texts]).get_scores(tokenize(idea))
+        top = max(float(max(raw)), 1e-9)
+        sims = [float(s) / top for s in raw]
+        method, threshold = "BM25 over proposal title + body (no encoder configured; scores relative to the best)", NEAR_DUPLICATE_KEYWORD
+    ranked = sorted(range(len(rows)), key=lambda i: (-float(sims[i]), rows[i].id or 0))[:k]
+    rooms = rooms or StoredRoomSource()
+    found = []
+    for i in ranked:
+        p = rows[i]
+        pts = rooms.points(session, p)
+        found.append(PriorProposal(
+            proposal_id=int(p.id or 0), title=p.title, url=p.url or p.discussion_url,
+            created=p.created_at.date().isoformat() if p.created_at else None, outcome=p.outcome,
+            vote_shares=_shares(p), similarity=round(float(sims[i]), 3), objections=pts.objections,
+            requested_changes=pts.requested_changes, room_method=pts.method,
+        ))
+    near = found[0] if found and found[0].similarity >= threshold and embedder is not None else None
+    return PriorArt(found, method, near)
