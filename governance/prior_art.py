@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from embeddings.hybrid import tokenize
 from ingest.domain import Dao, Post, Proposal, Thread
@@ -25,10 +25,9 @@ from ingest.domain.reports import ReportRecord
 __all__ = ["NEAR_DUPLICATE", "Point", "PriorArt", "PriorProposal", "RoomSource", "StoredRoomSource", "TextEmbedder",
            "find_prior_art"]
 
-#: MiniLM cosine at or above which an earlier proposal is flagged as a near-duplicate of the idea.
-NEAR_DUPLICATE = 0.8
-#: BM25-normalised score (0..1, best = 1) used instead when no encoder is configured.
-NEAR_DUPLICATE_KEYWORD = 0.9
+#: MiniLM cosine at or above which the best match is flagged as a near-duplicate of the idea (set by reading a
+#: handful of ideas against the Arbitrum sample: unrelated-but-same-topic proposals score 0.4-0.5).
+NEAR_DUPLICATE = 0.65
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _OBJECTION_CUE = re.compile(
@@ -124,21 +123,26 @@ class StoredRoomSource:
         thread = _discussion_thread(session, proposal)
         if thread is None:
             return RoomPoints(method="discussion thread not stored")
-        posts = session.exec(select(Post).where(Post.thread_id == thread.id, col(Post.deleted).is_(False))
-                             .order_by(col(Post.id))).all()
-        objections: list[Point] = []
-        changes: list[Point] = []
-        for post in posts[1:]:  # the first post is the proposal itself
-            for sentence in _SENTENCE.split(" ".join(post.text.split())):
-                if not 30 <= len(sentence) <= 300:
-                    continue
-                if _OBJECTION_CUE.search(sentence) and len(objections) < limit:
-                    objections.append(Point("objection", sentence, post.url, post.id))
-                    break
-                if _CHANGE_CUE.search(sentence) and len(changes) < limit:
-                    changes.append(Point("requested_change", sentence, post.url, post.id, status="open"))
-                    break
-        return RoomPoints(_unique(objections), _unique(changes), "objection and request cue words in the discussion thread")
+        return thread_points(session, thread, limit=limit)
+
+
+def thread_points(session: Session, thread: Thread, *, limit: int = 3) -> RoomPoints:
+    """Objection and requested-change sentences (by cue words) from a thread's replies."""
+    posts = session.exec(select(Post).where(Post.thread_id == thread.id, col(Post.deleted).is_(False))
+                         .order_by(col(Post.id))).all()
+    objections: list[Point] = []
+    changes: list[Point] = []
+    for post in posts[1:]:  # the first post is the proposal itself
+        for sentence in _SENTENCE.split(" ".join(post.text.split())):
+            if not 30 <= len(sentence) <= 300:
+                continue
+            if _OBJECTION_CUE.search(sentence) and len(objections) < limit:
+                objections.append(Point("objection", sentence, post.url, post.id))
+                break
+            if _CHANGE_CUE.search(sentence) and len(changes) < limit:
+                changes.append(Point("requested_change", sentence, post.url, post.id, status="open"))
+                break
+    return RoomPoints(_unique(objections), _unique(changes), "objection and request cue words in the discussion thread")
 
 
 def _discussion_thread(session: Session, proposal: Proposal) -> Thread | None:
@@ -154,6 +158,26 @@ def _discussion_thread(session: Session, proposal: Proposal) -> Thread | None:
     return session.exec(in_dao.where(Thread.title == proposal.title)).first()
 
 
+_PROPOSAL_TITLE = re.compile(r"\b(AIP|proposal|RFC|constitutional|temp(erature)? check)\b", re.IGNORECASE)
+
+
+def _forum_proposals(session: Session, dao_slug: str, before: Any) -> list[tuple[Thread, str]]:
+    """Forum threads titled as proposals, with their opening post's text."""
+    from ingest.domain import Source
+
+    query = (select(Thread).join(Source, col(Source.id) == Thread.source_id).join(Dao, col(Dao.id) == Source.dao_id)
+             .where(Dao.slug == dao_slug))
+    if before is not None:
+        query = query.where(or_(col(Thread.created_at) < before, col(Thread.created_at).is_(None)))
+    out = []
+    for thread in session.exec(query.order_by(col(Thread.id))).all():
+        if not _PROPOSAL_TITLE.search(thread.title or ""):
+            continue
+        first = session.exec(select(Post.text).where(Post.thread_id == thread.id).order_by(col(Post.id))).first()
+        out.append((thread, first or ""))
+    return out
+
+
 @dataclass
 class PriorProposal:
     proposal_id: int
@@ -166,6 +190,7 @@ class PriorProposal:
     objections: list[Point]
     requested_changes: list[Point]
     room_method: str
+    kind: str = "proposal"  # or "forum thread" (a proposal discussed on the forum with no stored vote)
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -185,7 +210,7 @@ class PriorArt:
         if self.near_duplicate is None:
             return None
         p = self.near_duplicate
-        return (f"Near-duplicate: the DAO already discussed {p.title!r} ({p.outcome or 'no recorded outcome'}, "
+        return (f"Near-duplicate: the DAO already discussed {p.title!r} ({p.outcome or 'no recorded vote outcome'}, "
                 f"similarity {p.similarity:.2f}). Say what is new, or build on it.")
 
     def as_dict(self) -> dict[str, Any]:
@@ -215,29 +240,45 @@ def find_prior_art(session: Session, *, dao_slug: str, idea: str, embedder: Text
     """The ``k`` earlier proposals of ``dao_slug`` most similar to ``idea`` (created before ``before`` when given)."""
     query = select(Proposal).join(Dao, col(Dao.id) == Proposal.dao_id).where(Dao.slug == dao_slug)
     if before is not None:
-        query = query.where(col(Proposal.created_at) < before)
-    rows = _dedupe_titles(list(session.exec(query.order_by(col(Proposal.id))).all()))
+        query = query.where(or_(col(Proposal.created_at) < before, col(Proposal.created_at).is_(None)))
+    rows: list[Proposal | Thread] = list(_dedupe_titles(list(session.exec(query.order_by(col(Proposal.id))).all())))
+    texts = [f"{p.title}\n{(p.body or '')[:1500]}" for p in rows if isinstance(p, Proposal)]
+    titles = {" ".join(p.title.lower().split()) for p in rows}
+    for thread, opening in _forum_proposals(session, dao_slug, before):
+        if " ".join(thread.title.lower().split()) not in titles:
+            rows.append(thread)
+            texts.append(f"{thread.title}\n{opening[:1500]}")
     if not rows:
         return PriorArt([], "no earlier proposals stored")
-    texts = [f"{p.title}\n{(p.body or '')[:1500]}" for p in rows]
+    from rank_bm25 import BM25Okapi
+
+    raw = BM25Okapi([tokenize(t) or ["_"] for t in texts]).get_scores(tokenize(idea))
+    keyword = [float(x) / max(float(max(raw)), 1e-9) for x in raw]
+    cosine: list[float] | None = None
     if embedder is not None:
         import numpy as np
 
-        vectors = np.asarray(embedder.embed_batch([idea, *texts]), dtype=np.float32)
-        sims = vectors[1:] @ vectors[0]
-        method, threshold = "MiniLM cosine over proposal title + body", NEAR_DUPLICATE
+        heads = [t.split("\n", 1)[0] for t in texts]
+        vectors = np.asarray(embedder.embed_batch([idea, *texts, *heads]), dtype=np.float32)
+        both = vectors[1:] @ vectors[0]
+        cosine = [float(x) for x in np.maximum(both[: len(texts)], both[len(texts):])]
+        sims = [0.5 * c + 0.5 * kw for c, kw in zip(cosine, keyword)]
+        method = "MiniLM cosine (the better of title alone and title + body) averaged with relative BM25"
     else:
-        from rank_bm25 import BM25Okapi
-
-        raw = BM25Okapi([tokenize(t) or ["_"] for t in texts]).get_scores(tokenize(idea))
-        top = max(float(max(raw)), 1e-9)
-        sims = [float(s) / top for s in raw]
-        method, threshold = "BM25 over proposal title + body (no encoder configured; scores relative to the best)", NEAR_DUPLICATE_KEYWORD
-    ranked = sorted(range(len(rows)), key=lambda i: (-float(sims[i]), rows[i].id or 0))[:k]
+        sims = keyword
+        method = "BM25 over proposal title + body (no encoder configured; scores relative to the best)"
+    ranked = sorted(range(len(rows)), key=lambda i: (-float(sims[i]), i))[:k]
     rooms = rooms or StoredRoomSource()
     found = []
     for i in ranked:
         p = rows[i]
+        if isinstance(p, Thread):
+            pts = thread_points(session, p)
+            found.append(PriorProposal(
+                proposal_id=0, title=p.title, url=p.url, created=p.created_at.date().isoformat() if p.created_at else None,
+                outcome=None, vote_shares=None, similarity=round(float(sims[i]), 3), objections=pts.objections,
+                requested_changes=pts.requested_changes, room_method=pts.method, kind="forum thread"))
+            continue
         pts = rooms.points(session, p)
         found.append(PriorProposal(
             proposal_id=int(p.id or 0), title=p.title, url=p.url or p.discussion_url,
@@ -245,5 +286,7 @@ def find_prior_art(session: Session, *, dao_slug: str, idea: str, embedder: Text
             vote_shares=_shares(p), similarity=round(float(sims[i]), 3), objections=pts.objections,
             requested_changes=pts.requested_changes, room_method=pts.method,
         ))
-    near = found[0] if found and found[0].similarity >= threshold and embedder is not None else None
+    near = None
+    if cosine is not None and ranked and cosine[ranked[0]] >= NEAR_DUPLICATE:
+        near = found[0]
     return PriorArt(found, method, near)

@@ -97,3 +97,18 @@ def test_report_points_tolerate_missing_keys() -> None:
     points = points_from_report(data)
     assert [p.quote for p in points.objections] == ["Too expensive.", "No clear milestones."]
     assert [(p.quote, p.status) for p in points.requested_changes] == [("Split the budget.", "open")]
+
+
+@pytest.mark.slow
+def test_prior_art_from_the_sample_with_outcomes_objections_and_a_near_duplicate(sample_store: Store) -> None:
+    from governance.prior_art import find_prior_art
+
+    with sample_store.session() as session:
+        art = find_prior_art(session, dao_slug="arbitrum", idea=IDEA, k=5)
+        assert art.proposals and all(p.title for p in art.proposals)
+        assert any("Security" in p.title for p in art.proposals)
+        assert any(p.vote_shares for p in art.proposals) or all(p.outcome is None for p in art.proposals)
+        for p in art.proposals:
+            for point in p.objections + p.requested_changes:
+                assert point.url and point.quote  # every objection has its source
+        assert art.warning is None  # keyword-only: never claims a near-duplicate without the encoder
