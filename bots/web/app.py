@@ -56,6 +56,7 @@ def create_app(
 ) -> FastAPI:
     """Build the dashboard for ``settings`` (services wired from the settings unless given)."""
     from bots.web.api import build_api_router
+    from bots.web.draft_page import build_draft_router
     from bots.web.pages import build_pages_router
 
     app = FastAPI(
@@ -83,6 +84,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(build_api_router(), prefix="/api")
     app.include_router(build_pages_router())
+    app.include_router(build_draft_router())
 
     @app.exception_handler(ConcordError)
     @app.exception_handler(ServiceUnavailable)
