@@ -29,6 +29,8 @@ __all__ = ["NEAR_DUPLICATE", "Point", "PriorArt", "PriorProposal", "RoomSource",
 #: few ideas against the Arbitrum sample: same-topic but different proposals scored 0.43-0.45, a restatement of the
 #: Security Enhancement Fund about 0.63; chosen on that sample, not validated on held-out ideas).
 NEAR_DUPLICATE = 0.6
+#: MiniLM cosine between the idea and a title alone at or above which the title is a restatement.
+NEAR_DUPLICATE_TITLE = 0.8
 #: Characters of title + body the encoder reads per proposal (MiniLM reads ~256 tokens at most; shorter is faster).
 EMBED_CHARS = 300
 #: How many BM25 candidates the encoder reranks (keeps a cold first draft to a few seconds).
@@ -260,13 +262,17 @@ def find_prior_art(session: Session, *, dao_slug: str, idea: str, embedder: Text
     raw = BM25Okapi([tokenize(t) or ["_"] for t in texts]).get_scores(tokenize(idea))
     keyword = [float(x) / max(float(max(raw)), 1e-9) for x in raw]
     cosine: dict[int, float] | None = None
+    title_cosine: dict[int, float] = {}
     if embedder is not None:
         import numpy as np
 
         shortlist = sorted(range(len(texts)), key=lambda i: (-keyword[i], i))[:SHORTLIST]
         short = [texts[i][:EMBED_CHARS] for i in shortlist]  # the title and the body's opening
-        vectors = np.asarray(embedder.embed_batch([idea, *short]), dtype=np.float32)
-        cosine = {i: float(x) for i, x in zip(shortlist, vectors[1:] @ vectors[0])}
+        heads = [texts[i].split("\n", 1)[0] for i in shortlist]
+        vectors = np.asarray(embedder.embed_batch([idea, *short, *heads]), dtype=np.float32)
+        both = vectors[1:] @ vectors[0]
+        cosine = {i: float(x) for i, x in zip(shortlist, both[: len(shortlist)])}
+        title_cosine = {i: float(x) for i, x in zip(shortlist, both[len(shortlist):])}
         sims = [0.5 * cosine[i] + 0.5 * keyword[i] if i in cosine else -1.0 for i in range(len(texts))]
         method = (f"BM25 over title + body shortlists {SHORTLIST}, reranked by the mean of relative BM25 and MiniLM "
                   f"cosine over title + body opening ({EMBED_CHARS} characters)")
@@ -293,6 +299,19 @@ def find_prior_art(session: Session, *, dao_slug: str, idea: str, embedder: Text
             requested_changes=pts.requested_changes, room_method=pts.method,
         ))
     near = None
-    if cosine is not None and ranked and cosine.get(ranked[0], 0.0) >= NEAR_DUPLICATE:
-        near = found[0]
+    if cosine is not None:
+        dup = [i for i in cosine if cosine[i] >= NEAR_DUPLICATE or title_cosine[i] >= NEAR_DUPLICATE_TITLE]
+        if dup:
+            best = max(dup, key=lambda i: (max(cosine[i], title_cosine[i]), -i))
+            near = next((f for f, i in zip(found, ranked) if i == best), None)
+            if near is None:  # a near-duplicate outside the top k still leads the list
+                found = found[: k - 1] if k > 1 else []
+                rows_best = rows[best]
+                near = PriorProposal(
+                    proposal_id=int(getattr(rows_best, "id", 0) or 0) if isinstance(rows_best, Proposal) else 0,
+                    title=rows_best.title, url=rows_best.url, created=None, outcome=getattr(rows_best, "outcome", None),
+                    vote_shares=_shares(rows_best) if isinstance(rows_best, Proposal) else None,
+                    similarity=round(float(sims[best]), 3), objections=[], requested_changes=[], room_method="not read",
+                    kind="proposal" if isinstance(rows_best, Proposal) else "forum thread")
+                found.insert(0, near)
     return PriorArt(found, method, near)

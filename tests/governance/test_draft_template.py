@@ -112,3 +112,33 @@ def test_prior_art_from_the_sample_with_outcomes_objections_and_a_near_duplicate
             for point in p.objections + p.requested_changes:
                 assert point.url and point.quote  # every objection has its source
         assert art.warning is None  # keyword-only: never claims a near-duplicate without the encoder
+
+
+class BagOfWords:
+    """A deterministic stand-in encoder: hashed word counts, unit length."""
+
+    def embed_batch(self, texts: list[str]) -> Any:
+        import zlib
+
+        import numpy as np
+
+        from embeddings.hybrid import tokenize
+
+        out = np.zeros((len(texts), 256), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in tokenize(text):
+                out[i, zlib.crc32(word.encode()) % 256] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+@pytest.mark.slow
+def test_a_restated_proposal_is_flagged_as_a_near_duplicate(sample_store: Store) -> None:
+    from governance.prior_art import find_prior_art
+
+    with sample_store.session() as session:
+        again = find_prior_art(session, dao_slug="arbitrum", idea="Non-Constitutional AIP: Arbitrum Security Enhancement Fund",
+                               embedder=BagOfWords())
+        fresh = find_prior_art(session, dao_slug="arbitrum", idea="Paint the Arbitrum office walls green and buy plants",
+                               embedder=BagOfWords())
+    assert again.warning and "Arbitrum Security Enhancement Fund" in again.warning
+    assert fresh.warning is None
