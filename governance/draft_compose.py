@@ -170,8 +170,8 @@ class _Composer:
 
     def steps(self) -> str:
         steps = [f"Discuss the draft on the {self.d.dao_name} forum and fold in the requested changes.",
-                 f"Post the temperature check to the Snapshot space `{self.d.space}` "
-                 f"({self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}).",
+                 (f"Post the temperature check to the Snapshot space `{self.d.space}` "
+                 f"({self.start:%Y-%m-%d} to {self.end:%Y-%m-%d})."),
                  ]
         if self.d.actions:
             steps.append("If it passes, a delegate with enough voting power submits the Governor proposal with the calldata below.")

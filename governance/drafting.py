@@ -13,14 +13,13 @@ copied verbatim, so every quoted sentence can be traced to a post.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from eth_utils import to_checksum_address
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from embeddings.hybrid import Hit, tokenize
 from governance.calldata import PROPOSE, encode_call, parse_signature_types, propose_calldata
@@ -28,7 +27,7 @@ from governance.draft_compose import ComposeInput, compose_sections
 from governance.draft_template import learn_template
 from governance.prior_art import RoomSource, TextEmbedder, find_prior_art
 from governance.snapshot import snapshot_proposal_message
-from ingest.domain import Dao, Post, Proposal, Thread
+from ingest.domain import Dao, Post, Thread
 from ingest.errors import InputError
 
 if TYPE_CHECKING:

@@ -20,8 +20,15 @@ from eth_utils import to_checksum_address
 from governance.snapshot import _with_domain, snapshot_envelope
 from ingest.errors import InputError
 
-__all__ = ["ACCEPTED_TYPE_HASHES", "VOTING_TYPES", "SequencerClient", "SequencerError", "types_hash",
-           "vote_typed_data", "safe_vote_envelope"]
+__all__ = [
+    "ACCEPTED_TYPE_HASHES",
+    "VOTING_TYPES",
+    "SequencerClient",
+    "SequencerError",
+    "safe_vote_envelope",
+    "types_hash",
+    "vote_typed_data",
+]
 
 VOTING_TYPES = ("single-choice", "basic", "approval", "ranked-choice", "weighted", "quadratic")
 

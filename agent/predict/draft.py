@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlmodel import select
+
 from agent.predict.from_store import load_store_dao
 from agent.predict.records import GovData, ProposalRecord
 from agent.predict.service import Prediction, predict_record
 from ingest.domain import Dao
 from ingest.errors import InputError
 from ingest.store import Store
-from sqlmodel import select
 
 __all__ = ["predict_draft"]
 

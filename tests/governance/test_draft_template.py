@@ -10,7 +10,7 @@ import pytest
 from governance.draft_compose import ComposeInput, compose_sections, gate_reason, sentences
 from governance.draft_template import DraftTemplate, TemplateSection, learn_template, proposal_headings
 from governance.drafting import DraftCitation
-from governance.prior_art import PriorArt, PriorProposal, Point, points_from_report
+from governance.prior_art import Point, PriorArt, PriorProposal, points_from_report
 from ingest.store import Store
 
 IDEA = "Fund independent security audits for grant recipients before their second milestone payment"
@@ -28,8 +28,8 @@ def _input(**over: Any) -> ComposeInput:
     prior = PriorArt([PriorProposal(7, "Arbitrum Security Enhancement Fund", "https://f/t/1", "2024-01-01", "passed",
                                     {"For": 0.8, "Against": 0.2}, 0.7, [Point("objection", "The budget is too high for one vendor.", "https://f/t/1/5")],
                                     [], "consensus report")], "test")
-    values: dict[str, Any] = dict(dao_name="Arbitrum DAO", space="arbitrumfoundation.eth", idea=IDEA, title=IDEA,
-                                  citations=citations, actions=[], prior_art=prior, now=datetime(2024, 6, 1, tzinfo=UTC), voting_days=5)
+    values: dict[str, Any] = {"dao_name": "Arbitrum DAO", "space": "arbitrumfoundation.eth", "idea": IDEA, "title": IDEA,
+                                  "citations": citations, "actions": [], "prior_art": prior, "now": datetime(2024, 6, 1, tzinfo=UTC), "voting_days": 5}
     return ComposeInput(**(values | over))
 
 
