@@ -42,6 +42,7 @@ _OBJECTION_CUE = re.compile(
     r"unclear|not convinced|disagree|instead|lack of|no clear|excessive)\b", re.IGNORECASE)
 _CHANGE_CUE = re.compile(r"\b(should|would suggest|suggest|recommend|please (add|consider)|could you|would like to see|"
                          r"needs? to|consider (adding|reducing|splitting))\b", re.IGNORECASE)
+_PROPOSER_VOICE = re.compile(r"^\W*(instead,?\s+|however,?\s+)?(we|our|us)\b", re.IGNORECASE)  # the team answering
 _TOPIC = re.compile(r"/t/(?:[^/]+/)?(\d+)")
 
 
@@ -139,9 +140,12 @@ def thread_points(session: Session, thread: Thread, *, limit: int = 3) -> RoomPo
                          .order_by(col(Post.id))).all()
     objections: list[Point] = []
     changes: list[Point] = []
-    for post in posts[1:]:  # the first post is the proposal itself
+    proposer = posts[0].author_id if posts else None
+    for post in posts[1:]:  # the first post is the proposal itself; its author's replies are answers, not objections
+        if proposer is not None and post.author_id == proposer:
+            continue
         for sentence in _SENTENCE.split(" ".join(post.text.split())):
-            if not 30 <= len(sentence) <= 300:
+            if not 30 <= len(sentence) <= 300 or _PROPOSER_VOICE.match(sentence):
                 continue
             if _OBJECTION_CUE.search(sentence) and len(objections) < limit:
                 objections.append(Point("objection", sentence, post.url, post.id))
