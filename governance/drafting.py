@@ -4,27 +4,34 @@ The draft cites the posts it drew on (numbered, with links and verbatim quotes),
 with their decoded calldata, and carries two unsigned artefacts: a Snapshot proposal message and a
 Governor ``propose(targets, values, calldatas, description)`` transaction. Nothing is submitted here.
 
-Wording is extractive and deterministic (quotes are copied, never generated), so every sentence in
-the motivation can be traced to a post.
+The body follows the DAO's own template (:mod:`governance.draft_template`), each section written by
+:mod:`governance.draft_compose` (deterministic composition, or the chat model behind a quality gate), with the
+most similar earlier proposals and the objections they met (:mod:`governance.prior_art`) ahead of it. Quotes are
+copied verbatim, so every quoted sentence can be traced to a post.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from eth_utils import to_checksum_address
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from embeddings.hybrid import Hit, tokenize
 from governance.calldata import PROPOSE, encode_call, parse_signature_types, propose_calldata
+from governance.draft_compose import ComposeInput, compose_sections
+from governance.draft_template import learn_template
+from governance.prior_art import RoomSource, TextEmbedder, find_prior_art
 from governance.snapshot import snapshot_proposal_message
-from ingest.domain import Dao, Post, Proposal, Thread
+from ingest.domain import Dao, Post, Thread
 from ingest.errors import InputError
+
+if TYPE_CHECKING:
+    from agent.llm import ChatBackend
 
 __all__ = [
     "Draft",
@@ -33,21 +40,11 @@ __all__ = [
     "PostRetriever",
     "build_draft",
     "parse_action",
-    "usual_headings",
 ]
 
 _HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-
-#: Our sections and the names DAOs commonly give them; the DAO's most used name wins.
-SECTION_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "summary": ("summary", "abstract", "tl;dr", "tldr", "simple summary", "overview"),
-    "motivation": ("motivation", "rationale", "background", "context", "problem statement"),
-    "specification": ("specification", "specifications", "proposal", "details", "implementation", "steps to implement"),
-    "actions": ("on-chain actions", "onchain actions", "execution", "technical details", "transactions"),
-}
-
 
 @dataclass(frozen=True)
 class OnchainAction:
@@ -140,11 +137,8 @@ class Draft:
 
     @property
     def body(self) -> str:
-        """The markdown body, sections in the DAO's usual names, references at the end."""
-        parts = []
-        for key in ("summary", "motivation", "specification", "actions"):
-            if self.sections.get(key):
-                parts.append(f"## {self.headings[key]}\n\n{self.sections[key]}")
+        """The markdown body: the DAO's template sections in its order, references at the end."""
+        parts = [f"## {heading}\n\n{text}" for heading, text in self.sections.items() if text]
         if self.citations:
             refs = "\n".join(f"[{c.number}] {c.thread_title} — {c.url or f'post {c.post_id}'}" for c in self.citations)
             parts.append(f"## References\n\n{refs}")
@@ -164,23 +158,9 @@ class Draft:
             ],
             "snapshot_payload": self.snapshot_payload,
             "governor_tx": self.governor_tx,
+            "sections": [{"heading": h, "text": t} for h, t in self.sections.items()],
+            **self.extra,
         }
-
-
-def usual_headings(session: Session, dao_slug: str) -> dict[str, str]:
-    """For each section, the heading this DAO's past proposals use most (default: our own name)."""
-    bodies = session.exec(
-        select(Proposal.body).join(Dao, col(Dao.id) == Proposal.dao_id).where(Dao.slug == dao_slug).limit(500)
-    ).all()
-    counts: Counter[str] = Counter()
-    for body in bodies:
-        counts.update({h.strip().strip("*:").strip().lower() for h in _HEADING.findall(body or "")})
-    chosen: dict[str, str] = {}
-    for section, names in SECTION_SYNONYMS.items():
-        used = [(counts[name], name) for name in names if counts[name] > 0]
-        best = max(used)[1] if used else names[0]
-        chosen[section] = best.title() if best not in ("tl;dr", "tldr") else "TL;DR"
-    return chosen
 
 
 def _best_quote(text: str, idea_terms: set[str], *, limit: int = 320) -> str:
@@ -204,8 +184,15 @@ def build_draft(
     author: str = ZERO_ADDRESS,
     governor_address: str | None = None,
     voting_days: float = 5.0,
+    embedder: TextEmbedder | None = None,
+    rooms: RoomSource | None = None,
+    chat: ChatBackend | None = None,
+    expect: Callable[[str, str], dict[str, Any] | None] | None = None,
 ) -> Draft:
-    """Draft a proposal for ``dao_slug`` from ``idea``, citing the ``k`` most relevant posts."""
+    """Draft a proposal for ``dao_slug`` from ``idea`` in the DAO's own template, citing the ``k`` most relevant
+    posts, with the most similar earlier proposals first (``embedder``: MiniLM; BM25 without) and, when ``expect``
+    is given (``expect(title, body)`` -> a prediction dict), the draft's predicted P(pass). ``chat`` writes the prose
+    sections behind a quality gate; without it every section is composed deterministically."""
     idea = idea.strip()
     if len(idea) < 20:
         raise InputError("Describe the idea in at least a sentence (20+ characters): what should the DAO do and why?")
@@ -226,25 +213,34 @@ def build_draft(
         )
     sentences = [s for s in _SENTENCE.split(" ".join(idea.split())) if s]
     draft_title = (title or sentences[0].rstrip(".!?"))[:200]
-    motivation = "\n".join(f"> {c.quote} [{c.number}]\n" for c in citations) or "_No related discussion was found in the stored forum posts._"
-    if citations:
-        motivation = f"The discussion this draft draws on ({len(citations)} posts):\n\n{motivation}"
-    specification = idea
-    actions_text = "\n".join(
-        f"{i}. {a.describe()}\n   - target `{a.target}`, value {a.value}, calldata `0x{a.calldata.hex()}`"
-        for i, a in enumerate(actions, start=1)
-    ) or "None: this is a signalling proposal."
+    template = learn_template(session, dao_slug)
+    prior = find_prior_art(session, dao_slug=dao_slug, idea=idea, embedder=embedder, rooms=rooms, before=now)
+    space = dao.snapshot_space or f"{dao_slug}.eth"
+    sections, how = compose_sections(template, ComposeInput(
+        dao_name=dao.name or dao_slug, space=space, idea=idea, title=draft_title, citations=citations,
+        actions=list(actions), prior_art=prior, now=now, voting_days=voting_days), chat=chat)
     draft = Draft(
         dao=dao_slug,
         title=draft_title,
-        sections={"summary": " ".join(sentences[:2]), "motivation": motivation, "specification": specification, "actions": actions_text},
-        headings=usual_headings(session, dao_slug),
+        sections=sections,
+        headings={h: h for h in sections},
         citations=citations,
         actions=list(actions),
         snapshot_payload={},
         governor_tx=None,
         idea=idea,
     )
+    objections = [{"quote": o.quote, "url": o.url, "from": p.title, "outcome": p.outcome}
+                  for p in prior.proposals for o in p.objections]
+    requested = [{"quote": o.quote, "url": o.url, "from": p.title, "status": o.status}
+                 for p in prior.proposals for o in p.requested_changes]
+    draft.extra = {
+        "template": template.as_dict(),
+        "written_by": how["sections"],
+        "prior_art": prior.as_dict(),
+        "expectation": {"prediction": expect(draft.title, draft.body) if expect else None,
+                        "objections": objections, "requested_changes": requested},
+    }
     start = int((now + timedelta(days=1)).timestamp())
     draft.snapshot_payload = snapshot_proposal_message(
         author=author, space=dao.snapshot_space or f"{dao_slug}.eth", title=draft.title, body=draft.body,

@@ -234,8 +234,9 @@ class GovernanceService:
         k: int = 5,
         author: str | None = None,
         governor_address: str | None = None,
+        chat: Any = None,
     ) -> dict[str, Any]:
-        """Draft a proposal (stored, audited, never submitted) and return it with its id."""
+        """Draft a proposal (stored, audited, never submitted) and return it with its id, prior art and P(pass)."""
         from embeddings.keyword import KeywordRetriever
         from governance.drafting import ZERO_ADDRESS, build_draft, parse_action
 
@@ -246,6 +247,7 @@ class GovernanceService:
                 session, dao_slug=dao, idea=idea, title=title, actions=parsed, k=k, now=self.clock(), retriever=retriever,
                 author=author or ZERO_ADDRESS,
                 governor_address=governor_address or (self.chain.governor.address if self.chain is not None else None),
+                embedder=getattr(self.post_retriever, "embedder", None), chat=chat, expect=self._draft_expectation(dao),
             )
             dao_row = session.exec(select(Dao).where(Dao.slug == dao)).one()
             view = draft.as_dict()
@@ -262,6 +264,11 @@ class GovernanceService:
                          "governor_calldata_sha256": hashlib.sha256((draft.governor_tx or {}).get("data", "").encode()).hexdigest()},
             )
             return {"id": row.id, **view}
+
+    def _draft_expectation(self, dao: str) -> Any:
+        from governance.draft_expect import draft_expectation
+
+        return draft_expectation(self.store, dao=dao, opens_at=self.clock())
 
     # --- recommendation -----------------------------------------------------------------------
 

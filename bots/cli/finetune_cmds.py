@@ -42,6 +42,8 @@ def train(
     labels: Path | None = typer.Option(None, "--labels", help="Labelled posts to add as stance examples (default evals/data/stance_labels.jsonl)"),
     use_labels: bool = typer.Option(True, "--use-labels/--no-labels", help="Add the labelled posts (they teach off-topic and forum wording) or learn from the DAO's vote reasons alone"),
     as_json: bool = typer.Option(False, "--json", help="Print the registered model as JSON"),
+    task: str = typer.Option("stance", "--task", help="stance (default) or draft (title -> body on the DAO's passed proposals, scored held-out)"),
+    results: Path | None = typer.Option(None, "--results", help="With --task draft: write the evaluation JSON here"),
 ) -> None:
     """Build the instruction dataset (reasons and labelled posts -> stance, proposals -> outcome, threads -> summary;
     before 2025), train LoRA, export. Stance examples are split as `concord eval stance` splits them, so
@@ -76,14 +78,42 @@ def train(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
         console=cli.err_console, disable=as_json,
     ) as progress:
-        task = progress.add_task(f"training {name}", total=None)
+        bar = progress.add_task(f"training {name}", total=None)
 
         def on_step(step: int, total: int, loss: float) -> None:
-            progress.update(task, completed=step, total=total, description=f"training {name} loss={loss:.3f}")
+            progress.update(bar, completed=step, total=total, description=f"training {name} loss={loss:.3f}")
+
+        if task == "draft":
+            from bots.cli.finetune_draft import train_draft
+
+            report = train_draft(cli, dao=dao, name=name, config=config, on_step=on_step, results=results)
+        elif task != "stance":
+            from ingest.errors import InputError
+
+            raise InputError(f"Unknown --task {task!r}; use stance or draft.")
+        else:
+            report = None
+    if report is not None:
+        if as_json:
+            print_json(report)
+        else:
+            ppl, agree = report["perplexity"], report["structure_agreement"]
+            cli.console.print(f"{name}: {report['steps']} steps in {report['seconds']}s on {report['n_train']} passed proposals; "
+                              f"held-out perplexity {ppl['base']} (base) -> {ppl['tuned']} (tuned) on {report['n_test']}; "
+                              f"template agreement {agree['base']} -> {agree['tuned']} over {agree['n_generated']} drafts")
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=cli.err_console, disable=as_json,
+    ) as progress:
+        task_bar = progress.add_task(f"training {name}", total=None)
+
+        def on_stance_step(step: int, total: int, loss: float) -> None:
+            progress.update(task_bar, completed=step, total=total, description=f"training {name} loss={loss:.3f}")
 
         run = run_finetune(
             cli.settings, cli.store(), dao=dao, name=name, config=config,
-            max_train=max_train, max_test=max_test, max_aux=max_aux, on_step=on_step,
+            max_train=max_train, max_test=max_test, max_aux=max_aux, on_step=on_stance_step,
             posts=load_post_labels(labels) if use_labels else (),
         )
     if as_json:

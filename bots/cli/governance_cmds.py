@@ -97,8 +97,10 @@ def draft(
     if as_json:
         print_json(result)
         return
-    cli.console.print(f"[bold]# {result['title']}[/bold]  (draft {result['id']})\n")
-    cli.console.print(result["body"], markup=False, highlight=False)
+    from bots.draft_text import draft_text
+
+    cli.console.print(f"[bold]Draft {result['id']}[/bold]\n")
+    cli.console.print(draft_text(result), markup=False, highlight=False)
     if result["governor_tx"]:
         cli.console.print(f"Governor propose() transaction to {result['governor_tx']['to']} (unsigned, {len(result['governor_tx']['data']) // 2 - 1} bytes)")
     cli.console.print("Snapshot proposal payload ready (EIP-712; the author signs it). Use --json to export both.")

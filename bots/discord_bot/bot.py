@@ -150,7 +150,15 @@ class ConcordCommands(commands.Cog):
         result = await asyncio.to_thread(drafter.draft, dao=slug, idea=topic)
         sources = [f"[{c.get('number', i)}] <{c['url']}>" for i, c in enumerate(result.get("citations") or [], start=1) if c.get("url")]
         footer = f"\n\nDraft #{result.get('id')} is stored for review; nothing was submitted." if result.get("id") else ""
-        text = f"**{result.get('title', 'Draft')}**\n\n{result.get('body', '')}"
+        from bots.draft_text import expectation_lines, prior_art_lines
+
+        prior, expect = prior_art_lines(result), expectation_lines(result)
+        text = f"**{result.get('title', 'Draft')}**"
+        if prior:
+            text += "\n\n**Prior art**\n" + "\n".join(prior)
+        if expect:
+            text += "\n\n**What to expect**\n" + "\n".join(expect)
+        text += f"\n\n{result.get('body', '')}"
         if sources:
             text += "\n\n**Sources**\n" + "\n".join(sources)
         await send(interaction, text + footer)

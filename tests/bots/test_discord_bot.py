@@ -256,6 +256,7 @@ async def test_draft_uses_the_governance_drafting_service(bot: Any, fake_discord
     text = text_of(replies)
     assert text.strip().startswith("**Fund a security audit programme for bridges**")
     assert "<https://forum.arbitrum.foundation/t/" in text and "nothing was submitted" in text
+    assert "**Prior art**" in text and "Predicted P(pass):" in text and "## Abstract" in text
     assert all(len(r.get("content") or "") <= 2000 for r in replies)
     replies = await run(bot, fake_discord, "draft", {"topic": "Fund a security audit programme"}, user_id=999)
     assert "Which DAO?" in text_of(replies)

@@ -81,7 +81,7 @@ def test_governor_tx_from_a_draft_creates_a_real_proposal(store: Store, tmp_path
         dao="testdao", idea="Return 5 wei of CVOTE to the deployer to test the draft flow end to end.",
         actions=[f"{chain.token.address}:transfer(address,uint256):{chain.deployer},5"], governor_address=chain.governor.address,
     )
-    assert draft["citations"] == [] and "No related discussion" in draft["body"]
+    assert draft["citations"] == [] and "No stored forum post discusses this" in draft["body"]
     tx = draft["governor_tx"]
     sent = chain.w3.eth.send_transaction({"from": chain.deployer, "to": tx["to"], "data": tx["data"]})
     chain.w3.eth.wait_for_transaction_receipt(sent)
