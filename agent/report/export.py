@@ -93,7 +93,7 @@ def to_markdown(report: ConsensusReport) -> str:
     out += ["", "## Cruxes", ""]
     out += [f"- {', '.join(c.topic)}: for “{c.sides['for'].quote}” vs against “{c.sides['against'].quote}”" for c in r.cruxes] or ["None found (no pair of supporting and opposing reasons on the same point)."]
     out += ["", "## Common ground", ""]
-    out += [f"- {' / '.join(f'“{q.quote}” ({q.author})' for q in g.quotes)}" for g in r.common_ground] or ["None found."]
+    out += [f"- {' / '.join(f'“{q.quote}” ({q.author}, {_link(q.post_id, q.url)})' for q in g.quotes)}" for g in r.common_ground] or ["None found."]
     if r.set_aside:
         out += ["", f"_{len(r.set_aside)} post(s) set aside as instruction-like text: {', '.join(str(x['post_id']) for x in r.set_aside)}._"]
     cs = r.changes_since

@@ -39,7 +39,7 @@ def build_draft_router() -> APIRouter:
     @router.post("/draft", response_class=HTMLResponse)
     def draft_result(request: Request, body: DraftIn) -> Response:
         services = get_services(request)
-        check_csrf(request, services.settings.web.session_secret.get_secret_value())
+        check_csrf(request, services.settings.web.session_secret.get_secret_value(), request.app.state.allowed_origins)
         try:
             result: dict[str, Any] = services.require("drafter").draft(dao=body.dao, idea=body.idea)
         except ServiceUnavailable as exc:

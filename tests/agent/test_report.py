@@ -85,7 +85,7 @@ def test_report_quotes_are_verbatim_and_cited(built) -> None:  # type: ignore[no
     assert report.faithfulness.passed == report.faithfulness.checked - sum(1 for d in report.faithfulness.dropped if d["post_id"] is None and d["quote"])
     assert report.data_window.posts == len(ids["posts_a"]) and report.data_window.first_post_at.startswith("2024-03-02")
     assert sum(c.people for c in report.camps) >= 3
-    assert report.prediction is None and "agent/predict" in report.prediction_missing
+    assert report.prediction is None and "ReportBuilder(predictor=" in report.prediction_missing
     assert report.stance is None and report.stance_missing
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.report.export import http_url, to_html, to_markdown
-from agent.report.model import CampReport, Citation, ConsensusReport, DataWindow, ProposalRef, Summary
+from agent.report.model import CampReport, Citation, CommonGround, ConsensusReport, DataWindow, ProposalRef, Summary
 
 HOSTILE = [
     "javascript:alert(document.cookie)",
@@ -26,7 +26,7 @@ def report_with(url: str) -> ConsensusReport:
         data_window=DataWindow(threads=[{"title": "Fund it thread", "url": url}], posts=1),
         summary=Summary(text="People want to fund it.", post_ids=[7]),
         camps=[CampReport(index=0, name="Funders", people=1, posts=1, quotes=[quote])],
-        bridging=[quote],
+        common_ground=[CommonGround(stances=["for", "against"], quotes=[quote])],
         inputs_hash="i",
     )
 
