@@ -112,7 +112,7 @@ def test_signer_flow_with_injected_wallets(services: Services, chain: ChainEnv, 
         page.goto(f"{base}/signer/1")
         assert "castVoteWithReason: vote For on proposal" in page.locator("#decoded").inner_text()
         tx_hash = page.locator("#safe-tx-hash").inner_text()
-        assert tx_hash == services.governance.describe(1)["safe_tx_hash"]  # type: ignore[union-attr]
+        assert tx_hash == services.governance.describe(1).safe_tx_hash  # type: ignore[union-attr]
 
         refused = _sign_in_browser(browser, base, OUTSIDER_KEY, chain_id, "signer-outsider-refused")
         assert refused.startswith("Refused:") and "not_owner" in refused
@@ -125,6 +125,6 @@ def test_signer_flow_with_injected_wallets(services: Services, chain: ChainEnv, 
         assert second.startswith("Signature accepted — status: executed — executed in 0x")
 
     action = services.governance.describe(1)  # type: ignore[union-attr]
-    assert [s["owner"] for s in action["signed_by"]] == [Account.from_key(k).address for k in (chain.owner_keys[0], chain.owner_keys[2])]
+    assert [s.owner for s in action.signed_by] == [Account.from_key(k).address for k in (chain.owner_keys[0], chain.owner_keys[2])]
     against, for_votes, abstain = chain.governor.functions.proposalVotes(chain.proposal_id).call()
     assert (against, for_votes, abstain) == (0, 100_000 * 10**18, 0)
