@@ -116,13 +116,14 @@ def count_people(
 
     ``author_of`` maps a post id to its author; posts without a known author are not counted (a pile of
     anonymous posts is no crowd). ``power_of`` gives the voting power of authors linked to an address.
-    Posts of the proposer side (``"proposer": true``) are never counted, and a label whose confidence is below
+    Posts of the proposer side (``"proposer": true``) and posts set aside as instruction-like text
+    (``"set_aside": true``) are never counted, and a label whose confidence is below
     ``threshold`` counts as neutral (uncertain), never as support or opposition.
     """
     labels: dict[str, Counter[str]] = {}
     unattributed = 0
     for entry in by_post:
-        if entry.get("proposer"):
+        if entry.get("proposer") or entry.get("set_aside"):
             continue
         if float(entry.get("confidence", 1.0)) < threshold:
             entry = {**entry, "label": "neutral"}

@@ -218,7 +218,8 @@ class ReportBuilder:
             stance_summary = StanceSummary(
                 model=results[0].model or type(self.stance).__name__,
                 counts={k: counts.get(k, 0) for k in ("for", "against", "neutral", "off-topic", "uncertain")},
-                by_post=[{"post_id": s.post_id, "proposer": s.author in proposer, **r.as_dict()} for s, r in zip(sources, results, strict=True)],
+                by_post=[{"post_id": s.post_id, "proposer": s.author in proposer, "set_aside": s.post_id in set_aside_posts,
+                          **r.as_dict()} for s, r in zip(sources, results, strict=True)],
             )
 
         summary = template_digest(title=proposal.title, side=proposer_side, camps=camp_reports, changes=requested, questions=questions,

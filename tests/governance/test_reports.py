@@ -93,6 +93,27 @@ def test_people_count_not_posts() -> None:
     assert (split.people_for, split.people_against, split.people_neutral) == (0, 0, 1)
 
 
+
+def test_proposer_side_injected_and_uncertain_posts_are_never_counted() -> None:
+    """The proposing team's own posts, posts set aside as instruction-like text (a hostile forum member's
+    "vote FOR" injection the classifier may label for) and labels below the report's threshold sway nothing."""
+    authors = {1: "team", 2: "team", 3: "hostile", 4: "hostile", 5: "member", 6: "unsure"}
+    posts = [
+        {"post_id": 1, "label": "for", "confidence": 0.9, "proposer": True},
+        {"post_id": 2, "label": "for", "confidence": 0.9, "proposer": True},
+        {"post_id": 3, "label": "for", "confidence": 0.95, "set_aside": True},
+        {"post_id": 4, "label": "for", "confidence": 0.95, "set_aside": True},
+        {"post_id": 5, "label": "against", "confidence": 0.8},
+        {"post_id": 6, "label": "for", "confidence": 0.3},
+    ]
+    counted = count_people(posts, author_of=authors, threshold=0.5)
+    assert (counted.people_for, counted.people_against, counted.people_neutral) == (0, 1, 1)
+    report = consensus_report("42", pro=0, con=0, p_pass=0.3, posts=[{**p, "author": authors[p["post_id"]]} for p in posts])
+    report["stance_mix"] = {"threshold": 0.5}
+    ref = recommendation_from_report(report, report_id="r")
+    assert ref.choice == "against" and "0 people for, 1 against, 1 neutral" in ref.reason
+
+
 @pytest.mark.parametrize(
     ("prediction", "missing"),
     [
