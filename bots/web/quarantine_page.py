@@ -1,12 +1,14 @@
-"""The dashboard's quarantine page: records that could not be stored, with their reason (read-only)."""
+"""The dashboard's quarantine: the page lists records that could not be stored, with their reason; the API replays one
+(``POST /api/quarantine/{id}/retry``, CSRF-checked and rate-limited like every dashboard write)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bots.web.api import get_services
-from ingest.quarantine import GIVEN_UP, OPEN, RESOLVED, list_quarantined
+from ingest.errors import NotFoundError
+from ingest.quarantine import GIVEN_UP, OPEN, RESOLVED, list_quarantined, retry_quarantined
 
 __all__ = ["build_quarantine_router"]
 
@@ -32,5 +34,17 @@ def build_quarantine_router() -> APIRouter:
         )
         context = {"entries": entries, "dao": dao or "", "source": source or "", "status": chosen, "statuses": _STATUSES}
         return render_page(request, "quarantine.html", context)
+
+    @router.post("/api/quarantine/{record_id}/retry")
+    def retry_one(request: Request, record_id: int) -> Response:
+        """Replay one quarantined record through its normaliser and writer (as `concord quarantine retry ID`)."""
+        from ingest.sources.quarantine_replay import quarantine_normalisers
+
+        try:
+            summary = retry_quarantined(get_services(request).store, quarantine_normalisers(), ids=[record_id])
+        except NotFoundError as missing:
+            return JSONResponse({"error": str(missing)}, status_code=404)
+        return JSONResponse({"resolved": summary.resolved, "failed": summary.failed, "given_up": summary.given_up,
+                             "not_replayable": summary.not_replayable, "errors": summary.errors[:5]})
 
     return router

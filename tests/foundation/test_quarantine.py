@@ -173,6 +173,19 @@ def test_dashboard_lists_quarantined_records(store: Store, tmp_path: Path) -> No
     assert 'id="quarantine-count">0 records<' in client.get("/quarantine?dao=nope").text
     assert 'id="quarantine-count">0 records<' in client.get("/quarantine?status=resolved").text
 
+    # Replay from the dashboard: a write like any other (CSRF token needed), the same retry as the CLI.
+    from bots.web.security import CSRF_COOKIE
+
+    with store.session() as session:
+        record_id = session.exec(select(QuarantinedRecord)).one().id
+    assert client.post(f"/api/quarantine/{record_id}/retry", json={}).status_code == 403
+    token = client.cookies[CSRF_COOKIE]
+    replayed = client.post(f"/api/quarantine/{record_id}/retry", json={}, headers={"X-CSRF-Token": token})
+    assert replayed.status_code == 200 and replayed.json()["failed"] == 1  # its proposal is still not stored
+    with store.session() as session:
+        assert session.get(QuarantinedRecord, record_id).attempts == 2
+    assert client.post("/api/quarantine/999999/retry", json={}, headers={"X-CSRF-Token": token}).status_code == 404
+
 
 
 
