@@ -27,7 +27,7 @@ from governance import audit
 from governance import policy as rules
 from governance.binding import canonical_safe_tx, fields_in_words
 from governance.calldata import cast_vote_calldata, describe_vote_call
-from governance.chain.gateway import ChainGateway
+from governance.chain.gateway import ChainGateway, ExecutionResult
 from governance.chain.keys import ProposerKey, TransactionSender
 from governance.chain.safe_tx import (
     ZERO_ADDRESS,
@@ -576,21 +576,36 @@ class GovernanceService:
             rules.check_execution(success=result.success, tx_hash=result.tx_hash)
         except GovernanceRefusal as refusal:
             raise self._refuse(refusal, subject=subject) from None
+        self._record_execution(action, result, signers=[s.owner for s in verified])
+        return self.describe(action_id)
+
+    def recover_execution(self, action_id: int) -> ActionView | None:
+        """Record an execution the chain has and the store lacks (a crash between sending ``execTransaction`` and
+        recording it); None when the action is not pending or the Safe never executed its transaction."""
+        action = self._load(action_id)
+        if action.status != "pending" or self.chain is None:
+            return None
+        found = self.chain.find_execution(action.safe_tx_hash)
+        if found is None:
+            return None
+        self._record_execution(action, found, signers=[s.owner for s in self._signatures(action_id)], recovered=True)
+        return self.describe(action_id)
+
+    def _record_execution(self, action: PendingAction, result: ExecutionResult, *, signers: list[str], recovered: bool = False) -> None:
+        subject = f"action:{action.id}"
+        payload = {"tx_hash": result.tx_hash, "block": result.block_number, "safe_tx_hash": action.safe_tx_hash,
+                   "signers": signers, "report_sha256": action.report_hash}
         with self.store.session() as session:
-            row = session.get(PendingAction, action_id)
+            row = session.get(PendingAction, action.id)
             assert row is not None
             row.status = "executed"
             row.decided_at = self.clock()
             row.executed_tx_hash = result.tx_hash
             session.add(row)
-            audit.append_in_session(
-                session, checkpointer=self.checkpointer, actor=self.actor, action="execute", subject=subject,
-                payload={"tx_hash": result.tx_hash, "block": result.block_number, "safe_tx_hash": action.safe_tx_hash,
-                         "signers": [s.owner for s in verified], "report_sha256": action.report_hash},
-            )
+            audit.append_in_session(session, checkpointer=self.checkpointer, actor=self.actor, action="execute", subject=subject,
+                                    payload={**payload, "recovered_from_chain": True} if recovered else payload)
             if self.checkpointer is not None:
                 audit.checkpoint_in_session(session, self.checkpointer, reason=subject)
-        return self.describe(action_id)
 
     # --- other routes: the Safe Transaction Service -------------------------------------------
 

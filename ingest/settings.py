@@ -166,7 +166,7 @@ class AgentDaoSettings(BaseModel):
 
     sources: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="Ingestion jobs run incrementally each tick: {kind, target, options} as for `concord ingest` (kind: discourse, snapshot, discord-export, sample)",
+        description="Ingestion jobs run incrementally each tick: {kind, target, options} as for `concord ingest` (kind: discourse, snapshot, governor, discord-export, sample)",
     )
     discord_channel_id: int | None = Field(None, description="Channel that gets report cards and outcomes; unset = no Discord posts")
     signer_role_id: int | None = Field(None, description="Role mentioned when a pending action needs signatures")

@@ -119,15 +119,16 @@ class AgentRunner:
                 forum = DiscourseReplier(config.discourse_url, config.discourse_user_api_key.get_secret_value())
             safe_service = None
             if self.settings.chain.safe_tx_service_url:
-                from governance.safe_service import SafeTransactionServiceClient
+                from governance.chain.safe_service import SafeTransactionServiceClient
 
                 safe_service = SafeTransactionServiceClient(self.settings.chain.safe_tx_service_url)
             try:
                 return DaoTick(services, dao, config, notifier=self.notifier, forum=forum, forecaster=self.forecaster,
                                reports=self.reports, safe_service=safe_service, observe=self.observe).run()
             finally:
-                if forum is not None:
-                    forum.close()
+                for client in (forum, safe_service):
+                    if client is not None:
+                        client.close()
 
     def tick_all(self, daos: dict[str, AgentDaoSettings]) -> list[TickReport]:
         return [self.tick(dao, config) for dao, config in daos.items()]

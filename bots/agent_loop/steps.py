@@ -22,7 +22,7 @@ from ingest.domain import AgentStep, utcnow
 from ingest.errors import ConcordError
 from ingest.store import Store
 
-__all__ = ["Skip", "StepLedger", "StepResult"]
+__all__ = ["Skip", "StepLedger", "StepResult", "die_after_send"]
 
 Effect = Callable[[], dict[str, Any]]
 Reconcile = Callable[[], dict[str, Any] | None]
@@ -127,3 +127,16 @@ class StepLedger:
         with self.store.session() as session:
             return list(session.exec(select(AgentStep).where(AgentStep.dao == self.dao)
                                      .order_by(col(AgentStep.id).desc()).limit(limit)).all())
+
+
+def die_after_send(sender: Any) -> Any:
+    """Testing only (``agent.die_at = "execute:sent"``): a sender that SIGKILLs this process once its transaction is
+    mined, before governance records the execution: the crash a restart must recover from without resending."""
+
+    class _DieAfterSend:
+        def send(self, w3: Any, call: Any) -> Any:
+            receipt = sender.send(w3, call)
+            os.kill(os.getpid(), signal.SIGKILL)
+            return receipt  # not reached
+
+    return _DieAfterSend()

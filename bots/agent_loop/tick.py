@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from bots.agent_loop.forecast import Forecaster
 from bots.agent_loop.notify import Notifier
 from bots.agent_loop.reports import ReportWriter
-from bots.agent_loop.steps import Skip, StepLedger, StepResult
+from bots.agent_loop.steps import Skip, StepLedger, StepResult, die_after_send
 from bots.services import Services
 from governance import audit
 from governance.errors import GovernanceRefusal
@@ -205,12 +205,24 @@ class DaoTick:
                               forecast=forecast.detail if forecast is not None and forecast.status == "done" else None,
                               dashboard_url=self.services.settings.discord.dashboard_url)
         channel = str(self.config.discord_channel_id) if self.config.discord_channel_id else None
-        self._say(report, "card", f"card:{proposal.id}:{report_id}", content, proposal_ref=proposal.external_id,
+        # A card per version of the discussion: the report is also rebuilt when the proposal's state or tallies
+        # change (the dashboard serves the current one), but only new or edited posts are news for the channel.
+        discussion = self._discussion_hash(proposal)
+        self._say(report, "card", f"card:{proposal.id}:{discussion}", content, proposal_ref=proposal.external_id,
                   notifier=self.notifier, channel=channel, why_not="no Discord channel or bot token configured for this DAO")
         topic = _topic_id(proposal.discussion_url)
         if self.forum is not None and topic is not None:
-            self._say(report, "forum", f"forum:{proposal.id}:{report_id}", content, proposal_ref=proposal.external_id,
+            self._say(report, "forum", f"forum:{proposal.id}:{discussion}", content, proposal_ref=proposal.external_id,
                       notifier=self.forum, channel=topic, why_not="")
+
+    def _discussion_hash(self, proposal: Proposal) -> str:
+        """16 hex digits over the linked posts' ids and content hashes (not the proposal's state or tallies)."""
+        import hashlib
+
+        from agent.report.inputs import load_inputs
+
+        posts = sorted((int(p.id or 0), p.content_hash) for p in load_inputs(self.services.store, int(proposal.id or 0)).posts)
+        return hashlib.sha256(repr(posts).encode()).hexdigest()[:16]
 
     # --- recommendation, signers, execution -----------------------------------------------------
 
@@ -237,6 +249,8 @@ class DaoTick:
             return {"action_id": row.id, "safe_tx_hash": row.safe_tx_hash} if row is not None else None
 
         def effect() -> dict[str, Any]:
+            if (open_action := self._open_action(proposal)) is not None:  # an earlier report's action waits or was sent
+                raise Skip(f"action {open_action.id} for this proposal is already {open_action.status}")
             try:
                 action = governance.recommend_from_report(str(report_id))
             except GovernanceRefusal as refusal:
@@ -246,6 +260,13 @@ class DaoTick:
             return {"action_id": action.id, "safe_tx_hash": action.safe_tx_hash}
 
         self._step(report, self.ledger.run("recommend", key, effect, proposal_ref=proposal.external_id, reconcile=reconcile))
+
+    def _open_action(self, proposal: Proposal) -> PendingAction | None:
+        """The proposal's pending or executed action, if any: the agent files one vote per proposal."""
+        with self.services.store.session() as session:
+            return session.exec(select(PendingAction).join(Dao, col(Dao.id) == PendingAction.dao_id)
+                                .where(Dao.slug == self.dao, PendingAction.proposal_ref == proposal.external_id,
+                                       col(PendingAction.status).in_(("pending", "executed")))).first()
 
     def _signers_and_execute(self, report: TickReport) -> None:
         governance = self.services.governance
@@ -289,10 +310,12 @@ class DaoTick:
             return
 
         def reconcile() -> dict[str, Any] | None:
-            now = governance.describe(action_id)
+            now = governance.recover_execution(action_id) or governance.describe(action_id)  # sent, then killed?
             return {"tx_hash": now.executed_tx_hash} if now.status == "executed" else None
 
         def effect() -> dict[str, Any]:
+            if self.services.settings.agent.die_at == "execute:sent":
+                governance.sender = die_after_send(governance.sender)
             try:
                 done = governance.execute(action_id)
             except GovernanceRefusal as refusal:
@@ -301,8 +324,8 @@ class DaoTick:
                 raise
             return {"tx_hash": done.executed_tx_hash, "report_sha256": action.report_sha256}
 
-        if reconcile() is not None:
-            return
+        if self.ledger.get(key) is None and reconcile() is not None:
+            return  # executed by the dashboard when the last owner signed: nothing for the agent to send
         result = self.ledger.run("execute", key, effect, proposal_ref=str(action.proposal), reconcile=reconcile)
         if result.status == "skipped" and result.detail.get("reason") == "threshold":
             with self.services.store.session() as session:  # waiting is not final: forget the skip

@@ -96,6 +96,16 @@ class ChainGateway:
         """Whether ``account`` (the Safe) already voted."""
         return bool(self.governor.functions.hasVoted(proposal_id, to_checksum_address(account)).call())
 
+    def find_execution(self, safe_tx_hash: str, *, from_block: int = 0) -> ExecutionResult | None:
+        """The Safe's ``ExecutionSuccess`` for ``safe_tx_hash`` since ``from_block``, if the chain has one: how a
+        restart learns that an ``execTransaction`` sent before a crash went through."""
+        wanted = bytes.fromhex(safe_tx_hash.removeprefix("0x"))
+        for event in self.safe.events.ExecutionSuccess().get_logs(from_block=from_block):
+            if bytes(event["args"]["txHash"]) == wanted:
+                return ExecutionResult(tx_hash="0x" + bytes(event["transactionHash"]).hex(), success=True,
+                                       block_number=int(event["blockNumber"]))
+        return None
+
     def exec_transaction(self, tx: SafeTx, signatures: bytes, *, sender: TransactionSender) -> ExecutionResult:
         """Submit ``execTransaction``; the Safe verifies the packed owner signatures itself."""
         from web3.logs import DISCARD

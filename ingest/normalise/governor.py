@@ -65,6 +65,8 @@ def _extra(item: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {"vote_start": item.get("voteStart"), "vote_end": item.get("voteEnd")}
     if item.get("eta") is not None:
         extra["eta"] = int(item["eta"])  # seconds since the epoch from ProposalQueued
+    if item.get("estimatedTimes"):
+        extra["estimated_times"] = list(item["estimatedTimes"])  # startTime/endTime estimated from the block rate
     if isinstance(item.get("actions"), list):
         extra["actions"] = item["actions"]  # [{target, value, signature, calldata}] from ProposalCreated
     return extra

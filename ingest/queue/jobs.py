@@ -19,7 +19,7 @@ from ingest.store import Store
 
 __all__ = ["JOB_KINDS", "BatchCallback", "IngestJob", "OnSource", "open_sources", "run_job_in"]
 
-JOB_KINDS = ("sample", "discord-export", "discourse", "snapshot")
+JOB_KINDS = ("sample", "discord-export", "discourse", "snapshot", "governor")
 
 #: Called after every written batch with the run's summary so far and the batch's item count.
 BatchCallback = Callable[[IngestSummary, int], None]
@@ -32,9 +32,11 @@ class IngestJob:
     """One unit of ingestion work: which DAO, which kind of source, and where it is.
 
     ``target``: unused for 'sample' (the bundled sample; ``dao`` picks its part, '*' for all), a file
-    path for 'discord-export', the forum URL for 'discourse', the space id for 'snapshot'.
-    ``options``: ``max_pages`` and ``batch_items`` (discourse), ``hub`` and ``votes`` (snapshot), and for
-    the HTTP sources ``rate`` (requests/s, default settings.request_rate), ``timeout_s`` and ``retries``.
+    path for 'discord-export', the forum URL for 'discourse', the space id for 'snapshot', the Governor's
+    address for 'governor'.
+    ``options``: ``max_pages`` and ``batch_items`` (discourse), ``hub`` and ``votes`` (snapshot),
+    ``rpc_url`` (default chain.rpc_url), ``from_block``, ``confirmations`` (default chain.confirmations) and
+    ``chunk_blocks`` (governor), and for the HTTP sources ``rate`` (requests/s, default settings.request_rate), ``timeout_s`` and ``retries``.
     """
 
     kind: str
@@ -96,6 +98,9 @@ def open_sources(job: IngestJob, store: Store, settings: ConcordSettings) -> Ite
             store.ensure_dao(job.dao)
             yield [(job.dao, DiscordExportSource.from_file(path))]
             return
+        if job.kind == "governor":
+            yield [(job.dao, _governor_source(job, store, settings))]
+            return
         from ingest.http import PoliteClient
 
         if job.kind == "discourse":
@@ -117,6 +122,30 @@ def open_sources(job: IngestJob, store: Store, settings: ConcordSettings) -> Ite
             job.dao,
             SnapshotSource(SnapshotClient(http), job.target, votes=bool(job.options.get("votes", True)), open_ids=open_proposal_ids(store, record)),
         )]
+
+
+def _governor_source(job: IngestJob, store: Store, settings: ConcordSettings) -> IngestSource:
+    """A Governor read over JSON-RPC (``options.rpc_url`` or ``chain.rpc_url``), its open proposals re-read."""
+    from web3 import HTTPProvider, Web3
+
+    from ingest.errors import ConfigError
+    from ingest.sources.governor import GovernorSource, open_governor_proposals
+
+    url = job.options.get("rpc_url") or settings.chain.rpc_url
+    if not url:
+        raise ConfigError(f"The governor job for {job.dao!r} needs options.rpc_url or CONCORD_CHAIN__RPC_URL.")
+    w3 = Web3(HTTPProvider(str(url), request_kwargs={"timeout": float(job.options.get("timeout_s", 30.0))}))
+    try:
+        chain_id = int(w3.eth.chain_id)
+    except Exception as exc:  # noqa: BLE001 - any transport error means the same thing here
+        raise ConfigError(f"The JSON-RPC node at {url} did not answer eth_chainId ({exc}); check the governor job's rpc_url.") from exc
+    record = store.ensure_dao(job.dao, chain_id=chain_id, governor_address=job.target)
+    confirmations = job.options.get("confirmations")
+    return GovernorSource(
+        w3, job.target, chain_id=chain_id, from_block=int(job.options.get("from_block", 0)),
+        confirmations=settings.chain.confirmations if confirmations is None else int(confirmations),
+        chunk_blocks=int(job.options.get("chunk_blocks", 5_000)), open_items=open_governor_proposals(store, record),
+    )
 
 
 def _after_run(job: IngestJob, store: Store, slug: str, source: IngestSource, summary: IngestSummary) -> None:

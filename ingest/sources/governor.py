@@ -117,6 +117,13 @@ _READ_ABI: list[dict[str, Any]] = [
             {"name": "abstainVotes", "type": "uint256"},
         ],
     },
+    {  # ERC-6372: "mode=blocknumber&from=default" or "mode=timestamp" (OpenZeppelin 4.9+); absent on Bravo
+        "type": "function",
+        "name": "CLOCK_MODE",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "string"}],
+    },
     {  # GovernorBravo's public getter (arrays and receipts are left out of it by Solidity)
         "type": "function",
         "name": "proposals",
@@ -170,6 +177,9 @@ def open_governor_proposals(store: Store, dao: Dao) -> list[dict[str, Any]]:
             "createdTime": p.created_at.isoformat() if p.created_at else None,
             "voteStart": (p.extra or {}).get("vote_start"),
             "voteEnd": (p.extra or {}).get("vote_end"),
+            "startTime": p.start.isoformat() if p.start else None,
+            "endTime": p.end.isoformat() if p.end else None,
+            "estimatedTimes": (p.extra or {}).get("estimated_times") or [],
             "eta": (p.extra or {}).get("eta"),
             "actions": (p.extra or {}).get("actions"),
             "state": p.state,
@@ -208,6 +218,7 @@ class GovernorSource:
     open_items: list[dict[str, Any]] = field(default_factory=list)
     kind: str = SourceKind.GOVERNOR
     chunks_read: list[tuple[int, int]] = field(default_factory=list)
+    _clock_mode: str | None = field(default=None, repr=False)
 
     @property
     def locator(self) -> str:
@@ -361,8 +372,39 @@ class GovernorSource:
             scale = 10**self.vote_decimals
             against, for_, abstain = tallies
             item.update(againstVotes=against / scale, forVotes=for_ / scale, abstainVotes=abstain / scale)
+        self._vote_times(contract, item, block)
         refreshed[str(item["proposalId"])] = block
         return RawItem("governor-proposal", f"proposal {pid}", dict(item))
+
+    def _vote_times(self, contract: Any, item: dict[str, Any], block: int) -> None:
+        """``startTime``/``endTime`` of the vote window from ``voteStart``/``voteEnd`` (the Governor's clock).
+
+        A timestamp clock gives them exactly. A block clock gives the block's time once the node has the block;
+        a block still ahead of ``block`` is estimated once from the recent block rate and kept (listed in
+        ``estimatedTimes``) until the block exists: voting cannot have started while its start block is ahead.
+        """
+        if self._clock_mode is None:
+            try:
+                self._clock_mode = str(contract.functions.CLOCK_MODE().call())
+            except Exception:  # noqa: BLE001 - Bravo and pre-4.9 OpenZeppelin have no ERC-6372 clock: blocks
+                self._clock_mode = "mode=blocknumber"
+        estimated = set(item.get("estimatedTimes") or [])
+        for point_key, key in (("voteStart", "startTime"), ("voteEnd", "endTime")):
+            point = item.get(point_key)
+            if not isinstance(point, int) and not (isinstance(point, str) and point.isdigit()):
+                continue
+            point = int(point)
+            if "timestamp" in self._clock_mode or point <= block:
+                seconds = point if "timestamp" in self._clock_mode else int(self.w3.eth.get_block(point)["timestamp"])
+                item[key] = datetime.fromtimestamp(seconds, UTC).isoformat()
+                estimated.discard(key)
+            elif key not in estimated or not item.get(key):
+                now = int(self.w3.eth.get_block(block)["timestamp"])
+                window = min(block, 1_000)
+                rate = (now - int(self.w3.eth.get_block(block - window)["timestamp"])) / window if window else 12.0
+                item[key] = datetime.fromtimestamp(now + round((point - block) * max(rate, 1.0)), UTC).isoformat()
+                estimated.add(key)
+        item["estimatedTimes"] = sorted(estimated)
 
     @staticmethod
     def _tallies(contract: Any, pid: int, block: int) -> tuple[int, int, int] | None:
