@@ -46,6 +46,7 @@ class TickReport:
     dao: str
     steps: list[StepResult] = field(default_factory=list)
     ingested: dict[str, Any] = field(default_factory=dict)
+    linked: dict[str, int] = field(default_factory=dict)  # thread links made after ingesting, by method
     waiting: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -56,6 +57,7 @@ class TickReport:
         return {
             "dao": self.dao,
             "ingested": self.ingested,
+            "linked": self.linked,
             "skipped": self.skipped,
             "waiting": self.waiting,
             "steps": [{"key": s.key, "stage": s.stage, "status": s.status, "detail": s.detail} for s in self.acted()],
@@ -117,8 +119,20 @@ class DaoTick:
                                           "summaries": [s.as_dict() for s in summaries]}
             except ConcordError as exc:
                 report.ingested[label] = {"ok": False, "at": utcnow().isoformat(), "error": str(exc)}
+        self._link(report)
         audit.append(self.services.store, actor="concord-agent", action="agent-ingest", subject=self.dao,
                      payload={k: {"ok": v["ok"], **({"error": v["error"]} if not v["ok"] else {})} for k, v in report.ingested.items()})
+
+    def _link(self, report: TickReport) -> None:
+        """Link the DAO's proposals to their forum threads (as `concord ingest link` does): a report reads linked posts."""
+        from ingest.linking import link_dao
+
+        try:
+            made = link_dao(self.services.store, self.dao)
+        except ConcordError as exc:  # e.g. nothing of this DAO ingested yet
+            report.skipped["link"] = str(exc)
+            return
+        report.linked = {str(method): n for method, n in made.created.items()}
 
     def _proposals(self) -> list[Proposal]:
         with self.services.store.session() as session:
@@ -231,7 +245,7 @@ class DaoTick:
         if current is None or not self._open(proposal):
             return
         report_id, _ = current
-        key = f"recommend:{proposal.id}:{report_id}"
+        key = f"recommend:{proposal.id}:{self._discussion_hash(proposal)}"  # a not-yet-active proposal retries this key
         if not self.config.recommend:
             self._step(report, self.ledger.skip("recommend", key, "recommendations are off for this DAO (recommend = false)",
                                                 proposal_ref=proposal.external_id))
@@ -243,9 +257,7 @@ class DaoTick:
             return
 
         def reconcile() -> dict[str, Any] | None:
-            with self.services.store.session() as session:
-                row = session.exec(select(PendingAction).where(PendingAction.report_id == str(report_id),
-                                                               PendingAction.proposal_ref == proposal.external_id)).first()
+            row = self._open_action(proposal)
             return {"action_id": row.id, "safe_tx_hash": row.safe_tx_hash} if row is not None else None
 
         def effect() -> dict[str, Any]:

@@ -42,10 +42,10 @@ def _tick(runner: AgentRunner):  # type: ignore[no-untyped-def]
     return runner.tick(DAO, runner.settings.agent.daos[DAO])
 
 
-def _card_key(store: Store) -> str:
-    """The one card step's key (its suffix hashes the discussion's posts)."""
+def _card_key(store: Store, stage: str = "card") -> str:
+    """The one card (or recommend) step's key (its suffix hashes the discussion's posts)."""
     with store.session() as session:
-        return session.exec(select(AgentStep.step_key).where(col(AgentStep.stage) == "card")).one()
+        return session.exec(select(AgentStep.step_key).where(col(AgentStep.stage) == stage)).one()
 
 
 def _steps(store: Store) -> dict[str, str]:
@@ -66,7 +66,7 @@ def test_a_new_proposal_gets_a_report_a_forecast_and_one_card(wired) -> None:  #
     assert len(writer.built) == 1
     steps = _steps(store)
     assert steps[f"forecast:{pid}"] == "done" and steps[_card_key(store)] == "done"
-    assert steps[f"recommend:{pid}:{writer.built[0]}"] == "skipped"  # recommend = false by default
+    assert steps[_card_key(store, "recommend")] == "skipped"  # recommend = false by default
     assert len(discord.posted(CHANNEL_ID)) == 1
     card = discord.posted(CHANNEL_ID)[0].json
     assert "P(pass) = 0.70" in card["content"] and "Fund the grants programme" in card["content"]
