@@ -75,11 +75,11 @@ class ConsensusReportWriter:
             return {"report_id": record.id}
 
 
-def _setup(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> tuple[Any, Store, int]:  # noqa: F811
+def _setup(tmp_path: Path, sqlite_url: str, chain: ChainEnv, *, safe_service_url: str | None = None) -> tuple[Any, Store, int]:  # noqa: F811
     settings = load_settings(
         agent_toml(tmp_path / "concord.toml", extra="recommend = true"), data_dir=tmp_path / "data", database_url=sqlite_url,
         policy={"allowed_daos": [DAO], "min_confidence": 0.7, "cooldown_hours": 0},
-        chain={"safe_address": chain.safe.address, "governor_address": chain.governor.address},
+        chain={"safe_address": chain.safe.address, "governor_address": chain.governor.address, "safe_tx_service_url": safe_service_url},
     )
     store = Store.open(sqlite_url)
     dao = store.ensure_dao(DAO, "Test DAO")
@@ -180,4 +180,54 @@ def test_killed_after_filing_the_recommendation_files_no_second_one(tmp_path: Pa
     assert [(s.stage, s.status, s.detail.get("reconciled")) for s in again.acted()] == [("recommend", "done", True)]
     with store.session() as session:
         assert len(session.exec(select(PendingAction)).all()) == 1
+    store.close()
+
+
+def test_confirmations_collected_in_the_safe_transaction_service_are_synced_and_executed_once(
+        tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> None:  # noqa: F811
+    """Owners queue and confirm the agent's vote in Safe{Wallet} (the loopback Safe Transaction Service), never on the
+    dashboard: each tick the agent pulls the confirmations, verifies them like any signature, and once the Safe's
+    threshold is met the vote goes on chain, once."""
+    from governance.binding import canonical_safe_tx
+    from governance.chain.safe_service import SafeTransactionServiceClient
+    from governance.contracts import load_safe_artifact
+    from tests.governance.safe_service_server import ServiceState, running_safe_service
+
+    state = ServiceState(w3=chain.w3, safe_abi=load_safe_artifact("Safe_V1_4_1")["abi"])
+    with running_safe_service(state) as sts_url, LoopbackDiscord(token="t").serving() as discord:
+        services, store, _ = _setup(tmp_path, sqlite_url, chain, safe_service_url=sts_url)
+        runner = AgentRunner(services, notifier=DiscordRestNotifier("t", api_base=discord.base),
+                             reports=ConsensusReportWriter(store, tmp_path / "reports"))
+        config = services.settings.agent.daos[DAO]
+        first = runner.tick(DAO, config)
+        action_id = next(s for s in first.acted() if s.stage == "recommend").detail["action_id"]
+        assert f"sync:{action_id}" in first.skipped  # not queued in the service yet: said, not fatal
+        with store.session() as session:
+            row = session.get(PendingAction, action_id)
+        tx = canonical_safe_tx(row)
+        typed = services.governance.describe(action_id).typed_data
+        first_owner, second_owner = chain.owner_keys[0], chain.owner_keys[1]
+        with SafeTransactionServiceClient(sts_url) as wallet:  # Safe{Wallet}: an owner queues it, signing as they do
+            wallet.propose(tx, sender=Account.from_key(first_owner).address, signature=sign_as(first_owner, typed))
+            one = runner.tick(DAO, config)
+            assert one.waiting == [{"action": action_id, "on": "Safe owners: 1 of 2 signatures"}]
+            assert not chain.governor.functions.hasVoted(chain.proposal_id, chain.safe.address).call()
+            wallet.confirm(row.safe_tx_hash, signature=sign_as(second_owner, typed))
+        runner.tick(DAO, config)
+        done = services.governance.describe(action_id)
+        assert done.status == "executed"
+        receipt = chain.w3.eth.get_transaction_receipt(done.executed_tx_hash)
+        vote = chain.governor.events.VoteCast().process_receipt(receipt, errors=DISCARD)[0]["args"]
+        assert vote["voter"] == chain.safe.address and f"sha256:{done.report_sha256}" in vote["reason"]
+        assert runner.tick(DAO, config).acted() == []  # nothing is sent twice
+        notices = [r for r in discord.posted(CHANNEL_ID) if "Pending vote" in r.json["content"]]
+        assert len(notices) == 1
+    runner.close()
+    with store.session() as session:
+        audited = [e for e in session.exec(select(AuditEntry)).all() if e.subject == f"action:{action_id}"]
+    assert [e.action for e in audited].count("execute") == 1
+    assert sorted(e.actor for e in audited if e.action == "approve") == sorted(Account.from_key(k).address for k in (first_owner, second_owner))
+    assert chain.governor.functions.proposalVotes(chain.proposal_id).call()[1] == 100_000 * 10**18
+    assert any(r.startswith(f"GET /api/v2/multisig-transactions/{row.safe_tx_hash}") for r in state.requests), state.requests
+    assert audit.verify(store).ok
     store.close()
