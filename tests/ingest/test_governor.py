@@ -168,6 +168,43 @@ def test_confirmation_depth_leaves_recent_blocks_for_later(
     assert sqlite_store.count(Vote) == 1
 
 
+def test_vote_window_is_estimated_while_its_blocks_are_ahead_then_read_from_them(
+    sqlite_store: Store, chain: dict[str, Any]
+) -> None:
+    """Voting starts after ``voteStart`` (a block): while that block is ahead the start is an estimate from the
+    block rate, kept across runs; once the blocks exist their timestamps replace the estimates."""
+    from datetime import UTC, datetime
+
+    w3, governor = chain["w3"], chain["governor"]
+    dao = sqlite_store.ensure_dao("test")
+    pid, _ = _propose(chain, "# Window\n\nVoting times.")
+    start_block, end_block = governor.functions.proposalSnapshot(pid).call(), governor.functions.proposalDeadline(pid).call()
+    head = w3.eth.get_block("latest")
+    assert start_block > head["number"]
+
+    def stored() -> Proposal:
+        with sqlite_store.session() as session:
+            return session.exec(select(Proposal)).one()
+
+    def block_time(number: int) -> datetime:
+        return datetime.fromtimestamp(w3.eth.get_block(number)["timestamp"], UTC)
+
+    run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=0))
+    first = stored()
+    assert first.extra["estimated_times"] == ["endTime", "startTime"]
+    estimate = first.start.replace(tzinfo=UTC)  # type: ignore[union-attr]
+    assert estimate > datetime.fromtimestamp(head["timestamp"], UTC)  # ahead of the chain: voting has not started
+    run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=0))
+    assert stored().start.replace(tzinfo=UTC) == estimate  # type: ignore[union-attr]  # kept, not re-estimated
+
+    w3.testing.mine(end_block - head["number"] + 1)
+    run_ingestion(sqlite_store, dao, _source(chain, sqlite_store, confirmations=0))
+    final = stored()
+    assert "estimated_times" not in final.extra
+    assert final.start.replace(tzinfo=UTC) == block_time(start_block)  # type: ignore[union-attr]
+    assert final.end.replace(tzinfo=UTC) == block_time(end_block)  # type: ignore[union-attr]
+
+
 def test_cli_reads_a_governor_through_a_json_rpc_node_over_http(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

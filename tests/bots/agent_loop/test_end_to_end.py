@@ -231,3 +231,44 @@ def test_confirmations_collected_in_the_safe_transaction_service_are_synced_and_
     assert any(r.startswith(f"GET /api/v2/multisig-transactions/{row.safe_tx_hash}") for r in state.requests), state.requests
     assert audit.verify(store).ok
     store.close()
+
+
+def test_a_vote_mined_before_a_crash_is_found_on_chain_and_recorded_not_resent(tmp_path: Path, sqlite_url: str, chain: ChainEnv) -> None:  # noqa: F811
+    """The agent sends execTransaction and dies before governance records it: the restart finds the Safe's
+    ExecutionSuccess for that Safe tx hash, records the execution, and sends nothing."""
+    services, store, _ = _setup(tmp_path, sqlite_url, chain)
+    governance = services.governance
+    governance.auto_execute = False  # the owners' signatures are collected; the agent is the one that executes
+    relayer = governance.sender
+
+    class CrashAfterSend:
+        def send(self, w3: Any, call: Any) -> Any:
+            relayer.send(w3, call)
+            raise SystemExit("killed after the transaction was mined")  # not an Exception: nothing catches it
+
+    with LoopbackDiscord(token="t").serving() as discord:
+        runner = AgentRunner(services, notifier=DiscordRestNotifier("t", api_base=discord.base),
+                             reports=ConsensusReportWriter(store, tmp_path / "reports"))
+        config = services.settings.agent.daos[DAO]
+        action_id = next(s for s in runner.tick(DAO, config).acted() if s.stage == "recommend").detail["action_id"]
+        typed = governance.describe(action_id).typed_data
+        for key in chain.owner_keys[:2]:
+            governance.submit_signature(action_id, signature=sign_as(key, typed), signer=Account.from_key(key).address)
+        governance.sender = CrashAfterSend()
+        with pytest.raises(SystemExit):
+            runner.tick(DAO, config)
+        assert governance.describe(action_id).status == "pending"  # mined, not recorded
+        governance.sender = relayer
+        again = runner.tick(DAO, config)
+        runner.close()
+    assert [(s.stage, s.status, s.detail.get("reconciled")) for s in again.acted()] == [("execute", "done", True)]
+    done = governance.describe(action_id)
+    assert done.status == "executed"
+    votes = chain.governor.events.VoteCast().get_logs(from_block=0)
+    assert [v["args"]["voter"] for v in votes] == [chain.safe.address]  # one vote: the restart sent nothing
+    assert votes[0]["transactionHash"].hex().removeprefix("0x") == done.executed_tx_hash.removeprefix("0x")
+    with store.session() as session:
+        executions = [e for e in session.exec(select(AuditEntry)).all() if e.action == "execute"]
+    assert len(executions) == 1 and executions[0].payload["recovered_from_chain"] is True
+    assert audit.verify(store).ok
+    store.close()

@@ -56,13 +56,10 @@ def agent_settings(tmp_path: Path, sqlite_url: str, peers: Peers, *, relayer: bo
 
 def tick_until(runner: AgentRunner, done: Callable[[TickReport], bool], *, most: int = 3) -> list[TickReport]:
     """Tick until ``done`` says so, at most ``most`` times ("within a few ticks")."""
-    import time
     config = runner.settings.agent.daos[DAO]
     reports = []
     for _ in range(most):
-        t0 = time.monotonic()
         reports.append(runner.tick(DAO, config))
-        print("TICK", round(time.monotonic() - t0, 1), [(s.stage, s.status, round(s.seconds, 1)) for s in reports[-1].acted()], flush=True)
         if done(reports[-1]):
             return reports
     raise AssertionError(f"not done after {most} ticks: {[r.as_dict() for r in reports]}")
