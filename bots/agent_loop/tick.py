@@ -245,6 +245,9 @@ class DaoTick:
         if current is None or not self._open(proposal):
             return
         report_id, _ = current
+        if proposal.state == "pending":  # ingested before voting opened: a vote cannot be filed yet, nothing failed
+            report.waiting.append({"proposal": proposal.external_id, "on": "voting to open (the proposal is pending)"})
+            return
         key = f"recommend:{proposal.id}:{self._discussion_hash(proposal)}"  # a not-yet-active proposal retries this key
         if not self.config.recommend:
             self._step(report, self.ledger.skip("recommend", key, "recommendations are off for this DAO (recommend = false)",

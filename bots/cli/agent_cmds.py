@@ -119,7 +119,8 @@ def status(
             why = step["detail"].get("reason") or step["detail"].get("error") or ""
             typer.echo(f"  {step['at']}  {step['stage']:<9} {step['status']:<8} {step['key']}  {why}")
         for wait in row["waiting"]:
-            typer.echo(f"  waiting: action {wait['action']} on {wait['on']}")
+            what = f"action {wait['action']}" if "action" in wait else f"proposal {wait.get('proposal')}"
+            typer.echo(f"  waiting: {what} on {wait['on']}")
 
 
 @agent_app.command("worker")

@@ -137,7 +137,7 @@ def _governor_source(job: IngestJob, store: Store, settings: ConcordSettings) ->
     w3 = Web3(HTTPProvider(str(url), request_kwargs={"timeout": float(job.options.get("timeout_s", 30.0))}))
     try:
         chain_id = int(w3.eth.chain_id)
-    except Exception as exc:  # noqa: BLE001 - any transport error means the same thing here
+    except Exception as exc:  # any transport error means the same thing here
         raise ConfigError(f"The JSON-RPC node at {url} did not answer eth_chainId ({exc}); check the governor job's rpc_url.") from exc
     record = store.ensure_dao(job.dao, chain_id=chain_id, governor_address=job.target)
     confirmations = job.options.get("confirmations")

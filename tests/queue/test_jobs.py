@@ -44,3 +44,19 @@ def test_a_queued_complete_discord_export_job_marks_messages_gone_from_a_newer_e
     finally:
         store.close()
 
+
+
+def test_a_governor_job_needs_a_node_and_says_which_setting(tmp_path: Path, sqlite_url: str) -> None:
+    import pytest
+
+    from ingest.errors import ConfigError
+    from ingest.queue.jobs import run_job_in
+
+    store = Store.open(sqlite_url)
+    job = IngestJob(kind="governor", dao="arbitrum", target="0x" + "11" * 20)
+    with pytest.raises(ConfigError, match="rpc_url or CONCORD_CHAIN__RPC_URL"):
+        run_job_in(job, store, load_settings(data_dir=tmp_path / "data"))
+    with pytest.raises(ConfigError, match="did not answer eth_chainId"):
+        run_job_in(IngestJob(kind="governor", dao="arbitrum", target=job.target, options={"rpc_url": "http://127.0.0.1:9", "timeout_s": 2}),
+                   store, load_settings(data_dir=tmp_path / "data"))
+    store.close()

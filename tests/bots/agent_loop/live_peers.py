@@ -78,7 +78,12 @@ def deploy_chain() -> Chain:
     from eth_account import Account
     from web3 import EthereumTesterProvider, Web3
 
-    from governance.chain.deploy import deploy_governor, deploy_safe, deploy_safe_infrastructure, send_and_wait
+    from governance.chain.deploy import (
+        deploy_governor,
+        deploy_safe,
+        deploy_safe_infrastructure,
+        send_and_wait,
+    )
     from tests.governance.conftest import OWNER_KEYS, calldata, exec_as_owners
 
     w3 = Web3(EthereumTesterProvider())

@@ -30,9 +30,9 @@ from governance.chain.gateway import GOVERNOR_STATES
 from governance.chain.keys import NodeAccountSender
 from governance.service import build_governance
 from ingest.domain import (
-    Author,
     AgentStep,
     AuditEntry,
+    Author,
     PendingAction,
     Post,
     Proposal,

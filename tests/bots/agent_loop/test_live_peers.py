@@ -27,10 +27,18 @@ from bots.web.app import create_app
 from ingest.domain import ForecastRecord, PendingAction, Proposal, ReportRecord
 from ingest.settings import ConcordSettings, load_settings
 from ingest.store import Store
-from tests.bots.agent_loop.live_peers import DAO, Chain, Peers, deploy_chain, final_state, running_peers, sign_through_dashboard
+from tests.bots.agent_loop.live_peers import (
+    DAO,
+    Chain,
+    Peers,
+    deploy_chain,
+    final_state,
+    running_peers,
+    sign_through_dashboard,
+)
 from tests.discord_loopback import CHANNEL_ID, SIGNER_ROLE_ID
 
-pytestmark = pytest.mark.chain
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +96,8 @@ def test_a_new_proposal_goes_from_ingest_to_a_scored_forecast_on_real_peers(tmp_
         forecast = session.exec(select(ForecastRecord).where(ForecastRecord.proposal_id == proposal.id)).one()
     assert proposal.title == "Fund the developer grants programme" and proposal.outcome is None
     assert acted(first)["report"] == "done" and acted(first)["card"] == "done"
+    assert "recommend" not in acted(first)  # no vote can be filed while the proposal is pending: nothing fails, it waits
+    assert first[-1].waiting == [{"proposal": str(pid_on_chain), "on": "voting to open (the proposal is pending)"}]
     data = services.reports.get_report(int(proposal.id))  # type: ignore[union-attr,arg-type]
     assert len(data["stance"]["by_post"]) == 4  # the four forum posts, read through the link the agent made
     assert "(model, trained on 40 closed proposals)" in data["prediction"]["model"]  # the hub's history, not a base rate

@@ -27,10 +27,18 @@ from bots.services import build_services
 from bots.web.app import create_app
 from ingest.domain import AgentStep, PendingAction, Proposal
 from ingest.store import Store
-from tests.bots.agent_loop.live_peers import DAO, Chain, Peers, deploy_chain, final_state, running_peers, sign_through_dashboard
+from tests.bots.agent_loop.live_peers import (
+    DAO,
+    Chain,
+    Peers,
+    deploy_chain,
+    final_state,
+    running_peers,
+    sign_through_dashboard,
+)
 from tests.bots.agent_loop.test_live_peers import agent_settings, expected_state
 
-pytestmark = pytest.mark.chain
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import col, select
@@ -129,8 +128,8 @@ def test_after_close_the_forecast_is_scored_and_the_outcome_posted_once(wired) -
 
 def test_a_message_sent_before_a_crash_is_found_not_resent(wired) -> None:  # type: ignore[no-untyped-def]
     """A step left 'started' after its message went out (killed in between) is reconciled from the channel."""
-    runner, store, writer, discord = wired
-    pid = seed_dao(store)
+    runner, store, _, discord = wired
+    seed_dao(store)
     _tick(runner)
     key = _card_key(store)
     with store.session() as session:  # the state a SIGKILL right after the POST leaves behind
@@ -245,8 +244,8 @@ def test_status_says_what_was_done_and_what_waits(wired, tmp_path: Path, sqlite_
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from bots.cli.main import main as concord_main
 
-    runner, store, writer, _ = wired
-    pid = seed_dao(store)
+    runner, store, _, _ = wired
+    seed_dao(store)
     _tick(runner)
     config = tmp_path / "concord.toml"
     monkeypatch.setenv("CONCORD_DATABASE_URL", sqlite_url)
