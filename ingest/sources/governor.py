@@ -394,16 +394,19 @@ class GovernorSource:
             if not isinstance(point, int) and not (isinstance(point, str) and point.isdigit()):
                 continue
             point = int(point)
-            if "timestamp" in self._clock_mode or point <= block:
-                seconds = point if "timestamp" in self._clock_mode else int(self.w3.eth.get_block(point)["timestamp"])
-                item[key] = datetime.fromtimestamp(seconds, UTC).isoformat()
-                estimated.discard(key)
-            elif key not in estimated or not item.get(key):
-                now = int(self.w3.eth.get_block(block)["timestamp"])
-                window = min(block, 1_000)
-                rate = (now - int(self.w3.eth.get_block(block - window)["timestamp"])) / window if window else 12.0
-                item[key] = datetime.fromtimestamp(now + round((point - block) * max(rate, 1.0)), UTC).isoformat()
-                estimated.add(key)
+            try:
+                if "timestamp" in self._clock_mode or point <= block:
+                    seconds = point if "timestamp" in self._clock_mode else int(self.w3.eth.get_block(point)["timestamp"])
+                    item[key] = datetime.fromtimestamp(seconds, UTC).isoformat()
+                    estimated.discard(key)
+                elif key not in estimated or not item.get(key):
+                    now = int(self.w3.eth.get_block(block)["timestamp"])
+                    window = min(block, 1_000)
+                    rate = (now - int(self.w3.eth.get_block(block - window)["timestamp"])) / window if window else 12.0
+                    item[key] = datetime.fromtimestamp(now + round((point - block) * max(rate, 1.0)), UTC).isoformat()
+                    estimated.add(key)
+            except Exception:  # noqa: BLE001, S112 - a node without that block (pruned, a replay): the time stays as it was
+                continue
         item["estimatedTimes"] = sorted(estimated)
 
     @staticmethod
