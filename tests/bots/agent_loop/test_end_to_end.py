@@ -2,9 +2,12 @@
 proposal → report, forecast, card and a pending vote → two owners sign through the dashboard → the vote is on
 chain with the report hash in its reason → the proposal closes → the forecast is scored and the outcome posted.
 
-What is not real here: the report writer is scripted (no chat model on 2 cores), the proposal row and its
-final outcome are written by the test (read from the Governor's state) instead of by the Governor ingester,
-and the store's voting start is set ahead of the chain's so the forecast step runs before the vote.
+What is not real here: the report writer is scripted, the proposal row and its final outcome are written by the
+test (read from the Governor's state) instead of by the Governor ingester, and the store's voting start is set
+ahead of the chain's so the forecast step runs before the vote. These tests are the quick ones; the same story with
+everything ingested from real local peers, the real report builder and a SIGKILLed agent process is in
+``test_live_peers.py`` and ``test_live_peers_killed.py``. The Safe Transaction Service path and a vote mined just
+before a crash are tested here.
 """
 
 from __future__ import annotations
