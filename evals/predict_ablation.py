@@ -19,15 +19,23 @@ from evals.predict import parse_since
 
 __all__ = ["ABLATION_ROWS", "TARGETS", "render_ablation", "run_ablation"]
 
-#: (row key, label, feature families, walk-forward selection of calibration and recency weighting)
-ABLATION_ROWS: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
-    ("history", "history only (DAO, kind, proposer rates; text length; pace)", (), False),
-    ("kind", "+ kind and amount parsed from the text", ("kind",), False),
-    ("engagement", "+ proposer engagement (votes, power, posts, recent proposals)", ("engagement",), False),
-    ("text", "+ text: outcomes of the 10 most similar earlier proposals (MiniLM), DAO and pooled", ("text",), False),
-    ("all", "+ text, kind, engagement", ("text", "kind", "engagement"), False),
+#: (row key, label, feature families, walk-forward selection of calibration and recency weighting, learner)
+ABLATION_ROWS: tuple[tuple[str, str, tuple[str, ...], bool, str], ...] = (
+    ("history", "history only (DAO, kind, proposer rates; text length; pace)", (), False, "logistic"),
+    ("kind", "+ kind and amount parsed from the text", ("kind",), False, "logistic"),
+    ("engagement", "+ proposer engagement (votes, power, posts, recent proposals)", ("engagement",), False, "logistic"),
+    ("text", "+ text: outcomes of the 10 most similar earlier proposals (MiniLM), DAO and pooled", ("text",), False,
+     "logistic"),
+    ("jury", "+ jury: the expected electorate's For share from each voter's past votes", ("jury",), False, "logistic"),
+    ("voters", "+ voters: expected turnout, whales' past agreement with the proposer", ("voters",), False, "logistic"),
+    ("jury_voters", "+ jury and voters", ("jury", "voters"), False, "logistic"),
+    ("all", "+ text, kind, engagement", ("text", "kind", "engagement"), False, "logistic"),
     ("all_select", "+ text, kind, engagement; calibration and recency weighting chosen walk-forward",
-     ("text", "kind", "engagement"), True),
+     ("text", "kind", "engagement"), True, "logistic"),
+    ("text_jury_voters", "+ text, jury, voters", ("text", "jury", "voters"), False, "logistic"),
+    ("text_select", "+ text; calibration and recency weighting chosen walk-forward", ("text",), True, "logistic"),
+    ("text_boosting", "+ text; gradient-boosted trees instead of logistic regression", ("text",), False, "boosting"),
+    ("history_boosting", "history only; gradient-boosted trees", (), False, "boosting"),
 )
 #: The targets: Brier at most 0.85 x the best baseline (all DAOs and Decentraland), Decentraland AUC >= 0.80,
 #: ECE <= 0.05 for every DAO with at least 100 scored proposals.
@@ -87,14 +95,15 @@ def run_ablation(
     data = load_directory(data_dir)
     cutoff = parse_since(since)
     results: dict[str, Any] = {"config": {"data": str(data_dir), "since": since, "targets": TARGETS}, "rows": {}}
-    for key, label, families, select in ABLATION_ROWS:
+    for key, label, families, select, learner in ABLATION_ROWS:
         if rows is not None and key not in rows:
             continue
         started = time.monotonic()
         result = walk_forward(data, since=cutoff, families=families, embed=embed if "text" in families else None,
-                              select=select)
+                              select=select, learner=learner)
         row = _row(result)
-        row.update(label=label, families=list(families), select=select, seconds=round(time.monotonic() - started, 1))
+        row.update(label=label, families=list(families), select=select, learner=learner,
+                   seconds=round(time.monotonic() - started, 1))
         results["rows"][key] = row
         log(f"{key}: Brier {row['brier']:.4f}, AUC {row['roc_auc']:.3f} ({row['seconds']} s)")
     results["targets_met"] = {key: _targets(row) for key, row in results["rows"].items()}
@@ -145,10 +154,23 @@ def render_ablation(results: dict[str, Any]) -> str:
 
 
 def write_ablation(results: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """``predict_ablation.json`` and ``predict_ablation.md`` under ``out_dir``."""
+    """``predict_ablation.json`` and ``predict_ablation.md`` under ``out_dir``.
+
+    Rows of an existing ``predict_ablation.json`` with the same data and ``since`` that this run did not compute
+    are kept (so ``--rows`` adds or replaces rows), in :data:`ABLATION_ROWS` order.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "predict_ablation.json"
+    if json_path.is_file():
+        old = json.loads(json_path.read_text(encoding="utf-8"))
+        if old.get("config", {}).get("since") == results["config"]["since"] and \
+                Path(old.get("config", {}).get("data", "")).name == Path(results["config"]["data"]).name:
+            merged = {**old.get("rows", {}), **results["rows"]}
+            order = [key for key, *_ in ABLATION_ROWS]
+            results = {**results, "rows": {k: merged[k] for k in sorted(merged, key=lambda k: (
+                order.index(k) if k in order else len(order), k))}}
+            results["targets_met"] = {key: _targets(row) for key, row in results["rows"].items()}
     json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     md_path = out / "predict_ablation.md"
     md_path.write_text(render_ablation(results), encoding="utf-8")

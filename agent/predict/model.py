@@ -1,4 +1,5 @@
-"""The outcome model: logistic regression on standardised features, calibrated on the most recent part of its
+"""The outcome model: logistic regression on standardised features (or, with ``learner="boosting"``, shallow
+gradient-boosted trees), calibrated on the most recent part of its
 training window (Platt scaling by default, isotonic on request). Vote shares are predicted in :mod:`agent.predict.shares`.
 
 Training examples must be given in time order (by close time): calibration is fitted on the newest slice, with
@@ -26,19 +27,31 @@ class OutcomeModel:
     calibration: Literal["platt", "isotonic"] = "platt"
     calibration_fraction: float = 0.25
     C: float = 0.5
+    #: ``logistic`` (default) or ``boosting`` (scikit-learn's HistGradientBoostingClassifier, depth 3, 100 trees)
+    learner: Literal["logistic", "boosting"] = "logistic"
     #: recency weighting: an example closed this many days before the newest one counts half (None: all equal)
     half_life_days: float | None = None
     n_train: int = 0
     _pipe: Any = field(default=None, repr=False)
     _calibrator: Any = field(default=None, repr=False)
 
-    @staticmethod
-    def _pipeline(C: float) -> Any:
-        from sklearn.linear_model import LogisticRegression
+    def _pipeline(self, C: float) -> Any:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        if self.learner == "boosting":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            booster = HistGradientBoostingClassifier(max_depth=3, max_iter=100, learning_rate=0.05,
+                                                     min_samples_leaf=20, l2_regularization=1.0, random_state=0)
+            return make_pipeline(StandardScaler(), booster)
+        from sklearn.linear_model import LogisticRegression
+
         return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+    @property
+    def _step(self) -> str:
+        return "histgradientboostingclassifier" if self.learner == "boosting" else "logisticregression"
 
     @property
     def fitted(self) -> bool:
@@ -59,7 +72,7 @@ class OutcomeModel:
         if len(ya) < MIN_TRAIN or len(set(ya.tolist())) < 2:
             return False
         weights = self._weights(times, len(ya))
-        fit_kw = (lambda w: {"logisticregression__sample_weight": w}) if weights is not None else (lambda w: {})
+        fit_kw = (lambda w: {f"{self._step}__sample_weight": w}) if weights is not None else (lambda w: {})
         cut = int(len(ya) * (1 - self.calibration_fraction))
         calibrator = None
         if cut >= MIN_TRAIN // 2 and len(set(ya[:cut].tolist())) == 2 and len(set(ya[cut:].tolist())) == 2:

@@ -144,13 +144,15 @@ def walk_forward(
     families: tuple[str, ...] = (),
     embed: Any = None,
     select: bool = False,
+    learner: str = "logistic",
 ) -> WalkForwardResult:
     """Run the walk-forward evaluation over ``data``; proposals opened before ``since`` are history only.
 
     ``families`` switches on feature families beyond history (:data:`agent.predict.features.FAMILIES`; ``text``
     needs ``embed``). With ``select``, every configuration in :data:`CANDIDATES_CONFIGS` (calibration and recency
     weighting) is refitted side by side and each proposal gets the one with the lowest log loss on the latest
-    :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened.
+    :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened. ``learner``
+    is the outcome model's learner (:class:`agent.predict.model.OutcomeModel`).
     """
     result = WalkForwardResult(notes=list(data.notes))
     labelled: list[ProposalRecord] = []
@@ -180,7 +182,8 @@ def walk_forward(
     # oversubscribe the cores (a run took 3-4 times longer). Feature building (stance embeddings) keeps its threads.
     with threadpool_limits(limits=1):
         configs = CANDIDATES_CONFIGS if select else ((calibration, None),)
-        _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, configs=configs)
+        _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, configs=configs,
+                       learner=learner)
     return result
 
 
@@ -193,6 +196,7 @@ def _fit_and_score(
     *,
     refit_every: int,
     configs: tuple[tuple[str, float | None], ...],
+    learner: str = "logistic",
 ) -> None:
     """Predict every target with models refitted on proposals closed before it opened; rows go into ``result``."""
     close_times = [p.closed_at for p in by_close]
@@ -201,7 +205,7 @@ def _fit_and_score(
     share_predictions = forecaster.predict(p for p in targets if h.shares.get(p.id))
     result.share_refits = forecaster.refits
     def fresh() -> list[OutcomeModel]:
-        return [OutcomeModel(calibration=c, half_life_days=h) for c, h in configs]  # type: ignore[arg-type]
+        return [OutcomeModel(calibration=c, half_life_days=h, learner=learner) for c, h in configs]  # type: ignore[arg-type]
 
     models = fresh()
     resolved: list[tuple[float, int, list[float]]] = []  # (close time, outcome, each config's p), by target order

@@ -99,7 +99,7 @@ def predict_ablation(
     data: Path = typer.Option(..., "--data", help="Directory in the shared data format"),  # noqa: B008
     since: str = typer.Option("2023-01-01", "--since", help="Score proposals opened on or after this date"),
     out: Path = typer.Option(Path("evals/results"), "--out", help="Write predict_ablation.json and .md here"),  # noqa: B008
-    rows: str | None = typer.Option(None, "--rows", help="Comma-separated subset of rows: history,text,kind,engagement,all,all_select"),
+    rows: str | None = typer.Option(None, "--rows", help="Comma-separated subset of rows (see evals/predict_ablation.py ABLATION_ROWS); rows already in the results JSON for the same --since are kept"),
     vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts"),  # noqa: B008
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
