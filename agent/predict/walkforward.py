@@ -145,6 +145,7 @@ def walk_forward(
     embed: Any = None,
     select: bool = False,
     learner: str = "logistic",
+    candidates: tuple[tuple[str, float | None], ...] | None = None,
 ) -> WalkForwardResult:
     """Run the walk-forward evaluation over ``data``; proposals opened before ``since`` are history only.
 
@@ -152,7 +153,8 @@ def walk_forward(
     needs ``embed``). With ``select``, every configuration in :data:`CANDIDATES_CONFIGS` (calibration and recency
     weighting) is refitted side by side and each proposal gets the one with the lowest log loss on the latest
     :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened. ``learner``
-    is the outcome model's learner (:class:`agent.predict.model.OutcomeModel`).
+    is the outcome model's learner (:class:`agent.predict.model.OutcomeModel`); ``candidates`` replaces
+    :data:`CANDIDATES_CONFIGS` for ``select``.
     """
     result = WalkForwardResult(notes=list(data.notes))
     labelled: list[ProposalRecord] = []
@@ -181,7 +183,7 @@ def walk_forward(
     # The models are small: one thread each is as fast, and on a shared machine their default thread pools
     # oversubscribe the cores (a run took 3-4 times longer). Feature building (stance embeddings) keeps its threads.
     with threadpool_limits(limits=1):
-        configs = CANDIDATES_CONFIGS if select else ((calibration, None),)
+        configs = (candidates or CANDIDATES_CONFIGS) if select else ((calibration, None),)
         _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, configs=configs,
                        learner=learner)
     return result
@@ -221,7 +223,7 @@ def _fit_and_score(
             times = [float(p.closed_at) for p in train]  # type: ignore[arg-type]
             models = fresh()
             for candidate in models:
-                candidate.fit(X, y, times=times)
+                candidate.fit(X, y, times=times, groups=[p.dao for p in train])
             fitted_count, fitted_at = available, at
             result.refits += 1
         # the leakage guard, checked on every prediction: the model's newest example closed before this opened
@@ -235,7 +237,7 @@ def _fit_and_score(
         dao_shares = h.mean_shares(target.dao, at)
         model = models[0]
         if model.fitted:
-            ps = [float(m.predict([x])[0]) for m in models]
+            ps = [float(m.predict([x], [target.dao])[0]) for m in models]
             chosen = _choose(resolved, at) if len(models) > 1 else 0
             p_model, n_train = ps[chosen], model.n_train
             result.chosen[f"{configs[chosen][0]}/{configs[chosen][1] or 'equal'}"] += 1
