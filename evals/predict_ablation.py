@@ -30,6 +30,8 @@ class AblationRow(NamedTuple):
     learner: str = "logistic"
     calibration: str = "platt"
     candidates: tuple[tuple[str, float | None], ...] | None = None
+    #: one model per DAO on its own proposals (as the store's predictor does) instead of one pooled model
+    per_dao: bool = False
 
 
 #: per-DAO calibration candidates for walk-forward selection
@@ -59,6 +61,8 @@ ABLATION_ROWS: tuple[AblationRow, ...] = (
                 calibration="platt_group"),
     AblationRow("text_jury_voters_dao_calibration", "+ text, jury, voters; calibrated per DAO",
                 ("text", "jury", "voters"), calibration="platt_group"),
+    AblationRow("history_per_dao", "history only; one model per DAO (as the store's predictor)", (), per_dao=True),
+    AblationRow("text_per_dao", "+ text; one model per DAO", ("text",), per_dao=True),
     AblationRow("text_dao_select", "+ text; per-DAO or common calibration and recency weighting chosen walk-forward",
                 ("text",), select=True, candidates=DAO_CANDIDATES),
 )
@@ -127,10 +131,10 @@ def run_ablation(
         started = time.monotonic()
         result = walk_forward(data, since=cutoff, families=families, embed=embed if "text" in families else None,
                               select=spec.select, learner=spec.learner, calibration=spec.calibration,
-                              candidates=spec.candidates)
+                              candidates=spec.candidates, per_dao=spec.per_dao)
         row = _row(result)
         row.update(label=spec.label, families=list(families), select=spec.select, learner=spec.learner,
-                   calibration=spec.calibration, seconds=round(time.monotonic() - started, 1))
+                   calibration=spec.calibration, per_dao=spec.per_dao, seconds=round(time.monotonic() - started, 1))
         results["rows"][key] = row
         log(f"{key}: Brier {row['brier']:.4f}, AUC {row['roc_auc']:.3f} ({row['seconds']} s)")
     results["targets_met"] = {key: _targets(row) for key, row in results["rows"].items()}

@@ -85,3 +85,27 @@ def test_group_calibration_follows_each_groups_own_rate() -> None:
     assert pa > 0.75 and pb < 0.35
     unseen = float(per_group.predict(probe, ["c"])[0])
     assert pb < unseen < pa
+
+
+def test_per_dao_models_never_read_another_daos_outcomes(make_dir) -> None:  # type: ignore[no-untyped-def]
+    from agent.predict.loader import load_directory
+    from agent.predict.walkforward import walk_forward
+    from tests.predict.conftest import synthetic_proposals
+
+    def rows(flip_other: bool) -> list[dict]:  # type: ignore[type-arg]
+        mine = synthetic_proposals(60)
+        other = [{**r, "id": "o-" + str(r["id"]), "dao": "other",
+                  "outcome": ("failed" if r["outcome"] == "passed" else "passed") if flip_other else r["outcome"],
+                  "scores": list(reversed(r["scores"][:2])) + [0.0] if flip_other else r["scores"]}
+                 for r in synthetic_proposals(60)]
+        return mine + other
+
+    def mine(result) -> list[float]:  # type: ignore[no-untyped-def]
+        return [r.p["model"] for r in result.rows if r.dao == "testdao"]
+
+    plain = walk_forward(load_directory(make_dir(rows(False))), refit_every=5, per_dao=True)
+    flipped = walk_forward(load_directory(make_dir(rows(True))), refit_every=5, per_dao=True)
+    assert mine(plain) == mine(flipped)
+    pooled = walk_forward(load_directory(make_dir(rows(False))), refit_every=5)
+    pooled_flipped = walk_forward(load_directory(make_dir(rows(True))), refit_every=5)
+    assert mine(pooled) != mine(pooled_flipped)  # the pooled model does read them: the check above can fail
