@@ -134,7 +134,7 @@ def run_ablation(
                               candidates=spec.candidates, per_dao=spec.per_dao)
         row = _row(result)
         row.update(label=spec.label, families=list(families), select=spec.select, learner=spec.learner,
-                   calibration=spec.calibration, per_dao=spec.per_dao, seconds=round(time.monotonic() - started, 1))
+                   calibration=spec.calibration, per_dao_models=spec.per_dao, seconds=round(time.monotonic() - started, 1))
         results["rows"][key] = row
         log(f"{key}: Brier {row['brier']:.4f}, AUC {row['roc_auc']:.3f} ({row['seconds']} s)")
     results["targets_met"] = {key: _targets(row) for key, row in results["rows"].items()}
