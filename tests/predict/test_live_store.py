@@ -93,3 +93,33 @@ def test_cli_prints_the_live_forecast(dao_store: Store, sqlite_url: str, tmp_pat
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert body["votes_so_far"] == 8 and body["elapsed"] == 0.5 and body["method"].startswith("live model")
+
+
+def test_dashboard_shows_the_live_forecast_while_voting_is_open(dao_store: Store, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from bots.services import Services
+    from bots.web.app import create_app
+    from ingest.settings import ConcordSettings
+
+    dao = dao_store.get_dao("d")
+    now = datetime.now(UTC)
+    with dao_store.session() as session:
+        open_now = Proposal(dao_id=int(dao.id or 0), origin="snapshot", external_id="open", title="Open now",
+                            choices=["For", "Against"], start=now - timedelta(days=1), end=now + timedelta(days=3))
+        session.add(open_now)
+        session.commit()
+        session.refresh(open_now)
+        session.add(Vote(proposal_id=open_now.id, voter="0x" + "1" * 40, choice_label="Against", voting_power=5.0,
+                         created_at=now - timedelta(hours=2)))
+        session.commit()
+        open_id = int(open_now.id or 0)
+    settings = ConcordSettings(data_dir=tmp_path / "data")
+    services = Services(store=dao_store, settings=settings, predictor=StorePredictor(dao_store))
+    client = TestClient(create_app(settings, services=services, results_dir=tmp_path / "none"))
+    page = client.get(f"/proposals/{open_id}").text
+    assert 'id="live-forecast"' in page and "1 votes so far" in page and "Against 100%" in page
+    api = client.get(f"/api/proposals/{open_id}/live").json()
+    assert api["live"]["votes_so_far"] == 1 and 0.2 < api["live"]["elapsed"] < 0.3
+    closed = client.get("/proposals/p3").text  # voting ended long ago: no live card
+    assert 'id="live-forecast"' not in closed
