@@ -15,20 +15,17 @@ Proposals need a pass/fail outcome, For- and Against-like choices, and votes wit
 
 from __future__ import annotations
 
-import bisect
 import gzip
 import json
-import math
-import statistics
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agent.predict.clock import BlockClock
+from agent.predict.live import MIN_TRAIN, LiveProposal, fit_live, share_for, shares
 from agent.predict.loader import parse_time
 from agent.predict.metrics import accuracy, brier, log_loss
 from agent.predict.records import canonical_choice
@@ -38,33 +35,7 @@ from ingest.sample.corrections import correct_proposal_row
 __all__ = ["FRACTIONS", "LiveProposal", "load_live", "render_live", "run_live"]
 
 FRACTIONS = (0.10, 0.25, 0.50, 0.75)
-MIN_TRAIN = 15
 _CUTOFF = 1_735_689_600.0  # 2025-01-01: later data is kept back
-
-
-@dataclass(frozen=True)
-class LiveProposal:
-    id: str
-    dao: str
-    start: float
-    end: float
-    passed: int
-    #: (time, canonical choice for/against/other, voting power), by time
-    votes: list[tuple[float, str, float]]
-    #: (voter, canonical choice, voting power), one per voter
-    voters: tuple[tuple[str, str, float], ...] = ()
-
-    def at(self, f: float) -> tuple[float, float, float, int]:
-        """For, Against, other voting power and voter count cast before ``start + f * (end - start)``."""
-        moment = self.start + f * (self.end - self.start)
-        n = bisect.bisect_left(self.votes, (moment, "", -math.inf))
-        sums = {"for": 0.0, "against": 0.0, "other": 0.0}
-        for _, choice, vp in self.votes[:n]:
-            sums[choice] += vp
-        return sums["for"], sums["against"], sums["other"], n
-
-    def final(self) -> tuple[float, float, float, int]:
-        return self.at(1.0 + 1e-9)
 
 
 class _Tallies:
@@ -128,41 +99,8 @@ def load_live(data_dir: str | Path) -> list[LiveProposal]:
     return sorted(out, key=lambda p: (p.start, p.id))
 
 
-def _share(for_: float, against: float) -> float:
-    return for_ / (for_ + against) if for_ + against > 0 else 0.5
-
-
-def _shares(for_: float, against: float, other: float) -> dict[str, float]:
-    total = for_ + against + other
-    return {"for": for_ / total, "against": against / total, "other": other / total} if total > 0 else \
-        {"for": 1 / 3, "against": 1 / 3, "other": 1 / 3}
-
-
 def _mae(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(abs(a[k] - b[k]) for k in ("for", "against", "other")) / 3
-
-
-def _features(tally: tuple[float, float, float, int], curve: float) -> list[float]:
-    for_, against, other, n = tally
-    so_far = for_ + against + other
-    return [_share(for_, against), math.log1p(so_far), math.log1p(so_far / max(curve, 1e-3)), math.log1p(n)]
-
-
-def _fit(past: list[LiveProposal], t: _Tallies, f: float) -> tuple[Any, float, dict[str, float]]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    finals = [t.final[p.id] for p in past]
-    now_past = [t.at[(p.id, f)] for p in past]
-    curve = statistics.median(
-        (sum(a[:3]) / sum(fin[:3])) if sum(fin[:3]) > 0 else 0.0 for a, fin in zip(now_past, finals, strict=True))
-    drift = {k: statistics.median(_shares(*fin[:3])[k] - _shares(*a[:3])[k]
-                      for a, fin in zip(now_past, finals, strict=True)) for k in ("for", "against", "other")}
-    X = np.asarray([_features(a, curve) for a in now_past])
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)).fit(
-        X, [p.passed for p in past])
-    return model, curve, drift
 
 
 def run_live(proposals: list[LiveProposal], *, since: float | None = None, refit_every: int = 10) -> dict[str, Any]:
@@ -189,17 +127,17 @@ def run_live(proposals: list[LiveProposal], *, since: float | None = None, refit
                     history_only += 1
                     continue
                 if fitted_on < 0 or len(past) - fitted_on >= refit_every:
-                    model, curve, drift = _fit(past, t, f)
+                    fit = fit_live(past, f, tallies=t.at, finals=t.final)
+                    assert fit is not None  # enough past proposals with both outcomes: checked above
                     fitted_on = len(past)
                 for_, against, other, _ = t.at[(target.id, f)]
                 y.append(target.passed)
-                p_model.append(float(np.clip(model.predict_proba([_features(t.at[(target.id, f)], curve)])[0, 1], 1e-3, 1 - 1e-3)))
+                p_fit, expected = fit.predict(t.at[(target.id, f)])
+                p_model.append(p_fit)
                 p_leader.append(0.99 if for_ > against else 0.01 if against > for_ else 0.5)
-                p_current.append(float(np.clip(_share(for_, against), 1e-3, 1 - 1e-3)))
-                now, actual = _shares(for_, against, other), _shares(*t.final[target.id][:3])
-                expected = {k: min(1.0, max(0.0, now[k] + drift[k])) for k in now}
-                total = sum(expected.values()) or 1.0
-                mae_model.append(_mae({k: v / total for k, v in expected.items()}, actual))
+                p_current.append(float(np.clip(share_for(for_, against), 1e-3, 1 - 1e-3)))
+                now, actual = shares(for_, against, other), shares(*t.final[target.id][:3])
+                mae_model.append(_mae(expected, actual))
                 mae_current.append(_mae(now, actual))
             if not y:
                 results[dao][f"{f:.2f}"] = {"n": 0, "history_only": history_only}

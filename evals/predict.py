@@ -43,21 +43,27 @@ def run_predict_eval(
     families: tuple[str, ...] = (),
     embed: Any = None,
     select: bool = False,
+    per_dao: bool = False,
+    learner: str = "logistic",
 ) -> tuple[dict[str, Any], WalkForwardResult]:
     """Load ``data_dir``, run the walk-forward evaluation, return (summary JSON object, raw result)."""
-    if calibration not in {"platt", "isotonic"}:
-        raise InputError(f"--calibration must be 'platt' or 'isotonic', got {calibration!r}")
+    if calibration not in {"platt", "isotonic", "platt_group"}:
+        raise InputError(f"--calibration must be 'platt', 'isotonic' or 'platt_group' (per DAO), got {calibration!r}")
+    if learner not in {"logistic", "boosting"}:
+        raise InputError(f"--learner must be 'logistic' or 'boosting', got {learner!r}")
     if refit_every < 1:
         raise InputError(f"--refit-every must be at least 1, got {refit_every}")
     data = load_directory(data_dir)
     result = walk_forward(data, since=parse_since(since), refit_every=refit_every, calibration=calibration, stance=stance,
-                          families=families, embed=embed, select=select)
+                          families=families, embed=embed, select=select, per_dao=per_dao, learner=learner)
     summary = result.summary()
     summary["config"] = {
         "data": str(data_dir),
         "since": since,
         "refit_every": refit_every,
         "calibration": calibration,
+        "per_dao": per_dao,
+        "learner": learner,
         "stance": getattr(stance, "model_id", None) if stance is not None else None,
         "families": list(families),
         "select": select,

@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.predict.engagement import ENGAGEMENT_FEATURES, Engagement
 from agent.predict.history import History
+from agent.predict.jury import JURY_FEATURES, VOTERS_FEATURES, Jury
 from agent.predict.kinds import KIND_FEATURES, kind_features
 from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
 from agent.predict.text_neighbours import TEXT_FEATURES, TextNeighbours
@@ -50,8 +51,10 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 #: Feature families beyond the DAO/proposer history above, each switchable (``FeatureBuilder(families=...)``):
 #: ``text`` outcomes of the most similar earlier proposals (needs an ``embed`` function), ``kind`` kind and amount
-#: parsed from the text, ``engagement`` the proposer's votes, power, posts and recent proposals.
-FAMILIES: tuple[str, ...] = ("text", "kind", "engagement")
+#: parsed from the text, ``engagement`` the proposer's votes, power, posts and recent proposals, ``jury`` the
+#: expected electorate's For share from each voter's own past votes, ``voters`` expected turnout and the whales'
+#: past agreement with the proposer (both from per-voter votes on closed proposals, :mod:`agent.predict.jury`).
+FAMILIES: tuple[str, ...] = ("text", "kind", "engagement", "jury", "voters")
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,13 @@ class FeatureBuilder:
         self.families = tuple(f for f in FAMILIES if f in families)
         self._text = TextNeighbours(data.proposals, embed) if "text" in self.families and embed else None
         self._engagement = Engagement(data) if "engagement" in self.families else None
+        self._jury = Jury(data) if {"jury", "voters"} & set(self.families) else None
         names = list(FEATURE_NAMES)
         names += list(TEXT_FEATURES) if self._text else []
         names += list(KIND_FEATURES) if "kind" in self.families else []
         names += list(ENGAGEMENT_FEATURES) if self._engagement else []
+        names += list(JURY_FEATURES) if "jury" in self.families else []
+        names += list(VOTERS_FEATURES) if "voters" in self.families else []
         #: the names of :meth:`vector`'s entries, in order
         self.names: tuple[str, ...] = tuple(names)
         #: stance results by SHA-256 of the post text, so a text is classified once per builder (posts linked to
@@ -173,6 +179,10 @@ class FeatureBuilder:
             extra += kind_features(proposal)
         if self._engagement is not None:
             extra += self._engagement.features(proposal)
+        if self._jury is not None and "jury" in self.families:
+            extra += self._jury.jury_features(proposal)
+        if self._jury is not None and "voters" in self.families:
+            extra += self._jury.voters_features(proposal)
         return [
             base,
             recent.smoothed,

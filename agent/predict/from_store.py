@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from agent.predict.clock import BlockClock
-from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
+from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord, canonical_choice
 from ingest.domain import Author, Post, Proposal, ProposalLink, Vote
 from ingest.store import Store
 
@@ -89,11 +89,16 @@ def load_store_dao(store: Store, dao_id: int, dao_slug: str) -> GovData:
                         PostRecord(dao=dao_slug, proposal_ids=(str(link.proposal_id),), text=post.text, author=handle, created=_ts(post.created_at))
                     )
         voter_power: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        votes_by_proposal: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
         if ids:
             for vote in session.exec(select(Vote).where(col(Vote.proposal_id).in_(ids))).all():
+                if vote.choice_label:
+                    votes_by_proposal[str(vote.proposal_id)].append(
+                        (vote.voter.lower(), canonical_choice(vote.choice_label), float(vote.voting_power)))
                 ts = _ts(vote.created_at)
                 if ts is not None:
                     voter_power[(dao_slug, vote.voter.lower())].append((ts, float(vote.voting_power)))
         for series in voter_power.values():
             series.sort()
-    return GovData(proposals=records, posts_by_proposal=dict(posts_by_proposal), voter_power=dict(voter_power))
+    return GovData(proposals=records, posts_by_proposal=dict(posts_by_proposal), voter_power=dict(voter_power),
+                   votes_by_proposal=dict(votes_by_proposal))

@@ -36,7 +36,7 @@ from typing import Any
 
 from agent.predict.clock import BlockClock
 from agent.predict.links import METHODS, LinkIndex, build_link_index
-from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
+from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord, canonical_choice
 from ingest.errors import InputError
 from ingest.sample.corrections import correct_proposal_row
 
@@ -184,6 +184,7 @@ def load_directory(path: str | Path) -> GovData:
     anchors: list[tuple[int, float]] = []
     voter_power: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     vote_sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    votes_by_proposal: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
     for name in ("votes.jsonl", "votes.jsonl.gz", "votes_decentraland.jsonl.gz"):
         vote_file = root / name
         if not vote_file.is_file():
@@ -197,6 +198,9 @@ def load_directory(path: str | Path) -> GovData:
             if row.get("block_number") is not None:
                 anchors.append((int(row["block_number"]), ts))
             voter = row.get("voter")
+            if voter and row.get("proposal_id") and row.get("choice") is not None:
+                votes_by_proposal[str(row["proposal_id"])].append(
+                    (str(voter).lower(), canonical_choice(str(row["choice"])), float(row.get("vp") or 0.0)))
             if voter:
                 voter_power[(str(row.get("dao") or ""), str(voter).lower())].append((ts, float(row.get("vp") or 0.0)))
     for series in voter_power.values():
@@ -221,6 +225,7 @@ def load_directory(path: str | Path) -> GovData:
         proposals=proposals,
         posts_by_proposal=posts_by_proposal,
         voter_power=dict(voter_power),
+        votes_by_proposal=dict(votes_by_proposal),
         notes=notes,
         post_stats=stats,
     )

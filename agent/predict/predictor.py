@@ -44,6 +44,25 @@ class StorePredictor:
             raise NotFoundError(f"Unknown proposal {proposal_id}.")
         return self.prediction(proposal).as_dict()
 
+    def live(self, proposal_id: int, *, at: float | None = None) -> dict[str, Any] | None:
+        """The live forecast (:mod:`agent.predict.live`) of a proposal whose vote is open at ``at`` (default now),
+        from its stored votes so far; None when voting has not started, has ended or has no stored start/end."""
+        from datetime import UTC, datetime
+
+        from agent.predict.live import live_forecast_from_store
+
+        with self.store.session() as session:
+            proposal = session.get(Proposal, proposal_id)
+        if proposal is None:
+            raise NotFoundError(f"Unknown proposal {proposal_id}.")
+        if proposal.start is None or proposal.end is None:
+            return None
+        moment = at if at is not None else datetime.now(UTC).timestamp()
+        start, end = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (proposal.start, proposal.end))
+        if not start.timestamp() <= moment < end.timestamp():
+            return None
+        return live_forecast_from_store(self.store, proposal_id, at=moment).as_dict()
+
 
 def build_predictor(settings: ConcordSettings, *, store: Store) -> StorePredictor:
     """The predictor service over ``store``."""

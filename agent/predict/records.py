@@ -66,6 +66,9 @@ class GovData:
     notes: list[str] = field(default_factory=list)
     #: How the posts were read and linked (counts: read, linked, unlinked, without time, links by method, ...).
     post_stats: dict[str, Any] = field(default_factory=dict)
+    #: proposal id -> [(lowercased voter, canonical choice for/against/other, voting power)]: the per-voter votes
+    #: (a label of that proposal: features may read them only once it had closed).
+    votes_by_proposal: dict[str, list[tuple[str, str, float]]] = field(default_factory=dict)
 
 
 _FOR = ("yes", "for", "yea", "in favor", "in favour", "aye")

@@ -144,13 +144,19 @@ def walk_forward(
     families: tuple[str, ...] = (),
     embed: Any = None,
     select: bool = False,
+    learner: str = "logistic",
+    candidates: tuple[tuple[str, float | None], ...] | None = None,
+    per_dao: bool = False,
 ) -> WalkForwardResult:
     """Run the walk-forward evaluation over ``data``; proposals opened before ``since`` are history only.
 
     ``families`` switches on feature families beyond history (:data:`agent.predict.features.FAMILIES`; ``text``
     needs ``embed``). With ``select``, every configuration in :data:`CANDIDATES_CONFIGS` (calibration and recency
     weighting) is refitted side by side and each proposal gets the one with the lowest log loss on the latest
-    :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened.
+    :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened. ``learner``
+    is the outcome model's learner (:class:`agent.predict.model.OutcomeModel`); ``candidates`` replaces
+    :data:`CANDIDATES_CONFIGS` for ``select``. With ``per_dao`` each DAO gets its own model fitted on its own
+    proposals only (as the store's predictor does), instead of one model pooled over all DAOs.
     """
     result = WalkForwardResult(notes=list(data.notes))
     labelled: list[ProposalRecord] = []
@@ -179,8 +185,9 @@ def walk_forward(
     # The models are small: one thread each is as fast, and on a shared machine their default thread pools
     # oversubscribe the cores (a run took 3-4 times longer). Feature building (stance embeddings) keeps its threads.
     with threadpool_limits(limits=1):
-        configs = CANDIDATES_CONFIGS if select else ((calibration, None),)
-        _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, configs=configs)
+        configs = (candidates or CANDIDATES_CONFIGS) if select else ((calibration, None),)
+        _fit_and_score(result, builder, features, by_close, targets, refit_every=refit_every, configs=configs,
+                       learner=learner, per_dao=per_dao)
     return result
 
 
@@ -193,6 +200,8 @@ def _fit_and_score(
     *,
     refit_every: int,
     configs: tuple[tuple[str, float | None], ...],
+    learner: str = "logistic",
+    per_dao: bool = False,
 ) -> None:
     """Predict every target with models refitted on proposals closed before it opened; rows go into ``result``."""
     close_times = [p.closed_at for p in by_close]
@@ -201,24 +210,27 @@ def _fit_and_score(
     share_predictions = forecaster.predict(p for p in targets if h.shares.get(p.id))
     result.share_refits = forecaster.refits
     def fresh() -> list[OutcomeModel]:
-        return [OutcomeModel(calibration=c, half_life_days=h) for c, h in configs]  # type: ignore[arg-type]
+        return [OutcomeModel(calibration=c, half_life_days=h, learner=learner) for c, h in configs]  # type: ignore[arg-type]
 
-    models = fresh()
-    resolved: list[tuple[float, int, list[float]]] = []  # (close time, outcome, each config's p), by target order
-    fitted_count = -1
-    fitted_at: float | None = None
+    # one model set per DAO with ``per_dao``, else one pooled set (key ""): (models, fitted prefix, fitted at)
+    state: dict[str, tuple[list[OutcomeModel], int, float | None]] = {}
+    resolved_by: dict[str, list[tuple[float, int, list[float]]]] = {}  # (close time, outcome, each config's p)
     for target in targets:
         at = target.opened_at
         assert at is not None
+        key = target.dao if per_dao else ""
+        models, fitted_count, fitted_at = state.get(key, ([], -1, None))
+        resolved = resolved_by.setdefault(key, [])
         available = bisect.bisect_left(close_times, at)
         if fitted_count < 0 or available - fitted_count >= refit_every:
-            train = by_close[:available]
+            train = [p for p in by_close[:available] if not per_dao or p.dao == target.dao]
             X, y = [features[p.id] for p in train], [int(bool(p.outcome)) for p in train]
             times = [float(p.closed_at) for p in train]  # type: ignore[arg-type]
             models = fresh()
             for candidate in models:
-                candidate.fit(X, y, times=times)
+                candidate.fit(X, y, times=times, groups=[p.dao for p in train])
             fitted_count, fitted_at = available, at
+            state[key] = (models, fitted_count, fitted_at)
             result.refits += 1
         # the leakage guard, checked on every prediction: the model's newest example closed before this opened
         assert fitted_at is not None and fitted_at <= at
@@ -231,7 +243,7 @@ def _fit_and_score(
         dao_shares = h.mean_shares(target.dao, at)
         model = models[0]
         if model.fitted:
-            ps = [float(m.predict([x])[0]) for m in models]
+            ps = [float(m.predict([x], [target.dao])[0]) for m in models]
             chosen = _choose(resolved, at) if len(models) > 1 else 0
             p_model, n_train = ps[chosen], model.n_train
             result.chosen[f"{configs[chosen][0]}/{configs[chosen][1] or 'equal'}"] += 1

@@ -28,10 +28,12 @@ def predict(
     markdown: bool = typer.Option(False, "--markdown", help="Print the README 'Prediction quality' block"),
     out: Path | None = typer.Option(None, "--out", help="Also write NAME.json, NAME.md and NAME_reliability.png here (NAME: --name, default predict)"),
     refit_every: int = typer.Option(25, "--refit-every", help="Refit after this many newly closed proposals"),
-    calibration: str = typer.Option("platt", "--calibration", help="platt or isotonic"),
+    calibration: str = typer.Option("platt", "--calibration", help="platt, isotonic or platt_group (one sigmoid per DAO)"),
+    per_dao: bool = typer.Option(False, "--per-dao/--pooled", help="One model per DAO on its own proposals (as the store's predictor) instead of one pooled model"),
+    learner: str = typer.Option("logistic", "--learner", help="logistic or boosting (gradient-boosted trees)"),
     stance: bool = typer.Option(False, "--stance/--no-stance", help="Score pre-vote discussion with the trained stance classifier (loads MiniLM)"),
     out_name: str = typer.Option("predict", "--name", help="File name stem for --out: NAME.json, NAME.md, NAME_reliability.png"),
-    features: str = typer.Option("", "--features", help="Feature families beyond history, comma-separated: text,kind,engagement"),
+    features: str = typer.Option("", "--features", help="Feature families beyond history, comma-separated: text,kind,engagement,jury,voters"),
     select: bool = typer.Option(False, "--select/--no-select", help="Choose calibration and recency weighting walk-forward"),
     vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts (for --features text)"),  # noqa: B008
 ) -> None:
@@ -52,7 +54,8 @@ def predict(
         families = tuple(f.strip() for f in features.split(",") if f.strip())
         embed = _proposal_embedder(vector_cache) if "text" in families else None
         summary, result = run_predict_eval(data, since=since, refit_every=refit_every, calibration=calibration,
-                                           stance=classifier, families=families, embed=embed, select=select)
+                                           stance=classifier, families=families, embed=embed, select=select,
+                                           per_dao=per_dao, learner=learner)
     if out is not None:
         for path in write_outputs(summary, result, out, stem=out_name):
             cli.err_console.print(f"wrote {path}")
@@ -99,7 +102,7 @@ def predict_ablation(
     data: Path = typer.Option(..., "--data", help="Directory in the shared data format"),  # noqa: B008
     since: str = typer.Option("2023-01-01", "--since", help="Score proposals opened on or after this date"),
     out: Path = typer.Option(Path("evals/results"), "--out", help="Write predict_ablation.json and .md here"),  # noqa: B008
-    rows: str | None = typer.Option(None, "--rows", help="Comma-separated subset of rows: history,text,kind,engagement,all,all_select"),
+    rows: str | None = typer.Option(None, "--rows", help="Comma-separated subset of rows (see evals/predict_ablation.py ABLATION_ROWS); rows already in the results JSON for the same --since are kept"),
     vector_cache: Path = typer.Option(Path("evals/results/tmp/proposal_vectors.sqlite"), "--vector-cache", help="SQLite cache of MiniLM vectors of proposal texts"),  # noqa: B008
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:

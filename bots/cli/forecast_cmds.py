@@ -15,7 +15,8 @@ forecast_app = typer.Typer(
         "Examples:\n\n"
         "  concord forecast commit 0xabc… --dao arbitrum   # only before voting opens\n\n"
         "  concord forecast score\n\n"
-        "  concord forecast track-record --dao arbitrum --json"
+        "  concord forecast track-record --dao arbitrum --json\n\n"
+        "  concord forecast live 0xabc… --dao arbitrum        # during voting, from the votes so far"
     ),
 )
 
@@ -47,6 +48,44 @@ def commit(
                     "audit_entry_id": record.audit_entry_id, "statement": record.statement, "body": record.body})
         return
     typer.echo(record.statement)
+
+
+@forecast_app.command("live")
+def live(
+    ctx: typer.Context,
+    proposal: str = typer.Argument(..., help="Store id or Snapshot/Governor id of a proposal whose vote has opened"),
+    dao: str | None = typer.Option(None, "--dao", help="DAO slug, when the id is ambiguous"),
+    at: str | None = typer.Option(None, "--at", help="Forecast as of this ISO time (default now): votes after it are not read"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """P(pass) and the expected final shares of PROPOSAL from its stored votes cast so far, the share of the voting
+    period elapsed and the DAO's turnout curve (a model fitted on the DAO's stored proposals closed before it).
+
+    Not signed or stored: commit forecasts before the vote with `concord forecast commit`.
+
+    Example: concord forecast live 0xabc… --dao arbitrum --at 2024-03-01T12:00:00Z
+    """
+    from agent.predict.live import live_forecast_from_store
+    from agent.predict.loader import parse_time
+    from ingest.errors import InputError
+
+    cli = get_context(ctx)
+    store = cli.store()
+    target = store.get_proposal(proposal, dao)
+    moment = parse_time(at) if at else None
+    if at and moment is None:
+        raise InputError(f"--at {at!r} is not a time; write it like 2024-03-01T12:00:00Z")
+    forecast = live_forecast_from_store(store, int(target.id or 0), at=moment)
+    if as_json:
+        print_json(forecast.as_dict())
+        return
+    s = forecast.expected_shares
+    now = forecast.current_shares
+    typer.echo(f"{forecast.elapsed:.0%} of the voting period elapsed, {forecast.votes_so_far} votes so far "
+               f"(For {now['for']:.0%}, Against {now['against']:.0%}, other {now['other']:.0%})")
+    typer.echo(f"P(pass) {forecast.p_pass:.2f}; expected final shares For {s['for']:.0%}, Against {s['against']:.0%}, "
+               f"other {s['other']:.0%}")
+    typer.echo(f"method: {forecast.method}; fitted on {forecast.n_train} earlier closed proposals")
 
 
 @forecast_app.command("score")

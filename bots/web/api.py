@@ -67,6 +67,12 @@ def build_api_router() -> APIRouter:
         found = queries.get_proposal(services.store, ref, dao=dao)
         return {"proposal_id": found.id, "prediction": services.require("predictor").predict(found.id)}
 
+    @router.get("/proposals/{ref}/live", summary="Live forecast from the votes so far (null unless voting is open)")
+    def live_forecast(request: Request, ref: str, dao: str | None = None) -> Any:
+        services = get_services(request)
+        found = queries.get_proposal(services.store, ref, dao=dao)
+        return {"proposal_id": found.id, "live": services.require("predictor").live(found.id)}
+
     @router.get("/proposals/{ref}/report", summary="The consensus report (report service)")
     def report(request: Request, ref: str, dao: str | None = None) -> Any:
         services = get_services(request)

@@ -75,7 +75,9 @@ def build_pages_router() -> APIRouter:
         services = get_services(request)
         found = queries.get_proposal(services.store, ref)
         predicted, why = _optional(services, "predictor", lambda p: p.predict(found.id))
-        return _render(request, "proposal.html", {"p": found, "prediction": predicted, "prediction_missing": why})
+        live, _ = _optional(services, "predictor", lambda p: p.live(found.id))
+        return _render(request, "proposal.html", {"p": found, "prediction": predicted, "prediction_missing": why,
+                                                  "live": live})
 
     @router.get("/proposals/{ref}/report", response_class=HTMLResponse)
     def report(request: Request, ref: str) -> Response:
