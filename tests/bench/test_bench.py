@@ -67,8 +67,15 @@ def test_faiss_threads_are_restored_and_rows_grow_with_size() -> None:
     assert rows[1].vs_smallest == round(rows[1].concord / rows[0].concord, 2)
 
 
+def _posts_on_topics(n: int = 300, dim: int = 32) -> np.ndarray:
+    """Unit vectors around 12 topics, standing in for real post embeddings (which cluster by subject)."""
+    rng = np.random.default_rng(4)
+    x = _topics(12, dim)[rng.integers(0, 12, n)] + 0.25 * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
 def test_benchmark_vectors_are_as_close_to_each_other_as_the_real_ones() -> None:
-    base = _topics()
+    base = _posts_on_topics()
     spread = matching_spread(base)
     x = embedding_like(base, len(base), seed=11, spread=spread)  # another draw than the one the width was matched on
     assert x.shape == base.shape and np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
