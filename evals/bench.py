@@ -244,7 +244,7 @@ def bench_index(sizes: list[int], *, base: Any = None, queries: int = 50, k: int
         threaded = _median_ms(lambda i, index=index: index.search(q[i : i + 1], k), exact_queries)
         _, truth = index.search(q, k)  # all queries at once: the ground truth
 
-        def recall_of(found: list[set[int]]) -> float:
+        def recall_of(found: list[set[int]], truth: Any = truth) -> float:
             return float(np.mean([len(found[i] & set(truth[i].tolist())) / k for i in range(queries)]))
 
         note = (f"IndexFlatIP dim {dim}, k={k}, median of {exact_queries} single queries; {shape}")

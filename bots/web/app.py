@@ -64,8 +64,8 @@ def create_app(
 ) -> FastAPI:
     """Build the dashboard for ``settings`` (services wired from the settings unless given)."""
     from bots.web.api import build_api_router
-    from bots.web.forecast_pages import build_forecast_router
     from bots.web.draft_page import build_draft_router
+    from bots.web.forecast_pages import build_forecast_router
     from bots.web.ops import build_ops_router
     from bots.web.pages import build_pages_router
     from bots.web.quarantine_page import build_quarantine_router
