@@ -8,8 +8,8 @@ Each measure has one implementation, shared with its stand-alone script:
   through the content-hash cache, vs the stock batched ``SentenceTransformer.encode(texts, batch_size=64)``, on real
   messages, with the minimum cosine to the stock vectors;
 * vector search (here): single-query latency of FAISS ``IndexFlatIP`` pinned to one OpenMP thread (and with its
-  default threads) vs a numpy scan over the very same memory, and of Concord's IVF index vs the exact one with its
-  recall@10, at growing sizes (vectors shaped like real MiniLM embeddings, dim 384);
+  default threads) vs a numpy scan over the very same memory, and of Concord's IVF index and FAISS HNSW vs the exact
+  one with their recall@10 and build times, at growing sizes (vectors drawn like real MiniLM embeddings, dim 384);
 * report latency (:mod:`evals.bench_report`): one whole report (camps, camp naming, LLM summary, faithfulness
   checks; stances off) on the embedded model, for sample proposals of growing discussion size.
 
@@ -105,7 +105,7 @@ def bench_embed(sizes: list[int], *, batch_size: int = 64, vectors_out: list[Any
             name = f"SentenceTransformer.encode(texts, batch_size={batch_size})"
             rows.append(BenchRow("embedding", n, round(m["embed_batch"], 1), base, "texts/s", round(m["batch_vs_stock"], 2), name,
                                  "MiniLM-L6 dim 384 on ONNX Runtime fp32 (fused graph, exported from the packaged weights), "
-                                 "batches of 16 sorted by token count; real Discord messages",
+                                 "batches of 16 sorted by token count, timed in turns with the stock call on chunks of 128; real Discord messages",
                                  cosine_min=round(m["cosine_min"], 6)))
             rows.append(BenchRow("re-index (vector cache)", n, round(m["cached_reindex"], 1), base, "texts/s", round(m["reindex_vs_stock"], 2),
                                  name, "same texts again: every vector from the content-hash cache"))
@@ -123,21 +123,52 @@ def _median_ms(fn: Callable[[int], object], count: int) -> float:
     return statistics.median(timings) * 1000
 
 
-def embedding_like(base: Any, n: int, *, seed: int) -> Any:
-    """``n`` unit vectors shaped like real embeddings: each a real vector moved part-way towards another real one,
-    plus Gaussian noise (cosine ~0.9 to its source), so neighbourhoods follow the real vectors' topics."""
+def embedding_like(base: Any, n: int, *, seed: int, spread: float | None = None) -> Any:
+    """``n`` unit vectors drawn like real embeddings: a Gaussian kernel density estimate of the real vectors ``base``
+    (a random real vector plus noise with the real vectors' own covariance, times ``spread``), normalised.
+
+    ``spread`` defaults to :func:`matching_spread`: the value at which a synthetic set as large as ``base`` has the
+    same median nearest-neighbour cosine as ``base`` itself, so neighbourhoods are as tight as real ones at that size
+    and grow denser with ``n`` as a real corpus would (not hundreds of near-copies of each real vector, on which any
+    approximate index finds everything).
+    """
     import numpy as np
 
+    spread = matching_spread(base, seed=seed) if spread is None else spread
     rng = np.random.default_rng(seed)
-    dim = base.shape[1]
-    out = np.empty((n, dim), dtype=np.float32)
-    for start in range(0, n, 100_000):  # in chunks: peak memory stays near the output itself
-        m = min(100_000, n - start)
+    centred = (base - base.mean(axis=0)).astype(np.float32)
+    scale = np.float32(spread / np.sqrt(len(base)))
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    for start in range(0, n, 50_000):  # in chunks: peak memory stays near the output itself
+        m = min(50_000, n - start)
         a, b = base[rng.integers(0, len(base), m)], base[rng.integers(0, len(base), m)]
-        x = a + rng.uniform(0, 0.3, (m, 1)).astype(np.float32) * (b - a)
-        x += rng.standard_normal((m, dim), dtype=np.float32) * np.float32(0.45 / np.sqrt(dim))
+        x = a + rng.uniform(0, 0.5, (m, 1)).astype(np.float32) * (b - a)  # a point between two real messages
+        x += (rng.standard_normal((m, len(base)), dtype=np.float32) * scale) @ centred
         out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
     return out
+
+
+def median_nn_cosine(x: Any) -> float:
+    """Median over vectors of the cosine to their nearest other vector (unit vectors)."""
+    import numpy as np
+
+    gram = x @ x.T
+    np.fill_diagonal(gram, -1.0)
+    return float(np.median(gram.max(axis=1)))
+
+
+def matching_spread(base: Any, *, seed: int = 0) -> float:
+    """The kernel width at which ``len(base)`` synthetic vectors have ``base``'s median nearest-neighbour cosine
+    (bisection; the real set's duplicates and near-duplicates are part of what is matched)."""
+    target = median_nn_cosine(base)
+    low, high = 0.0, 8.0
+    for _ in range(18):
+        mid = (low + high) / 2
+        if median_nn_cosine(embedding_like(base, len(base), seed=seed + 7, spread=mid)) > target:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
 
 
 def real_vectors(n: int = 512) -> Any:
@@ -151,65 +182,95 @@ def real_vectors(n: int = 512) -> Any:
         return OnnxEmbedder(stock, Path(tmp)).embed_batch(sample_texts(n))
 
 
-def bench_index(sizes: list[int], *, base: Any = None, queries: int = 50, k: int = 10, seed: int = 0) -> list[BenchRow]:
-    """Milliseconds per single query (k=10), on vectors shaped like real embeddings (:func:`embedding_like`):
+HNSW_M, HNSW_EF_SEARCH, HNSW_EF_CONSTRUCTION = 32, 64, 40
 
-    * exact: FAISS IndexFlatIP on one OpenMP thread, and on its default threads, vs a numpy scan of the same memory;
+
+def bench_index(sizes: list[int], *, base: Any = None, queries: int = 50, k: int = 10, seed: int = 0,
+                hnsw_max: int = 100_000) -> list[BenchRow]:
+    """Milliseconds per single query (k=10), on vectors drawn like real embeddings (:func:`embedding_like`):
+
+    * exact: FAISS IndexFlatIP on one OpenMP thread, and on its default threads, vs a numpy scan of the same memory
+      (above 10^5 vectors timed over 10 queries: each takes a second or more);
     * approximate: the IVF index Concord builds from :data:`embeddings.ann.EXACT_MAX` vectors on (its plan for that
-      size, at every size so both kinds show), one thread, vs the exact flat index, with recall@10 against it.
+      size, at every size so both kinds show), and FAISS HNSW (M 32, efSearch 64) up to ``hnsw_max`` vectors (its
+      build is the slow part), one thread, vs the exact flat index, with recall@10 against it and build times.
     """
     import faiss
     import numpy as np
 
-    from embeddings.ann import EXACT_MAX, IndexPlan, build_index, plan_for, search_one
+    from embeddings.ann import EXACT_MAX, TRAIN_PER_CELL, IndexPlan, build_index, plan_for, search_one
 
     base = real_vectors() if base is None else base
     dim = int(base.shape[1])
-    q = embedding_like(base, queries, seed=seed + 1)
+    spread = matching_spread(base, seed=seed)
+    q = embedding_like(base, queries, seed=seed + 1, spread=spread)
     default_threads = faiss.omp_get_max_threads()
-    rows, threaded_rows, approx_rows = [], [], []
+    rows, threaded_rows, ivf_rows, hnsw_rows = [], [], [], []
+    shape = (f"vectors drawn like real MiniLM embeddings: {len(base)} real sample vectors, each synthetic one between "
+             f"two of them plus noise with their covariance x {spread:.2f} (the width at which {len(base)} synthetic "
+             f"vectors have the real ones' median nearest-neighbour cosine, {median_nn_cosine(base):.2f})")
     for n in sizes:
-        xb = embedding_like(base, n, seed=seed)
+        xb = embedding_like(base, n, seed=seed, spread=spread)
         plan = plan_for(max(n, EXACT_MAX))
-        plan = IndexPlan("ivf", nlist=min(plan.nlist, max(1, n // 39)), nprobe=plan.nprobe)
+        plan = IndexPlan("ivf", nlist=min(plan.nlist, max(1, n // TRAIN_PER_CELL)), nprobe=plan.nprobe)
         started = time.perf_counter()
         ivf = build_index(xb, np.arange(n, dtype=np.int64), plan, seed=seed)
         build_s = time.perf_counter() - started
+        hnsw = hnsw_build_s = None
+        if n <= hnsw_max:
+            started = time.perf_counter()
+            hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            hnsw.add(xb)
+            hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+            hnsw_build_s = time.perf_counter() - started
         index = faiss.IndexFlatIP(dim)
         index.add(xb)
         del xb
         xb = faiss.rev_swig_ptr(index.get_xb(), n * dim).reshape(n, dim)  # a view of the flat index, no copy
+        exact_queries = queries if n <= 100_000 else 10
 
         def naive(i: int, xb: Any = xb) -> object:
             scores = xb @ q[i]
             top = np.argpartition(-scores, k)[:k]
             return top[np.argsort(-scores[top])]
 
-        slow = _median_ms(naive, min(queries, 20))
+        slow = _median_ms(naive, min(exact_queries, 20))
         try:
             faiss.omp_set_num_threads(1)  # single queries: no OpenMP fan-out (its threads spin on a busy box)
-            pinned = _median_ms(lambda i, index=index: index.search(q[i : i + 1], k), queries)
+            pinned = _median_ms(lambda i, index=index: index.search(q[i : i + 1], k), exact_queries)
         finally:
             faiss.omp_set_num_threads(default_threads)
-        threaded = _median_ms(lambda i, index=index: index.search(q[i : i + 1], k), queries)
-        approx = _median_ms(lambda i, ivf=ivf: search_one(ivf, q[i], k), queries)
-        _, truth = index.search(q, k)
-        found = [set(search_one(ivf, q[i], k)[1].tolist()) for i in range(queries)]
-        recall = float(np.mean([len(found[i] & set(truth[i].tolist())) / k for i in range(queries)]))
-        note = (f"IndexFlatIP dim {dim}, k={k}, median of {queries} single queries, vectors shaped like real MiniLM "
-                f"embeddings ({len(base)} real sample vectors, mixed and perturbed)")
+        threaded = _median_ms(lambda i, index=index: index.search(q[i : i + 1], k), exact_queries)
+        _, truth = index.search(q, k)  # all queries at once: the ground truth
+
+        def recall_of(found: list[set[int]], truth: Any = truth) -> float:
+            return float(np.mean([len(found[i] & set(truth[i].tolist())) / k for i in range(queries)]))
+
+        note = (f"IndexFlatIP dim {dim}, k={k}, median of {exact_queries} single queries; {shape}")
         rows.append(BenchRow("vector query (FAISS, 1 thread)", n, round(pinned, 3), round(slow, 3), "ms/query",
                              _ratio(pinned, slow, higher_is_better=False), "numpy scan + argpartition", note))
         threaded_rows.append(BenchRow(f"vector query (FAISS, {default_threads} threads)", n, round(threaded, 3), round(slow, 3), "ms/query",
                              _ratio(threaded, slow, higher_is_better=False), "numpy scan + argpartition", note))
+        approx = _median_ms(lambda i, ivf=ivf: search_one(ivf, q[i], k), queries)
+        recall = recall_of([set(search_one(ivf, q[i], k)[1].tolist()) for i in range(queries)])
         chosen = "Concord uses it at this size" if n >= EXACT_MAX else f"Concord searches exactly below {EXACT_MAX:,} vectors"
-        approx_rows.append(BenchRow("vector query (IVF, 1 thread)", n, round(approx, 3), round(pinned, 3), "ms/query",
+        ivf_rows.append(BenchRow("vector query (IVF, 1 thread)", n, round(approx, 3), round(pinned, 3), "ms/query",
                                     _ratio(approx, pinned, higher_is_better=False), "FAISS IndexFlatIP, 1 thread (exact)",
-                                    f"{plan.describe()}, built in {build_s:.1f} s (k-means on {min(n, plan.nlist * 40):,} "
-                                    f"vectors + adds); recall@10 vs exact over {queries} queries; {chosen}",
-                                    recall_at_10=round(recall, 3)))
-        del xb, index, ivf
-    return rows + threaded_rows + approx_rows
+                                    f"{plan.describe()}, built in {build_s:.1f} s (k-means on {min(n, plan.nlist * TRAIN_PER_CELL):,} "
+                                    f"vectors, adds in batches of 100,000); median of {queries} single queries, recall@10 "
+                                    f"vs exact; {chosen}", recall_at_10=round(recall, 3)))
+        if hnsw is not None:
+            fast = _median_ms(lambda i, hnsw=hnsw: search_one(hnsw, q[i], k), queries)
+            recall = recall_of([set(search_one(hnsw, q[i], k)[1].tolist()) for i in range(queries)])
+            hnsw_rows.append(BenchRow("vector query (HNSW, 1 thread)", n, round(fast, 3), round(pinned, 3), "ms/query",
+                                        _ratio(fast, pinned, higher_is_better=False), "FAISS IndexFlatIP, 1 thread (exact)",
+                                        f"IndexHNSWFlat M {HNSW_M}, efSearch {HNSW_EF_SEARCH}, efConstruction "
+                                        f"{HNSW_EF_CONSTRUCTION}, built in {hnsw_build_s:.1f} s on {default_threads} threads; "
+                                        f"median of {queries} single queries, recall@10 vs exact; measured, not used (no "
+                                        "removal of edited posts; slower build)", recall_at_10=round(recall, 3)))
+        del xb, index, ivf, hnsw
+    return rows + threaded_rows + ivf_rows + hnsw_rows
 
 
 def bench_report(*, workdir: Path, proposals: int = 2) -> list[BenchRow]:

@@ -70,8 +70,10 @@ async def run_load(base_url: str, paths: list[str], *, requests: int, concurrenc
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
-        for path in paths:  # warm-up: templates compiled, caches filled (not counted)
-            await client.get(path)
+        for path in paths:  # warm-up: templates compiled, caches filled (not counted); every page must be there
+            warm = await client.get(path)
+            if warm.status_code != 200:
+                raise RuntimeError(f"{base_url}{path} answered {warm.status_code}: the load would not measure that page")
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         wall = time.perf_counter() - started
@@ -112,8 +114,11 @@ def measure_dashboard(workdir: Path, *, requests: int = 400, concurrency: int = 
     paths = ["/proposals", f"/proposals/{proposal}", f"/proposals/{proposal}/report", "/signer"]
     result: dict[str, Any] = {"paths": paths, "concord": _serve_and_load(data_dir, paths, tree=None, requests=requests,
                                                                            concurrency=concurrency)}
-    if baseline_tree is not None:
-        result["baseline"] = _serve_and_load(data_dir, paths, tree=baseline_tree, requests=requests, concurrency=concurrency)
+    if baseline_tree is not None:  # its own store, ingested by its own code (an older tree may not read a newer schema)
+        baseline_dir = workdir / "dashboard-baseline-data"
+        subprocess.run([sys.executable, "-m", "bots.cli.main", "ingest", "sample"], env=_env(baseline_dir, baseline_tree),
+                       cwd=baseline_tree, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        result["baseline"] = _serve_and_load(baseline_dir, paths, tree=baseline_tree, requests=requests, concurrency=concurrency)
     return result
 
 

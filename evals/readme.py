@@ -172,11 +172,17 @@ def _bench(results: Path) -> str:
     head = f"One run, {machine.get('cpus', '?')} CPUs, {data.get('seconds', '?')} s"
     if load:
         head += f"; load average (1 min) {load.get('before', ['?'])[0]} before, {load.get('after', ['?'])[0]} after"
-    lines = [head + ".", "", "| measure | size | Concord | baseline | unit | ratio | vs smallest size | baseline is |",
-             "|---|---|---|---|---|---|---|---|"]
+    for run in machine.get("later_runs", []):  # rows re-measured on their own, merged into the file
+        run_load = run.get("load_average", {})
+        head += (f". Rows of {', '.join(run.get('measures', []))} from a later run ({run.get('date', '?')}, "
+                 f"{run.get('seconds', '?')} s; load {run_load.get('before', ['?'])[0]} before, {run_load.get('after', ['?'])[0]} after)")
+    lines = [head + ".", "", "| measure | size | Concord | baseline | unit | ratio | vs smallest size | baseline is | also |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
+        also = "; ".join(f"{label} {r[key]:g}{unit}" for key, label, unit in (
+            ("recall_at_10", "recall@10", ""), ("cosine_min", "cosine min", ""), ("p99_ms", "p99", " ms")) if r.get(key) is not None)
         lines.append(f"| {r['measure']} | {r['size']:,} | {r['concord']:g} | {_g(r['baseline'])} | "
-                     f"{r['unit']} | {_g(r['ratio'], 'x')} | {_g(r.get('vs_smallest'), 'x')} | {r['baseline_name'] or '–'} |")
+                     f"{r['unit']} | {_g(r['ratio'], 'x')} | {_g(r.get('vs_smallest'), 'x')} | {r['baseline_name'] or '–'} | {also or '–'} |")
     return "\n".join(lines) + "\n"
 
 

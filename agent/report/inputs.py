@@ -14,7 +14,7 @@ from embeddings.scope import linked_thread_ids
 from ingest.domain import Author, Dao, Post, Proposal, Thread, Vote
 from ingest.store import Store
 
-__all__ = ["ReportInputs", "inputs_hash", "load_inputs", "topic_url"]
+__all__ = ["ReportInputs", "current_inputs", "inputs_hash", "load_inputs", "topic_url"]
 
 
 @dataclass
@@ -60,10 +60,37 @@ def topic_url(url: str | None, external_id: str) -> str | None:
 
 def inputs_hash(proposal: Proposal, posts: list[Post]) -> str:
     """SHA-256 over the proposal's content hash and each post's id and content hash (by id)."""
+    return _hash_of(proposal, [(int(p.id or 0), p.content_hash) for p in posts])
+
+
+def _hash_of(proposal: Proposal, posts: list[tuple[int, str]]) -> str:
     digest = hashlib.sha256(f"proposal:{proposal.id}:{proposal.content_hash}".encode())
-    for post in sorted(posts, key=lambda p: p.id or 0):
-        digest.update(f"\npost:{post.id}:{post.content_hash}".encode())
+    for post_id, content_hash in sorted(posts):
+        digest.update(f"\npost:{post_id}:{content_hash}".encode())
     return digest.hexdigest()
+
+
+def current_inputs(store: Store, proposal_id: int) -> tuple[str, tuple[int, ...]]:
+    """The inputs hash and post ids :func:`load_inputs` would give now, reading only the columns they need (no
+    post objects, authors or votes): what staleness checks and page views call."""
+    with store.session() as session:
+        proposal = session.get(Proposal, proposal_id)
+        if proposal is None:
+            from ingest.errors import NotFoundError
+
+            raise NotFoundError(f"No proposal with store id {proposal_id}; list them with `concord proposals`.")
+        thread_ids = linked_thread_ids(session, proposal)
+        rows = (
+            session.exec(
+                select(Post.id, Post.content_hash, Post.text)
+                .where(col(Post.thread_id).in_(thread_ids), col(Post.deleted).is_(False))
+                .order_by(col(Post.id))
+            ).all()
+            if thread_ids
+            else []
+        )
+        posts = [(int(post_id), content_hash) for post_id, content_hash, text in rows if text.strip()]  # as load_inputs
+        return _hash_of(proposal, posts), tuple(post_id for post_id, _ in posts)
 
 
 def load_inputs(store: Store, proposal_id: int) -> ReportInputs:

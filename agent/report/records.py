@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from agent.report.inputs import load_inputs
+from agent.report.inputs import current_inputs
 from agent.report.model import ConsensusReport
 from ingest.domain import ReportRecord
 from ingest.store import Store
@@ -65,9 +65,9 @@ def record_report(store: Store, report: ConsensusReport, *, path: str | None) ->
 
 def report_status(store: Store, proposal_id: int) -> ReportStatus:
     """Compare the newest stored report with the proposal's inputs in the store now."""
-    inputs = load_inputs(store, proposal_id)
+    current_hash, post_ids = current_inputs(store, proposal_id)
     with store.session() as session:
         record = session.exec(
             select(ReportRecord).where(ReportRecord.proposal_id == proposal_id).order_by(col(ReportRecord.id).desc())
         ).first()
-    return ReportStatus(record=record, current_inputs_hash=inputs.hash, current_post_ids=tuple(int(p.id) for p in inputs.posts))  # type: ignore[arg-type]
+    return ReportStatus(record=record, current_inputs_hash=current_hash, current_post_ids=post_ids)

@@ -7,14 +7,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bots.services import Services, ServiceUnavailable
 from bots.web.markdown import render_markdown
-from bots.web.security import WriteRateLimiter, allowed_origins, check_csrf, client_of
+from bots.web.middleware import SecurityHeaders, WriteGuard
+from bots.web.page_data import PageData, StoreStamp
+from bots.web.security import WriteRateLimiter, allowed_origins
 from governance.audit import write_summaries
 from governance.audit_refusals import RefusalAggregator
 from ingest.errors import ConcordError, InputError, NotFoundError
@@ -23,7 +25,6 @@ from ingest.settings import ConcordSettings
 __all__ = ["CSP", "create_app", "default_results_dir", "safe_url"]
 
 HERE = Path(__file__).parent
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # Only our own scripts, styles and API; no framing (clickjacking), no form posts elsewhere.
 CSP = (
@@ -63,8 +64,8 @@ def create_app(
 ) -> FastAPI:
     """Build the dashboard for ``settings`` (services wired from the settings unless given)."""
     from bots.web.api import build_api_router
-    from bots.web.forecast_pages import build_forecast_router
     from bots.web.draft_page import build_draft_router
+    from bots.web.forecast_pages import build_forecast_router
     from bots.web.ops import build_ops_router
     from bots.web.pages import build_pages_router
     from bots.web.quarantine_page import build_quarantine_router
@@ -72,6 +73,7 @@ def create_app(
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.page_data.stamp.close()
         # Refusals only counted so far are written once, as summaries, when the server stops.
         write_summaries(app.state.services.store, app.state.refusals.pending_summaries())
 
@@ -87,6 +89,7 @@ def create_app(
     app.state.settings = settings
     app.state.services = services or Services.from_settings(settings)
     app.state.results_dir = results_dir or default_results_dir()
+    app.state.page_data = PageData(StoreStamp(app.state.services.store))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["safe_url"] = safe_url
     templates.env.filters["markdown"] = render_markdown
@@ -99,31 +102,14 @@ def create_app(
 
     secret = settings.web.session_secret.get_secret_value()
 
-    @app.middleware("http")
-    async def _guard_writes(request: Request, call_next: Any) -> Any:
-        """Every state-changing API request: per-client rate limit, then origin, JSON and CSRF token,
-        before the body is even parsed."""
-        if request.method not in _READ_METHODS and request.url.path.startswith("/api/"):
-            retry = app.state.write_limiter.retry_after(client_of(request))
-            if retry is not None:
-                return JSONResponse(
-                    {"error": f"Too many write requests from this client: at most {settings.web.write_rate_limit} "
-                              f"per {settings.web.write_rate_window_seconds:g} s. Retry in {retry} s."},
-                    status_code=429, headers={"Retry-After": str(retry)},
-                )
-            try:
-                check_csrf(request, secret, app.state.allowed_origins)
-            except HTTPException as refused:
-                return JSONResponse({"detail": refused.detail}, status_code=refused.status_code)
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    # Added innermost first: the security headers also go on the guard's refusals.
+    app.add_middleware(
+        WriteGuard, limiter=lambda: app.state.write_limiter, secret=secret, origins=lambda: app.state.allowed_origins,
+        limit_text=lambda: f"at most {settings.web.write_rate_limit} per {settings.web.write_rate_window_seconds:g} s",
+    )
+    app.add_middleware(SecurityHeaders, headers={
+        "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+    })
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(build_api_router(), prefix="/api")
     app.include_router(build_pages_router())

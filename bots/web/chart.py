@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,23 @@ def _bins_from(data: Any) -> list[tuple[float, float, int]]:
 
 
 def load_calibration(results_dir: Path) -> CalibrationData | None:
-    """The first results file (newest first) that holds reliability bins, or None."""
+    """The first results file (newest first) that holds reliability bins, or None. Files are parsed again only
+    when one of them changed (name, size or modification time), not on every page view."""
     if not results_dir.is_dir():
         return None
-    files = sorted(results_dir.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    stamped = []
+    for path in results_dir.glob("*.json"):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        stamped.append((path.name, info.st_size, info.st_mtime_ns))
+    return _calibration_of(results_dir, tuple(sorted(stamped)))
+
+
+@lru_cache(maxsize=8)
+def _calibration_of(results_dir: Path, stamped: tuple[tuple[str, int, int], ...]) -> CalibrationData | None:
+    files = [results_dir / name for name, _, _ in sorted(stamped, key=lambda s: s[2], reverse=True)]
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ CSP loads no outside images)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -15,7 +16,9 @@ def _safe(url: str) -> bool:
     return url.strip().lower().startswith(("https://", "http://"))
 
 
+@lru_cache(maxsize=1)
 def _parser() -> Any:
+    """One configured parser (building one per call cost more than rendering a typical body)."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(["table", "strikethrough"])
@@ -38,5 +41,11 @@ def _parser() -> Any:
 
 
 def render_markdown(text: str | None) -> Markup:
-    """Safe HTML for a Jinja template (``{{ body|markdown }}``)."""
-    return Markup(_parser().render(text or ""))
+    """Safe HTML for a Jinja template (``{{ body|markdown }}``); the same text is rendered once (pages show the
+    same proposal bodies again and again)."""
+    return _rendered(text or "")
+
+
+@lru_cache(maxsize=512)
+def _rendered(text: str) -> Markup:
+    return Markup(_parser().render(text))

@@ -63,18 +63,25 @@ def build_pages_router() -> APIRouter:
     def proposals(request: Request, dao: str | None = None, status: str | None = None, page: int = 1) -> Response:
         services = get_services(request)
         page = max(1, page)
-        rows = queries.list_proposals(services.store, dao=dao or None, status=status or None, limit=50, offset=(page - 1) * 50)
+        rows, daos = request.app.state.page_data.get(("list", dao or None, status or None, page), lambda: (
+            queries.list_proposals(services.store, dao=dao or None, status=status or None, limit=50, offset=(page - 1) * 50),
+            queries.list_daos(services.store),
+        ))
         why = None if services.predictor is not None else str(_optional(services, "predictor", lambda p: p)[1])
         return _render(request, "proposals.html", {
-            "rows": rows, "daos": queries.list_daos(services.store), "dao": dao or "", "status": status or "",
+            "rows": rows, "daos": daos, "dao": dao or "", "status": status or "",
             "page": page, "prediction_missing": why,
         })
 
     @router.get("/proposals/{ref}", response_class=HTMLResponse)
     def proposal(request: Request, ref: str) -> Response:
         services = get_services(request)
-        found = queries.get_proposal(services.store, ref)
-        predicted, why = _optional(services, "predictor", lambda p: p.predict(found.id))
+        def read() -> tuple[Any, ...]:
+            found = queries.get_proposal(services.store, ref)
+            return (found, *_optional(services, "predictor", lambda p: p.predict(found.id)))
+
+        found, predicted, why = request.app.state.page_data.get(("proposal", ref), read)
+        # The live forecast moves with the clock (share of the voting period elapsed), so it is never kept.
         live, _ = _optional(services, "predictor", lambda p: p.live(found.id))
         return _render(request, "proposal.html", {"p": found, "prediction": predicted, "prediction_missing": why,
                                                   "live": live})
@@ -82,9 +89,13 @@ def build_pages_router() -> APIRouter:
     @router.get("/proposals/{ref}/report", response_class=HTMLResponse)
     def report(request: Request, ref: str) -> Response:
         services = get_services(request)
-        found = queries.get_proposal(services.store, ref)
-        report_data, report_why = _optional(services, "reports", lambda r: r.get_report(found.id))
-        predicted, prediction_why = _optional(services, "predictor", lambda p: p.predict(found.id))
+
+        def read() -> tuple[Any, ...]:
+            found = queries.get_proposal(services.store, ref)
+            return (found, *_optional(services, "reports", lambda r: r.get_report(found.id)),
+                    *_optional(services, "predictor", lambda p: p.predict(found.id)))
+
+        found, report_data, report_why, predicted, prediction_why = request.app.state.page_data.get(("report", ref), read)
         calibration = load_calibration(request.app.state.results_dir)
         return _render(request, "report.html", {
             "p": found, "report": report_data, "report_missing": report_why,

@@ -6,8 +6,10 @@ The gateway never holds an owner key. Transactions (``execTransaction``) are sen
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
@@ -41,45 +43,72 @@ def revert_reason(exc: BaseException) -> str:
 
 
 class ChainGateway:
-    """Reads a Safe's owners, threshold and nonce and a Governor's proposals; submits ``execTransaction``."""
+    """Reads a Safe's owners, threshold and nonce and a Governor's proposals; submits ``execTransaction``.
+
+    Every read is made at the chain's latest block and kept for that block (its number and hash, so a reorganised
+    or reverted chain is a new block): a page that shows the same action again, or several actions of one Safe,
+    asks the node only for the latest block until a new one arrives (what a view returns at a given block cannot
+    change). Errors are never kept.
+    """
 
     def __init__(self, w3: Web3, *, safe_address: str, governor_address: str) -> None:
         self.w3 = w3
+        self._lock = threading.Lock()
+        self._block: tuple[int, bytes] | None = None
+        self._reads: dict[tuple[Any, ...], Any] = {}
         self.safe = w3.eth.contract(address=to_checksum_address(safe_address), abi=load_safe_artifact("Safe_V1_4_1")["abi"])
         self.governor = w3.eth.contract(
             address=to_checksum_address(governor_address), abi=load_artifact("ConcordGovernor")["abi"]
         )
 
+    def _at_latest_block(self, key: tuple[Any, ...], read: Callable[[int], Any]) -> Any:
+        """``read(number)``'s value, kept while the latest block stays the same block."""
+        latest = self.w3.eth.get_block("latest")
+        block = (int(latest["number"]), bytes(latest["hash"]))
+        with self._lock:
+            if block != self._block:
+                self._reads.clear()
+                self._block = block
+            elif key in self._reads:
+                return self._reads[key]
+        value = read(block[0])
+        with self._lock:
+            if self._block == block:
+                self._reads[key] = value
+        return value
+
     @property
     def chain_id(self) -> int:
         """The connected chain's id."""
-        return int(self.w3.eth.chain_id)
+        return int(self._at_latest_block(("chain_id",), lambda _block: self.w3.eth.chain_id))
 
     def owners(self) -> list[str]:
         """The Safe's owners, read from the chain."""
-        return [to_checksum_address(o) for o in self.safe.functions.getOwners().call()]
+        found = self._at_latest_block(("owners",), lambda block: self.safe.functions.getOwners().call(block_identifier=block))
+        return [to_checksum_address(o) for o in found]
 
     def threshold(self) -> int:
         """How many owner signatures the Safe needs."""
-        return int(self.safe.functions.getThreshold().call())
+        return int(self._at_latest_block(("threshold",), lambda block: self.safe.functions.getThreshold().call(block_identifier=block)))
 
     def nonce(self) -> int:
         """The Safe's next transaction nonce."""
-        return int(self.safe.functions.nonce().call())
+        return int(self._at_latest_block(("nonce",), lambda block: self.safe.functions.nonce().call(block_identifier=block)))
 
     def onchain_tx_hash(self, tx: SafeTx) -> bytes:
         """The Safe's own ``getTransactionHash`` for ``tx`` (a cross-check of our EIP-712 hashing)."""
-        return bytes(
-            self.safe.functions.getTransactionHash(
-                tx.to, tx.value, tx.data, tx.operation, tx.safe_tx_gas, tx.base_gas, tx.gas_price, tx.gas_token,
-                tx.refund_receiver, tx.nonce,
-            ).call()
-        )
+        fields = (tx.to, tx.value, tx.data, tx.operation, tx.safe_tx_gas, tx.base_gas, tx.gas_price, tx.gas_token,
+                  tx.refund_receiver, tx.nonce)
+        return bytes(self._at_latest_block(
+            ("tx_hash", *fields), lambda block: self.safe.functions.getTransactionHash(*fields).call(block_identifier=block)
+        ))
 
     def proposal_state(self, proposal_id: int) -> str:
         """The Governor's state name for a proposal (``Active``, ``Succeeded``…)."""
         try:
-            return GOVERNOR_STATES[int(self.governor.functions.state(proposal_id).call())]
+            state = self._at_latest_block(("state", proposal_id),
+                                          lambda block: self.governor.functions.state(proposal_id).call(block_identifier=block))
+            return GOVERNOR_STATES[int(state)]
         except OSError as exc:  # connection refused, timeouts (requests' errors are OSErrors)
             raise ConfigError(f"Cannot reach the chain's RPC endpoint: {exc}. Check CONCORD_CHAIN__RPC_URL or --rpc-url.") from exc
         except Exception as exc:
@@ -89,12 +118,15 @@ class ChainGateway:
 
     def proposal_votes(self, proposal_id: int) -> dict[str, int]:
         """Votes counted so far: against, for, abstain."""
-        against, for_, abstain = self.governor.functions.proposalVotes(proposal_id).call()
+        against, for_, abstain = self._at_latest_block(
+            ("votes", proposal_id), lambda block: self.governor.functions.proposalVotes(proposal_id).call(block_identifier=block))
         return {"against": int(against), "for": int(for_), "abstain": int(abstain)}
 
     def has_voted(self, proposal_id: int, account: str) -> bool:
         """Whether ``account`` (the Safe) already voted."""
-        return bool(self.governor.functions.hasVoted(proposal_id, to_checksum_address(account)).call())
+        voter = to_checksum_address(account)
+        return bool(self._at_latest_block(
+            ("voted", proposal_id, voter), lambda block: self.governor.functions.hasVoted(proposal_id, voter).call(block_identifier=block)))
 
     def find_execution(self, safe_tx_hash: str, *, from_block: int = 0) -> ExecutionResult | None:
         """The Safe's ``ExecutionSuccess`` for ``safe_tx_hash`` since ``from_block``, if the chain has one: how a

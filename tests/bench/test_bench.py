@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bots.cli.main import main as concord_main
-import numpy as np
-
-from evals.bench import BenchRow, _growth, bench_index, embedding_like
+from evals.bench import BenchRow, _growth, bench_index, embedding_like, matching_spread, median_nn_cosine
 from evals.bench_ingest import measure_ingestion
 
 
@@ -56,22 +55,36 @@ def test_faiss_threads_are_restored_and_rows_grow_with_size() -> None:
     rows = bench_index([500, 2000], base=_topics(), queries=5)
     assert faiss.omp_get_max_threads() == before
     assert [r.measure for r in rows][:2] == ["vector query (FAISS, 1 thread)"] * 2
-    assert [r.size for r in rows] == [500, 2000] * 3
+    assert [r.size for r in rows] == [500, 2000] * 4
     ivf = [r for r in rows if r.measure == "vector query (IVF, 1 thread)"]
-    assert len(ivf) == 2 and all(0 <= r.recall_at_10 <= 1 for r in ivf)  # type: ignore[operator]
+    hnsw = [r for r in rows if r.measure == "vector query (HNSW, 1 thread)"]
+    assert len(ivf) == len(hnsw) == 2 and all(0 <= r.recall_at_10 <= 1 for r in ivf + hnsw)  # type: ignore[operator]
+    assert [r.size for r in bench_index([500, 2000], base=_topics(), queries=5, hnsw_max=1000) if "HNSW" in r.measure] == [500]
     assert "recall_at_10" in ivf[0].as_dict() and "recall_at_10" not in rows[0].as_dict()
     _growth(rows)
     assert rows[0].vs_smallest == 1.0 and rows[2].vs_smallest == 1.0
     assert rows[1].vs_smallest == round(rows[1].concord / rows[0].concord, 2)
 
 
-def test_benchmark_vectors_keep_the_real_vectors_neighbourhoods() -> None:
-    base = _topics()
-    x = embedding_like(base, 4000, seed=0)
-    assert x.shape == (4000, 32) and np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
-    nearest = (x @ base.T).max(axis=1)
-    assert nearest.mean() > 0.8  # near a real vector, not uniform noise (which would sit near 0.4 here)
-    assert not np.allclose(x[:1], x[1:2])
+def _posts_on_topics(n: int = 300, dim: int = 32) -> np.ndarray:
+    """Unit vectors around 12 topics, standing in for real post embeddings (which cluster by subject)."""
+    rng = np.random.default_rng(4)
+    x = _topics(12, dim)[rng.integers(0, 12, n)] + 0.25 * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_benchmark_vectors_are_as_close_to_each_other_as_the_real_ones() -> None:
+    base = _posts_on_topics()
+    spread = matching_spread(base)
+    x = embedding_like(base, len(base), seed=11, spread=spread)  # another draw than the one the width was matched on
+    assert x.shape == base.shape and np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+    assert abs(median_nn_cosine(x) - median_nn_cosine(base)) < 0.05
+    many = embedding_like(base, 4000, seed=0, spread=spread)
+    assert median_nn_cosine(many[:2000]) > median_nn_cosine(base) + 0.1  # denser as the corpus grows
+    uniform = np.random.default_rng(5).standard_normal((4000, base.shape[1])).astype(np.float32)
+    uniform /= np.linalg.norm(uniform, axis=1, keepdims=True)
+    assert (many @ base.T).max(axis=1).mean() > (uniform @ base.T).max(axis=1).mean() + 0.1  # near the real vectors
+    assert not np.allclose(many[:1], many[1:2])
 
 
 def test_growth_is_relative_to_the_smallest_size_of_the_same_measure() -> None:

@@ -27,7 +27,7 @@ def _clustered(n: int, dim: int = 64, centres: int = 50, seed: int = 1) -> np.nd
 def test_plan_is_exact_for_small_indexes_and_ivf_for_large() -> None:
     assert plan_for(0).kind == plan_for(EXACT_MAX - 1).kind == "flat"
     large = plan_for(1_000_000)
-    assert (large.kind, large.nlist, large.nprobe) == ("ivf", 4096, 16)
+    assert (large.kind, large.nlist, large.nprobe) == ("ivf", 2048, 8)
     assert plan_for(EXACT_MAX).kind == "ivf" and plan_for(EXACT_MAX).nlist >= 256
 
 

@@ -73,8 +73,8 @@ def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
     assert "| verbatim | supported | 5 | 5 | 4 |" in block
     bench = render_block("bench-figures", results)
     assert bench.startswith("One run, 2 CPUs, 12.5 s; load average (1 min) 1.5 before, 2.25 after.")
-    assert "| embedding | 1,024 | 30.25 | 10 | texts/s | 3.02x | 1x | stock encode |" in bench
-    assert "| report (end to end) | 2,000 | 41.5 | – | s/report | – | – | – |" in bench
+    assert "| embedding | 1,024 | 30.25 | 10 | texts/s | 3.02x | 1x | stock encode | cosine min 0.99999 |" in bench
+    assert "| report (end to end) | 2,000 | 41.5 | – | s/report | – | – | – | – |" in bench
 
 
 def test_check_fails_until_regenerated_and_prose_is_kept(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

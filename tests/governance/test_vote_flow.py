@@ -49,6 +49,32 @@ def test_safe_tx_hash_matches_the_safe_contract(chain: ChainEnv) -> None:
     assert gateway.onchain_tx_hash(tx) == safe_tx_hash(tx)
 
 
+def test_chain_reads_are_kept_for_one_block_only(chain: ChainEnv) -> None:
+    gateway = ChainGateway(chain.w3, safe_address=chain.safe.address, governor_address=chain.governor.address)
+    calls: list[str] = []
+    real_call = chain.w3.eth.call
+
+    def counting_call(*args: object, **kwargs: object) -> object:
+        calls.append("eth_call")
+        return real_call(*args, **kwargs)
+
+    chain.w3.eth.call = counting_call  # type: ignore[method-assign]
+    try:
+        assert not gateway.has_voted(chain.proposal_id, chain.safe.address) and gateway.threshold() == 2
+        assert not gateway.has_voted(chain.proposal_id, chain.safe.address) and gateway.threshold() == 2
+        assert len(calls) == 2  # the second pair came from the same block's reads
+        snapshot = chain.w3.testing.snapshot()
+        chain.w3.eth.send_transaction({"from": chain.relayer, "to": chain.relayer, "value": 0})  # a new block
+        gateway.threshold()
+        assert len(calls) == 3  # a new block: read again
+        chain.w3.testing.revert(snapshot)
+        chain.w3.testing.mine(1)  # same number as the block just dropped, another block
+        gateway.threshold()
+        assert len(calls) == 4
+    finally:
+        chain.w3.eth.call = real_call  # type: ignore[method-assign]
+
+
 def test_two_owner_signatures_cast_the_vote(store: Store, chain: ChainEnv, report_dir: Path) -> None:
     service = make_service(store, chain, report_dir)
     action = recommend(service, chain, report_dir)
