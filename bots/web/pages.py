@@ -76,6 +76,7 @@ def build_pages_router() -> APIRouter:
     @router.get("/proposals/{ref}", response_class=HTMLResponse)
     def proposal(request: Request, ref: str) -> Response:
         services = get_services(request)
+
         def read() -> tuple[Any, ...]:
             found = queries.get_proposal(services.store, ref)
             return (found, *_optional(services, "predictor", lambda p: p.predict(found.id)))
