@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -24,6 +26,16 @@ class WriteCounts:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+def _values(record: Record) -> dict[str, Any]:
+    """A record's fields by name, shallow (``dataclasses.asdict`` deep-copies every list and dict inside)."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
 
 
 def write_records(session: Session, source: Source, records: Sequence[Record]) -> WriteCounts:
@@ -49,7 +61,7 @@ def _write_threads(session: Session, source: Source, records: list[ThreadRecord]
         )
     }
     for key, record in latest.items():
-        values = asdict(record)
+        values = _values(record)
         thread = existing.get(key)
         if thread is None:
             session.add(Thread(source_id=source.id, **values))
@@ -197,10 +209,10 @@ def _write_proposals(session: Session, source: Source, records: list[ProposalRec
         digest = _proposal_hash(record)
         proposal = existing.get(key)
         if proposal is None:
-            session.add(Proposal(dao_id=source.dao_id, source_id=source.id, content_hash=digest, **asdict(record)))
+            session.add(Proposal(dao_id=source.dao_id, source_id=source.id, content_hash=digest, **_values(record)))
             counts.inserted += 1
         elif proposal.content_hash != digest:
-            for k, v in asdict(record).items():
+            for k, v in _values(record).items():
                 setattr(proposal, k, v)
             proposal.content_hash = digest
             proposal.updated_at = utcnow()
@@ -242,7 +254,7 @@ def _write_votes(session: Session, source: Source, records: list[VoteRecord]) ->
     }
     new_rows = []
     for key, record in latest.items():
-        values = asdict(record)
+        values = _values(record)
         values.pop("proposal_external_id")
         vote = existing.get(key)
         if vote is None:

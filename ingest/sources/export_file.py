@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,13 +57,16 @@ def _decode(path: Path, data: bytes) -> tuple[str, int | None]:
         return data.decode("utf-8", errors="surrogateescape"), exc.start
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a byte that is not UTF-8
+
+
 def has_undecodable(value: Any) -> bool:
     """Whether any text inside ``value`` holds bytes that were not UTF-8 (kept as lone surrogates)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if any("\udc80" <= ch <= "\udcff" for ch in item):
+            if _ESCAPED_BYTE.search(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
