@@ -59,20 +59,29 @@ class ForumShapes:
         self.recording = recording
         self.page_size = page_size
         self.topic_chunk = topic_chunk
+        self._category_rows: list[dict[str, Any]] | None = None  # worked out once per answer, not once per topic
+        self._ids_by_name: dict[str, int] | None = None
 
     # --- categories -------------------------------------------------------------
 
     def _categories(self) -> list[dict[str, Any]]:
-        if "categories" in self.recording:
-            return list(self.recording["categories"])
-        names = sorted({str(t["category_name"]) for t in self._entries() if t.get("category_name")})
-        return [{"id": i + 1, "name": n, "slug": n.lower().replace(" ", "-")} for i, n in enumerate(names)]
+        if self._category_rows is None:
+            if "categories" in self.recording:
+                self._category_rows = list(self.recording["categories"])
+            else:
+                names = sorted({str(t["category_name"]) for t in self._entries() if t.get("category_name")})
+                self._category_rows = [{"id": i + 1, "name": n, "slug": n.lower().replace(" ", "-")} for i, n in enumerate(names)]
+        return self._category_rows
 
     def _category_id(self, topic: dict[str, Any]) -> int | None:
         if isinstance(topic.get("category_id"), int):
             return topic["category_id"]
+        if self._ids_by_name is None:
+            self._ids_by_name = {}
+            for c in self._categories():
+                self._ids_by_name.setdefault(c.get("name"), c["id"])  # the first category of a name, as before
         name = topic.get("category_name")
-        return next((c["id"] for c in self._categories() if name and c.get("name") == name), None)
+        return self._ids_by_name.get(name) if name else None
 
     def category_list(self, *, include_subcategories: bool) -> dict[str, Any]:
         rows = self._categories()

@@ -173,6 +173,19 @@ def _split_by_reasons(names: list[str], people: Mapping[str, PersonView], vector
     return sorted(groups, key=lambda g: (-len(g), g))
 
 
+def _close_pairs(V: np.ndarray, rows: list[int], cols: list[int], floor: float) -> list[tuple[int, int]]:
+    """The (row, col) unit pairs whose cosine may reach ``floor``, found with one matrix product instead of a Python
+    loop over every pair (which made the room quadratic in Python calls); callers re-score each pair exactly as
+    before, so only pairs far below ``floor`` are skipped (the product's rounding is allowed a 1e-6 margin)."""
+    import numpy as np
+
+    if not rows or not cols:
+        return []
+    sims = V[rows] @ V[cols].T
+    r, c = np.nonzero(sims >= floor - 1e-6)
+    return [(rows[i], cols[j]) for i, j in zip(r.tolist(), c.tolist(), strict=True)]
+
+
 def _addressed(text: str, author: str) -> bool:
     key = author.lower().lstrip("@")
     for match in _NAMED.finditer(text):
@@ -265,7 +278,7 @@ def read_room(
         asker = typed[i].author
         replies = [j for j in proposer_idx if later(i, j)]
         addressed = [j for j in replies if _addressed(post_texts.get(typed[j].post_id, ""), asker)]
-        similar = sorted((j for j in replies if float(V[i] @ V[j]) >= 0.5), key=lambda j: -float(V[i] @ V[j]))
+        similar = sorted((j for _, j in _close_pairs(V, [i], replies, 0.5) if float(V[i] @ V[j]) >= 0.5), key=lambda j: -float(V[i] @ V[j]))
         pool = addressed + [j for j in similar if j not in addressed]
         if not pool:
             return None, False
@@ -307,7 +320,7 @@ def read_room(
     stance_of = {n: p.stance for n, p in people.items()}
     pro = [i for i in community_idx if stance_of[typed[i].author] == "for" and typed[i].type in REASON_TYPES]
     con = [i for i in community_idx if stance_of[typed[i].author] == "against" and typed[i].type in REASON_TYPES]
-    pairs = sorted(((float(V[a] @ V[b]), a, b) for a in pro for b in con), key=lambda t: (-t[0], t[1], t[2]))
+    pairs = sorted(((float(V[a] @ V[b]), a, b) for a, b in _close_pairs(V, pro, con, 0.45)), key=lambda t: (-t[0], t[1], t[2]))
     cruxes, common, used = [], [], set()
     for sim, a, b in pairs:
         if sim < 0.45 or a in used or b in used:

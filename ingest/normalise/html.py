@@ -11,6 +11,7 @@ outermost quote (``blockquote``, ``aside.quote``, not inside any ``blockquote``/
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from lxml import etree
@@ -27,14 +28,21 @@ _VOID = frozenset({"br", "img"})  # rendered at their start; anything inside the
 _ASCII_SPACES = frozenset("\x20\x0a\x09\x0c\x0d")
 _SPACE_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_local = threading.local()
 
 
 def html_to_text(markup: str) -> str:
     """Render HTML as readable text. Deeply nested or hostile markup cannot make it recurse or run code."""
-    renderer = _Renderer()
-    parser = etree.HTMLParser(target=renderer, recover=True, huge_tree=False)
-    parser.feed(markup)
-    text = parser.close()
+    if not hasattr(_local, "parser"):  # one per thread: lxml inspects the target's methods whenever a parser is made
+        _local.renderer = _Renderer()
+        _local.parser = etree.HTMLParser(target=_local.renderer, recover=True, huge_tree=False)
+    _local.renderer.reset()
+    try:
+        _local.parser.feed(markup)
+        text = _local.parser.close()
+    except BaseException:
+        del _local.parser  # a parser that failed half-way is not reused
+        raise
     text = _SPACE_BEFORE_NEWLINE.sub("\n", text)
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
@@ -65,6 +73,9 @@ class _Renderer:
     """An lxml parser target; ``close`` returns the text before blank lines are tidied."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.scopes = [_Scope()]
         self.frames: list[_Frame] = []
         self.pending: list[str] = []  # the current run of text (libxml2 may hand it over in pieces)
