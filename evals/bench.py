@@ -103,7 +103,8 @@ def bench_ingest(sizes: list[int], *, workdir: Path, sample: bool = True, postgr
             f"ingestion (concord ingest sample, {'PostgreSQL' if admin_url else 'SQLite'})", int(m["posts"]), round(fast, 1),
             round(slow, 1), "posts/s", _ratio(fast, slow, higher_is_better=True), "one row per transaction",
             f"the whole bundled sample (forum replayed through the live HTTP clients in process, Discord export), {where}; "
-            f"{m['replayed_cpu_posts_s']:,.0f} posts/s of process CPU time; sample in {m['whole_sample_s']:.1f} s"
+            f"{m['replayed_cpu_posts_s']:,.0f} posts/s of process CPU time; sample in {m['whole_sample_s']:.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f}"
             + (f"; baseline on the first {int(m['naive_posts'])} of the same posts" if limit else ""),
         ))
     for n in sizes:
@@ -279,7 +280,7 @@ def bench_report_scale(sizes: list[int], *, workdir: Path) -> list[BenchRow]:
     for m in measure_report_scale(sizes, workdir / "report-scale"):
         rows.append(BenchRow(
             "report at scale (end to end)", int(m["posts"]), round(m["report_s"], 2), None, "s/report", None, "",
-            f"{m['units']} units, {m['camps']} camps, {m['cpu_s']:.1f} s of process CPU; real Aave Discord #governance "
+            f"{m['units']} units, {m['camps']} camps, {m['cpu_s']:.1f} s of process CPU, load average {m['load']:.1f}; real Aave Discord #governance "
             f"messages up to the vote on Aave proposal aave-v2-104{'' if m['body'] else ' (title only: no ../shared/data)'}; "
             "trained stance + unit types, MiniLM (cold vector cache), template digest; seconds by stage in `stages`",
             stages={k: v for k, v in m["stages"].items()},

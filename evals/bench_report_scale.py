@@ -195,7 +195,7 @@ def measure_report_scale(sizes: list[int], workdir: Path) -> list[dict[str, Any]
             stages = {k: round(v, 3) for k, v in sorted(clock.items(), key=lambda kv: -kv[1])}
             stages["other (builder's own code)"] = round(total - sum(clock.values()), 3)
             out.append({"posts": report.data_window.posts, "units": len(report.units), "camps": len(report.camps),
-                        "report_s": total, "cpu_s": cpu, "stages": stages, "body": bool(inputs.proposal.body)})
+                        "report_s": total, "cpu_s": cpu, "load": os.getloadavg()[0], "stages": stages, "body": bool(inputs.proposal.body)})
     finally:
         store.close()
     return out
