@@ -93,7 +93,7 @@ def bench_ingest(sizes: list[int], *, workdir: Path, sample: bool = True, postgr
         limit = postgres_naive_limit if admin_url else None
         try:
             m = measure_sample(workdir / f"sample-{len(rows)}", postgres_admin_url=admin_url, naive_limit=limit)
-        except Exception as exc:  # noqa: BLE001 - no PostgreSQL here: say so, measure the rest
+        except Exception as exc:  # no PostgreSQL here: say so, measure the rest
             if admin_url is None:
                 raise
             print(f"concord bench: PostgreSQL ingestion not measured ({type(exc).__name__}: {str(exc)[:160]})")

@@ -121,7 +121,7 @@ class ForumShapes:
     def _pinned_globally(entry: dict[str, Any]) -> bool:
         """Whether the rendered list item is pinned globally (its ``pinned`` and ``pinned_globally``)."""
         pinned = bool(entry.get("pinned"))
-        return pinned and bool(entry["pinned_globally"] if "pinned_globally" in entry else pinned)
+        return pinned and bool(entry.get("pinned_globally", pinned))
 
     def _list_item(self, entry: dict[str, Any]) -> dict[str, Any]:
         posts = entry.get("posts_count") if isinstance(entry.get("posts_count"), int) else 1

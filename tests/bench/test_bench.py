@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bots.cli.main import main as concord_main
-import numpy as np
-
 from evals.bench import BenchRow, _growth, bench_index, embedding_like
 from evals.bench_ingest import measure_ingestion, measure_sample
 from evals.bench_report_scale import measure_report_scale

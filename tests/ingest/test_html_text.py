@@ -17,8 +17,8 @@ AWKWARD = [
     "", "   ", "\n\n", "hello", "<p>a</p>\n \n\n<p>b</p>", "<pre>  x\n\n\n  y  </pre>\n  <p> </p>",
     "<ruby>漢<rt>kan</rt>字<rp>(</rp></ruby> tail", "<rt><b>bold</b> <blockquote>in rt</blockquote></rt>after",
     "<a href='x'>x</a> <a href='#y'>y</a> <a href='z'>zz<script>q</script></a> <a href='w'><a href='v'>v</a></a>",
-    "<aside class='quote no-group'><div class='title'>bob:</div><blockquote><p>inner</p>"
-    "<blockquote>deeper</blockquote></blockquote></aside><p>reply</p>",
+    ("<aside class='quote no-group'><div class='title'>bob:</div><blockquote><p>inner</p>"
+     "<blockquote>deeper</blockquote></blockquote></aside><p>reply</p>"),
     "<aside><blockquote>in a plain aside</blockquote></aside>", "<aside class='quotes'><p>not a quote</p></aside>",
     "<!-- c -->x<!-- d -->y<?pi x?>z", "<ul><li>one<li>two</ul><table><tr><td>a<td>b</table>",
     "<img alt='pic'><img src=x><br>after", "<a href='https://x'><blockquote>q</blockquote></a>",
