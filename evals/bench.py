@@ -2,8 +2,9 @@
 
 Each measure has one implementation, shared with its stand-alone script:
 
-* ingestion (:mod:`evals.bench_ingest`): posts/s of :func:`ingest.pipeline.run_ingestion` (batched) vs the same
-  normalised records written one row per transaction, on the first N messages of the real Aave Discord export;
+* ingestion (:mod:`evals.bench_ingest`): posts/s of ``concord ingest sample``'s path on the whole bundled sample
+  (SQLite, and PostgreSQL where a server answers) and of :func:`ingest.pipeline.run_ingestion` on the first N
+  messages of the real Aave Discord export, each vs the same normalised records written one row per transaction;
 * embedding (:mod:`evals.bench_embed`): texts/s of Concord's encoder (ONNX Runtime fp32), and of a re-index
   through the content-hash cache, vs the stock batched ``SentenceTransformer.encode(texts, batch_size=64)``, on real
   messages, with the minimum cosine to the stock vectors;
@@ -11,7 +12,10 @@ Each measure has one implementation, shared with its stand-alone script:
   default threads) vs a numpy scan over the very same memory, and of Concord's IVF index and FAISS HNSW vs the exact
   one with their recall@10 and build times, at growing sizes (vectors drawn like real MiniLM embeddings, dim 384);
 * report latency (:mod:`evals.bench_report`): one whole report (camps, camp naming, LLM summary, faithfulness
-  checks; stances off) on the embedded model, for sample proposals of growing discussion size.
+  checks; stances off) on the embedded model, for sample proposals of growing discussion size;
+* reports at scale (:mod:`evals.bench_report_scale`): whole reports on real discussions of ~50, 500 and 2,000
+  posts (windows of the bundled Aave Discord #governance export before a real proposal's vote), with the seconds
+  of each stage on the row (``stages``).
 
 Every row records its size, and ``vs_smallest`` (its figure over the same measure's figure at the smallest size)
 shows how it grows. The load average before and after is recorded: the machine may be shared.
@@ -28,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-__all__ = ["BenchReport", "BenchRow", "bench_embed", "bench_index", "bench_ingest", "bench_report", "run_bench"]
+__all__ = ["BenchReport", "BenchRow", "bench_embed", "bench_index", "bench_ingest", "bench_report", "bench_report_scale", "run_bench"]
 
 Progress = Callable[[str], None]
 
@@ -49,8 +53,9 @@ class BenchRow:
     recall_at_10: float | None = None
     cosine_min: float | None = None
     p99_ms: float | None = None
+    stages: dict[str, float] | None = None
 
-    EXTRAS: ClassVar[tuple[str, ...]] = ("recall_at_10", "cosine_min", "p99_ms")
+    EXTRAS: ClassVar[tuple[str, ...]] = ("recall_at_10", "cosine_min", "p99_ms", "stages")
 
     def as_dict(self) -> dict[str, Any]:
         """The row's keys; the extras only on the rows that carry them."""
@@ -73,11 +78,35 @@ def _ratio(concord: float, baseline: float, *, higher_is_better: bool) -> float:
     return round(baseline / concord, 2) if concord else float("inf")
 
 
-def bench_ingest(sizes: list[int], *, workdir: Path) -> list[BenchRow]:
-    """Posts/s: the pipeline vs one row per transaction, into fresh SQLite files (see :mod:`evals.bench_ingest`)."""
-    from evals.bench_ingest import measure_ingestion
+def bench_ingest(sizes: list[int], *, workdir: Path, sample: bool = True, postgres_admin_url: str | None = None,
+                 postgres_naive_limit: int = 1000) -> list[BenchRow]:
+    """Posts/s vs one row per transaction (see :mod:`evals.bench_ingest`): with ``sample``, ``concord ingest
+    sample``'s path on the whole bundled sample into a fresh SQLite file and, with ``postgres_admin_url``, into a
+    fresh PostgreSQL database; then the pipeline on the first N Discord messages, fresh SQLite files."""
+    from evals.bench_ingest import measure_ingestion, measure_sample
 
     rows = []
+    targets: list[tuple[str, str | None]] = [("SQLite file", None)] if sample else []
+    if sample and postgres_admin_url:
+        targets.append(("PostgreSQL", postgres_admin_url))
+    for where, admin_url in targets:
+        limit = postgres_naive_limit if admin_url else None
+        try:
+            m = measure_sample(workdir / f"sample-{len(rows)}", postgres_admin_url=admin_url, naive_limit=limit)
+        except Exception as exc:  # no PostgreSQL here: say so, measure the rest
+            if admin_url is None:
+                raise
+            print(f"concord bench: PostgreSQL ingestion not measured ({type(exc).__name__}: {str(exc)[:160]})")
+            continue
+        fast, slow = m["replayed_posts_s"], m["naive_posts_s"]
+        rows.append(BenchRow(
+            f"ingestion (concord ingest sample, {'PostgreSQL' if admin_url else 'SQLite'})", int(m["posts"]), round(fast, 1),
+            round(slow, 1), "posts/s", _ratio(fast, slow, higher_is_better=True), "one row per transaction",
+            f"the whole bundled sample (forum replayed through the live HTTP clients in process, Discord export), {where}; "
+            f"{m['replayed_cpu_posts_s']:,.0f} posts/s of process CPU time; sample in {m['whole_sample_s']:.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f}"
+            + (f"; baseline on the first {int(m['naive_posts'])} of the same posts" if limit else ""),
+        ))
     for n in sizes:
         m = measure_ingestion(n, workdir)
         fast, slow = m["pipeline_posts_s"], m["naive_posts_s"]
@@ -303,6 +332,23 @@ def bench_report(*, workdir: Path, proposals: int = 2) -> list[BenchRow]:
     ) for t in sorted(timings, key=lambda t: t["posts"])]
 
 
+def bench_report_scale(sizes: list[int], *, workdir: Path) -> list[BenchRow]:
+    """Seconds per whole report on real discussions of growing size (windows of the bundled Aave Discord
+    #governance export before a real Aave proposal's vote), with per-stage seconds (see :mod:`evals.bench_report_scale`)."""
+    from evals.bench_report_scale import measure_report_scale
+
+    rows = []
+    for m in measure_report_scale(sizes, workdir / "report-scale"):
+        rows.append(BenchRow(
+            "report at scale (end to end)", int(m["posts"]), round(m["report_s"], 2), None, "s/report", None, "",
+            f"{m['units']} units, {m['camps']} camps, {m['cpu_s']:.1f} s of process CPU, load average {m['load']:.1f}; real Aave Discord #governance "
+            f"messages up to the vote on Aave proposal aave-v2-104{'' if m['body'] else ' (title only: no ../shared/data)'}; "
+            "trained stance + unit types, MiniLM (cold vector cache), template digest; seconds by stage in `stages`",
+            stages={k: v for k, v in m["stages"].items()},
+        ))
+    return rows
+
+
 def bench_dashboard(*, workdir: Path, requests: int = 400, concurrency: int = 16, baseline_tree: Path | None = None) -> list[BenchRow]:
     """Requests/s of ``concord serve`` under a bounded load (see :mod:`evals.bench_dashboard`); with ``baseline_tree``
     the same load against that checkout's server (e.g. the main branch) in the same run."""
@@ -333,6 +379,9 @@ def run_bench(
     index_sizes: list[int],
     report: bool = True,
     report_proposals: int = 2,
+    report_sizes: list[int] | None = None,
+    ingest_sample: bool = True,
+    postgres_url: str | None = None,
     dashboard_requests: int = 400,
     dashboard_baseline: Path | None = None,
     progress: Progress | None = None,
@@ -347,7 +396,7 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
         if ingest_sizes:
             say("ingestion")
-            out.rows += bench_ingest(ingest_sizes, workdir=Path(tmp))
+            out.rows += bench_ingest(ingest_sizes, workdir=Path(tmp), sample=ingest_sample, postgres_admin_url=postgres_url)
         vectors: list[Any] = []
         if embed_sizes:
             say("embedding")
@@ -361,6 +410,9 @@ def run_bench(
         if report and report_proposals > 0:
             say("report latency (embedded LLM)")
             out.rows += bench_report(workdir=Path(tmp), proposals=report_proposals)
+        if report_sizes:
+            say("reports at scale")
+            out.rows += bench_report_scale(report_sizes, workdir=Path(tmp))
     _growth(out.rows)
     out.seconds = round(time.perf_counter() - started, 1)
     out.machine["load_average"]["after"] = [round(x, 2) for x in os.getloadavg()]

@@ -176,6 +176,10 @@ def _bench(results: Path) -> str:
         run_load = run.get("load_average", {})
         head += (f". Rows of {', '.join(run.get('measures', []))} from a later run ({run.get('date', '?')}, "
                  f"{run.get('seconds', '?')} s; load {run_load.get('before', ['?'])[0]} before, {run_load.get('after', ['?'])[0]} after)")
+    for run in data.get("runs") or []:  # rows re-measured in a later run of some measures only
+        run_load = (run.get("load_average") or {}).get("before", ["?"])
+        head += (f". Rows {run['rows']} from a later run (`{run['command']}`, {run.get('seconds', '?')} s, load average "
+                 f"{run_load[0]} before)")
     lines = [head + ".", "", "| measure | size | Concord | baseline | unit | ratio | vs smallest size | baseline is | also |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
@@ -183,6 +187,14 @@ def _bench(results: Path) -> str:
             ("recall_at_10", "recall@10", ""), ("cosine_min", "cosine min", ""), ("p99_ms", "p99", " ms")) if r.get(key) is not None)
         lines.append(f"| {r['measure']} | {r['size']:,} | {r['concord']:g} | {_g(r['baseline'])} | "
                      f"{r['unit']} | {_g(r['ratio'], 'x')} | {_g(r.get('vs_smallest'), 'x')} | {r['baseline_name'] or '–'} | {also or '–'} |")
+    staged = [r for r in data["rows"] if r.get("stages")]
+    if staged:
+        names = list(dict.fromkeys(name for r in staged for name in r["stages"]))
+        lines += ["", f"Seconds by stage ({staged[0]['measure']}; each stage without the stages inside it):", "",
+                  "| stage | " + " | ".join(f"{r['size']:,} posts" for r in staged) + " |",
+                  "|---|" + "---|" * len(staged)]
+        for name in names:
+            lines.append(f"| {name} | " + " | ".join(_g(r["stages"].get(name)) for r in staged) + " |")
     return "\n".join(lines) + "\n"
 
 

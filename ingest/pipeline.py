@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, select
 
-from ingest.domain import Dao, QuarantinedRecord, Source
+from ingest.domain import Dao, IngestCursor, QuarantinedRecord, Source
 from ingest.errors import StoreError
 from ingest.quarantine import RESOLVED, quarantine, quarantine_key, resolve_quarantined
 from ingest.records import Record
@@ -94,6 +94,12 @@ def _has_open_quarantine(store: Store, source: Source) -> bool:
     return found is not None
 
 
+def _stored_cursors(store: Store, source: Source) -> dict[str, str]:
+    with store.session() as session:
+        rows = session.exec(select(IngestCursor.stream, IngestCursor.value).where(IngestCursor.source_id == source.id))
+        return dict(rows.all())
+
+
 def _resolve(session: Session, source: Source, items: list[RawItem]) -> None:
     """Stored now: any quarantine row of these records is resolved."""
     resolve_quarantined(session, (quarantine_key(source.id, item.kind, item.ref) for item in items))
@@ -111,8 +117,10 @@ def run_ingestion(
     assert source.id is not None
     summary = IngestSummary(source=f"{dao.slug}/{source_impl.kind}:{source_impl.name or source_impl.locator}")
 
+    cursors = _stored_cursors(store, source)  # one query; kept in step with what each batch commits
+
     def cursor_of(stream: str) -> str | None:
-        return store.get_cursor(source.id, stream)  # type: ignore[arg-type]
+        return cursors.get(stream)
 
     resolving = _has_open_quarantine(store, source)  # else no stored record can need resolving: skip the lookups
 
@@ -125,6 +133,8 @@ def run_ingestion(
             except Exception as exc:  # noqa: BLE001 - any failure quarantines this one payload
                 bad.append((item, exc))
         counts = _write_batch(store, source, normalised, bad, batch.cursor, resolve=resolving)
+        if batch.cursor is not None:
+            cursors[batch.cursor[0]] = batch.cursor[1]  # committed with the batch
         resolving = resolving or bool(bad) or counts.quarantined > 0
         summary.ingested += counts.inserted
         summary.updated += counts.updated

@@ -24,12 +24,16 @@ import threading
 import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 from ingest.replay_forum import ForumShapes
 
-__all__ = ["ReplayServer"]
+__all__ = ["Answer", "ReplayServer"]
+
+Answer = tuple[int, bytes, dict[str, str]] | Literal["hang", "reset"]
 
 _TOPIC = re.compile(r"^/t/(?:[^/]+/)?(\d+)\.json$")
 _TOPIC_POSTS = re.compile(r"^/t/(\d+)/posts\.json$")
@@ -122,36 +126,55 @@ class ReplayServer:
         return None
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes | None) -> None:
-        parts = urlsplit(handler.path)
-        with self._lock:
-            self.request_log.append(handler.path)
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        fault = self._next_fault(parts.path)
-        if fault == "hang":
+        answer = self.answer(handler.path, body)
+        if answer == "hang":
             self.release_hangs.wait(self.hang_s)
             handler.close_connection = True  # then hang up without an answer
             return
-        if fault == "reset":
+        if answer == "reset":
             handler.close_connection = True
             handler.connection.close()
             return
+        status, data, headers = answer
+        self._send_raw(handler, status, data, headers)
+
+    def answer(self, target: str, body: bytes | None) -> Answer:
+        """What the server answers ``target`` (path and query) with ``body`` (None for a GET): ``(status, JSON
+        bytes, extra headers)``, or ``"hang"`` / ``"reset"`` for those injected faults."""
+        parts = urlsplit(target)
+        with self._lock:
+            self.request_log.append(target)
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        fault = self._next_fault(parts.path)
+        if fault in {"hang", "reset"}:
+            return fault  # type: ignore[return-value]
         if fault in {"500", "429"}:
-            self._send(
-                handler,
-                int(fault),
-                {"errors": ["injected"]},
-                headers={"Retry-After": "0"} if fault == "429" else None,
-            )
-            return
+            return int(fault), b'{"errors": ["injected"]}', {"Retry-After": "0"} if fault == "429" else {}
         if fault == "badjson":
-            self._send_raw(handler, 200, b'{"topic_list": {"topics": [ {"id": 1,, ')
-            return
+            return 200, b'{"topic_list": {"topics": [ {"id": 1,, ', {}
         try:
             status, payload = self._route(parts.path, parse_qs(parts.query), body)
         except Exception as exc:  # noqa: BLE001 - a replay bug must show up as a 500, not kill the server
             status, payload = 500, {"errors": [f"replay server error: {exc}"]}
-        self._send(handler, status, payload)
+        return status, payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8"), {}
+
+    def transport(self) -> httpx.BaseTransport:
+        """An httpx transport that answers in this process, without a socket or the server thread: the client's
+        requests, retries, paging and JSON decoding run as over the loopback server; an injected ``hang``
+        reads as a timeout and ``reset`` as a dropped connection."""
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            body = request.read() if request.method == "POST" else None
+            answer = self.answer(request.url.raw_path.decode("ascii"), body)
+            if answer == "hang":
+                raise httpx.ReadTimeout("replay: no answer (injected hang)", request=request)
+            if answer == "reset":
+                raise httpx.RemoteProtocolError("replay: connection closed (injected reset)", request=request)
+            status, data, headers = answer
+            return httpx.Response(status, content=data, headers={"Content-Type": "application/json; charset=utf-8", **headers})
+
+        return httpx.MockTransport(handle)
 
     @staticmethod
     def _send_raw(
@@ -168,18 +191,6 @@ class ReplayServer:
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
-
-    def _send(
-        self,
-        handler: BaseHTTPRequestHandler,
-        status: int,
-        payload: Any,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        if isinstance(payload, bytes):
-            self._send_raw(handler, status, payload, headers)
-        else:
-            self._send_raw(handler, status, json.dumps(payload).encode("utf-8"), headers)
 
     def _route(self, path: str, query: dict[str, list[str]], body: bytes | None) -> tuple[int, Any]:
         if path == "/graphql" and self.snapshot is not None:

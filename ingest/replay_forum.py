@@ -59,20 +59,29 @@ class ForumShapes:
         self.recording = recording
         self.page_size = page_size
         self.topic_chunk = topic_chunk
+        self._category_rows: list[dict[str, Any]] | None = None  # worked out once per answer, not once per topic
+        self._ids_by_name: dict[str, int] | None = None
 
     # --- categories -------------------------------------------------------------
 
     def _categories(self) -> list[dict[str, Any]]:
-        if "categories" in self.recording:
-            return list(self.recording["categories"])
-        names = sorted({str(t["category_name"]) for t in self._entries() if t.get("category_name")})
-        return [{"id": i + 1, "name": n, "slug": n.lower().replace(" ", "-")} for i, n in enumerate(names)]
+        if self._category_rows is None:
+            if "categories" in self.recording:
+                self._category_rows = list(self.recording["categories"])
+            else:
+                names = sorted({str(t["category_name"]) for t in self._entries() if t.get("category_name")})
+                self._category_rows = [{"id": i + 1, "name": n, "slug": n.lower().replace(" ", "-")} for i, n in enumerate(names)]
+        return self._category_rows
 
     def _category_id(self, topic: dict[str, Any]) -> int | None:
         if isinstance(topic.get("category_id"), int):
             return topic["category_id"]
+        if self._ids_by_name is None:
+            self._ids_by_name = {}
+            for c in self._categories():
+                self._ids_by_name.setdefault(c.get("name"), c["id"])  # the first category of a name, as before
         name = topic.get("category_name")
-        return next((c["id"] for c in self._categories() if name and c.get("name") == name), None)
+        return self._ids_by_name.get(name) if name else None
 
     def category_list(self, *, include_subcategories: bool) -> dict[str, Any]:
         rows = self._categories()
@@ -108,6 +117,12 @@ class ForumShapes:
     def _bumped_at(topic: dict[str, Any]) -> Any:
         return topic.get("bumped_at") or topic.get("last_posted_at") or topic.get("created_at")
 
+    @staticmethod
+    def _pinned_globally(entry: dict[str, Any]) -> bool:
+        """Whether the rendered list item is pinned globally (its ``pinned`` and ``pinned_globally``)."""
+        pinned = bool(entry.get("pinned"))
+        return pinned and bool(entry.get("pinned_globally", pinned))
+
     def _list_item(self, entry: dict[str, Any]) -> dict[str, Any]:
         posts = entry.get("posts_count") if isinstance(entry.get("posts_count"), int) else 1
         pinned = bool(entry.get("pinned"))
@@ -125,15 +140,15 @@ class ForumShapes:
 
     def latest(self, page: int) -> dict[str, Any]:
         """One page of ``/latest.json``: pinned topics first on page 0, then by ``bumped_at``, newest first."""
-        entries = [self._list_item(t) for t in self._entries()]
-        pinned = [t for t in entries if t["pinned"] and t.get("pinned_globally")]
-        rest = [t for t in entries if not (t["pinned"] and t.get("pinned_globally"))]
-        rest.sort(key=lambda t: t.get("bumped_at") or "", reverse=True)
+        entries = self._entries()  # ordered on the recorded entries; only the page's own are rendered
+        pinned = [t for t in entries if self._pinned_globally(t)]
+        rest = [t for t in entries if not self._pinned_globally(t)]
+        rest.sort(key=lambda t: self._bumped_at(t) or "", reverse=True)
         if page == 0:
-            chunk = (pinned + rest)[: self.page_size]
+            chunk = [self._list_item(t) for t in (pinned + rest)[: self.page_size]]
         else:
             offset = max(0, page * self.page_size - len(pinned))
-            chunk = rest[offset : offset + self.page_size]
+            chunk = [self._list_item(t) for t in rest[offset : offset + self.page_size]]
         topic_list: dict[str, Any] = {"can_create_topic": False, "per_page": self.page_size, "topics": chunk}
         if len(chunk) == self.page_size:
             topic_list["more_topics_url"] = f"/latest?order=activity&page={page + 1}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -24,6 +26,44 @@ class WriteCounts:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+def _values(record: Record) -> dict[str, Any]:
+    """A record's fields by name, shallow (``dataclasses.asdict`` deep-copies every list and dict inside)."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+@cache
+def _columns(model: type[Any]) -> tuple[tuple[str, Any], ...]:
+    """(column, its model field) for every column of ``model``'s table but the generated id."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return tuple((c.name, model.model_fields[c.name]) for c in table.columns if c.name != "id")
+
+
+def _rows(model: type[Any], values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Whole rows for a bulk insert: every column, the model's defaults where ``values`` leave one out (a bulk
+    insert bypasses the model, so its defaults would otherwise be missing; factories run once per batch)."""
+    defaults = {name: f.get_default(call_default_factory=True) for name, f in _columns(model)}
+    return [{**defaults, **v} for v in values]
+
+
+def _insert(session: Session, model: type[Any], values: list[dict[str, Any]], *returning: str) -> list[Any]:
+    """Insert many rows in one statement (executemany / multi-row VALUES), bypassing the ORM's per-object
+    bookkeeping; with ``returning``, the rows of those columns in no particular order."""
+    if not values:
+        return []
+    table = model.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    if returning:
+        statement = statement.returning(*(table.c[name] for name in returning))
+        return list(session.connection().execute(statement, _rows(model, values)).all())
+    session.connection().execute(statement, _rows(model, values))
+    return []
 
 
 def write_records(session: Session, source: Source, records: Sequence[Record]) -> WriteCounts:
@@ -48,11 +88,12 @@ def _write_threads(session: Session, source: Source, records: list[ThreadRecord]
             select(Thread).where(Thread.source_id == source.id, col(Thread.external_id).in_(latest))
         )
     }
+    new_rows = []
     for key, record in latest.items():
-        values = asdict(record)
+        values = _values(record)
         thread = existing.get(key)
         if thread is None:
-            session.add(Thread(source_id=source.id, **values))
+            new_rows.append({"source_id": source.id, **values})
             counts.inserted += 1
         elif any(getattr(thread, k) != v for k, v in values.items() if v is not None):
             for k, v in values.items():
@@ -64,27 +105,24 @@ def _write_threads(session: Session, source: Source, records: list[ThreadRecord]
         else:
             counts.unchanged += 1
     session.flush()
+    _insert(session, Thread, new_rows)
     return counts
 
 
 def _author_ids(session: Session, source: Source, records: list[PostRecord]) -> dict[str, int]:
     wanted = {r.author_handle: r for r in records if r.author_handle}
-    found = {
-        a.handle: a
-        for a in session.exec(select(Author).where(Author.source_id == source.id, col(Author.handle).in_(wanted)))
-    }
-    for handle, record in wanted.items():
-        if handle not in found:
-            author = Author(
-                source_id=source.id,
-                handle=handle,
-                external_id=record.author_external_id,
-                display_name=record.author_display_name,
-            )
-            session.add(author)
-            found[handle] = author
-    session.flush()
-    return {handle: author.id for handle, author in found.items() if author.id is not None}
+    if not wanted:
+        return {}
+    found: dict[str, int] = dict(
+        session.exec(select(Author.handle, Author.id).where(Author.source_id == source.id, col(Author.handle).in_(wanted))).all()
+    )
+    new_rows = [
+        {"source_id": source.id, "handle": handle, "external_id": r.author_external_id, "display_name": r.author_display_name}
+        for handle, r in wanted.items()
+        if handle not in found
+    ]
+    found.update((handle, author_id) for handle, author_id in _insert(session, Author, new_rows, "handle", "id"))
+    return found
 
 
 def _thread_ids(session: Session, source: Source, external_ids: set[str]) -> dict[str, int]:
@@ -92,12 +130,8 @@ def _thread_ids(session: Session, source: Source, external_ids: set[str]) -> dic
         select(Thread.external_id, Thread.id).where(Thread.source_id == source.id, col(Thread.external_id).in_(external_ids))
     ).all()
     found = {ext: tid for ext, tid in rows if tid is not None}
-    for missing in external_ids - found.keys():
-        thread = Thread(source_id=source.id, external_id=missing, title="")
-        session.add(thread)
-        session.flush()
-        assert thread.id is not None
-        found[missing] = thread.id
+    missing = [{"source_id": source.id, "external_id": ext, "title": ""} for ext in sorted(external_ids - found.keys())]
+    found.update((ext, tid) for ext, tid in _insert(session, Thread, missing, "external_id", "id"))
     return found
 
 
@@ -108,14 +142,22 @@ def _write_posts(session: Session, source: Source, records: list[PostRecord]) ->
     latest = {r.external_id: r for r in records}
     threads = _thread_ids(session, source, {r.thread_external_id for r in latest.values()})
     authors = _author_ids(session, source, list(latest.values()))
-    existing = {
-        p.external_id: p
-        for p in session.exec(select(Post).where(Post.source_id == source.id, col(Post.external_id).in_(latest)))
+    stored: dict[str, tuple[int, str]] = {
+        ext: (pid, digest)
+        for ext, pid, digest in session.exec(
+            select(Post.external_id, Post.id, Post.content_hash).where(Post.source_id == source.id, col(Post.external_id).in_(latest))
+        )
     }
+    digests = {key: content_hash(r.text, "deleted" if r.deleted else "") for key, r in latest.items()}
+    changed: dict[int, Post] = {}  # whole rows only for the posts that changed
+    if stored:
+        ids = [pid for key, (pid, digest) in stored.items() if digests[key] != digest]
+        if ids:
+            changed = {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(ids)))}  # type: ignore[misc]
     new_rows = []
     now = utcnow()
     for key, record in latest.items():
-        digest = content_hash(record.text, "deleted" if record.deleted else "")
+        digest = digests[key]
         values = {
             "thread_id": threads[record.thread_external_id],
             "external_id": record.external_id,
@@ -130,19 +172,19 @@ def _write_posts(session: Session, source: Source, records: list[PostRecord]) ->
             "deleted": record.deleted,
             "content_hash": digest,
         }
-        post = existing.get(key)
-        if post is None:
+        row = stored.get(key)
+        if row is None:
             new_rows.append({"source_id": source.id, "ingested_at": now, **values})
-        elif post.content_hash != digest:
+        elif row[1] != digest:
+            post = changed[row[0]]
             for k, v in values.items():
                 setattr(post, k, v)
             session.add(post)
             counts.updated += 1
         else:
             counts.unchanged += 1
-    if new_rows:
-        session.execute(insert(Post), new_rows)
-        counts.inserted += len(new_rows)
+    _insert(session, Post, new_rows)
+    counts.inserted += len(new_rows)
     return counts
 
 
@@ -193,14 +235,15 @@ def _write_proposals(session: Session, source: Source, records: list[ProposalRec
             select(Proposal).where(Proposal.dao_id == source.dao_id, col(Proposal.external_id).in_(latest))
         )
     }
+    new_rows = []
     for key, record in latest.items():
         digest = _proposal_hash(record)
         proposal = existing.get(key)
         if proposal is None:
-            session.add(Proposal(dao_id=source.dao_id, source_id=source.id, content_hash=digest, **asdict(record)))
+            new_rows.append({"dao_id": source.dao_id, "source_id": source.id, "content_hash": digest, **_values(record)})
             counts.inserted += 1
         elif proposal.content_hash != digest:
-            for k, v in asdict(record).items():
+            for k, v in _values(record).items():
                 setattr(proposal, k, v)
             proposal.content_hash = digest
             proposal.updated_at = utcnow()
@@ -209,6 +252,7 @@ def _write_proposals(session: Session, source: Source, records: list[ProposalRec
         else:
             counts.unchanged += 1
     session.flush()
+    _insert(session, Proposal, new_rows)
     return counts
 
 
@@ -242,7 +286,7 @@ def _write_votes(session: Session, source: Source, records: list[VoteRecord]) ->
     }
     new_rows = []
     for key, record in latest.items():
-        values = asdict(record)
+        values = _values(record)
         values.pop("proposal_external_id")
         vote = existing.get(key)
         if vote is None:
@@ -254,7 +298,6 @@ def _write_votes(session: Session, source: Source, records: list[VoteRecord]) ->
             counts.updated += 1
         else:
             counts.unchanged += 1
-    if new_rows:
-        session.execute(insert(Vote), new_rows)
-        counts.inserted += len(new_rows)
+    _insert(session, Vote, new_rows)
+    counts.inserted += len(new_rows)
     return counts

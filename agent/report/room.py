@@ -4,6 +4,7 @@ same units, vectors and labels give the same structure."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter
@@ -163,9 +164,11 @@ def _split_by_reasons(names: list[str], people: Mapping[str, PersonView], vector
         return [names]
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
 
     X = _norm_rows(np.stack([vectors[people[n].units].mean(axis=0) for n in usable]))
-    labels = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(X)
+    with threadpool_limits(1):  # a few hundred people: OpenMP threads only spin (and on a busy machine, wait)
+        labels = KMeans(n_clusters=2, n_init=4, random_state=0).fit_predict(X)
     if min(Counter(labels).values()) < 2 or float(silhouette_score(X, labels, metric="cosine")) < 0.1:
         return [names]
     groups = [[n for n, lab in zip(usable, labels, strict=True) if lab == k] for k in (0, 1)]
@@ -173,10 +176,28 @@ def _split_by_reasons(names: list[str], people: Mapping[str, PersonView], vector
     return sorted(groups, key=lambda g: (-len(g), g))
 
 
+def _close_pairs(V: np.ndarray, rows: list[int], cols: list[int], floor: float) -> list[tuple[int, int]]:
+    """The (row, col) unit pairs whose cosine may reach ``floor``, found with one matrix product instead of a Python
+    loop over every pair (which made the room quadratic in Python calls); callers re-score each pair exactly as
+    before, so only pairs far below ``floor`` are skipped (the product's rounding is allowed a 1e-6 margin)."""
+    import numpy as np
+
+    if not rows or not cols:
+        return []
+    sims = V[rows] @ V[cols].T
+    r, c = np.nonzero(sims >= floor - 1e-6)
+    return [(rows[i], cols[j]) for i, j in zip(r.tolist(), c.tolist(), strict=True)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _greeted(text: str) -> tuple[str, ...]:
+    """The names a post greets or @-mentions, lower case (read once per post, not once per question it may answer)."""
+    return tuple((m.group(1) or m.group(2) or "").lower().rstrip(".,!") for m in _NAMED.finditer(text))
+
+
 def _addressed(text: str, author: str) -> bool:
     key = author.lower().lstrip("@")
-    for match in _NAMED.finditer(text):
-        name = (match.group(1) or match.group(2) or "").lower().rstrip(".,!")
+    for name in _greeted(text):
         if name and (name == key or (len(name) >= 4 and (key.startswith(name) or name.startswith(key)))):
             return True
     return False
@@ -265,7 +286,7 @@ def read_room(
         asker = typed[i].author
         replies = [j for j in proposer_idx if later(i, j)]
         addressed = [j for j in replies if _addressed(post_texts.get(typed[j].post_id, ""), asker)]
-        similar = sorted((j for j in replies if float(V[i] @ V[j]) >= 0.5), key=lambda j: -float(V[i] @ V[j]))
+        similar = sorted((j for _, j in _close_pairs(V, [i], replies, 0.5) if float(V[i] @ V[j]) >= 0.5), key=lambda j: -float(V[i] @ V[j]))
         pool = addressed + [j for j in similar if j not in addressed]
         if not pool:
             return None, False
@@ -307,13 +328,16 @@ def read_room(
     stance_of = {n: p.stance for n, p in people.items()}
     pro = [i for i in community_idx if stance_of[typed[i].author] == "for" and typed[i].type in REASON_TYPES]
     con = [i for i in community_idx if stance_of[typed[i].author] == "against" and typed[i].type in REASON_TYPES]
-    pairs = sorted(((float(V[a] @ V[b]), a, b) for a in pro for b in con), key=lambda t: (-t[0], t[1], t[2]))
+    pairs = sorted(((float(V[a] @ V[b]), a, b) for a, b in _close_pairs(V, pro, con, 0.45)), key=lambda t: (-t[0], t[1], t[2]))
     cruxes, common, used = [], [], set()
     for sim, a, b in pairs:
+        if len(common) >= 3 and len(cruxes) >= 3:
+            break  # both lists are full: no later pair can change them
         if sim < 0.45 or a in used or b in used:
             continue
         ua, ub = typed[a], typed[b]
-        shared = [w for w in dict.fromkeys(_words(ua.text)) if w in set(_words(ub.text))][:4]
+        theirs = set(_words(ub.text))
+        shared = [w for w in dict.fromkeys(_words(ua.text)) if w in theirs][:4]
         same_kind = ua.type == ub.type or {ua.type, ub.type} <= {UnitType.CONCERN, UnitType.REQUESTED_CHANGE}
         if same_kind and len(common) < 3:
             common.append({"stances": ["for", "against"], "units": [a, b]})

@@ -52,14 +52,15 @@ def normalise_channel(payload: Any, _source: Source | None = None) -> list[Recor
     ]
 
 
-def normalise_message(payload: Any, _source: Source | None = None) -> list[Record]:
-    """One export item (``{"channel", "n", "m"}``, or an unreadable element's text and reason) to a post."""
+def normalise_message(payload: Any, _source: Source | None = None, *, check_bytes: bool = True) -> list[Record]:
+    """One export item (``{"channel", "n", "m"}``, or an unreadable element's text and reason) to a post.
+    ``check_bytes=False`` skips looking for escaped non-UTF-8 bytes (for a file known to hold none)."""
     if not isinstance(payload, dict):
         raise InputError(f"DiscordChatExporter item: expected an object, got {type(payload).__name__}")
     if "unreadable" in payload:
         raise InputError(str(payload.get("reason") or "unreadable message"))
     message = payload.get("m")
-    if has_undecodable(message):
+    if check_bytes and has_undecodable(message):
         raise InputError("Discord message: text is not valid UTF-8 (bytes kept escaped in the quarantine)")
     return [discord_message(message, str(payload["channel"]), number=payload.get("n"))]
 
@@ -77,6 +78,7 @@ class DiscordExportSource:
     kind: str = SourceKind.DISCORD
     path: Path | None = None
     notes: list[str] = field(default_factory=list)
+    escaped_bytes_possible: bool = True  # see ExportDocument: False skips the per-message byte checks
 
     def __post_init__(self) -> None:
         where = f"{self.path}: " if self.path else "DiscordChatExporter export: "
@@ -94,7 +96,8 @@ class DiscordExportSource:
         document = read_export_file(path)
         export = {**document.members, "messages": document.messages}
         try:
-            return cls(export=export, batch_size=batch_size, path=path, notes=document.notes)
+            return cls(export=export, batch_size=batch_size, path=path, notes=document.notes,
+                       escaped_bytes_possible=document.escaped_bytes_possible)
         except InputError as exc:
             if not document.notes:
                 raise
@@ -127,7 +130,7 @@ class DiscordExportSource:
             payload: dict[str, Any] = {"channel": self.channel_id, "n": number, "unreadable": message.text, "reason": message.reason}
             return RawItem(MESSAGE_KIND, f"{self.channel_id}@{number}:{_digest(message.text)}", payload)
         message_id = message.get("id") if isinstance(message, dict) else None
-        if isinstance(message_id, str) and message_id and not has_undecodable(message_id):
+        if isinstance(message_id, str) and message_id and not (self.escaped_bytes_possible and has_undecodable(message_id)):
             ref = f"{self.channel_id}/{message_id}"
         else:
             ref = f"{self.channel_id}@{number}:{_digest(message)}"
@@ -150,7 +153,7 @@ class DiscordExportSource:
         if item.kind == CHANNEL_KIND:
             return normalise_channel(item.payload)
         if item.kind == MESSAGE_KIND:
-            return normalise_message(item.payload)
+            return normalise_message(item.payload, check_bytes=self.escaped_bytes_possible)
         raise InputError(f"DiscordChatExporter source cannot read a {item.kind!r} item")
 
     def date_range(self) -> tuple[datetime, datetime] | None:

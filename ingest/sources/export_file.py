@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ class ExportDocument:
     members: dict[str, Any]
     messages: list[Any]
     notes: list[str] = field(default_factory=list)
+    # False when the file decoded as UTF-8 and holds no JSON escape of a lone low surrogate (\udc80-\udcff):
+    # then no text in it can hold an escaped non-UTF-8 byte, and nothing needs checking message by message.
+    escaped_bytes_possible: bool = True
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -56,13 +60,17 @@ def _decode(path: Path, data: bytes) -> tuple[str, int | None]:
         return data.decode("utf-8", errors="surrogateescape"), exc.start
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a byte that is not UTF-8
+_ESCAPED_BYTE_IN_JSON = re.compile(r"\\u[dD][cC][89a-fA-F][0-9a-fA-F]")  # the same character written as a JSON escape
+
+
 def has_undecodable(value: Any) -> bool:
     """Whether any text inside ``value`` holds bytes that were not UTF-8 (kept as lone surrogates)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if any("\udc80" <= ch <= "\udcff" for ch in item):
+            if _ESCAPED_BYTE.search(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
@@ -83,6 +91,7 @@ def read_export_file(path: Path, *, array_key: str = "messages") -> ExportDocume
         raise InputError(f"{path}: file is empty; export the channel again")
     text, bad_byte = _decode(path, data)
     notes = [f"not UTF-8 at byte {bad_byte}; messages holding such bytes are quarantined"] if bad_byte is not None else []
+    possible = bad_byte is not None or _ESCAPED_BYTE_IN_JSON.search(text) is not None
     whole: Any = None
     parse_error: BaseException = _TooDeep()
     if max_depth(text) <= MAX_DEPTH:
@@ -96,7 +105,7 @@ def read_export_file(path: Path, *, array_key: str = "messages") -> ExportDocume
         elements = whole.get(array_key)
         if not isinstance(elements, list):
             raise InputError(f"{path}: no {array_key!r} list in the file; is it a DiscordChatExporter JSON export?")
-        return ExportDocument({k: v for k, v in whole.items() if k != array_key}, elements, notes)
+        return ExportDocument({k: v for k, v in whole.items() if k != array_key}, elements, notes, possible)
     try:
         members, elements, tail = _split(text, array_key)
     except _NotAnObject as exc:
@@ -113,7 +122,7 @@ def read_export_file(path: Path, *, array_key: str = "messages") -> ExportDocume
             notes.append(f"top-level field {key!r} could not be read")
     if elements is None:
         raise InputError(f"{path}: no readable {array_key!r} list ({_describe(parse_error)})")
-    return ExportDocument(parsed_members, [_element(span) for span in elements], notes)
+    return ExportDocument(parsed_members, [_element(span) for span in elements], notes, possible)
 
 
 class _TooDeep(ValueError):

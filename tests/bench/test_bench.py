@@ -11,7 +11,8 @@ import pytest
 
 from bots.cli.main import main as concord_main
 from evals.bench import BenchRow, _growth, bench_index, embedding_like, matching_spread, median_nn_cosine
-from evals.bench_ingest import measure_ingestion
+from evals.bench_ingest import measure_ingestion, measure_sample
+from evals.bench_report_scale import measure_report_scale
 
 
 @pytest.mark.slow
@@ -19,8 +20,8 @@ from evals.bench_ingest import measure_ingestion
 @pytest.mark.timeout(600)
 def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    code = concord_main(["bench", "--ingest-sizes", "60", "--embed-sizes", "8", "--index-sizes", "1e3,4e3",
-                         "--report-proposals", "1", "--dashboard-requests", "8", "--json", "--out", str(out)])
+    code = concord_main(["bench", "--ingest-sizes", "60", "--no-ingest-sample", "--embed-sizes", "8", "--index-sizes", "1e3,4e3",
+                         "--report-proposals", "1", "--report-sizes", "12", "--dashboard-requests", "8", "--json", "--out", str(out)])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(out.read_text())
@@ -30,13 +31,14 @@ def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert [m for m in measures if m[0] == "vector query (FAISS, 1 thread)"] == [("vector query (FAISS, 1 thread)", 1000),
                                                                                  ("vector query (FAISS, 1 thread)", 4000)]
     assert rows[0]["measure"] == "ingestion" and 0 < rows[0]["size"] <= 60
-    assert rows[-1]["measure"] == "report (end to end)" and rows[-1]["concord"] > 0 and rows[-1]["size"] == 8
+    assert rows[-2]["measure"] == "report (end to end)" and rows[-2]["concord"] > 0 and rows[-2]["size"] == 8
+    assert rows[-1]["measure"] == "report at scale (end to end)" and rows[-1]["size"] == 12 and "embedding (MiniLM)" in rows[-1]["stages"]
     dashboard = [r for r in rows if r["measure"] == "dashboard (concord serve)"]
     assert len(dashboard) == 1 and dashboard[0]["size"] == 8 and dashboard[0]["p99_ms"] > 0 and dashboard[0]["baseline"] is None
     embedding = [r for r in rows if r["measure"] == "embedding"]
     assert embedding[0]["cosine_min"] >= 0.999 and "cosine_min" not in rows[0]
     assert all("recall_at_10" in r for r in rows if r["measure"] == "vector query (IVF, 1 thread)")
-    for row in rows[:-1]:
+    for row in rows[:-2]:
         if row["measure"] != "dashboard (concord serve)":
             assert row["concord"] > 0 and row["baseline"] > 0 and row["ratio"] > 0 and row["baseline_name"]
     load = printed["machine"]["load_average"]
@@ -104,3 +106,22 @@ def test_ingestion_paths_store_the_same_posts(tmp_path: Path) -> None:
 def test_bad_sizes_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert concord_main(["bench", "--index-sizes", "lots"]) == 2
     assert "comma-separated" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(600)
+def test_the_sample_path_and_the_baseline_store_the_same_posts(tmp_path: Path) -> None:
+    m = measure_sample(tmp_path / "sample", naive_limit=40)
+    assert m["posts"] == 5174  # 1,595 forum posts and 3,579 Discord messages of the bundled sample
+    assert m["naive_posts"] == 40  # the baseline's rate on the first 40 of the same posts
+    assert m["replayed_posts_s"] > 0 and m["replayed_cpu_posts_s"] > 0 and m["naive_posts_s"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_reports_at_scale_read_the_window_they_are_given_and_time_every_stage(tmp_path: Path) -> None:
+    small, larger = measure_report_scale([15, 40], tmp_path)
+    assert (small["posts"], larger["posts"]) == (15, 40)  # the last n real messages before the vote ended
+    assert larger["units"] >= small["units"] > 0
+    for m in (small, larger):
+        assert {"embedding (MiniLM)", "stance (posts)", "unit types", "argument units", "faithfulness", "digest"} <= set(m["stages"])
+        assert m["report_s"] > 0 and abs(sum(m["stages"].values()) - m["report_s"]) < 0.01  # the stages add up to the whole

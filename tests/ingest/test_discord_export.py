@@ -188,6 +188,17 @@ def test_invalid_utf8_quarantines_only_its_message(db: Path, tmp_path: Path, cap
     assert set(_posts(db)) == {"1000", "1001", "1002", "1004", "1005"}
 
 
+def test_an_escaped_lone_surrogate_in_valid_utf8_quarantines_only_its_message(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Valid UTF-8 throughout, but one message's text holds the JSON escape of a byte that was not UTF-8.
+    raw = json.dumps(_export(FULL[:6])).replace("message number 3", "message \\udcff number 3").encode("utf-8")
+    code, summary, _err = _import(capsys, str(_write(tmp_path / "escaped.json", raw)))
+    assert code == 1 and summary is not None and summary["quarantined"] == 1
+    assert "not valid UTF-8" in _quarantine(db)[0].error
+    assert set(_posts(db)) == {"1000", "1001", "1002", "1004", "1005"}
+
+
 def test_deep_nesting_quarantines_only_its_message(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = json.dumps(_export(FULL[:6]))
     deep = '{"id": "1099", "content": ' + "[" * 100_000 + "]" * 100_000 + "}"

@@ -100,3 +100,23 @@ def test_client_errors_are_not_retried(server: ReplayServer) -> None:
         with pytest.raises(RemoteError, match="HTTP 404"):
             client.get_json("/t/999999999.json")
         assert client.requests_made == 1
+
+
+def test_the_in_process_transport_answers_as_the_socket_does(server: ReplayServer) -> None:
+    """``ReplayServer.transport`` (what ``concord ingest sample`` uses) gives the client the same answers, and its
+    faults reach the client as a socket's would: retried, then a clear error."""
+    with PoliteClient(server.url, policy=HttpPolicy(rate=0)) as over_socket:
+        expected = [over_socket.get_json("/latest.json")]
+    waits: list[float] = []
+    policy = HttpPolicy(rate=0, retries=4, backoff_s=0.01)
+    with PoliteClient("http://replay.invalid", policy=policy, transport=server.transport(), sleep=waits.append) as client:
+        assert client.get_json("/latest.json") == expected[0]
+        server.inject("/latest.json", "500", "429", "reset", "hang")
+        assert client.get_json("/latest.json") == expected[0]
+        assert client.retries_made == 4 and waits[1] == 0.0  # 429 with Retry-After: 0 obeyed
+        server.inject("/latest.json", "badjson")
+        with pytest.raises(BadResponseError):
+            client.get_json("/latest.json")
+        with pytest.raises(RemoteError, match="HTTP 404"):
+            client.get_json("/t/999999999.json")
+    assert "/latest.json" in server.request_log
