@@ -200,6 +200,11 @@ def _report(results: Path) -> str:
     ]
     if held:
         lines.append(f"| unit-type macro-F1, held out ({held['split']}) vs majority baseline | {_f(held['model'])} vs {_f(held['majority_baseline'])} |")
+    agree_file = results / "unit_agreement.json"
+    if agree_file.is_file():
+        agree = json.loads(agree_file.read_text(encoding="utf-8"))
+        lines.append(f"| unit-type labels: first pass vs a blind second pass (separate AI-assistant sessions, `python -m evals.unit_agreement`) | "
+                     f"agreement {_f(agree['agreement'])}, Cohen's kappa {_f(agree['cohen_kappa'])} (n={agree['n']}) |")
     lines.append(f"| unsupported quotes kept | {data['unsupported_quotes_kept']} |")
     if inj:
         ok = sum(1 for t in inj["threads"] if t["ok"])

@@ -15,7 +15,7 @@ from agent.camps import NAMING_SYSTEM_PROMPT, naming_schema, split_units
 from agent.llm.backend import ChatBackend, ChatMessage, LLMError
 from agent.report.digest import DIGEST_SYSTEM_PROMPT, digest_schema, model_summary, template_digest
 from agent.report.faithfulness import check_citations
-from agent.report.guard import instruction_like
+from agent.quality_gate import instruction_like
 from agent.report.history import changes_since
 from agent.report.inputs import ReportInputs, load_inputs, topic_url
 from agent.report.model import (
