@@ -16,6 +16,7 @@ from agent.llm.backend import ChatBackend, ChatMessage, LLMError
 from agent.report.digest import DIGEST_SYSTEM_PROMPT, digest_schema, model_summary, template_digest
 from agent.report.faithfulness import check_citations
 from agent.quality_gate import instruction_like
+from agent.report.version import builder_version
 from agent.report.history import changes_since
 from agent.report.inputs import ReportInputs, load_inputs, topic_url
 from agent.report.model import (
@@ -357,6 +358,7 @@ class ReportBuilder:
         stance_prompt = getattr(self.stance, "prompt_sha256", None)
         return {
             "concord_version": concord_version,
+            "builder_version": builder_version(),
             "chat_model": identity,
             "embedder": {"model_id": self.embedder.model_id, "weights_sha256": self.embedder.weights_sha256()},
             "stance_model": getattr(self.stance, "name", type(self.stance).__name__) if self.stance else None,
