@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from agent.llm.backend import ChatBackend, ChatMessage, LLMError
-from agent.report.faithfulness import occurs_in
 from agent.quality_gate import REPORT_SUMMARY_LIMITS, quality_gate
+from agent.report.faithfulness import occurs_in
 from agent.report.model import (
     CampReport,
     Crux,

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent.quality_gate import ANSWER_LIMITS, REPORT_SUMMARY_LIMITS, GateLimits, instruction_like, quality_gate
+from agent.quality_gate import (
+    ANSWER_LIMITS,
+    REPORT_SUMMARY_LIMITS,
+    GateLimits,
+    instruction_like,
+    quality_gate,
+)
 
 POST = "Honestly, the milestones are vague and the payout is front-loaded, so I will vote against the grant as it stands."
 GOOD = "Bob is against the grant because “the milestones are vague” and the payout is front-loaded."
