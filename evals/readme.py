@@ -219,14 +219,14 @@ def _ask(results: Path) -> str:
     runs = [("configured model", _load(results, "ask.json", "concord eval ask"))]
     if (results / "ask-no-model.json").is_file():
         runs.append(("no model (`--no-model`)", _load(results, "ask-no-model.json", "concord eval ask --no-model")))
-    lines = ["| run | questions | answered | a relevant post cited | unsupported quotes kept | answers by method | proposer side quoted and named as such |",
+    lines = ["| run | questions | answered | a relevant post cited | unsupported quotes kept | answers by method | answers naming a quoted author as the proposing team |",
              "|---|---|---|---|---|---|---|"]
     for name, data in runs:
         rows = data["rows"]
         named = sum(1 for r in rows if "(the proposing team)" in (r.get("answer") or ""))
         methods = ", ".join(f"{k} {v}" for k, v in sorted(data["methods"].items()))
         model = f" `{data['model']}`" if name == "configured model" else ""
-        lines.append(f"| {name}{model} | {data['questions']} | {_f(data['answered'])} | {_f(data['cites_relevant'])} | {data['unsupported_quotes']} | {methods} | {named} of {len(rows)} answers |")
+        lines.append(f"| {name}{model} | {data['questions']} | {_f(data['answered'])} | {_f(data['cites_relevant'])} | {data['unsupported_quotes']} | {methods} | {named} of {len(rows)} |")
     rejections = runs[0][1].get("model_rejections") or {}
     if rejections:
         lines += ["", "Why the model's own answers were not shown: " + "; ".join(f"{k} ({v})" for k, v in sorted(rejections.items(), key=lambda kv: -kv[1])) + "."]

@@ -89,7 +89,7 @@ def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
     assert "| substring | all | 12 | 0.500 | 0.250 | 0.333 | 1 | 3 |" in block
     assert "| verbatim | supported | 5 | 5 | 4 |" in block
     ask = render_block("ask-quality", results)
-    assert "| configured model `smollm2` | 2 | 1.000 | 0.500 | 0 | composed 2 | 1 of 2 answers |" in ask
+    assert "| configured model `smollm2` | 2 | 1.000 | 0.500 | 0 | composed 2 | 1 of 2 |" in ask
     assert "| no model (`--no-model`) | 2 |" in ask and "the model failed (2); too short (1)." in ask
     pooled = render_block("predict-pooled", results)
     assert "| where the pooled model is used (arbitrum alone has fewer than 30 closed proposals) | 10 | 0.700 | 0.200 | – | 0.250 |" in pooled
