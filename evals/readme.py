@@ -13,7 +13,10 @@ Blocks (marker name -> results file -> command that writes it):
 - ``retrieval-quality`` -> ``retrieval.json`` -> ``concord eval retrieval``;
 - ``faithfulness-quality`` -> ``faithfulness.json`` -> ``concord eval faithfulness``;
 - ``bench-figures`` -> ``bench.json`` -> ``concord bench --out evals/results/bench.json``;
-- ``report-quality`` -> ``report.json`` -> ``concord eval report``.
+- ``report-quality`` -> ``report.json`` -> ``concord eval report``;
+- ``ask-quality`` -> ``ask.json`` (and ``ask-no-model.json``) -> ``concord eval ask`` (and ``concord eval ask --no-model
+  --out evals/results/ask-no-model.json``);
+- ``predict-pooled`` -> ``predict_pooled.json`` -> ``python -m evals.predict_pooled``.
 """
 
 from __future__ import annotations
@@ -218,11 +221,48 @@ def _report(results: Path) -> str:
     ]
     if held:
         lines.append(f"| unit-type macro-F1, held out ({held['split']}) vs majority baseline | {_f(held['model'])} vs {_f(held['majority_baseline'])} |")
+    agree_file = results / "unit_agreement.json"
+    if agree_file.is_file():
+        agree = json.loads(agree_file.read_text(encoding="utf-8"))
+        lines.append(f"| unit-type labels: first pass vs a blind second pass (separate AI-assistant sessions, `python -m evals.unit_agreement`) | "
+                     f"agreement {_f(agree['agreement'])}, Cohen's kappa {_f(agree['cohen_kappa'])} (n={agree['n']}) |")
     lines.append(f"| unsupported quotes kept | {data['unsupported_quotes_kept']} |")
     if inj:
         ok = sum(1 for t in inj["threads"] if t["ok"])
         lines.append(f"| injection corpus ({inj['posts']} posts: {', '.join(inj['kinds'])}) leaves stances, camps, prediction and summary unchanged and shows no injected text | {ok} of {len(inj['threads'])} threads |")
     return "\n".join(lines) + "\n"
+
+
+def _ask(results: Path) -> str:
+    runs = [("configured model", _load(results, "ask.json", "concord eval ask"))]
+    if (results / "ask-no-model.json").is_file():
+        runs.append(("no model (`--no-model`)", _load(results, "ask-no-model.json", "concord eval ask --no-model")))
+    lines = ["| run | questions | answered | a relevant post cited | unsupported quotes kept | answers by method | answers naming a quoted author as the proposing team |",
+             "|---|---|---|---|---|---|---|"]
+    for name, data in runs:
+        rows = data["rows"]
+        named = sum(1 for r in rows if "(the proposing team)" in (r.get("answer") or ""))
+        methods = ", ".join(f"{k} {v}" for k, v in sorted(data["methods"].items()))
+        model = f" `{data['model']}`" if name == "configured model" else ""
+        lines.append(f"| {name}{model} | {data['questions']} | {_f(data['answered'])} | {_f(data['cites_relevant'])} | {data['unsupported_quotes']} | {methods} | {named} of {len(rows)} |")
+    rejections = runs[0][1].get("model_rejections") or {}
+    if rejections:
+        lines += ["", "Why the model's own answers were not shown: " + "; ".join(f"{k} ({v})" for k, v in sorted(rejections.items(), key=lambda kv: -kv[1])) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def _predict_pooled(results: Path) -> str:
+    data = _load(results, "predict_pooled.json", "python -m evals.predict_pooled")
+    used, everything, own = data["pooled_used"], data["all_with_a_pooled_model"], data["where_the_own_model_trains"]
+    return "\n".join([
+        f"Walk-forward on {data['dao']} ({data['cutoff']}; pool: {', '.join(data['daos_in_pool'])}); nothing tuned.",
+        "",
+        "| proposals | n | pass rate | Brier pooled | Brier DAO-only | Brier base rate |",
+        "|---|---|---|---|---|---|",
+        f"| where the pooled model is used ({used['when']}) | {used['n']} | {_f(used['pass_rate'])} | {_f(used['brier_pooled'])} | – | {_f(used['brier_base_rate'])} |",
+        f"| where the DAO-only model trains | {own['n']} | {_f(own['pass_rate'])} | {_f(own['brier_pooled'])} | {_f(own['brier_own'])} | {_f(own['brier_base_rate'])} |",
+        f"| all | {everything['n']} | {_f(everything['pass_rate'])} | {_f(everything['brier_pooled'])} | – | {_f(everything['brier_base_rate'])} |",
+    ]) + "\n"
 
 
 def _governance_rules(_results: Path) -> str:
@@ -250,6 +290,8 @@ BLOCKS: dict[str, Block] = {
     "faithfulness-quality": Block(_faithfulness, "faithfulness.json"),
     "bench-figures": Block(_bench, "bench.json"),
     "report-quality": Block(_report, "report.json"),
+    "ask-quality": Block(_ask, "ask.json"),
+    "predict-pooled": Block(_predict_pooled, "predict_pooled.json"),
     "governance-rules": Block(_governance_rules, "governance.errors.Rule"),
 }
 

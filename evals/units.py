@@ -16,7 +16,6 @@ __all__ = ["LABELS", "evaluate_units", "load_unit_labels"]
 
 DATA = Path(__file__).resolve().parent / "data"
 LABELS = DATA / "unit_labels.jsonl"
-SECOND = DATA / "unit_labels_second_pass.jsonl"
 
 
 def load_unit_labels(path: Path = LABELS) -> list[dict[str, Any]]:
@@ -46,15 +45,12 @@ def stance_examples() -> tuple[list[str], list[str]]:
 
 
 def agreement() -> dict[str, Any]:
-    """First vs second labelling pass on the second pass's subset (raw agreement and Cohen's kappa)."""
-    from sklearn.metrics import cohen_kappa_score
+    """First pass vs the blind second pass (``evals/unit_agreement.py``): n, raw agreement, Cohen's kappa, how made."""
+    from evals.unit_agreement import PASSES, load_unit_pairs, unit_agreement
 
-    first = {r["id"]: r["type"] for r in load_unit_labels()}
-    pairs = [(first[r["id"]], r["type"]) for r in load_unit_labels(SECOND) if r["id"] in first]
-    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
-    return {"n": len(pairs), "raw": round(sum(x == y for x, y in pairs) / len(pairs), 4),
-            "kappa": round(float(cohen_kappa_score(a, b)), 4),
-            "note": "second pass by the same AI-assistant session from the text alone; it had seen the first labels, so this is not an independent agreement measure"}
+    result = unit_agreement(load_unit_pairs())
+    return {"n": result["n"], "raw": result["agreement"], "kappa": result["cohen_kappa"], "passes": PASSES,
+            "note": "both passes by AI assistants (Claude, separate sessions; the second blind to the first); no human review"}
 
 
 def evaluate_units(embedder: Any, *, folds: int = 5, retrain: bool = False) -> dict[str, Any]:

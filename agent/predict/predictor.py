@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agent.predict.pooled import with_pooled_fallback
 from agent.predict.service import Prediction, predict_proposal
 from ingest.domain import Proposal
 from ingest.errors import NotFoundError
@@ -33,7 +34,9 @@ class StorePredictor:
         """The prediction of a stored proposal (recomputed when its content or update time changes)."""
         key = (int(proposal.id or 0), f"{proposal.content_hash}:{proposal.updated_at}")
         if key not in self._memo:
-            self._memo[key] = predict_proposal(self.store, proposal, stance=self.stance, bootstrap=self.bootstrap)
+            own = predict_proposal(self.store, proposal, stance=self.stance, bootstrap=self.bootstrap)
+            # a DAO too small for its own model gets the pooled cross-DAO model (agent.predict.pooled), labelled as such
+            self._memo[key] = with_pooled_fallback(self.store, proposal, own, stance=self.stance, bootstrap=self.bootstrap)
         return self._memo[key]
 
     def predict(self, proposal_id: int) -> dict[str, Any] | None:

@@ -6,17 +6,18 @@ Either way every citation is a retrieved post and every quoted span occurs verba
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agent.llm.backend import ChatBackend, ChatMessage, LLMError
 from agent.qa.compose import compose_answer, post_details
-from agent.qa.gate import answer_problems
 from agent.qa.scope import QuestionScope
+from agent.quality_gate import ANSWER_LIMITS, quality_gate
 from agent.report.faithfulness import strip_unsupported_quotes
 from agent.report.model import Faithfulness
 from embeddings.hybrid import Hit, HybridRetriever, RetrievalFilter
 
-__all__ = ["ASK_SYSTEM_PROMPT", "Answer", "answer_question", "ask_schema"]
+__all__ = ["ASK_SYSTEM_PROMPT", "Answer", "answer_problems", "answer_question", "ask_schema"]
 
 ASK_SYSTEM_PROMPT = (
     "You answer a question about a DAO's governance discussion using only the numbered posts given between "
@@ -25,6 +26,12 @@ ASK_SYSTEM_PROMPT = (
 )
 #: Room for three sentences and the post ids in JSON; a longer answer fails the gate anyway.
 ASK_MAX_TOKENS = 200
+
+
+def answer_problems(text: str, *, cited: Sequence[int], posts: Mapping[int, str]) -> list[str]:
+    """Why the model's answer must not be shown (empty: it passes the quality gate). ``posts``: the retrieved
+    posts' texts by id; ``cited``: the ids the answer cites."""
+    return list(quality_gate(text, ANSWER_LIMITS, cited_texts=[posts[p] for p in cited if p in posts]).problems)
 
 
 def ask_schema(post_ids: list[int]) -> dict[str, object]:

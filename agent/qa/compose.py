@@ -1,4 +1,6 @@
-"""An answer composed from the retrieved posts themselves: who said what, when, where, quoted verbatim with links.
+"""An answer composed from the retrieved posts themselves: who said what, when, where, quoted verbatim with links;
+an author on the proposer side of the thread's proposal is named as the proposing team (the report's evidence,
+:mod:`agent.qa.speakers`).
 
 Used whenever the model's answer fails the gate (or the model fails), so a member always gets an answer
 made of the DAO's own words. Each quote is one whole sentence (or its first words) of the cited post.
@@ -13,6 +15,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
+from agent.qa.speakers import proposer_side_by_thread
 from embeddings.hybrid import Hit
 from ingest.domain import Author, Post, Thread
 from ingest.store import Store
@@ -33,19 +36,22 @@ class PostDetails:
     author: str
     created_at: datetime | None
     thread_title: str
+    handle: str = ""
+    thread_id: int | None = None
 
 
 def post_details(store: Store, post_ids: Sequence[int]) -> dict[int, PostDetails]:
     with store.session() as session:
         rows = session.exec(
-            select(Post.id, Post.created_at, Author.handle, Author.display_name, Thread.title)
+            select(Post.id, Post.created_at, Author.handle, Author.display_name, Thread.title, Thread.id)
             .join(Thread, col(Thread.id) == Post.thread_id)
             .join(Author, col(Author.id) == Post.author_id, isouter=True)
             .where(col(Post.id).in_(list(post_ids)))
         ).all()
     return {
-        int(pid): PostDetails(author=(display or handle or "someone").strip(), created_at=created, thread_title=" ".join((title or "").split()))
-        for pid, created, handle, display, title in rows
+        int(pid): PostDetails(author=(display or handle or "someone").strip(), created_at=created, thread_title=" ".join((title or "").split()),
+                              handle=handle or "", thread_id=thread_id)
+        for pid, created, handle, display, title, thread_id in rows
     }
 
 
@@ -89,10 +95,13 @@ def compose_answer(question: str, hits: Sequence[Hit], store: Store, *, limit: i
                 seen_authors.add(who.author)
     if not chosen:
         return "", []
+    sides = proposer_side_by_thread(store, [d.thread_id for h, _ in chosen if (d := details.get(h.post_id)) and d.thread_id is not None])
     lines = ["The posts that best match your question, quoted as written:"]
     for number, (hit, sentence) in enumerate(chosen, start=1):
         who = details.get(hit.post_id)
         author = _QUOTE_MARKS.sub("'", who.author) if who else "someone"
+        if who is not None and who.thread_id is not None and who.handle in sides.get(who.thread_id, {}):
+            author += " (the proposing team)"
         when = f" on {who.created_at:%Y-%m-%d}" if who and who.created_at else ""
         where = f" in the thread {_QUOTE_MARKS.sub(chr(39), who.thread_title)}" if who and who.thread_title else ""
         quote = sentence.removesuffix("…")

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from agent.camps import NAMING_SYSTEM_PROMPT, naming_schema, split_units
 from agent.llm.backend import ChatBackend, ChatMessage, LLMError
+from agent.quality_gate import instruction_like
 from agent.report.digest import DIGEST_SYSTEM_PROMPT, digest_schema, model_summary, template_digest
 from agent.report.faithfulness import check_citations
-from agent.report.guard import instruction_like
 from agent.report.history import changes_since
 from agent.report.inputs import ReportInputs, load_inputs, topic_url
 from agent.report.model import (
@@ -37,6 +37,7 @@ from agent.report.model import (
 )
 from agent.report.room import STANCE_ORDER, read_room
 from agent.report.speakers import SpeakerPost, find_proposer_side
+from agent.report.version import builder_version
 from agent.stance.base import StanceClassifier
 from agent.units.types import TYPE_STANCE, TypedUnit, UnitType
 from ingest.domain import Proposal, utcnow
@@ -357,6 +358,7 @@ class ReportBuilder:
         stance_prompt = getattr(self.stance, "prompt_sha256", None)
         return {
             "concord_version": concord_version,
+            "builder_version": builder_version(),
             "chat_model": identity,
             "embedder": {"model_id": self.embedder.model_id, "weights_sha256": self.embedder.weights_sha256()},
             "stance_model": getattr(self.stance, "name", type(self.stance).__name__) if self.stance else None,

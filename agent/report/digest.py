@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from agent.llm.backend import ChatBackend, ChatMessage, LLMError
+from agent.quality_gate import REPORT_SUMMARY_LIMITS, quality_gate
 from agent.report.faithfulness import occurs_in
-from agent.report.guard import quality_gate
 from agent.report.model import (
     CampReport,
     Crux,
@@ -164,7 +164,7 @@ def model_summary(chat: ChatBackend, fallback: Summary, *, title: str, posts: di
             break
         sentences.append(SummarySentence(text=text, post_ids=cited))
     text = " ".join(s.text for s in sentences)
-    gate = quality_gate(text, faithful=not reason, unfaithful_reason=reason)
+    gate = quality_gate(text, REPORT_SUMMARY_LIMITS, unfaithful=reason)
     if not gate.ok:
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         faith.dropped.append({"post_id": None, "quote": None, "reason": f"model summary rejected by the quality gate ({gate.reason}); answer sha256:{digest}"})

@@ -134,3 +134,23 @@ def test_the_gate_passes_a_faithful_answer() -> None:
     posts = {1: "I am against the grant: the milestones are vague and the payout is front-loaded without clawbacks."}
     assert answer_problems("Bob is against the grant because “the milestones are vague” and the payout is front-loaded.",
                            cited=[1], posts=posts) == []
+
+
+def test_composed_answer_names_the_proposing_team_on_the_rarible_question(sample_store: Store) -> None:
+    """The Rarible thread's token-swap posts are Janabe's, the proposer's account: the answer says so, and never
+    says it of a community member it quotes."""
+    from agent.qa.speakers import proposer_side_by_thread
+
+    question = "What did delegates say about the Rarible token swap?"
+    scope = resolve_scope(sample_store, "arbitrum", question)
+    answer = answer_question(question, retriever=WordOverlapRetriever(sample_store), chat=None, k=5, scope=scope)  # type: ignore[arg-type]
+    assert answer.method == "composed"
+    lines = [line for line in answer.text.splitlines() if line.startswith("[")]
+    assert any(line.split(" wrote")[0].endswith("Janabe (the proposing team)") for line in lines), answer.text
+    assert "token swap" in answer.text
+    sides = proposer_side_by_thread(sample_store, {h.thread_id for h in answer.cited})
+    proposer_handles = {a for side in sides.values() for a in side}
+    assert "Janabe" in proposer_handles and "jengajojo" not in proposer_handles
+    for line in lines:
+        named_team = "(the proposing team)" in line.split(" wrote")[0]
+        assert named_team == any(line.startswith(f"[{n}] {a}") for n in range(1, 6) for a in proposer_handles), line

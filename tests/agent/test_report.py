@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlmodel import select
 
 from agent.camps import NAMING_SYSTEM_PROMPT
 from agent.llm import OpenAIChatBackend, default_gguf_path, file_sha256
@@ -23,8 +24,9 @@ from agent.report import (
     verify_report_file,
 )
 from agent.report.model import Faithfulness
+from agent.report.version import builder_version, code_digest
 from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache
-from ingest.domain import Post, content_hash
+from ingest.domain import Post, ReportRecord, content_hash
 from ingest.store import Store
 from tests.agent.conftest import RecordingChat
 from tests.embeddings.forum_data import INJECTION, add_post, make_forum
@@ -153,6 +155,41 @@ def test_report_goes_stale_on_new_or_edited_posts(built) -> None:  # type: ignor
     # posts of another thread never touch this proposal's report
     add_post(store, ids["thread_b"], "judy", "Unrelated fee talk.", 60, None)
     assert report_status(store, ids["proposal"]).current_post_ids == tuple(ids["posts_a"])
+
+
+def test_report_built_by_other_code_is_stale(built) -> None:  # type: ignore[no-untyped-def]
+    store, ids, _, _, generated = built
+    assert generated.report.manifest["builder_version"] == builder_version()
+    assert not report_status(store, ids["proposal"]).code_changed  # (the fixture's inputs may have been edited by another test)
+    with store.session() as session:
+        record = session.exec(select(ReportRecord).where(ReportRecord.proposal_id == ids["proposal"])).first()
+        original = dict(record.manifest)
+        record.manifest = original | {"builder_version": "concord.report/2+code.000000000000"}
+        session.add(record)
+    status = report_status(store, ids["proposal"])
+    assert status.stale and status.code_changed and "report code changed" in status.reason and "code.000000000000" in status.reason
+    with store.session() as session:  # a report stored before builder versions were recorded is stale too
+        record = session.exec(select(ReportRecord).where(ReportRecord.proposal_id == ids["proposal"])).first()
+        record.manifest = {k: v for k, v in original.items() if k != "builder_version"}
+        session.add(record)
+    assert "before builder versions were recorded" in report_status(store, ids["proposal"]).reason
+    with store.session() as session:
+        record = session.exec(select(ReportRecord).where(ReportRecord.proposal_id == ids["proposal"])).first()
+        record.manifest = original
+        session.add(record)
+    assert not report_status(store, ids["proposal"]).code_changed
+
+
+def test_builder_code_digest_follows_the_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "builder.py").write_text("A = 1\n")
+    (tmp_path / "quality_gate.py").write_text("B = 2\n")
+    (tmp_path / "unrelated.py").write_text("C = 3\n")
+    before = code_digest(tmp_path)
+    (tmp_path / "unrelated.py").write_text("C = 4\n")
+    assert code_digest(tmp_path) == before
+    (tmp_path / "report" / "builder.py").write_text("A = 2\n")
+    assert code_digest(tmp_path) != before
 
 
 class TruncatingChat(RecordingChat):

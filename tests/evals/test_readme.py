@@ -42,6 +42,20 @@ def _bench_result() -> dict:
                       "ratio": None, "baseline_name": "", "note": "", "vs_smallest": None}]}
 
 
+def _ask_result(model: str, methods: dict) -> dict:
+    rows = [{"id": "q1", "answer": "[1] Janabe (the proposing team) wrote: “We’ll take the token swap out.”"},
+            {"id": "q2", "answer": "[1] Bob wrote: “No.”"}]
+    return {"questions": 2, "model": model, "answered": 1.0, "cites_relevant": 0.5, "unsupported_quotes": 0, "methods": methods,
+            "model_rejections": {"too short": 1, "the model failed": 2}, "rows": rows}
+
+
+def _pooled_result() -> dict:
+    return {"dao": "arbitrum", "cutoff": "targets opened before 2025-01-01", "daos_in_pool": ["arbitrum", "compound"],
+            "pooled_used": {"when": "arbitrum alone has fewer than 30 closed proposals", "n": 10, "pass_rate": 0.7, "brier_pooled": 0.2, "brier_base_rate": 0.25},
+            "all_with_a_pooled_model": {"n": 30, "pass_rate": 0.8, "brier_pooled": 0.21, "brier_base_rate": 0.18},
+            "where_the_own_model_trains": {"n": 20, "pass_rate": 0.85, "brier_pooled": 0.22, "brier_own": 0.19, "brier_base_rate": 0.15}}
+
+
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
     """predict/stance/report results as committed; faithfulness, bench and retrieval from small fixture objects."""
@@ -53,6 +67,9 @@ def results(tmp_path: Path) -> Path:
     (out / "faithfulness.json").write_text(json.dumps(_faithfulness_result()))
     (out / "bench.json").write_text(json.dumps(_bench_result()))
     (out / "retrieval.json").write_text(json.dumps(_retrieval_result()))
+    (out / "ask.json").write_text(json.dumps(_ask_result("smollm2", {"composed": 2})))
+    (out / "ask-no-model.json").write_text(json.dumps(_ask_result("none", {"composed": 2})))
+    (out / "predict_pooled.json").write_text(json.dumps(_pooled_result()))
     return out
 
 
@@ -71,6 +88,12 @@ def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
     assert "| concord | exact | 5 | 1.000 | 1.000 | 1.000 | 0 | 0 |" in block
     assert "| substring | all | 12 | 0.500 | 0.250 | 0.333 | 1 | 3 |" in block
     assert "| verbatim | supported | 5 | 5 | 4 |" in block
+    ask = render_block("ask-quality", results)
+    assert "| configured model `smollm2` | 2 | 1.000 | 0.500 | 0 | composed 2 | 1 of 2 |" in ask
+    assert "| no model (`--no-model`) | 2 |" in ask and "the model failed (2); too short (1)." in ask
+    pooled = render_block("predict-pooled", results)
+    assert "| where the pooled model is used (arbitrum alone has fewer than 30 closed proposals) | 10 | 0.700 | 0.200 | – | 0.250 |" in pooled
+    assert "| where the DAO-only model trains | 20 | 0.850 | 0.220 | 0.190 | 0.150 |" in pooled
     bench = render_block("bench-figures", results)
     assert bench.startswith("One run, 2 CPUs, 12.5 s; load average (1 min) 1.5 before, 2.25 after.")
     assert "| embedding | 1,024 | 30.25 | 10 | texts/s | 3.02x | 1x | stock encode | cosine min 0.99999 |" in bench

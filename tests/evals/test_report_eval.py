@@ -7,13 +7,14 @@ import json
 import pytest
 from sqlmodel import col, select
 
-from agent.report import ReportBuilder
 from agent.predict.predictor import StorePredictor
+from agent.report import ReportBuilder
 from agent.report.prediction import report_predictor
 from agent.stance.trained import load_trained_stance
 from embeddings import SentenceTransformerEmbedder
 from evals.readme import render_block
 from evals.report_eval import NullChat, inject, load_corpus
+from governance.reports import real_prediction
 from ingest.domain import Post, Proposal
 from ingest.store import Store
 
@@ -65,10 +66,14 @@ def test_injection_corpus_changes_nothing_but_itself(sample_store: Store, minilm
 
 
 def test_rarible_report_reads_the_room(sample_store: Store, minilm: SentenceTransformerEmbedder) -> None:
-    builder = ReportBuilder(sample_store, embedder=minilm, chat=NullChat(), stance=load_trained_stance(embedder=minilm))
+    builder = ReportBuilder(sample_store, embedder=minilm, chat=NullChat(), stance=load_trained_stance(embedder=minilm),
+                            predictor=report_predictor(StorePredictor(sample_store, bootstrap=0)))
     with sample_store.session() as session:
         rarible = session.exec(select(Proposal).where(Proposal.external_id == RARIBLE)).one()
     report = builder.build(int(rarible.id))
+    # Arbitrum had 21 closed proposals before it (its own model needs 30): the pooled model predicts, and says so
+    assert report.prediction is not None and "pooled model, trained on 103 closed proposals of 2 DAOs (arbitrum 21, compound 82)" in report.prediction.model
+    assert real_prediction(report.to_data())[0] == report.prediction.probability_pass
     assert [m.author for m in report.proposer_side.members] == ["Janabe"] and report.proposer_side.posts == 6
     assert {m for c in report.camps for m in c.members} == {"Usain", "jengajojo"} and sum(c.people for c in report.camps) == 2
     swap = [c for c in report.requested_changes if c.answer and "token swap" in c.answer.quote]
