@@ -108,12 +108,24 @@ def open_draft_writers(settings: ConcordSettings, *, tuned: BodyWriter | None = 
 
 class DraftingService:
     """The drafter every face calls: the governance service's stored, audited drafts, written by the writer the
-    settings choose (the tuned drafter is loaded once and kept)."""
+    settings choose (the tuned drafter is loaded once and kept), with prior art's objections read from the room
+    structure of each earlier discussion (cached under ``<data_dir>/cache/prior-art-rooms``)."""
 
     def __init__(self, governance: GovernanceService, *, settings: ConcordSettings) -> None:
         self.governance = governance
         self.settings = settings
         self._tuned: BodyWriter | None = None
+        self.rooms = self._room_source()
+
+    def _room_source(self) -> Any:
+        """Prior art's objections from the room structure (needs the sentence encoder the retriever uses)."""
+        embedder = getattr(self.governance.post_retriever, "embedder", None)
+        if embedder is None:
+            return None
+        from governance.prior_rooms import RoomStructureSource
+
+        return RoomStructureSource(self.governance.store, embedder=embedder,
+                                   cache_dir=self.settings.data_dir / "cache" / "prior-art-rooms")
 
     @property
     def writer(self) -> str:
@@ -125,4 +137,5 @@ class DraftingService:
         if self.writer == "tuned" and self._tuned is None:
             self._tuned = _tuned_drafter(self.settings)
         with open_draft_writers(self.settings, tuned=self._tuned) as writers:
-            return self.governance.draft(dao=dao, idea=idea, chat=writers.chat, body_writer=writers.body, **options)
+            return self.governance.draft(dao=dao, idea=idea, chat=writers.chat, body_writer=writers.body, rooms=self.rooms,
+                                         **options)

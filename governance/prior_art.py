@@ -3,8 +3,9 @@ encoder), each with its outcome, vote shares and the objections and requested ch
 a warning when one is a near-duplicate of the idea.
 
 Objections come through :class:`RoomSource`; :class:`StoredRoomSource` reads the stored consensus reports' JSON
-(``requested_changes``, ``camps``, ``cruxes``) and, for proposals without a report, picks sentences with objection
-cues from the proposal's own discussion thread. Forum text is quoted as data, never followed.
+(``requested_changes``, ``camps``, ``cruxes``), and :class:`governance.prior_rooms.RoomStructureSource` (what the
+drafting service uses) computes the same room structure for a discussion that has no stored report. Forum text is
+quoted as data, never followed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from embeddings.hybrid import tokenize
 from ingest.domain import Dao, Post, Proposal, Thread
 from ingest.domain.reports import ReportRecord
 
-__all__ = ["NEAR_DUPLICATE", "Point", "PriorArt", "PriorProposal", "RoomSource", "StoredRoomSource", "TextEmbedder",
+__all__ = ["NEAR_DUPLICATE", "NOT_READ", "Point", "discussion_thread", "PriorArt", "PriorProposal", "RoomSource", "StoredRoomSource", "TextEmbedder",
            "find_prior_art"]
 
 #: MiniLM cosine at or above which the best match is flagged as a near-duplicate of the idea (set by reading a
@@ -36,13 +37,6 @@ EMBED_CHARS = 300
 #: How many BM25 candidates the encoder reranks (keeps a cold first draft to a few seconds).
 SHORTLIST = 40
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_OBJECTION_CUE = re.compile(
-    r"\b(concern(ed|s)?|oppose|against|worr(y|ied)|risk(s|y)?|too (high|much|expensive|early)|overpriced|"
-    r"unclear|not convinced|disagree|instead|lack of|no clear|excessive)\b", re.IGNORECASE)
-_CHANGE_CUE = re.compile(r"\b(should|would suggest|suggest|recommend|please (add|consider)|could you|would like to see|"
-                         r"needs? to|consider (adding|reducing|splitting))\b", re.IGNORECASE)
-_PROPOSER_VOICE = re.compile(r"^\W*(instead,?\s+|however,?\s+)?(we|our|us)\b", re.IGNORECASE)  # the team answering
 _TOPIC = re.compile(r"/t/(?:[^/]+/)?(\d+)")
 
 
@@ -73,6 +67,8 @@ class RoomSource(Protocol):
     """The main objections and requested changes of one stored proposal's discussion."""
 
     def points(self, session: Session, proposal: Proposal, *, limit: int = 3) -> RoomPoints: ...
+
+    def thread_points(self, session: Session, thread: Thread, *, limit: int = 3) -> RoomPoints: ...
 
 
 def _citation(c: Any) -> tuple[str, str | None, int | None] | None:
@@ -112,10 +108,11 @@ def _unique(points: list[Point]) -> list[Point]:
 
 
 class StoredRoomSource:
-    """Reads the newest stored report of a proposal (its JSON export); without one, quotes cue sentences from the
-    proposal's discussion thread (``method`` says which)."""
+    """Reads the newest stored report of a proposal (its JSON export). Without one there is nothing to quote here:
+    :class:`governance.prior_rooms.RoomStructureSource` computes the room structure instead."""
 
-    def points(self, session: Session, proposal: Proposal, *, limit: int = 3) -> RoomPoints:
+    def stored_points(self, session: Session, proposal: Proposal, *, limit: int = 3) -> RoomPoints | None:
+        """The points of the proposal's newest stored report, or None when none is stored or readable."""
         record = session.exec(select(ReportRecord).where(ReportRecord.proposal_id == proposal.id)
                               .order_by(col(ReportRecord.created_at).desc())).first()
         if record is not None and record.path:
@@ -125,38 +122,21 @@ class StoredRoomSource:
                 data = None
             if isinstance(data, dict):
                 return points_from_report(data, limit=limit)
-        return self._from_thread(session, proposal, limit=limit)
+        return None
 
-    def _from_thread(self, session: Session, proposal: Proposal, *, limit: int) -> RoomPoints:
-        thread = _discussion_thread(session, proposal)
-        if thread is None:
-            return RoomPoints(method="discussion thread not stored")
-        return thread_points(session, thread, limit=limit)
+    def points(self, session: Session, proposal: Proposal, *, limit: int = 3) -> RoomPoints:
+        found = self.stored_points(session, proposal, limit=limit)
+        return found if found is not None else RoomPoints(method=NOT_READ)
 
-
-def thread_points(session: Session, thread: Thread, *, limit: int = 3) -> RoomPoints:
-    """Objection and requested-change sentences (by cue words) from a thread's replies."""
-    posts = session.exec(select(Post).where(Post.thread_id == thread.id, col(Post.deleted).is_(False))
-                         .order_by(col(Post.id))).all()
-    objections: list[Point] = []
-    changes: list[Point] = []
-    proposer = posts[0].author_id if posts else None
-    for post in posts[1:]:  # the first post is the proposal itself; its author's replies are answers, not objections
-        if proposer is not None and post.author_id == proposer:
-            continue
-        for sentence in _SENTENCE.split(" ".join(post.text.split())):
-            if not 30 <= len(sentence) <= 300 or _PROPOSER_VOICE.match(sentence):
-                continue
-            if _OBJECTION_CUE.search(sentence) and len(objections) < limit:
-                objections.append(Point("objection", sentence, post.url, post.id))
-                break
-            if _CHANGE_CUE.search(sentence) and len(changes) < limit:
-                changes.append(Point("requested_change", sentence, post.url, post.id, status="open"))
-                break
-    return RoomPoints(_unique(objections), _unique(changes), "objection and request cue words in the discussion thread")
+    def thread_points(self, session: Session, thread: Thread, *, limit: int = 3) -> RoomPoints:
+        return RoomPoints(method=NOT_READ)
 
 
-def _discussion_thread(session: Session, proposal: Proposal) -> Thread | None:
+#: Why a prior proposal shows no objections when its discussion's structure was not computed.
+NOT_READ = "no stored consensus report, and the discussion was not read (no sentence encoder configured)"
+
+
+def discussion_thread(session: Session, proposal: Proposal) -> Thread | None:
     """The forum thread of a proposal: by its discussion link, else a thread of the DAO with the same title."""
     from ingest.domain import Source
 
@@ -289,7 +269,7 @@ def find_prior_art(session: Session, *, dao_slug: str, idea: str, embedder: Text
     for i in ranked:
         p = rows[i]
         if isinstance(p, Thread):
-            pts = thread_points(session, p)
+            pts = rooms.thread_points(session, p)
             found.append(PriorProposal(
                 proposal_id=0, title=p.title, url=p.url, created=p.created_at.date().isoformat() if p.created_at else None,
                 outcome=None, vote_shares=None, similarity=round(float(sims[i]), 3), objections=pts.objections,

@@ -139,7 +139,7 @@ def _title(example: Example) -> str:
 
 
 def run_draft_finetune(store: Store, *, dao: str, config: TrainConfig, template: Sequence[str], test_share: float = 0.25,
-                       max_test: int = 12, generate: int = 4, max_new_tokens: int = 320, on_step: Any = None) -> DraftRun:
+                       max_test: int = 12, generate: int = 3, max_new_tokens: int = 256, on_step: Any = None) -> DraftRun:
     """Train on the older passed proposals, hold out the newest ``test_share`` (never trained on), and score both:
     perplexity of the held-out bodies, and greedy drafts of held-out titles asked for the ``template`` headings."""
     from peft import PeftModel
