@@ -43,7 +43,9 @@ def test_the_drafting_service_loads_the_tuned_drafter_once(tmp_path: Path) -> No
     class Governance:
         post_retriever = None
         store = None
-        seen: list[object] = []
+
+        def __init__(self) -> None:
+            self.seen: list[object] = []
 
         def draft(self, **kw: object) -> dict[str, object]:
             self.seen.append(kw["body_writer"])
