@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["draft_text", "expectation_lines", "prior_art_lines"]
+__all__ = ["draft_text", "expectation_lines", "prior_art_lines", "writer_line"]
 
 
 def _shares(shares: dict[str, float] | None) -> str:
@@ -40,6 +40,22 @@ def expectation_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def writer_line(result: dict[str, Any]) -> str:
+    """Who wrote which section, in one line: "Written by model X: Abstract, Motivation; composed: Timeline, …",
+    with each refused model reply's reason."""
+    groups: dict[str, list[str]] = {}
+    refused: list[str] = []
+    for heading, how in (result.get("written_by") or {}).items():
+        if how.startswith("composed (model reply refused: "):
+            refused.append(f"{heading} ({how.removeprefix('composed (model reply refused: ').rstrip(')')})")
+            how = "composed"
+        groups.setdefault(how, []).append(heading)
+    if not groups:
+        return ""
+    line = "Written by " + "; ".join(f"{how}: {', '.join(h)}" for how, h in groups.items())
+    return line + (f". Model text refused by the gate for {'; '.join(refused)}." if refused else ".")
+
+
 def draft_text(result: dict[str, Any], *, with_body: bool = True) -> str:
     parts = [f"# {result.get('title', 'Draft')}"]
     prior = prior_art_lines(result)
@@ -49,5 +65,7 @@ def draft_text(result: dict[str, Any], *, with_body: bool = True) -> str:
     if expect:
         parts.append("What to expect:\n" + "\n".join(expect))
     if with_body:
+        if written := writer_line(result):
+            parts.append(written)
         parts.append(result.get("body", ""))
     return "\n\n".join(parts)

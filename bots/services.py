@@ -14,7 +14,7 @@ field          service                                            built by
 ``predictor``  calibrated outcome predictions                     :func:`agent.predict.predictor.build_predictor`
 ``reports``    stored consensus reports (stale-aware)             :func:`agent.report.stored.build_report_provider`
 ``governance`` Safe actions, approvals, drafting, recommendations :func:`governance.service.build_governance`
-``drafter``    proposal drafts (the governance service's drafts)  the same object as ``governance``
+``drafter``    proposal drafts, written by ``[draft] writer``     :class:`governance.draft_writers.DraftingService`
 ``ingestion``  ingestion jobs, in-process or queued               :func:`ingest.queue.runner.build_ingestion`
 =============  =================================================  ==========================================
 """
@@ -31,6 +31,7 @@ from agent.predict.predictor import StorePredictor, build_predictor
 from agent.qa import QAService, build_qa
 from agent.report.stored import StoredReports, build_report_provider
 from embeddings.retrievers import DaoRetrievers, build_retrievers
+from governance.draft_writers import DraftingService
 from governance.service import GovernanceService, build_governance
 from ingest.errors import ConcordError
 from ingest.queue.runner import Ingestion, build_ingestion
@@ -47,7 +48,8 @@ class ServiceUnavailable(ConcordError, RuntimeError):
 
 
 class Drafter(Protocol):
-    """Proposal drafts from the discussion, stored for review and never submitted (the governance service)."""
+    """Proposal drafts from the discussion, stored for review and never submitted (the governance service's drafts,
+    written by the chat model, the tuned drafter or composition as ``[draft] writer`` says)."""
 
     def draft(self, *, dao: str, idea: str) -> dict[str, Any]: ...
 
@@ -134,8 +136,9 @@ def wire(services: Services) -> Services:
     services.predictor = _built(services, "predictor", lambda: build_predictor(settings, store=opened))
     services.reports = _built(services, "reports", lambda: build_report_provider(settings, store=opened))
     services.governance = _built(services, "governance", lambda: build_governance(settings, store=opened, post_retriever=retrievers))
-    services.drafter = services.governance
-    if services.governance is None:
-        services.missing["drafter"] = services.missing["governance"]
+    if services.governance is not None:
+        services.drafter = DraftingService(services.governance, settings=settings)
+    else:
+        services.drafter, services.missing["drafter"] = None, services.missing["governance"]
     services.ingestion = _built(services, "ingestion", lambda: build_ingestion(settings, store=opened))
     return services

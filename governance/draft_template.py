@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 
 from ingest.domain import Dao, Proposal
 
-__all__ = ["ROLES", "DraftTemplate", "TemplateSection", "heading_role", "learn_template", "proposal_headings"]
+__all__ = ["ROLES", "DraftTemplate", "TemplateSection", "heading_role", "learn_template", "proposal_headings",
+           "split_sections"]
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,4}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _BOLD_HEADING = re.compile(r"^\s{0,3}\*\*([^*\n]{3,60})\*\*\s*:?\s*$", re.MULTILINE)
@@ -54,16 +55,31 @@ def heading_role(heading: str) -> str | None:
     return None
 
 
+def _heading_spans(body: str) -> list[tuple[int, int, str]]:
+    """(start, end, cleaned name) of each section heading line, in order, first occurrence of a name only."""
+    found = [(m.start(), m.end(), m.group(1)) for m in _MD_HEADING.finditer(body or "")]
+    found += [(m.start(), m.end(), m.group(1)) for m in _BOLD_HEADING.finditer(body or "")]
+    out: list[tuple[int, int, str]] = []
+    names: set[str] = set()
+    for start, end, raw in sorted(found):
+        name = _clean(raw)
+        if 2 < len(name) <= 60 and not name.lower().startswith(("category", "submitted by", "author")) and name not in names:
+            names.add(name)
+            out.append((start, end, name))
+    return out
+
+
 def proposal_headings(body: str) -> list[str]:
     """The section headings of one proposal body, in order (markdown ``#`` headings and bold-only lines)."""
-    found = [(m.start(), m.group(1)) for m in _MD_HEADING.finditer(body or "")]
-    found += [(m.start(), m.group(1)) for m in _BOLD_HEADING.finditer(body or "")]
-    out: list[str] = []
-    for _, raw in sorted(found):
-        name = _clean(raw)
-        if 2 < len(name) <= 60 and not name.lower().startswith(("category", "submitted by", "author")) and name not in out:
-            out.append(name)
-    return out
+    return [name for _, _, name in _heading_spans(body)]
+
+
+def split_sections(body: str) -> list[tuple[str, str]]:
+    """``(heading, text)`` for each section of a proposal body, in order; the text runs to the next heading (a
+    repeated heading's text stays with the section above it). Text before the first heading is not returned."""
+    spans = _heading_spans(body)
+    ends = [start for start, _, _ in spans[1:]] + [len(body or "")]
+    return [(name, (body or "")[end:stop].strip()) for (_, end, name), stop in zip(spans, ends)]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from ingest.errors import InputError
 
 if TYPE_CHECKING:
     from agent.llm import ChatBackend
+    from governance.draft_writers import BodyWriter
 
 __all__ = [
     "Draft",
@@ -188,6 +189,7 @@ def build_draft(
     rooms: RoomSource | None = None,
     chat: ChatBackend | None = None,
     expect: Callable[[str, str], dict[str, Any] | None] | None = None,
+    body_writer: BodyWriter | None = None,
 ) -> Draft:
     """Draft a proposal for ``dao_slug`` from ``idea`` in the DAO's own template, citing the ``k`` most relevant
     posts, with the most similar earlier proposals first (``embedder``: MiniLM; BM25 without) and, when ``expect``
@@ -218,7 +220,7 @@ def build_draft(
     space = dao.snapshot_space or f"{dao_slug}.eth"
     sections, how = compose_sections(template, ComposeInput(
         dao_name=dao.name or dao_slug, space=space, idea=idea, title=draft_title, citations=citations,
-        actions=list(actions), prior_art=prior, now=now, voting_days=voting_days), chat=chat)
+        actions=list(actions), prior_art=prior, now=now, voting_days=voting_days), chat=chat, body_writer=body_writer)
     draft = Draft(
         dao=dao_slug,
         title=draft_title,

@@ -235,6 +235,8 @@ class GovernanceService:
         author: str | None = None,
         governor_address: str | None = None,
         chat: Any = None,
+        body_writer: Any = None,
+        rooms: Any = None,
     ) -> dict[str, Any]:
         """Draft a proposal (stored, audited, never submitted) and return it with its id, prior art and P(pass)."""
         from embeddings.keyword import KeywordRetriever
@@ -248,6 +250,7 @@ class GovernanceService:
                 author=author or ZERO_ADDRESS,
                 governor_address=governor_address or (self.chain.governor.address if self.chain is not None else None),
                 embedder=getattr(self.post_retriever, "embedder", None), chat=chat, expect=self._draft_expectation(dao),
+                body_writer=body_writer, rooms=rooms,
             )
             dao_row = session.exec(select(Dao).where(Dao.slug == dao)).one()
             view = draft.as_dict()

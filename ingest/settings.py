@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
@@ -29,6 +29,7 @@ __all__ = [
     "ChainSettings",
     "ConcordSettings",
     "DiscordSettings",
+    "DraftSettings",
     "EmbeddingSettings",
     "GovernancePolicy",
     "LLMSettings",
@@ -159,6 +160,26 @@ class GovernancePolicy(BaseModel):
     )
 
 
+class DraftSettings(BaseModel):
+    """Who writes a draft's prose sections (`concord draft`, the dashboard's draft page, Discord /draft). Whatever
+    writes, each section passes a quality gate or is composed deterministically from the idea and the discussion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    writer: Literal["auto", "chat", "tuned", "composed"] = Field(
+        "auto",
+        description=(
+            "'auto': the tuned drafter when tuned_model is set, else the chat model when llm.base_url names a running "
+            "server (vLLM or `concord llm serve`), else composition; 'chat': the configured chat model (starting the "
+            "embedded one if needed); 'tuned': the drafter from `concord finetune train --task draft`; 'composed': no model"
+        ),
+    )
+    tuned_model: str | None = Field(
+        None, description="Name of a drafter trained by `concord finetune train --task draft --name NAME` (see `concord finetune list`)"
+    )
+    max_new_tokens: int = Field(320, ge=32, le=2048, description="Tokens the tuned drafter may write per draft")
+
+
 class AgentDaoSettings(BaseModel):
     """One DAO the agent loop watches (``[agent.daos.<slug>]`` in concord.toml)."""
 
@@ -215,6 +236,7 @@ class ConcordSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: GovernancePolicy = Field(default_factory=GovernancePolicy)
+    draft: DraftSettings = Field(default_factory=DraftSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 

@@ -1,10 +1,17 @@
-"""The draft task: LoRA on the DAO's passed proposals (title -> body, before 2025), evaluated on later passed
-proposals it never saw: perplexity of their bodies under the tuned model and its base, and greedy drafts for their
-titles (whose headings a caller compares with the DAO's template)."""
+"""The draft task: LoRA on the DAO's passed proposals before 2025, taught to write a proposal in the sections its
+prompt names. Each example is "title + the proposal's own section headings, in order -> the body rewritten as
+``## Heading`` sections, each cut to a few sentences", so the headings, their order and the markdown form fit in the
+token budget the model is trained on. Evaluated on later passed proposals it never saw: perplexity of their bodies
+(same format) under the tuned model and its base, and greedy drafts whose prompt names the DAO's template headings
+(which a caller compares with the template).
+
+The same prompt (:func:`draft_messages`) is what the tuned drafter is asked at drafting time.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,10 +24,15 @@ from ingest.domain import Dao, Proposal
 from ingest.errors import InputError
 from ingest.store import Store
 
-__all__ = ["DraftRun", "draft_examples", "run_draft_finetune"]
+__all__ = ["DraftRun", "draft_examples", "draft_messages", "run_draft_finetune", "sectioned_body"]
 
 CUTOFF = datetime(2025, 1, 1, tzinfo=UTC)
-BODY_CHARS = 900
+#: Characters kept of each section's text (whole words; ~25 tokens), so a 5-7 section body fits in 384 tokens.
+SECTION_CHARS = 100
+#: At most this many sections per example (the rest of a long proposal is dropped).
+MAX_SECTIONS = 7
+#: A proposal needs at least this many headings to teach structure.
+MIN_SECTIONS = 3
 
 
 def _when(p: Proposal) -> datetime | None:
@@ -28,26 +40,55 @@ def _when(p: Proposal) -> datetime | None:
     return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
+def draft_messages(dao_name: str, title: str, headings: Sequence[str]) -> list[dict[str, str]]:
+    """The drafter's prompt: write the proposal titled ``title`` in ``headings``' sections, in that order."""
+    return [
+        {"role": "system", "content": f"You write governance proposals for {dao_name} in its usual structure."},
+        {"role": "user", "content": f"Write the proposal titled: {title}\nSections, in this order: {'; '.join(headings)}"},
+    ]
+
+
+def _cut(text: str, limit: int) -> str:
+    flat = " ".join(text.replace("*", "").split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " …"
+
+
+def sectioned_body(body: str, *, title: str = "") -> tuple[list[str], str] | None:
+    """(headings, the body as ``## Heading`` sections each cut to SECTION_CHARS), or None when the body has fewer
+    than MIN_SECTIONS non-empty sections. A heading repeating the title is not a section."""
+    from governance.draft_template import split_sections
+
+    own_title = " ".join(title.lower().split())
+    sections = [(h, _cut(t, SECTION_CHARS)) for h, t in split_sections(body)
+                if t.strip() and " ".join(h.lower().split()) != own_title][:MAX_SECTIONS]
+    if len(sections) < MIN_SECTIONS:
+        return None
+    return [h for h, _ in sections], "\n\n".join(f"## {h}\n\n{t}" for h, t in sections)
+
+
 def draft_examples(store: Store, dao: str) -> list[Example]:
-    """One example per passed proposal dated before 2025, oldest first (same-title duplicates dropped)."""
+    """One example per structured passed proposal dated before 2025, oldest first (same-title duplicates dropped)."""
     with store.session() as session:
         row = session.exec(select(Dao).where(Dao.slug == dao)).first()
         if row is None:
             raise InputError(f"Unknown DAO {dao!r}; ingest it first.")
         proposals = session.exec(select(Proposal).where(Proposal.dao_id == row.id, Proposal.outcome == "passed")
                                  .order_by(col(Proposal.id))).all()
-        name = row.name
+    name = _dao_name(store, dao)
     seen: set[str] = set()
     out = []
     for p in sorted((p for p in proposals if (w := _when(p)) is not None and w < CUTOFF and len(p.body or "") > 200),
                     key=lambda p: (_when(p), p.id)):
         key = " ".join(p.title.lower().split())
-        if key in seen:
+        shaped = sectioned_body(p.body or "", title=p.title)
+        if key in seen or shaped is None:
             continue
         seen.add(key)
-        out.append(Example(task="draft", messages=[
-            {"role": "system", "content": f"You write governance proposals for {name} in its usual structure."},
-            {"role": "user", "content": f"Write the proposal titled: {p.title}"}], answer=(p.body or "")[:BODY_CHARS], ref=str(p.id)))
+        headings, answer = shaped
+        out.append(Example(task="draft", messages=draft_messages(name, p.title, headings), answer=answer, ref=str(p.id)))
     return out
 
 
@@ -76,35 +117,50 @@ def _perplexity(model: Any, tokenizer: Any, examples: list[Example], max_length:
     return round(math.exp(total / max(tokens, 1)), 3)
 
 
-def _generate(model: Any, tokenizer: Any, example: Example, max_new_tokens: int) -> str:
+def generate_text(model: Any, tokenizer: Any, messages: list[dict[str, str]], max_new_tokens: int) -> str:
+    """Greedy continuation of a chat prompt (what the tuned drafter writes at drafting time too)."""
     import torch
 
-    prompt = tokenizer.apply_chat_template(example.messages, add_generation_prompt=True, tokenize=False)
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(model.device)
     with torch.no_grad():
         out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     return str(tokenizer.decode(out[0][ids.shape[1]:], skip_special_tokens=True))
 
 
-def run_draft_finetune(store: Store, *, dao: str, config: TrainConfig, test_share: float = 0.25, max_test: int = 12,
-                       generate: int = 3, max_new_tokens: int = 160, on_step: Any = None) -> DraftRun:
-    """Train on the older passed proposals, hold out the newest ``test_share`` (never trained on), and score both."""
+def _dao_name(store: Store, dao: str) -> str:
+    with store.session() as session:
+        row = session.exec(select(Dao).where(Dao.slug == dao)).first()
+        return (row.name if row is not None else None) or dao
+
+
+def _title(example: Example) -> str:
+    return example.messages[1]["content"].split("\n", 1)[0].removeprefix("Write the proposal titled: ")
+
+
+def run_draft_finetune(store: Store, *, dao: str, config: TrainConfig, template: Sequence[str], test_share: float = 0.25,
+                       max_test: int = 12, generate: int = 3, max_new_tokens: int = 256, on_step: Any = None) -> DraftRun:
+    """Train on the older passed proposals, hold out the newest ``test_share`` (never trained on), and score both:
+    perplexity of the held-out bodies, and greedy drafts of held-out titles asked for the ``template`` headings."""
     from peft import PeftModel
 
     from agent.finetune.model import load_base, resolve_device
 
     examples = draft_examples(store, dao)
     if len(examples) < 8:
-        raise InputError(f"{dao} has {len(examples)} passed proposals with a body before 2025; the draft task needs 8+.")
+        raise InputError(f"{dao} has {len(examples)} passed proposals with {MIN_SECTIONS}+ sections before 2025; the draft "
+                         "task needs 8+ (ingest more of its history).")
     cut = int(len(examples) * (1 - test_share))
     train, test = examples[:cut], examples[cut:][:max_test]
     result = train_lora(train, config, on_step=on_step)
     device = resolve_device(config.device)
     base, tokenizer = load_base(config.base, device=device)
     ppl_base = _perplexity(base, tokenizer, test, config.max_length, device)
-    gens = [{"ref": e.ref, "title": e.messages[1]["content"], "base": _generate(base, tokenizer, e, max_new_tokens)} for e in test[:generate]]
+    name = _dao_name(store, dao)
+    prompts = [(e, draft_messages(name, _title(e), template)) for e in test[:generate]]
+    gens = [{"ref": e.ref, "title": _title(e), "base": generate_text(base, tokenizer, m, max_new_tokens)} for e, m in prompts]
     tuned = PeftModel.from_pretrained(base, str(result.adapter_dir))
     ppl_tuned = _perplexity(tuned, tokenizer, test, config.max_length, device)
-    for g, e in zip(gens, test):
-        g["tuned"] = _generate(tuned, tokenizer, e, max_new_tokens)
+    for g, (_, m) in zip(gens, prompts):
+        g["tuned"] = generate_text(tuned, tokenizer, m, max_new_tokens)
     return DraftRun(result, len(train), len(test), ppl_base, ppl_tuned, gens)

@@ -25,17 +25,20 @@ def structure_agreement(text: str, template_headings: list[str]) -> float:
 
 def train_draft(cli: Any, *, dao: str, name: str, config: Any, on_step: Any, results: Path | None) -> dict[str, Any]:
     from agent.finetune.draft_task import run_draft_finetune
+    from agent.finetune.registry import TunedModel, register_model
     from governance.draft_template import learn_template
 
-    run = run_draft_finetune(cli.store(), dao=dao, config=config, on_step=on_step)
     with cli.store().session() as session:
         template = learn_template(session, dao)
+    run = run_draft_finetune(cli.store(), dao=dao, config=config, template=template.headings, on_step=on_step)
     base_agree = [structure_agreement(g["base"], template.headings) for g in run.generations]
     tuned_agree = [structure_agreement(g["tuned"], template.headings) for g in run.generations]
     out = {
         "task": "draft", "dao": dao, "name": name, "steps": run.train.steps, "seconds": run.train.seconds,
         "device": run.train.device, "n_train": run.n_train, "n_test": run.n_test,
-        "split": "passed proposals before 2025, oldest 75% train, newest 25% held out (never trained on)",
+        "split": "structured passed proposals before 2025, oldest 75% train, newest 25% held out (never trained on)",
+        "format": "title + the proposal's own headings -> '## Heading' sections of <= 170 characters each; drafts are "
+                  "asked for the template's headings",
         "perplexity": {"base": run.perplexity_base, "tuned": run.perplexity_tuned},
         "template": template.headings, "template_basis": template.basis,
         "structure_agreement": {"base": round(sum(base_agree) / max(len(base_agree), 1), 3),
@@ -43,6 +46,11 @@ def train_draft(cli: Any, *, dao: str, name: str, config: Any, on_step: Any, res
                                 "n_generated": len(run.generations)},
         "losses": run.train.losses, "adapter": str(run.train.adapter_dir), "generations": run.generations,
     }
+    register_model(cli.settings, TunedModel(
+        name=name, base=config.base, adapter_dir=str(run.train.adapter_dir), adapter_gguf=None, dao=dao,
+        steps=run.train.steps, config={"task": "draft", "max_length": config.max_length, "epochs": config.epochs},
+        counts={"train": run.n_train, "test": run.n_test},
+        evaluation={"perplexity": out["perplexity"], "structure_agreement": out["structure_agreement"]}))
     if results is not None:
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps(out, indent=2))

@@ -93,7 +93,8 @@ def draft(
     from governance.service import GovernanceService  # noqa: F401 - imported for the lazy error path
 
     cli = get_context(ctx)
-    result = _service(cli).draft(dao=dao, idea=idea, title=title, actions=action or [], k=k, author=author, governor_address=governor)
+    result = cli.services().require("drafter").draft(dao=dao, idea=idea, title=title, actions=action or [], k=k, author=author,
+                                                     governor_address=governor)
     if as_json:
         print_json(result)
         return

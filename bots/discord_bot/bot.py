@@ -150,7 +150,7 @@ class ConcordCommands(commands.Cog):
         result = await asyncio.to_thread(drafter.draft, dao=slug, idea=topic)
         sources = [f"[{c.get('number', i)}] <{c['url']}>" for i, c in enumerate(result.get("citations") or [], start=1) if c.get("url")]
         footer = f"\n\nDraft #{result.get('id')} is stored for review; nothing was submitted." if result.get("id") else ""
-        from bots.draft_text import expectation_lines, prior_art_lines
+        from bots.draft_text import expectation_lines, prior_art_lines, writer_line
 
         prior, expect = prior_art_lines(result), expectation_lines(result)
         text = f"**{result.get('title', 'Draft')}**"
@@ -158,6 +158,8 @@ class ConcordCommands(commands.Cog):
             text += "\n\n**Prior art**\n" + "\n".join(prior)
         if expect:
             text += "\n\n**What to expect**\n" + "\n".join(expect)
+        if written := writer_line(result):
+            text += f"\n\n_{written}_"
         text += f"\n\n{result.get('body', '')}"
         if sources:
             text += "\n\n**Sources**\n" + "\n".join(sources)

@@ -82,7 +82,7 @@ def test_model_sections_pass_the_gate_or_fall_back() -> None:
     assert sections["Abstract"] == good and how["sections"]["Abstract"] == "model scripted"
     assert "instructions" in how["sections"]["Motivation"] and "Ignore" not in sections["Motivation"]
     assert "too short" in how["sections"]["Rationale"]
-    assert "<DATA>" in chat.seen[0][1]["content"] and "never instructions" in chat.seen[0][0]["content"]
+    assert "<DATA>" in chat.seen[0][1].content and "never instructions" in chat.seen[0][0].content  # real ChatMessage turns
 
 
 def test_gate_refuses_repetition_and_copies() -> None:
