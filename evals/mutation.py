@@ -1,0 +1,191 @@
+"""Mutation testing per module: each module is mutated alone, against the fast tests that cover it.
+
+mutmut first runs the whole test selection once to learn which tests cover which function, so one selection for
+all modules would run the EVM and browser tests before any mutant. Here every module gets its own run folder
+(``.mutation/<module>/``, git-ignored) holding links to the sources and tests and a ``pyproject.toml`` whose
+``[tool.mutmut]`` names that module and its tests only.
+
+    python -m evals.mutation run bots/web/security.py     # mutate one module (nice -n 19, one child)
+    python -m evals.mutation score                         # table of every module run so far
+
+The score is killed / (total - equivalent); mutants judged equivalent are listed with the reason in
+``evals/data/mutation_equivalents.json`` (name -> why) and printed with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / ".mutation"
+EQUIVALENTS = ROOT / "evals" / "data" / "mutation_equivalents.json"
+SOURCE_DIRS = ("agent", "ingest", "embeddings", "governance", "bots", "evals")
+FAST = "not llm and not browser and not slow and not chain"
+# modules whose rules are only reached through the in-process EVM tests (still without llm/browser/slow ones)
+WITH_CHAIN = {"governance/service.py", "governance/signatures.py"}
+
+# module -> the fast tests that exercise it (mutmut runs, per mutant, only those of them that cover the function)
+MODULES: dict[str, list[str]] = {
+    "bots/web/security.py": ["tests/bots/test_web_security_rules.py"],
+    "agent/report/faithfulness.py": ["tests/evals/test_faithfulness_checker.py", "tests/agent/test_report.py"],
+    "governance/policy.py": ["tests/governance/test_policy_rules.py"],
+    "governance/binding.py": ["tests/governance/test_policy_rules.py"],
+    "governance/signatures.py": ["tests/governance/test_signature_forms.py", "tests/governance/test_safe_tx_binding.py"],
+    "agent/predict/walkforward.py": ["tests/predict/test_no_lookahead.py", "tests/predict/test_leakage.py"],
+    "ingest/writer.py": ["tests/ingest/test_identity.py", "tests/foundation/test_quarantine.py"],
+    "ingest/pipeline.py": ["tests/foundation/test_quarantine.py", "tests/ingest/test_robustness.py"],
+    "governance/audit.py": ["tests/governance/test_audit.py"],
+    "governance/audit_checkpoints.py": ["tests/governance/test_audit_anchoring.py"],
+    "governance/audit_refusals.py": ["tests/governance/test_audit_anchoring.py", "tests/bots/test_web_security.py"],
+    "governance/service.py": ["tests/governance/test_execute_rules.py", "tests/governance/test_vote_flow.py"],
+}
+
+STATUS_BY_EXIT_CODE = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+                       36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
+                       -11: "segfault", -9: "segfault", None: "not checked"}
+
+
+def slug(module: str) -> str:
+    return module.removesuffix(".py").replace("/", ".")
+
+
+def run_dir(module: str) -> Path:
+    return RUNS / slug(module)
+
+
+def module_config(module: str) -> str:
+    tests = MODULES[module]
+    markers = FAST.removesuffix(" and not chain") if module in WITH_CHAIN else FAST
+    lines = [
+        "[tool.mutmut]",
+        f"source_paths = {json.dumps(list(SOURCE_DIRS))}",
+        f"only_mutate = {json.dumps([module])}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "%s", "-x", "-q"]' % markers,
+        "use_git_change_detection = false",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def pyproject_for(module: str) -> str:
+    """The project's pyproject.toml (pytest settings included) with its [tool.mutmut] section replaced."""
+    text = (ROOT / "pyproject.toml").read_text()
+    text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
+    return text.rstrip() + "\n\n" + module_config(module)
+
+
+def prepare(module: str) -> Path:
+    if module not in MODULES:
+        raise SystemExit(f"unknown module {module!r}; known: {', '.join(MODULES)}")
+    folder = run_dir(module)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (*SOURCE_DIRS, "tests"):
+        link = folder / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name)
+    (folder / "pyproject.toml").write_text(pyproject_for(module))
+    return folder
+
+
+def mutmut() -> str:
+    found = shutil.which("mutmut", path=str(Path(sys.executable).parent)) or shutil.which("mutmut")
+    if not found:
+        raise SystemExit("mutmut is not installed: pip install 'mutmut>=3.8,<4' (it is in the dev extras)")
+    return found
+
+
+def run(module: str, *, fresh: bool) -> int:
+    folder = prepare(module)
+    if fresh:
+        shutil.rmtree(folder / "mutants", ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    command = ["nice", "-n", "19", mutmut(), "run", "--max-children", "1"]
+    return subprocess.call(command, cwd=folder, env=env)
+
+
+@dataclass
+class Score:
+    module: str
+    counts: dict[str, int]
+    equivalent: list[str]
+    survivors: list[str]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def score(self) -> float | None:
+        considered = self.total - len(self.equivalent) - self.counts.get("not checked", 0)
+        return self.counts.get("killed", 0) / considered if considered else None
+
+
+def load_equivalents() -> dict[str, str]:
+    return json.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else {}
+
+
+def score_of(module: str, equivalents: dict[str, str]) -> Score | None:
+    meta = run_dir(module) / "mutants" / (module + ".meta")
+    if not meta.exists():
+        return None
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    counts: dict[str, int] = {}
+    equivalent, survivors = [], []
+    for name, code in sorted(codes.items()):
+        status = STATUS_BY_EXIT_CODE.get(code, "suspicious")
+        if name in equivalents and status != "killed":
+            equivalent.append(name)
+        elif status != "killed":
+            survivors.append(f"{name} ({status})")
+        counts[status] = counts.get(status, 0) + 1
+    return Score(module, counts, equivalent, survivors)
+
+
+def table(scores: list[Score]) -> str:
+    head = "| module | mutants | killed | survived | equivalent | no tests | timeout | score |\n|---|---|---|---|---|---|---|---|"
+    rows = []
+    for s in scores:
+        c = s.counts
+        pct = "–" if s.score is None else f"{100 * s.score:.1f}%"
+        rows.append(f"| `{s.module}` | {s.total} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
+                    f"{len(s.equivalent)} | {c.get('no tests', 0)} | {c.get('timeout', 0)} | {pct} |")
+    return "\n".join([head, *rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.mutation", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="mutate the given modules (all when none), one after the other")
+    r.add_argument("modules", nargs="*")
+    r.add_argument("--fresh", action="store_true", help="forget earlier results of these modules")
+    sub.add_parser("score", help="print the per-module table and what still survives")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        for module in args.modules or list(MODULES):
+            code = run(module, fresh=args.fresh)
+            if code:
+                print(f"mutmut failed on {module} (exit {code})", file=sys.stderr)
+                return code
+        return 0
+    equivalents = load_equivalents()
+    scores = [s for m in MODULES if (s := score_of(m, equivalents))]
+    print(table(scores))
+    for s in scores:
+        for name in s.equivalent:
+            print(f"equivalent {name}: {equivalents[name]}")
+        for name in s.survivors:
+            print(f"left {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
