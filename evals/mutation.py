@@ -40,7 +40,7 @@ MODULES: dict[str, list[str]] = {
     "governance/binding.py": ["tests/governance/test_policy_rules.py"],
     "governance/signatures.py": ["tests/governance/test_signature_forms.py", "tests/governance/test_safe_tx_binding.py"],
     "agent/predict/walkforward.py": ["tests/predict/test_walkforward_rules.py"],
-    "ingest/writer.py": ["tests/ingest/test_identity.py", "tests/foundation/test_quarantine.py"],
+    "ingest/writer.py": ["tests/ingest/test_writer_rules.py"],
     "ingest/pipeline.py": ["tests/foundation/test_quarantine.py", "tests/ingest/test_robustness.py"],
     "governance/audit.py": ["tests/governance/test_audit.py"],
     "governance/audit_checkpoints.py": ["tests/governance/test_audit_anchoring.py"],
