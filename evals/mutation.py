@@ -102,14 +102,23 @@ def mutmut() -> str:
     return found
 
 
-def run(module: str, *, fresh: bool) -> int:
+def run(module: str, *, fresh: bool = False, names: list[str] | None = None) -> int:
+    """mutmut on ``module``; with ``names``, those mutants again (mutmut keeps earlier verdicts otherwise)."""
     folder = prepare(module)
     if fresh:
         shutil.rmtree(folder / "mutants", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    command = ["nice", "-n", "19", mutmut(), "run", "--max-children", "1"]
+    command = ["nice", "-n", "19", mutmut(), "run", "--max-children", "1", *(names or [])]
     return subprocess.call(command, cwd=folder, env=env)
+
+
+def not_killed(module: str) -> list[str]:
+    meta = run_dir(module) / "mutants" / (module + ".meta")
+    if not meta.exists():
+        raise SystemExit(f"{module} has not been run yet: python -m evals.mutation run {module}")
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    return sorted(name for name, code in codes.items() if STATUS_BY_EXIT_CODE.get(code, "suspicious") != "killed")
 
 
 @dataclass
@@ -151,13 +160,16 @@ def score_of(module: str, equivalents: dict[str, str]) -> Score | None:
 
 
 def table(scores: list[Score]) -> str:
-    head = "| module | mutants | killed | survived | equivalent | no tests | timeout | score |\n|---|---|---|---|---|---|---|---|"
+    head = ("| module | mutants | killed | survived | of which equivalent | no tests | timeout | not checked | score |\n"
+            "|---|---|---|---|---|---|---|---|---|")
     rows = []
     for s in scores:
         c = s.counts
         pct = "–" if s.score is None else f"{100 * s.score:.1f}%"
+        if c.get("not checked"):
+            pct = "incomplete"
         rows.append(f"| `{s.module}` | {s.total} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
-                    f"{len(s.equivalent)} | {c.get('no tests', 0)} | {c.get('timeout', 0)} | {pct} |")
+                    f"{len(s.equivalent)} | {c.get('no tests', 0)} | {c.get('timeout', 0)} | {c.get('not checked', 0)} | {pct} |")
     return "\n".join([head, *rows])
 
 
@@ -167,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="mutate the given modules (all when none), one after the other")
     r.add_argument("modules", nargs="*")
     r.add_argument("--fresh", action="store_true", help="forget earlier results of these modules")
+    again = sub.add_parser("rerun", help="check every mutant not yet killed again (after adding tests)")
+    again.add_argument("modules", nargs="+")
     sub.add_parser("score", help="print the per-module table and what still survives")
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -174,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
             code = run(module, fresh=args.fresh)
             if code:
                 print(f"mutmut failed on {module} (exit {code})", file=sys.stderr)
+                return code
+        return 0
+    if args.command == "rerun":
+        for module in args.modules:
+            names = not_killed(module)
+            code = run(module, names=names) if names else 0
+            if code:
                 return code
         return 0
     equivalents = load_equivalents()

@@ -169,6 +169,14 @@ def test_an_action_is_closed_from_its_expiry_time_naive_times_read_as_utc() -> N
     assert (error.rule, error.detail) == (Rule.EXPIRY, "action 4 expired at 2024-05-01 12:05 UTC.")
 
 
+def test_an_expiry_with_another_utc_offset_is_compared_as_the_same_instant() -> None:
+    from datetime import timezone
+
+    in_berlin = datetime(2024, 5, 1, 14, 5, tzinfo=timezone(timedelta(hours=2)))  # 12:05 UTC
+    rules.check_open(action(expires_at=in_berlin), now=NOW + timedelta(minutes=4))
+    assert refusal(rules.check_open, action(expires_at=in_berlin), now=NOW + timedelta(minutes=5)).rule is Rule.EXPIRY
+
+
 def test_the_report_must_hash_as_when_recommended() -> None:
     rules.check_report_unchanged("r1", current="ab" * 32, expected="ab" * 32)
     error = refusal(rules.check_report_unchanged, "r1", current="cd" * 32, expected="ab" * 32)
