@@ -30,7 +30,7 @@ EQUIVALENTS = ROOT / "evals" / "data" / "mutation_equivalents.json"
 SOURCE_DIRS = ("agent", "ingest", "embeddings", "governance", "bots", "evals")
 FAST = "not llm and not browser and not slow and not chain"
 # modules whose rules are only reached through the in-process EVM tests (still without llm/browser/slow ones)
-WITH_CHAIN = {"governance/service.py", "governance/signatures.py"}
+WITH_CHAIN = {"governance/service.py"}
 
 # module -> the fast tests that exercise it (mutmut runs, per mutant, only those of them that cover the function)
 MODULES: dict[str, list[str]] = {
@@ -38,7 +38,7 @@ MODULES: dict[str, list[str]] = {
     "agent/report/faithfulness.py": ["tests/evals/test_faithfulness_checker.py"],
     "governance/policy.py": ["tests/governance/test_policy_rules.py"],
     "governance/binding.py": ["tests/governance/test_policy_rules.py"],
-    "governance/signatures.py": ["tests/governance/test_signature_forms.py", "tests/governance/test_safe_tx_binding.py"],
+    "governance/signatures.py": ["tests/governance/test_signature_rules.py"],
     "agent/predict/walkforward.py": ["tests/predict/test_walkforward_rules.py"],
     "ingest/writer.py": ["tests/ingest/test_writer_rules.py"],
     "ingest/pipeline.py": ["tests/foundation/test_quarantine.py", "tests/ingest/test_robustness.py"],
