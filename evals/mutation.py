@@ -41,7 +41,7 @@ MODULES: dict[str, list[str]] = {
     "governance/signatures.py": ["tests/governance/test_signature_rules.py"],
     "agent/predict/walkforward.py": ["tests/predict/test_walkforward_rules.py"],
     "ingest/writer.py": ["tests/ingest/test_writer_rules.py"],
-    "ingest/pipeline.py": ["tests/foundation/test_quarantine.py", "tests/ingest/test_robustness.py"],
+    "ingest/pipeline.py": ["tests/ingest/test_pipeline_rules.py"],
     "governance/audit.py": ["tests/governance/test_audit.py"],
     "governance/audit_checkpoints.py": ["tests/governance/test_audit_anchoring.py"],
     "governance/audit_refusals.py": ["tests/governance/test_audit_anchoring.py", "tests/bots/test_web_security.py"],
@@ -69,7 +69,7 @@ def module_config(module: str) -> str:
         f"source_paths = {json.dumps(list(SOURCE_DIRS))}",
         f"only_mutate = {json.dumps([module])}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "%s", "-x", "-q"]' % markers,
+        f'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "{markers}", "-x", "-q"]',
         "use_git_change_detection = false",
     ]
     return "\n".join(lines) + "\n"

@@ -94,6 +94,7 @@ def test_a_quote_starting_or_ending_with_punctuation_needs_no_word_boundary_ther
     assert occurs_in("-be-undone clause", POST)  # starts inside "cannot-be-undone" at a hyphen
     assert occurs_in("we cannot support it as written.", POST)
     assert occurs_in("payout schedule &", POST)
+    assert occurs_in("& the cannot-", POST)  # ends at a hyphen inside "cannot-be-undone"
     assert not occurs_in("-be-undone claus", POST)  # ...but still ends at a word boundary
     assert not occurs_in("annot-be-undone clause", POST)
 
@@ -101,9 +102,10 @@ def test_a_quote_starting_or_ending_with_punctuation_needs_no_word_boundary_ther
 def test_check_citations_counts_and_records_every_drop_whole() -> None:
     faith = Faithfulness()
     kept = check_citations([Citation(post_id=1, quote="I can't speak"), Citation(post_id=1, quote="we can"),
-                            Citation(post_id=3, quote="anything")], {1: POST, 2: "we can"}, faith)
-    assert [(c.post_id, c.quote) for c in kept] == [(1, "I can't speak")]
-    assert (faith.checked, faith.passed) == (3, 1)
+                            Citation(post_id=3, quote="anything"), Citation(post_id=2, quote="we can")],
+                           {1: POST, 2: "we can"}, faith)
+    assert [(c.post_id, c.quote) for c in kept] == [(1, "I can't speak"), (2, "we can")]
+    assert (faith.checked, faith.passed) == (4, 2)
     assert faith.dropped == [
         {"post_id": 1, "quote": "we can", "reason": "quote not found in the cited post"},
         {"post_id": 3, "quote": "anything", "reason": "cites a post that is not an input"},

@@ -42,8 +42,8 @@ def refusal(call, *args, **kwargs) -> GovernanceRefusal:
 
 
 def ref(**changes) -> ReportRef:
-    base = dict(report_id="r1", report_sha256="ab" * 32, dao="arbitrum", proposal_ref="7", choice="for",
-                confidence=0.8, reason="template")
+    base = {"report_id": "r1", "report_sha256": "ab" * 32, "dao": "arbitrum", "proposal_ref": "7", "choice": "for",
+                "confidence": 0.8, "reason": "template"}
     return ReportRef(**{**base, **changes})
 
 
@@ -149,10 +149,10 @@ def test_no_refund_fields_pass_the_refund_rule() -> None:
 
 
 def action(**changes) -> PendingAction:
-    base = dict(id=4, dao_id=1, kind="vote", proposal_ref="7", status="pending", expires_at=NOW + timedelta(hours=1),
-                report_id="r1", report_hash="ab" * 32, confidence=0.8,
-                recommendation={"support": 1, "reason": "Concord advisory vote: for."}, chain_id=42161,
-                safe_address=SAFE.lower(), governor_address=GOVERNOR.lower(), safe_nonce=3, safe_tx={}, safe_tx_hash="0x")
+    base = {"id": 4, "dao_id": 1, "kind": "vote", "proposal_ref": "7", "status": "pending", "expires_at": NOW + timedelta(hours=1),
+                "report_id": "r1", "report_hash": "ab" * 32, "confidence": 0.8,
+                "recommendation": {"support": 1, "reason": "Concord advisory vote: for."}, "chain_id": 42161,
+                "safe_address": SAFE.lower(), "governor_address": GOVERNOR.lower(), "safe_nonce": 3, "safe_tx": {}, "safe_tx_hash": "0x"}
     return PendingAction(**{**base, **changes})
 
 
@@ -263,14 +263,14 @@ def test_what_the_wallet_signed_must_be_the_transaction() -> None:
 
 
 def test_the_connected_chain_safe_governor_and_nonce_must_be_the_transactions() -> None:
-    good = dict(chain_id=42161, safe=SAFE.lower(), governor=GOVERNOR.lower(), nonce=3)
+    good = {"chain_id": 42161, "safe": SAFE.lower(), "governor": GOVERNOR.lower(), "nonce": 3}
     rules.check_chain(TX, **good)
     cases = [
         ({"chain_id": 1}, Rule.WRONG_CHAIN, "connected to chain 1, the action is for chain 42161."),
         ({"safe": OUTSIDER}, Rule.WRONG_SAFE, f"configured Safe {OUTSIDER} is not the action's {SAFE}."),
         ({"governor": OUTSIDER}, Rule.WRONG_GOVERNOR, f"configured Governor {OUTSIDER} is not the action's target {GOVERNOR}."),
-        ({"nonce": 4}, Rule.WRONG_NONCE, "the Safe's nonce is 4 but the action was built for nonce 3 (another transaction "
-                                         "ran first); make a new recommendation."),
+        ({"nonce": 4}, Rule.WRONG_NONCE, ("the Safe's nonce is 4 but the action was built for nonce 3 (another transaction "
+                                         "ran first); make a new recommendation.")),
     ]
     for change, rule, detail in cases:
         error = refusal(rules.check_chain, TX, **{**good, **change})

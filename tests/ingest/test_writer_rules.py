@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -19,10 +17,8 @@ T = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{(tmp_path / 'writer.db').as_posix()}")
-    yield opened
-    opened.engine.dispose()
+def db(empty_store: Store) -> Store:
+    return empty_store
 
 
 def write(store: Store, records: list, *, kind: str = "discourse", locator: str = "https://forum.example") -> WriteCounts:
@@ -130,8 +126,8 @@ def test_posts_missing_from_a_complete_listing_are_marked_deleted(db: Store) -> 
 
 
 def proposal(**changes) -> ProposalRecord:
-    base = dict(origin="snapshot", external_id="0xp", title="Fund it", body="b", author="0xa", choices=["For", "Against"],
-                start=T, end=T, state="closed", outcome="passed", scores=[10.0, 2.0], voter_count=3)
+    base = {"origin": "snapshot", "external_id": "0xp", "title": "Fund it", "body": "b", "author": "0xa", "choices": ["For", "Against"],
+                "start": T, "end": T, "state": "closed", "outcome": "passed", "scores": [10.0, 2.0], "voter_count": 3}
     return ProposalRecord(**{**base, **changes})
 
 
