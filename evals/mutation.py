@@ -44,7 +44,7 @@ MODULES: dict[str, list[str]] = {
     "ingest/pipeline.py": ["tests/ingest/test_pipeline_rules.py"],
     "governance/audit.py": ["tests/governance/test_audit.py"],
     "governance/audit_checkpoints.py": ["tests/governance/test_audit_anchoring.py"],
-    "governance/audit_refusals.py": ["tests/governance/test_audit_anchoring.py", "tests/bots/test_web_security.py"],
+    "governance/audit_refusals.py": ["tests/governance/test_audit_refusal_rules.py"],
     "governance/service.py": ["tests/governance/test_execute_rules.py", "tests/governance/test_vote_flow.py"],
 }
 
