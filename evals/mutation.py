@@ -23,6 +23,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / ".mutation"
@@ -159,18 +160,44 @@ def score_of(module: str, equivalents: dict[str, str]) -> Score | None:
     return Score(module, counts, equivalent, survivors)
 
 
-def table(scores: list[Score]) -> str:
-    head = ("| module | mutants | killed | survived | of which equivalent | no tests | timeout | not checked | score |\n"
-            "|---|---|---|---|---|---|---|---|---|")
-    rows = []
-    for s in scores:
-        c = s.counts
-        pct = "–" if s.score is None else f"{100 * s.score:.1f}%"
-        if c.get("not checked"):
-            pct = "incomplete"
-        rows.append(f"| `{s.module}` | {s.total} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
-                    f"{len(s.equivalent)} | {c.get('no tests', 0)} | {c.get('timeout', 0)} | {c.get('not checked', 0)} | {pct} |")
-    return "\n".join([head, *rows])
+def results(scores: list[Score], equivalents: dict[str, str]) -> dict[str, Any]:
+    """The JSON written to ``evals/results/mutation.json`` (what the README block renders)."""
+    return {
+        "tool": "mutmut 3 (mutates function bodies only: module-level constants are not mutated)",
+        "command": "python -m evals.mutation run MODULE && python -m evals.mutation score --out evals/results/mutation.json",
+        "modules": [
+            {
+                "module": s.module,
+                "tests": MODULES[s.module],
+                "total": s.total,
+                "killed": s.counts.get("killed", 0),
+                "survived": s.counts.get("survived", 0),
+                "equivalent": {name: equivalents[name] for name in s.equivalent},
+                "no_tests": s.counts.get("no tests", 0),
+                "timeout": s.counts.get("timeout", 0),
+                "not_checked": s.counts.get("not checked", 0),
+                "score": None if s.score is None or s.counts.get("not checked") else round(s.score, 4),
+                "left": s.survivors,
+            }
+            for s in scores
+        ],
+        "not_run": [m for m in MODULES if m not in {s.module for s in scores}],
+    }
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """The README table: one row per module, score = killed / (mutants - equivalent)."""
+    lines = [
+        "| module | mutants | killed | survived | of which equivalent | timeout | not checked | score |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in data["modules"]:
+        score = "incomplete" if m["not_checked"] else ("–" if m["score"] is None else f"{100 * m['score']:.1f}%")
+        lines.append(f"| `{m['module']}` | {m['total']} | {m['killed']} | {m['survived'] + m['no_tests']} | "
+                     f"{len(m['equivalent'])} | {m['timeout']} | {m['not_checked']} | {score} |")
+    for module in data["not_run"]:
+        lines.append(f"| `{module}` | not run | | | | | | |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--fresh", action="store_true", help="forget earlier results of these modules")
     again = sub.add_parser("rerun", help="check every mutant not yet killed again (after adding tests)")
     again.add_argument("modules", nargs="+")
-    sub.add_parser("score", help="print the per-module table and what still survives")
+    sc = sub.add_parser("score", help="print the per-module table and what still survives")
+    sc.add_argument("--out", type=Path, help="also write the results JSON here (evals/results/mutation.json)")
     args = parser.parse_args(argv)
     if args.command == "run":
         for module in args.modules or list(MODULES):
@@ -199,12 +227,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     equivalents = load_equivalents()
     scores = [s for m in MODULES if (s := score_of(m, equivalents))]
-    print(table(scores))
-    for s in scores:
-        for name in s.equivalent:
-            print(f"equivalent {name}: {equivalents[name]}")
-        for name in s.survivors:
+    data = results(scores, equivalents)
+    print(render_markdown(data), end="")
+    for m in data["modules"]:
+        for name, why in m["equivalent"].items():
+            print(f"equivalent {name}: {why}")
+        for name in m["left"]:
             print(f"left {name}")
+    if args.out:
+        args.out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
 

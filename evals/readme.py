@@ -13,7 +13,8 @@ Blocks (marker name -> results file -> command that writes it):
 - ``retrieval-quality`` -> ``retrieval.json`` -> ``concord eval retrieval``;
 - ``faithfulness-quality`` -> ``faithfulness.json`` -> ``concord eval faithfulness``;
 - ``bench-figures`` -> ``bench.json`` -> ``concord bench --out evals/results/bench.json``;
-- ``report-quality`` -> ``report.json`` -> ``concord eval report``.
+- ``report-quality`` -> ``report.json`` -> ``concord eval report``;
+- ``mutation-scores`` -> ``mutation.json`` -> ``python -m evals.mutation score --out evals/results/mutation.json``.
 """
 
 from __future__ import annotations
@@ -214,6 +215,12 @@ def _governance_rules(_results: Path) -> str:
     return ", ".join(f"`{rule.value}`" for rule in Rule) + "\n"
 
 
+def _mutation(results: Path) -> str:
+    from evals.mutation import render_markdown
+
+    return render_markdown(_load(results, "mutation.json", "python -m evals.mutation score --out evals/results/mutation.json"))
+
+
 @dataclass(frozen=True)
 class Block:
     """A README block: what renders it and which results it reads."""
@@ -233,6 +240,7 @@ BLOCKS: dict[str, Block] = {
     "bench-figures": Block(_bench, "bench.json"),
     "report-quality": Block(_report, "report.json"),
     "governance-rules": Block(_governance_rules, "governance.errors.Rule"),
+    "mutation-scores": Block(_mutation, "mutation.json"),
 }
 
 

@@ -42,6 +42,16 @@ def _bench_result() -> dict:
                       "ratio": None, "baseline_name": "", "note": "", "vs_smallest": None}]}
 
 
+def _mutation_result() -> dict:
+    def module(name: str, total: int, killed: int, equivalent: int, not_checked: int = 0) -> dict:
+        return {"module": name, "tests": [], "total": total, "killed": killed, "survived": total - killed - not_checked,
+                "equivalent": {f"m{i}": "why" for i in range(equivalent)}, "no_tests": 0, "timeout": 0,
+                "not_checked": not_checked, "score": None if not_checked else round(killed / (total - equivalent), 4),
+                "left": []}
+
+    return {"modules": [module("a.py", 200, 190, 4), module("b.py", 50, 10, 0, not_checked=30)], "not_run": ["c.py"]}
+
+
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
     """predict/stance/report results as committed; faithfulness, bench and retrieval from small fixture objects."""
@@ -53,6 +63,7 @@ def results(tmp_path: Path) -> Path:
     (out / "faithfulness.json").write_text(json.dumps(_faithfulness_result()))
     (out / "bench.json").write_text(json.dumps(_bench_result()))
     (out / "retrieval.json").write_text(json.dumps(_retrieval_result()))
+    (out / "mutation.json").write_text(json.dumps(_mutation_result()))
     return out
 
 
@@ -75,6 +86,10 @@ def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
     assert bench.startswith("One run, 2 CPUs, 12.5 s; load average (1 min) 1.5 before, 2.25 after.")
     assert "| embedding | 1,024 | 30.25 | 10 | texts/s | 3.02x | 1x | stock encode |" in bench
     assert "| report (end to end) | 2,000 | 41.5 | – | s/report | – | – | – |" in bench
+    mutation = render_block("mutation-scores", results)
+    assert "| `a.py` | 200 | 190 | 10 | 4 | 0 | 0 | 96.9% |" in mutation
+    assert "| `b.py` | 50 | 10 | 10 | 0 | 0 | 30 | incomplete |" in mutation
+    assert "| `c.py` | not run | | | | | | |" in mutation
 
 
 def test_check_fails_until_regenerated_and_prose_is_kept(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
