@@ -43,7 +43,7 @@ MODULES: dict[str, list[str]] = {
     "agent/predict/walkforward.py": ["tests/predict/test_walkforward_rules.py"],
     "ingest/writer.py": ["tests/ingest/test_writer_rules.py"],
     "ingest/pipeline.py": ["tests/ingest/test_pipeline_rules.py"],
-    "governance/audit.py": ["tests/governance/test_audit.py"],
+    "governance/audit.py": ["tests/governance/test_audit_rules.py"],
     "governance/audit_checkpoints.py": ["tests/governance/test_audit_checkpoint_rules.py"],
     "governance/audit_refusals.py": ["tests/governance/test_audit_refusal_rules.py"],
     "governance/service.py": ["tests/governance/test_execute_rules.py", "tests/governance/test_vote_flow.py"],
