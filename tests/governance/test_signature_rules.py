@@ -198,3 +198,16 @@ def test_signatures_are_packed_sorted_by_owner_with_contract_data_appended() -> 
     dynamic = (3).to_bytes(32, "big") + b"\xbb" * 3 + (2).to_bytes(32, "big") + b"\xcc" * 2
     assert packed == static_b + static_c + b"\xaa" * 65 + dynamic
     assert encode_safe_signatures([]) == b""
+
+
+def test_eth_sign_signatures_with_either_recovery_bit_are_accepted_in_the_safes_form() -> None:
+    seen = set()
+    for nonce in range(12):
+        tx = SafeTx(**{**TX.__dict__, "nonce": nonce})
+        digest = keccak(b"\x19Ethereum Signed Message:\n32" + safe_tx_hash(tx))
+        personal = sign(KEY_A, digest)
+        safe_form = personal[:64] + bytes([personal[64] + 4])
+        found = verify_owner_signature(None, tx, signature=safe_form, owners=[OWNER_A], signer=OWNER_A)
+        assert found == OwnerSignature(owner=OWNER_A, kind="eth_sign", signature=safe_form)
+        seen.add(safe_form[64])
+    assert seen == {31, 32}
