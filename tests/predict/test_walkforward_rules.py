@@ -208,3 +208,28 @@ def test_a_failed_outcome_scores_the_probability_of_failing() -> None:
 def test_ties_go_to_the_first_configuration() -> None:
     same = [(float(i), 1, [0.7, 0.7, 0.7]) for i in range(40)]
     assert _choose(same, at=1e9) == 0
+
+
+def test_pre_vote_discussion_is_counted_per_scored_proposal(make_dir: Callable[..., Path]) -> None:
+    def post(pid: str, i: int, at: float) -> dict:
+        return {"dao": "testdao", "text": f"post {i} on {pid}", "author": f"u{i}", "created": at, "proposal_ids": [pid]}
+
+    def opened(i: int) -> float:
+        return T0 + i * 3 * DAY
+
+    posts = [post("p10", 0, opened(10) - DAY), post("p10", 1, opened(10) + 1)]  # the second is after opening
+    posts += [post("p20", i, opened(20) - DAY - i) for i in range(5)]
+    posts += [post("p30", i, opened(30) - DAY - i) for i in range(4)]
+    data = load_directory(make_dir(synthetic_proposals(N), posts=posts))
+    result = walk_forward(data, refit_every=REFIT)
+    talk = {r.id: r.discussion_posts for r in result.rows if r.discussion_posts}
+    assert talk == {"p10": 1, "p20": 5, "p30": 4}
+    d = result.summary()["discussion"]
+    assert (d["proposals_with_linked_posts"], d["labelled_with_pre_vote_posts"], d["labelled_with_5_pre_vote_posts"]) == (3, 3, 1)
+    assert (d["scored_with_pre_vote_posts"], d["scored_with_5_pre_vote_posts"]) == (3, 1)
+    assert d["stance_texts_classified"] == 0 and "posts" in d
+    with_talk = result.summary()["with_discussion"]
+    assert with_talk["n"] == 3 and with_talk["daos"] == ["testdao"]
+    assert with_talk["pass_rate"] == pytest.approx(sum(r.outcome for r in result.rows if r.discussion_posts) / 3)
+    late = walk_forward(data, since=opened(15), refit_every=REFIT).summary()["discussion"]
+    assert (late["labelled_with_pre_vote_posts"], late["scored_with_pre_vote_posts"]) == (3, 2)  # p10 is history only
