@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from ingest import pipeline
-from ingest.domain import Post, QuarantinedRecord, Thread
+from ingest.domain import Post, QuarantinedRecord, Source, Thread
 from ingest.errors import InputError, StoreError
 from ingest.pipeline import Batch, IngestSummary, RawItem, run_ingestion
 from ingest.records import PostRecord, ProposalRecord, Record, ThreadRecord, VoteRecord
@@ -77,6 +77,11 @@ def test_a_run_counts_inserts_updates_and_duplicates(db: Store) -> None:
     assert (second.ingested, second.updated, second.duplicates, second.batches) == (0, 1, 2, 1)
     assert second.line() == "testdao/discourse:Forum: 0 ingested, 1 updated, 2 skipped as duplicate, 0 quarantined"
     assert second.errors == [] and second.notes == []
+    named = run(db, Batch([]), kind="discord", locator="guild:1", name="Main server")
+    assert named.source == "testdao/discord:Main server"
+    with db.session() as session:
+        stored = {s.locator: s.name for s in session.exec(select(Source))}
+    assert stored == {"https://forum.example": "https://forum.example", "guild:1": "Main server"}
 
 
 def test_each_batch_commits_its_cursor_and_the_next_batch_sees_it(db: Store) -> None:
@@ -92,6 +97,8 @@ def test_a_payload_that_cannot_be_normalised_is_quarantined_with_the_batch(db: S
     assert (summary.ingested, summary.quarantined) == (2, 1)
     assert summary.errors == ["unreadable payload bad:one"]
     assert quarantined(db) == [("topic", "2", "open", "InputError: unreadable payload bad:one")]
+    with db.session() as session:
+        assert [q.raw for q in session.exec(select(QuarantinedRecord))] == ["bad:one"]  # the payload is kept to retry
     assert cursor(db) == "c1"
 
 

@@ -62,11 +62,16 @@ def test_the_last_record_of_a_key_in_a_batch_wins(db: Store) -> None:
     assert [p.text for p in rows(db, Post)] == ["second"]
 
 
-def test_threads_and_posts_belong_to_their_source(db: Store) -> None:
-    write(db, [ThreadRecord("1", "A forum"), PostRecord("1", "p1", "hello")])
-    assert write(db, [ThreadRecord("1", "A forum"), PostRecord("1", "p1", "hello")], kind="discord", locator="guild") == counts(
-        inserted=2)
-    assert len(rows(db, Thread)) == 2 and len(rows(db, Post)) == 2
+def test_threads_posts_and_authors_belong_to_their_source(db: Store) -> None:
+    write(db, [ThreadRecord("1", "A forum"), PostRecord("1", "p1", "hello", author_handle="alice")])
+    assert write(db, [ThreadRecord("1", "A forum"), PostRecord("1", "p1", "hello", author_handle="alice")],
+                 kind="discord", locator="guild") == counts(inserted=2)
+    # a post whose thread the batch does not describe still lands in its own source's thread
+    write(db, [PostRecord("1", "p2", "bare", author_handle="alice")], kind="discord", locator="guild")
+    threads, authors = {t.id: t.source_id for t in rows(db, Thread)}, {a.id: a.source_id for a in rows(db, Author)}
+    assert len(threads) == 2 and len(authors) == 2
+    for post in rows(db, Post):
+        assert threads[post.thread_id] == post.source_id and authors[post.author_id] == post.source_id
 
 
 def test_posts_insert_with_their_thread_author_and_fields(db: Store) -> None:
