@@ -165,6 +165,7 @@ def results(scores: list[Score], equivalents: dict[str, str]) -> dict[str, Any]:
     return {
         "tool": "mutmut 3 (mutates function bodies only: module-level constants are not mutated)",
         "command": "python -m evals.mutation run MODULE && python -m evals.mutation score --out evals/results/mutation.json",
+        "load_average_at_scoring": [round(x, 2) for x in os.getloadavg()],
         "modules": [
             {
                 "module": s.module,
