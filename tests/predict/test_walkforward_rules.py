@@ -233,3 +233,9 @@ def test_pre_vote_discussion_is_counted_per_scored_proposal(make_dir: Callable[.
     assert with_talk["pass_rate"] == pytest.approx(sum(r.outcome for r in result.rows if r.discussion_posts) / 3)
     late = walk_forward(data, since=opened(15), refit_every=REFIT).summary()["discussion"]
     assert (late["labelled_with_pre_vote_posts"], late["scored_with_pre_vote_posts"]) == (3, 2)  # p10 is history only
+
+
+def test_log_loss_weighs_failed_outcomes_by_the_probability_of_failing() -> None:
+    # half passed, half failed: the cautious 0.6 has the lower log loss than the confident 0.9
+    mixed = [(float(i), i % 2, [0.6, 0.9]) for i in range(40)]
+    assert _choose(mixed, at=1e9) == 0
