@@ -73,7 +73,7 @@ def test_checkpoints_are_due_at_least_every_entry(every: int) -> None:
 
 
 def test_the_mirror_gets_one_sorted_json_line_per_checkpoint(tmp_path: Path) -> None:
-    mirror = tmp_path / "deeper" / "mirror.jsonl"
+    mirror = tmp_path / "two" / "levels" / "mirror.jsonl"
     signer = Checkpointer(key=KEY, every=2, mirror=mirror)
     first = signer.sign(head_id=1, head_hash="aa", position=2)
     second = signer.sign(head_id=3, head_hash="bb", position=4)

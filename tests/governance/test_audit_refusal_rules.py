@@ -71,6 +71,12 @@ def test_too_many_clients_are_folded_into_one_window_per_rule() -> None:
     assert agg.pending_summaries() == [Summary("b", "r", 1, T0, 60, "6"), Summary("*", "r", 1, T0, 60, "4")]
 
 
+def test_the_default_key_cap_is_ten_thousand() -> None:
+    # behaviour at the cap is tested above with a small cap; filling 10,000 keys costs O(n^2) time (every admit
+    # walks all windows), so the default itself is read here
+    assert RefusalAggregator(window_seconds=60).max_keys == 10_000
+
+
 def test_the_default_clock_is_now() -> None:
     agg = RefusalAggregator(window_seconds=3600)
     agg.admit(client="a", rule="r", subject="1")

@@ -139,6 +139,23 @@ def test_a_record_stored_after_a_write_failure_in_the_same_run_resolves_its_row(
     assert [q[2] for q in quarantined(db)] == ["resolved"]
 
 
+def test_a_later_batch_of_the_run_still_resolves_a_row_open_before_the_run(db: Store) -> None:
+    run(db, Batch([item("1", "bad:x")]))
+    run(db, Batch([item("9", "unrelated and fine")]), Batch([item("1", "fixed in the second batch")]))
+    assert [q[2] for q in quarantined(db)] == ["resolved"]
+
+
+def test_a_record_quarantined_at_normalising_is_resolved_by_a_later_batch_of_the_same_run(db: Store) -> None:
+    run(db, Batch([item("1", "bad:x")]), Batch([item("1", "fixed in the next batch")]))
+    assert [q[2] for q in quarantined(db)] == ["resolved"]
+
+
+def test_counts_add_up_over_the_batches_of_a_run(db: Store) -> None:
+    run(db, Batch([item("1", "a"), item("2", "b")]))
+    summary = run(db, Batch([item("1", "a2"), item("2", "b")]), Batch([item("1", "a3"), item("2", "b")]))
+    assert (summary.ingested, summary.updated, summary.duplicates, summary.batches) == (0, 2, 4, 2)
+
+
 def test_a_record_stored_item_by_item_resolves_its_row(db: Store) -> None:
     run(db, Batch([item("1", "bad:x")]))
     run(db, Batch([item("1", "stored alone"), item("2", "orphan-vote:0xv", kind="vote")]))
