@@ -156,6 +156,14 @@ def test_counts_add_up_over_the_batches_of_a_run(db: Store) -> None:
     assert (summary.ingested, summary.updated, summary.duplicates, summary.batches) == (0, 2, 4, 2)
 
 
+def test_a_resolving_run_writes_a_good_batch_in_one_transaction(db: Store) -> None:
+    run(db, Batch([item("1", "bad:x")]))
+    summary = run(db, Batch([item("1", "fixed"), item("2", "fine")]))
+    # one transaction: thread t is written once (an item-by-item retry would count it again as a duplicate)
+    assert (summary.ingested, summary.updated, summary.duplicates, summary.quarantined) == (3, 0, 0, 0)
+    assert [q[2] for q in quarantined(db)] == ["resolved"]
+
+
 def test_a_record_stored_item_by_item_resolves_its_row(db: Store) -> None:
     run(db, Batch([item("1", "bad:x")]))
     run(db, Batch([item("1", "stored alone"), item("2", "orphan-vote:0xv", kind="vote")]))
