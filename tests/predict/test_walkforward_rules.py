@@ -239,3 +239,21 @@ def test_log_loss_weighs_failed_outcomes_by_the_probability_of_failing() -> None
     # half passed, half failed: the cautious 0.6 has the lower log loss than the confident 0.9
     mixed = [(float(i), i % 2, [0.6, 0.9]) for i in range(40)]
     assert _choose(mixed, at=1e9) == 0
+
+
+def test_defaults_refit_every_25_with_one_platt_configuration(data: GovData) -> None:
+    result = walk_forward(data)
+    assert result.refits == len({at for at, _ in schedule(data, 25)})
+    assert set(result.chosen) == {"platt/equal"}
+    assert set(result.summary()["vote_share"]["estimates_mae"]) == {"proposer_median", "dao_median", "pooled"}
+
+
+def test_the_stance_classifier_reads_the_pre_vote_posts(make_dir: Callable[..., Path]) -> None:
+    from tests.predict.test_discussion import KeywordStance
+
+    opened = T0 + 40 * 3 * DAY
+    posts = [{"dao": "testdao", "text": "I support this", "author": "a", "created": opened - DAY, "proposal_ids": ["p40"]}]
+    data = load_directory(make_dir(synthetic_proposals(N), posts=posts))
+    stance = KeywordStance()
+    summary = walk_forward(data, refit_every=REFIT, stance=stance).summary()
+    assert stance.seen == ["I support this"] and summary["discussion"]["stance_texts_classified"] == 1
