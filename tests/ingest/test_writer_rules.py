@@ -48,10 +48,13 @@ def test_threads_insert_update_and_keep(db: Store) -> None:
     # a field left None by the source never blanks a stored one, and does not count as a change
     assert write(db, [ThreadRecord("1", "First", url=None)]) == counts(unchanged=1)
     assert write(db, [ThreadRecord("1", "Renamed", category="c")]) == counts(updated=1)
+    assert write(db, [ThreadRecord("1", "Renamed", category="c"), ThreadRecord("2", "Second", url="u2"),
+                      ThreadRecord("3", "Third")]) == counts(inserted=1, unchanged=1, updated=1)
+    assert write(db, [ThreadRecord("2", "Second", url="u3"), ThreadRecord("3", "Third!")]) == counts(updated=2)
     by_id = {t.external_id: t for t in rows(db, Thread)}
     assert (by_id["1"].title, by_id["1"].url, by_id["1"].category) == ("Renamed", "u1", "c")
     assert by_id["1"].updated_at is not None
-    assert by_id["2"].title == "Second"
+    assert (by_id["2"].title, by_id["2"].url, by_id["3"].title) == ("Second", "u3", "Third!")
 
 
 def test_the_last_record_of_a_key_in_a_batch_wins(db: Store) -> None:
