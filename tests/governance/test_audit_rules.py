@@ -374,3 +374,15 @@ def test_an_anchor_missing_from_the_log_is_caught(db: Store) -> None:
     found = verify(db, anchors=[rows[0].entry_hash, "0x" + gone])
     assert (found.ok, found.first_bad_id, found.checked) == (False, None, 2)
     assert found.problem == f"anchor {gone[:16]}… is not in the log: the entries it anchored were cut or rewritten"
+
+
+def test_summaries_written_on_shutdown_are_checkpointed_too(db: Store) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    write_summaries(db, [Summary("a", "csrf", 3, start, 60, "s")], checkpointer=Checkpointer(key=KEY, every=1))
+    assert [e.action for e in entries(db)] == ["refuse_summary", "checkpoint"]
+
+
+def test_list_entries_shows_the_newest_fifty_by_default(db: Store) -> None:
+    fill(db, 51)
+    shown = list_entries(db)
+    assert len(shown) == 50 and shown[0].subject == "action:1" and shown[-1].subject == "action:50"
