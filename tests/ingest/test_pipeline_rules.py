@@ -116,6 +116,8 @@ def test_a_payload_that_cannot_be_written_is_quarantined_alone_and_the_rest_is_s
     ]
     with db.session() as session:
         assert sorted(p.external_id for p in session.exec(select(Post))) == ["1", "4"]
+        (source,) = session.exec(select(Source)).all()
+        assert [q.source_id for q in session.exec(select(QuarantinedRecord))] == [source.id, source.id]
     assert cursor(db) == "c1"  # the batch is done: its cursor moves on
 
 
