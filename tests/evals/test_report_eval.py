@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlmodel import col, select
 
-from agent.predict.predictor import StorePredictor
 from agent.report import ReportBuilder
+from agent.predict.predictor import StorePredictor
 from agent.report.prediction import report_predictor
 from agent.stance.trained import load_trained_stance
 from embeddings import SentenceTransformerEmbedder
