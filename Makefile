@@ -25,10 +25,11 @@ lint: bootstrap
 sample: bootstrap
 	.venv/bin/python -m ingest.sample.build_sample --data ../shared/data
 
-# Mutation testing of the modules that guard money and truth ([tool.mutmut] in pyproject.toml).
-# Slow (hours on 2 cores) and not part of CI. `make mutation MUTANTS="governance.audit*"` limits it
-# to one module's mutants; `mutmut results` / `mutmut show NAME` then list and show the survivors.
-MUTANTS ?=
+# Mutation testing of the modules that guard money and truth, one module at a time against its fast tests
+# (evals/mutation.py: MODULES). Not part of CI. `make mutation MODULE=bots/web/security.py` runs one module;
+# `make mutation` runs them all (an hour or more on 2 busy cores), then prints the per-module table.
+# Survivors: `cd .mutation/<module> && mutmut show NAME`; after adding tests: `python -m evals.mutation rerun MODULE`.
+MODULE ?=
 mutation: bootstrap
-	env -u PYTHONPATH nice .venv/bin/mutmut run $(MUTANTS)
-	.venv/bin/mutmut results
+	.venv/bin/python -m evals.mutation run $(MODULE)
+	.venv/bin/python -m evals.mutation score --out evals/results/mutation.json

@@ -17,6 +17,7 @@ Blocks (marker name -> results file -> command that writes it):
 - ``ask-quality`` -> ``ask.json`` (and ``ask-no-model.json``) -> ``concord eval ask`` (and ``concord eval ask --no-model
   --out evals/results/ask-no-model.json``);
 - ``predict-pooled`` -> ``predict_pooled.json`` -> ``python -m evals.predict_pooled``.
+- ``mutation-scores`` -> ``mutation.json`` -> ``python -m evals.mutation score --out evals/results/mutation.json``.
 """
 
 from __future__ import annotations
@@ -272,6 +273,12 @@ def _governance_rules(_results: Path) -> str:
     return ", ".join(f"`{rule.value}`" for rule in Rule) + "\n"
 
 
+def _mutation(results: Path) -> str:
+    from evals.mutation import render_markdown
+
+    return render_markdown(_load(results, "mutation.json", "python -m evals.mutation score --out evals/results/mutation.json"))
+
+
 @dataclass(frozen=True)
 class Block:
     """A README block: what renders it and which results it reads."""
@@ -293,6 +300,7 @@ BLOCKS: dict[str, Block] = {
     "ask-quality": Block(_ask, "ask.json"),
     "predict-pooled": Block(_predict_pooled, "predict_pooled.json"),
     "governance-rules": Block(_governance_rules, "governance.errors.Rule"),
+    "mutation-scores": Block(_mutation, "mutation.json"),
 }
 
 

@@ -125,3 +125,23 @@ def minilm():  # type: ignore[no-untyped-def]
     from embeddings import SentenceTransformerEmbedder, minilm_path
 
     return SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2", batch_size=32)
+
+
+@pytest.fixture(scope="session")
+def empty_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite store made once per session; copy it, don't write to it."""
+    path = tmp_path_factory.mktemp("empty") / "empty.db"
+    Store.open(f"sqlite:///{path.as_posix()}").close()
+    return path
+
+
+@pytest.fixture
+def empty_store(empty_db_template: Path, tmp_path: Path) -> Iterator[Store]:
+    """A private, empty SQLite store (a copy of the session's migrated template: no migration per test)."""
+    import shutil
+
+    target = tmp_path / "empty-copy.db"
+    shutil.copy(empty_db_template, target)
+    opened = Store.open(f"sqlite:///{target.as_posix()}", migrate=False)
+    yield opened
+    opened.close()

@@ -67,3 +67,63 @@ def test_check_citations_records_each_drop() -> None:
                             Citation(post_id=2, quote="I can't speak")], {1: POST}, faith)
     assert [c.quote for c in kept] == ["I can't speak"]
     assert [d["reason"] for d in faith.dropped] == ["quote not found in the cited post", "cites a post that is not an input"]
+
+
+@pytest.mark.parametrize(("fancy", "plain"), [
+    *[(c, "'") for c in "‘’‚‛′"], *[(c, '"') for c in "“”„‟"], *[(c, "-") for c in "–—‒−"],
+])  # "″" (double prime) is not here: NFKC turns it into two primes before the table is applied
+def test_each_typographic_variant_reads_as_its_plain_character(fancy: str, plain: str) -> None:
+    assert occurs_in(f"the {plain}team{plain} budget", f"Here the {fancy}team{fancy} budget stays.")
+    assert occurs_in(f"the {fancy}team{fancy} budget", f"Here the {plain}team{plain} budget stays.")
+    assert not occurs_in(f"the {plain}team{plain} budget", "Here the team budget stays.")
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\ufeff", "\u00ad"])
+def test_invisible_characters_are_ignored(invisible: str) -> None:
+    assert occurs_in("treasury budget", f"the trea{invisible}sury budget")
+    assert occurs_in(f"trea{invisible}sury budget", "the treasury budget")
+
+
+def test_markup_other_than_bold_and_code_is_not_ignored() -> None:
+    assert occurs_in("the vote call", "the **vote** `call`")
+    assert not occurs_in("the vote call", "the _vote_ call")
+    assert not occurs_in("the vote call", "the *vote* call")
+
+
+def test_a_quote_starting_or_ending_with_punctuation_needs_no_word_boundary_there() -> None:
+    assert occurs_in("-be-undone clause", POST)  # starts inside "cannot-be-undone" at a hyphen
+    assert occurs_in("we cannot support it as written.", POST)
+    assert occurs_in("payout schedule &", POST)
+    assert occurs_in("& the cannot-", POST)  # ends at a hyphen inside "cannot-be-undone"
+    assert not occurs_in("-be-undone claus", POST)  # ...but still ends at a word boundary
+    assert not occurs_in("annot-be-undone clause", POST)
+
+
+def test_check_citations_counts_and_records_every_drop_whole() -> None:
+    faith = Faithfulness()
+    kept = check_citations([Citation(post_id=1, quote="I can't speak"), Citation(post_id=1, quote="we can"),
+                            Citation(post_id=3, quote="anything"), Citation(post_id=2, quote="we can")],
+                           {1: POST, 2: "we can"}, faith)
+    assert [(c.post_id, c.quote) for c in kept] == [(1, "I can't speak"), (2, "we can")]
+    assert (faith.checked, faith.passed) == (4, 2)
+    assert faith.dropped == [
+        {"post_id": 1, "quote": "we can", "reason": "quote not found in the cited post"},
+        {"post_id": 3, "quote": "anything", "reason": "cites a post that is not an input"},
+    ]
+
+
+def test_a_summary_quote_must_occur_in_one_of_its_cited_posts() -> None:
+    posts = {1: "The budget is too high.", 2: "We support the grant.", 3: "Nobody cited this one."}
+    faith = Faithfulness()
+    text = 'They said "We support the grant." and "Nobody cited this one." and “too high”.'
+    out = strip_unsupported_quotes(text, [1, 2, 9], posts, faith)
+    assert out == 'They said "We support the grant." and [unsupported quote removed] and “too high”.'
+    assert (faith.checked, faith.passed) == (3, 2)
+    assert faith.dropped == [{"post_id": None, "quote": "Nobody cited this one.",
+                              "reason": "quoted in the summary but found in no cited post"}]
+
+
+def test_quoted_spans_without_letters_or_digits_are_left_alone_and_not_counted() -> None:
+    faith = Faithfulness()
+    assert strip_unsupported_quotes('A "" and "--" and "7".', [1], {1: "no number"}, faith) == 'A "" and "--" and [unsupported quote removed].'
+    assert (faith.checked, faith.passed) == (1, 0)

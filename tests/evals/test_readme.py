@@ -54,6 +54,14 @@ def _pooled_result() -> dict:
             "pooled_used": {"when": "arbitrum alone has fewer than 30 closed proposals", "n": 10, "pass_rate": 0.7, "brier_pooled": 0.2, "brier_base_rate": 0.25},
             "all_with_a_pooled_model": {"n": 30, "pass_rate": 0.8, "brier_pooled": 0.21, "brier_base_rate": 0.18},
             "where_the_own_model_trains": {"n": 20, "pass_rate": 0.85, "brier_pooled": 0.22, "brier_own": 0.19, "brier_base_rate": 0.15}}
+def _mutation_result() -> dict:
+    def module(name: str, total: int, killed: int, equivalent: int, not_checked: int = 0) -> dict:
+        return {"module": name, "tests": [], "total": total, "killed": killed, "survived": total - killed - not_checked,
+                "equivalent": {f"m{i}": "why" for i in range(equivalent)}, "no_tests": 0, "timeout": 0,
+                "not_checked": not_checked, "score": None if not_checked else round(killed / (total - equivalent), 4),
+                "left": []}
+
+    return {"modules": [module("a.py", 200, 190, 4), module("b.py", 50, 10, 0, not_checked=30)], "not_run": ["c.py"]}
 
 
 @pytest.fixture
@@ -70,6 +78,7 @@ def results(tmp_path: Path) -> Path:
     (out / "ask.json").write_text(json.dumps(_ask_result("smollm2", {"composed": 2})))
     (out / "ask-no-model.json").write_text(json.dumps(_ask_result("none", {"composed": 2})))
     (out / "predict_pooled.json").write_text(json.dumps(_pooled_result()))
+    (out / "mutation.json").write_text(json.dumps(_mutation_result()))
     return out
 
 
@@ -98,6 +107,10 @@ def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
     assert bench.startswith("One run, 2 CPUs, 12.5 s; load average (1 min) 1.5 before, 2.25 after.")
     assert "| embedding | 1,024 | 30.25 | 10 | texts/s | 3.02x | 1x | stock encode | cosine min 0.99999 |" in bench
     assert "| report (end to end) | 2,000 | 41.5 | – | s/report | – | – | – | – |" in bench
+    mutation = render_block("mutation-scores", results)
+    assert "| `a.py` | 200 | 190 | 10 | 4 | 0 | 0 | 96.9% |" in mutation
+    assert "| `b.py` | 50 | 10 | 10 | 0 | 0 | 30 | incomplete |" in mutation
+    assert "| `c.py` | not run | | | | | | |" in mutation
 
 
 def test_check_fails_until_regenerated_and_prose_is_kept(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

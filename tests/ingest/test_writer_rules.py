@@ -1,0 +1,192 @@
+"""The writer's natural-key rules on their own (SQLite): insert, update or leave alone, and count each exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from ingest.domain import Author, Post, Proposal, Source, Thread, Vote, content_hash
+from ingest.errors import InputError
+from ingest.records import PostRecord, PresentPostsRecord, ProposalRecord, ThreadRecord, VoteRecord
+from ingest.store import Store
+from ingest.writer import WriteCounts, mark_post_deleted, write_records
+
+T = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(empty_store: Store) -> Store:
+    return empty_store
+
+
+def write(store: Store, records: list, *, kind: str = "discourse", locator: str = "https://forum.example") -> WriteCounts:
+    source = store.ensure_source(store.ensure_dao("testdao"), kind, locator)
+    with store.session() as session:
+        return write_records(session, source, records)
+
+
+def counts(inserted: int = 0, updated: int = 0, unchanged: int = 0) -> WriteCounts:
+    return WriteCounts(inserted=inserted, updated=updated, unchanged=unchanged)
+
+
+def rows(store: Store, model) -> list:
+    with store.session() as session:
+        return list(session.exec(select(model)))
+
+
+def test_counts_add_up_field_by_field() -> None:
+    total = counts(1, 2, 3)
+    total.add(counts(10, 20, 30))
+    assert total == counts(11, 22, 33)
+
+
+def test_threads_insert_update_and_keep(db: Store) -> None:
+    assert write(db, [ThreadRecord("1", "First", url="u1"), ThreadRecord("2", "Second")]) == counts(inserted=2)
+    assert write(db, [ThreadRecord("1", "First", url="u1"), ThreadRecord("2", "Second")]) == counts(unchanged=2)
+    # a field left None by the source never blanks a stored one, and does not count as a change
+    assert write(db, [ThreadRecord("1", "First", url=None)]) == counts(unchanged=1)
+    assert write(db, [ThreadRecord("1", "Renamed", category="c")]) == counts(updated=1)
+    assert write(db, [ThreadRecord("1", "Renamed", category="c"), ThreadRecord("2", "Second", url="u2"),
+                      ThreadRecord("3", "Third")]) == counts(inserted=1, unchanged=1, updated=1)
+    assert write(db, [ThreadRecord("2", "Second", url="u3"), ThreadRecord("3", "Third!")]) == counts(updated=2)
+    by_id = {t.external_id: t for t in rows(db, Thread)}
+    assert (by_id["1"].title, by_id["1"].url, by_id["1"].category) == ("Renamed", "u1", "c")
+    assert by_id["1"].updated_at is not None
+    assert (by_id["2"].title, by_id["2"].url, by_id["3"].title) == ("Second", "u3", "Third!")
+
+
+def test_the_last_record_of_a_key_in_a_batch_wins(db: Store) -> None:
+    assert write(db, [ThreadRecord("1", "old"), ThreadRecord("1", "new")]) == counts(inserted=1)
+    assert [t.title for t in rows(db, Thread)] == ["new"]
+    assert write(db, [ThreadRecord("1", "x"), PostRecord("1", "p", "first"), PostRecord("1", "p", "second")]) == counts(
+        inserted=1, updated=1)
+    assert [p.text for p in rows(db, Post)] == ["second"]
+
+
+def test_threads_posts_and_authors_belong_to_their_source(db: Store) -> None:
+    write(db, [ThreadRecord("1", "A forum"), PostRecord("1", "p1", "hello", author_handle="alice")])
+    assert write(db, [ThreadRecord("1", "A forum"), PostRecord("1", "p1", "hello", author_handle="alice")],
+                 kind="discord", locator="guild") == counts(inserted=2)
+    # a post whose thread the batch does not describe still lands in its own source's thread
+    write(db, [PostRecord("1", "p2", "bare", author_handle="alice")], kind="discord", locator="guild")
+    threads, authors = {t.id: t.source_id for t in rows(db, Thread)}, {a.id: a.source_id for a in rows(db, Author)}
+    assert len(threads) == 2 and len(authors) == 2
+    for post in rows(db, Post):
+        assert threads[post.thread_id] == post.source_id and authors[post.author_id] == post.source_id
+
+
+def test_posts_insert_with_their_thread_author_and_fields(db: Store) -> None:
+    record = PostRecord("7", "700", "Hello **there**", author_handle="alice", author_external_id="u-1",
+                        author_display_name="Alice A.", number=2, reply_to_number=1, html="<p>Hello</p>", url="https://x/700",
+                        created_at=T, edited_at=T)
+    assert write(db, [record]) == counts(inserted=1)
+    (thread,) = rows(db, Thread)
+    assert (thread.external_id, thread.title) == ("7", "")  # a thread the batch did not describe is created bare
+    (author,) = rows(db, Author)
+    assert (author.handle, author.external_id, author.display_name) == ("alice", "u-1", "Alice A.")
+    (post,) = rows(db, Post)
+    assert (post.thread_id, post.author_id, post.external_id, post.number, post.reply_to_number, post.text, post.html,
+            post.url, post.deleted) == (thread.id, author.id, "700", 2, 1, "Hello **there**", "<p>Hello</p>", "https://x/700", False)
+    assert post.created_at.replace(tzinfo=UTC) == T and post.edited_at.replace(tzinfo=UTC) == T
+    assert post.content_hash == content_hash("Hello **there**", "")
+    assert post.ingested_at is not None
+
+
+def test_a_post_without_author_has_none_and_authors_are_reused(db: Store) -> None:
+    write(db, [PostRecord("7", "1", "a", author_handle="alice"), PostRecord("7", "2", "b")])
+    write(db, [PostRecord("7", "3", "c", author_handle="alice", author_display_name="changed")])
+    (author,) = rows(db, Author)
+    assert author.display_name is None  # the first record's author fields stay
+    by_id = {p.external_id: p for p in rows(db, Post)}
+    assert by_id["1"].author_id == by_id["3"].author_id == author.id and by_id["2"].author_id is None
+
+
+def test_a_post_changes_only_when_its_text_or_deletion_changes(db: Store) -> None:
+    write(db, [PostRecord("7", "1", "text", number=1)])
+    assert write(db, [PostRecord("7", "1", "text", number=5)]) == counts(unchanged=1)  # same content: left alone
+    assert rows(db, Post)[0].number == 1
+    assert write(db, [PostRecord("7", "1", "edited", number=5)]) == counts(updated=1)
+    post = rows(db, Post)[0]
+    assert (post.text, post.number, post.content_hash) == ("edited", 5, content_hash("edited", ""))
+    assert write(db, [PostRecord("7", "1", "edited", deleted=True)]) == counts(updated=1)
+    post = rows(db, Post)[0]
+    assert post.deleted and post.content_hash == content_hash("edited", "deleted")
+
+
+def test_a_deleted_post_keeps_its_row_but_not_its_text() -> None:
+    post = Post(thread_id=1, external_id="1", text="secret", html="<p>secret</p>", content_hash="x")
+    mark_post_deleted(post)
+    assert (post.deleted, post.text, post.html, post.content_hash) == (True, "", None, content_hash("", "deleted"))
+
+
+def test_posts_missing_from_a_complete_listing_are_marked_deleted(db: Store) -> None:
+    write(db, [ThreadRecord("7", "t"), ThreadRecord("8", "other"), PostRecord("7", "1", "a"), PostRecord("7", "2", "b"),
+               PostRecord("7", "3", "c"), PostRecord("8", "9", "elsewhere")])
+    write(db, [PostRecord("7", "3", "c", deleted=True)])
+    listing = PresentPostsRecord(thread_external_id="7", post_external_ids=frozenset({"1"}))
+    assert write(db, [listing]) == counts(updated=1)  # "2" goes; "3" was already deleted; "9" is another thread's
+    by_id = {p.external_id: p for p in rows(db, Post)}
+    assert by_id["2"].deleted and by_id["2"].text == "" and by_id["2"].content_hash == content_hash("", "deleted")
+    assert not by_id["1"].deleted and by_id["1"].text == "a" and not by_id["9"].deleted
+    assert write(db, [PresentPostsRecord(thread_external_id="unknown", post_external_ids=frozenset())]) == counts()
+
+
+def proposal(**changes) -> ProposalRecord:
+    base = {"origin": "snapshot", "external_id": "0xp", "title": "Fund it", "body": "b", "author": "0xa", "choices": ["For", "Against"],
+                "start": T, "end": T, "state": "closed", "outcome": "passed", "scores": [10.0, 2.0], "voter_count": 3}
+    return ProposalRecord(**{**base, **changes})
+
+
+def test_proposals_insert_update_and_keep(db: Store) -> None:
+    assert write(db, [proposal()]) == counts(inserted=1)
+    (stored,) = rows(db, Proposal)
+    assert (stored.title, stored.outcome, stored.scores, stored.source_id) == ("Fund it", "passed", [10.0, 2.0],
+                                                                               rows(db, Source)[0].id)
+    assert write(db, [proposal()]) == counts(unchanged=1)
+    assert write(db, [proposal(quorum=5.0)]) == counts(unchanged=1)  # not part of the content hash
+    assert rows(db, Proposal)[0].updated_at == stored.updated_at and rows(db, Proposal)[0].quorum is None
+
+
+@pytest.mark.parametrize("change", [
+    {"title": "t2"}, {"body": "b2"}, {"choices": ["Yes", "No"]}, {"state": "active"}, {"outcome": "failed"},
+    {"scores": [1.0, 2.0]}, {"voter_count": 4}, {"end": datetime(2024, 3, 2, tzinfo=UTC)}, {"end": None},
+])
+def test_each_hashed_proposal_field_makes_an_update(db: Store, change: dict) -> None:
+    write(db, [proposal()])
+    before = rows(db, Proposal)[0]
+    assert write(db, [proposal(**change)]) == counts(updated=1)
+    (stored,) = rows(db, Proposal)
+    key, value = next(iter(change.items()))
+    found = getattr(stored, key)
+    if isinstance(found, datetime):
+        found = found.replace(tzinfo=UTC)
+    assert found == value and stored.updated_at != before.updated_at
+    assert stored.content_hash != before.content_hash
+
+
+def test_votes_insert_update_and_keep(db: Store) -> None:
+    write(db, [proposal(), proposal(external_id="0xq")])
+    votes = [VoteRecord("0xp", "0xv1", 1, voting_power=5.0, reason="yes"), VoteRecord("0xq", "0xv1", 2, voting_power=1.0)]
+    assert write(db, votes) == counts(inserted=2)
+    assert write(db, votes) == counts(unchanged=2)
+    assert write(db, [VoteRecord("0xp", "0xv1", 1, voting_power=6.0, reason="yes")]) == counts(updated=1)
+    by_proposal = {v.proposal_id: v for v in rows(db, Vote)}
+    ids = {p.external_id: p.id for p in rows(db, Proposal)}
+    assert (by_proposal[ids["0xp"]].voting_power, by_proposal[ids["0xp"]].reason) == (6.0, "yes")
+    assert (by_proposal[ids["0xq"]].choice, by_proposal[ids["0xq"]].voting_power) == (2, 1.0)
+
+
+def test_votes_for_unknown_proposals_are_refused_before_anything_is_written(db: Store) -> None:
+    write(db, [proposal()])
+    with pytest.raises(InputError) as caught:
+        write(db, [VoteRecord("0xp", "0xv1", 1), VoteRecord("0xz", "0xv2", 1), VoteRecord("0xy", "0xv3", 1)])
+    assert str(caught.value) == "votes refer to proposals not in the store: ['0xy', '0xz']; ingest the proposals first"
+    assert rows(db, Vote) == []
+
+
+def test_a_batch_writes_threads_before_posts_and_proposals_before_votes(db: Store) -> None:
+    batch = [VoteRecord("0xp", "0xv1", 1), PostRecord("7", "1", "a"), proposal(), ThreadRecord("7", "Titled")]
+    assert write(db, batch) == counts(inserted=4)
+    assert [t.title for t in rows(db, Thread)] == ["Titled"]
