@@ -107,9 +107,7 @@ class AuditVerification:
 
 
 def _timestamp(value: datetime) -> str:
-    """UTC ISO-8601 with microseconds; naive values (SQLite returns them) are read as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    """UTC ISO-8601 with microseconds (the store returns aware UTC values on every backend)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

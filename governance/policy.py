@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
@@ -39,10 +39,6 @@ __all__ = [
     "check_threshold",
     "check_votable",
 ]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -135,8 +131,8 @@ def check_open(action: PendingAction, *, now: datetime) -> None:
     """Signatures and execution only while the action is pending and not expired."""
     if action.status != "pending":
         raise GovernanceRefusal(Rule.NOT_PENDING, f"action {action.id} is {action.status}, not pending.")
-    if now >= _aware(action.expires_at):
-        raise GovernanceRefusal(Rule.EXPIRY, f"action {action.id} expired at {_aware(action.expires_at):%Y-%m-%d %H:%M} UTC.")
+    if now >= action.expires_at:
+        raise GovernanceRefusal(Rule.EXPIRY, f"action {action.id} expired at {action.expires_at:%Y-%m-%d %H:%M} UTC.")
 
 
 def check_report_unchanged(report_id: str, *, current: str, expected: str) -> None:

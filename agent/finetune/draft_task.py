@@ -24,8 +24,7 @@ BODY_CHARS = 900
 
 
 def _when(p: Proposal) -> datetime | None:
-    when = p.created_at or p.start
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+    return p.created_at or p.start
 
 
 def draft_examples(store: Store, dao: str) -> list[Example]:

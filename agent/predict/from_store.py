@@ -7,7 +7,7 @@ block from ``extra`` (estimated time plus a day), else 14 days after opening.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from agent.predict.clock import BlockClock
 from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
@@ -18,11 +18,7 @@ __all__ = ["load_store_dao", "record_from_proposal"]
 
 
 def _ts(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    return value.timestamp() if value is not None else None
 
 
 def record_from_proposal(proposal: Proposal, dao_slug: str) -> ProposalRecord:

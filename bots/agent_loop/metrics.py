@@ -4,7 +4,7 @@ pending actions, last ingest per source. One registry per process object, never 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -52,8 +52,7 @@ class StoreCollector:
                 .group_by(Dao.slug, Source.kind, Source.locator)
             ).all():
                 if last is not None:
-                    stamp = last if last.tzinfo else last.replace(tzinfo=UTC)
-                    ingest.add_metric([slug, f"{kind}:{locator}"], stamp.timestamp())
+                    ingest.add_metric([slug, f"{kind}:{locator}"], last.timestamp())
         yield from (pending, ticks, unfinished, ingest)
 
 

@@ -4,29 +4,29 @@ New tables go in a module of this package and are re-exported below, so that
 ``SQLModel.metadata`` (and Alembic) sees every table after ``import ingest.domain``.
 """
 
-from ingest.domain._columns import content_hash, utcnow
+from ingest.domain._columns import UTCDateTime, content_hash, utcnow
 from ingest.domain.agent_steps import AgentStep
 from ingest.domain.bookkeeping import AuditEntry, IngestCursor, QuarantinedRecord
 from ingest.domain.community import Author, Dao, Source
 from ingest.domain.decisions import Proposal, ProposalLink, Vote
 from ingest.domain.discussion import Post, Thread
+from ingest.domain.enums import LinkMethod, Outcome, ProposalOrigin, SourceKind, VotingType
+from ingest.domain.forecasts import ForecastRecord
 from ingest.domain.governance import ActionSignature, GovernanceDraft, PendingAction
 from ingest.domain.reports import ReportRecord
-from ingest.domain.forecasts import ForecastRecord
-from ingest.domain.enums import LinkMethod, Outcome, ProposalOrigin, SourceKind, VotingType
 
 __all__ = [
     "ActionSignature",
     "AgentStep",
-    "GovernanceDraft",
-    "PendingAction",
     "AuditEntry",
     "Author",
     "Dao",
     "ForecastRecord",
+    "GovernanceDraft",
     "IngestCursor",
     "LinkMethod",
     "Outcome",
+    "PendingAction",
     "Post",
     "Proposal",
     "ProposalLink",
@@ -36,6 +36,7 @@ __all__ = [
     "Source",
     "SourceKind",
     "Thread",
+    "UTCDateTime",
     "Vote",
     "VotingType",
     "content_hash",

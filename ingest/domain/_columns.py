@@ -3,12 +3,58 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, DateTime, Interval, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
-__all__ = ["content_hash", "json_column", "text_column", "utcnow"]
+__all__ = ["UTCDateTime", "content_hash", "json_column", "text_column", "utcnow"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """The one datetime column type of the domain tables: aware UTC in, aware UTC out.
+
+    Writes refuse naive datetimes (a naive value has no knowable instant; guessing UTC
+    hides the bug that produced it) and store aware ones converted to UTC. Reads come
+    back aware in UTC on both backends: PostgreSQL returns ``timestamptz`` values with an
+    offset, SQLite returns the stored UTC wall time without one, which is UTC by the rule
+    above. The schema is a plain ``DateTime(timezone=True)``, so no migration follows.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"
+
+    def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
+        if isinstance(value, timedelta):
+            return Interval()
+        return self
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"a datetime column takes a datetime, got {type(value).__name__} {value!r}")
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} refused: the store keeps instants. "
+                "Pass an aware value, e.g. datetime.now(UTC) or ingest.domain.utcnow()."
+            )
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def json_column(nullable: bool = True) -> Any:

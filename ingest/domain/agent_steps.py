@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import json_column, utcnow
+from ingest.domain._columns import UTCDateTime, json_column, utcnow
 
 __all__ = ["AgentStep"]
 
@@ -30,5 +30,5 @@ class AgentStep(SQLModel, table=True):
     status: str = Field(default="started", max_length=20)
     attempts: int = 0
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
-    started_at: datetime = Field(default_factory=utcnow)
-    finished_at: datetime | None = None
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import json_column, text_column, utcnow
+from ingest.domain._columns import UTCDateTime, json_column, text_column, utcnow
 
 __all__ = ["AuditEntry", "IngestCursor", "QuarantinedRecord"]
 
@@ -22,7 +22,7 @@ class IngestCursor(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id", index=True)
     stream: str = Field(max_length=100, description="e.g. 'topics', 'proposals', 'votes:<proposal>', 'logs'")
     value: str = Field(max_length=500)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class QuarantinedRecord(SQLModel, table=True):
@@ -45,8 +45,8 @@ class QuarantinedRecord(SQLModel, table=True):
     error: str = Field(sa_column=text_column(nullable=False))
     status: str = Field(default="open", max_length=20, index=True)
     attempts: int = 1
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class AuditEntry(SQLModel, table=True):
@@ -55,7 +55,7 @@ class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
 
     id: int | None = Field(default=None, primary_key=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     actor: str = Field(max_length=200)
     action: str = Field(max_length=100, index=True)
     subject: str = Field(default="", max_length=500)

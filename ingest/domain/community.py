@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import json_column, utcnow
+from ingest.domain._columns import UTCDateTime, json_column, utcnow
 
 __all__ = ["Author", "Dao", "Source"]
 
@@ -24,7 +24,7 @@ class Dao(SQLModel, table=True):
     forum_url: str | None = Field(default=None, max_length=500)
     chain_id: int | None = None
     governor_address: str | None = Field(default=None, max_length=42)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Source(SQLModel, table=True):
@@ -38,7 +38,7 @@ class Source(SQLModel, table=True):
     kind: str = Field(max_length=30, description="A SourceKind value")
     locator: str = Field(max_length=500, description="Base URL, channel id, space id or chain:address")
     name: str = Field(default="", max_length=200)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Author(SQLModel, table=True):

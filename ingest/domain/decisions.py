@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import json_column, text_column, utcnow
+from ingest.domain._columns import UTCDateTime, json_column, text_column, utcnow
 
 __all__ = ["Proposal", "ProposalLink", "Vote"]
 
@@ -28,9 +28,9 @@ class Proposal(SQLModel, table=True):
     author: str | None = Field(default=None, max_length=200)
     choices: list[str] = Field(default_factory=list, sa_column=json_column(nullable=False))
     voting_type: str = Field(default="basic", max_length=30, description="A VotingType value")
-    created_at: datetime | None = None
-    start: datetime | None = Field(default=None, index=True)
-    end: datetime | None = Field(default=None, index=True)
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    start: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
+    end: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
     state: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=20, description="An Outcome value once closed")
     scores: list[float] | None = Field(default=None, sa_column=json_column())
@@ -42,7 +42,7 @@ class Proposal(SQLModel, table=True):
     url: str | None = Field(default=None, max_length=1000)
     content_hash: str = Field(default="", max_length=64)
     extra: dict[str, Any] | None = Field(default=None, sa_column=json_column())
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Vote(SQLModel, table=True):
@@ -58,7 +58,7 @@ class Vote(SQLModel, table=True):
     choice_label: str | None = Field(default=None, max_length=500)
     voting_power: float = 0.0
     reason: str | None = Field(default=None, sa_column=text_column())
-    created_at: datetime | None = None
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     external_id: str | None = Field(default=None, max_length=200)
 
 
@@ -77,4 +77,4 @@ class ProposalLink(SQLModel, table=True):
     method: str = Field(max_length=30, description="A LinkMethod value")
     confidence: float = 1.0
     evidence: str | None = Field(default=None, max_length=1000)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

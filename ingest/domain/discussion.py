@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import text_column, utcnow
+from ingest.domain._columns import UTCDateTime, text_column, utcnow
 
 __all__ = ["Post", "Thread"]
 
@@ -23,10 +23,10 @@ class Thread(SQLModel, table=True):
     title: str = Field(default="", max_length=500)
     url: str | None = Field(default=None, max_length=1000)
     category: str | None = Field(default=None, max_length=200)
-    created_at: datetime | None = None
-    bumped_at: datetime | None = None
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    bumped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_post_number: int | None = None
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Post(SQLModel, table=True):
@@ -45,8 +45,8 @@ class Post(SQLModel, table=True):
     text: str = Field(sa_column=text_column(nullable=False))
     html: str | None = Field(default=None, sa_column=text_column())
     url: str | None = Field(default=None, max_length=1000)
-    created_at: datetime | None = Field(default=None, index=True)
-    edited_at: datetime | None = None
+    created_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deleted: bool = False
     content_hash: str = Field(max_length=64, index=True)
-    ingested_at: datetime = Field(default_factory=utcnow)
+    ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

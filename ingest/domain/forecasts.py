@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from ingest.domain._columns import json_column, text_column, utcnow
+from ingest.domain._columns import UTCDateTime, json_column, text_column, utcnow
 
 __all__ = ["ForecastRecord"]
 
@@ -24,8 +24,8 @@ class ForecastRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     proposal_id: int = Field(foreign_key="proposal.id", unique=True, index=True)
     dao_id: int = Field(foreign_key="dao.id", index=True)
-    committed_at: datetime = Field(default_factory=utcnow)
-    voting_starts_at: datetime
+    committed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    voting_starts_at: datetime = Field(sa_type=UTCDateTime)
     p_pass: float
     shares: dict[str, float] | None = Field(default=None, sa_column=json_column())
     model_hash: str = Field(max_length=64)
@@ -37,4 +37,4 @@ class ForecastRecord(SQLModel, table=True):
     statement: str = Field(default="", sa_column=text_column(nullable=False))
     audit_entry_id: int | None = Field(default=None, foreign_key="audit_entry.id")
     outcome: str | None = Field(default=None, max_length=20, description="passed or failed, once known")
-    scored_at: datetime | None = None
+    scored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import json_column, text_column, utcnow
+from ingest.domain._columns import UTCDateTime, json_column, text_column, utcnow
 
 __all__ = ["ActionSignature", "GovernanceDraft", "PendingAction"]
 
@@ -24,7 +24,7 @@ class GovernanceDraft(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dao_id: int = Field(foreign_key="dao.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     idea: str = Field(sa_column=text_column(nullable=False))
     title: str = Field(max_length=500)
     body: str = Field(sa_column=text_column(nullable=False), description="Markdown in the DAO's usual sections")
@@ -46,9 +46,9 @@ class PendingAction(SQLModel, table=True):
     proposal_kind: str = Field(default="governor", max_length=30)
     proposal_ref: str = Field(max_length=200, description="On-chain proposal id (decimal)")
     status: str = Field(default="pending", max_length=20, index=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
-    decided_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     report_id: str = Field(max_length=200)
     report_hash: str = Field(max_length=64)
     confidence: float
@@ -82,4 +82,4 @@ class ActionSignature(SQLModel, table=True):
     owner: str = Field(max_length=42)
     kind: str = Field(max_length=20, description="'eip712', 'eth_sign' or 'eip1271'")
     signature: str = Field(sa_column=text_column(nullable=False), description="0x-hex, as the Safe expects it")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from ingest.domain._columns import json_column, utcnow
+from ingest.domain._columns import UTCDateTime, json_column, utcnow
 
 __all__ = ["ReportRecord"]
 
@@ -30,4 +30,4 @@ class ReportRecord(SQLModel, table=True):
     path: str | None = Field(default=None, max_length=1000, description="The JSON export on disk")
     post_ids: list[int] = Field(default_factory=list, sa_column=json_column(nullable=False))
     manifest: dict[str, Any] = Field(default_factory=dict, sa_column=json_column(nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -224,10 +224,6 @@ def export_deletions(store: Store, dao: Dao, source: DiscordExportSource) -> int
                 .join(Thread, col(Thread.id) == Post.thread_id)
                 .where(Post.source_id == row.id, Thread.external_id == source.channel_id, ~col(Post.deleted))
             ).all()
-            if external_id not in present and created is not None and low <= _aware(created) <= high
+            if external_id not in present and created is not None and low <= created <= high
         ]
     return mark_deleted(store, row.id, gone)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
