@@ -19,6 +19,7 @@ from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx, safe_tx_hash
 from governance.errors import GovernanceRefusal, Rule
 from governance.reports import ReportRef
 from ingest.domain import PendingAction
+from ingest.governor_abi import ProposalState
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.chain.safe_service import Delegation
@@ -154,7 +155,7 @@ def check_governor_proposal(proposal_ref: str) -> int:
 
 def check_votable(proposal_id: int, *, state: str, has_voted: bool | None = None) -> None:
     """Votes are cast only while the proposal is Active, and only once by the Safe (``has_voted`` None: not asked)."""
-    if state != "Active":
+    if state != ProposalState.ACTIVE.label:
         raise GovernanceRefusal(Rule.PROPOSAL_NOT_ACTIVE, f"proposal {proposal_id} is {state}; votes are only cast while Active.")
     if has_voted:
         raise GovernanceRefusal(Rule.ALREADY_VOTED, f"the Safe already voted on proposal {proposal_id}.")

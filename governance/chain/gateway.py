@@ -13,16 +13,15 @@ from eth_utils import to_checksum_address
 
 from governance.chain.keys import TransactionSender
 from governance.chain.safe_tx import SafeTx
-from governance.contracts import load_artifact, load_safe_artifact
+from governance.contracts import load_safe_artifact
 from governance.errors import GovernanceRefusal, Rule
 from ingest.errors import ConfigError
+from ingest.governor_abi import ProposalState, governor_abi
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = ["GOVERNOR_STATES", "ChainGateway", "ExecutionResult", "revert_reason"]
-
-GOVERNOR_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
+__all__ = ["ChainGateway", "ExecutionResult", "revert_reason"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,7 @@ class ChainGateway:
     def __init__(self, w3: Web3, *, safe_address: str, governor_address: str) -> None:
         self.w3 = w3
         self.safe = w3.eth.contract(address=to_checksum_address(safe_address), abi=load_safe_artifact("Safe_V1_4_1")["abi"])
-        self.governor = w3.eth.contract(
-            address=to_checksum_address(governor_address), abi=load_artifact("ConcordGovernor")["abi"]
-        )
+        self.governor = w3.eth.contract(address=to_checksum_address(governor_address), abi=governor_abi())
 
     @property
     def chain_id(self) -> int:
@@ -79,7 +76,7 @@ class ChainGateway:
     def proposal_state(self, proposal_id: int) -> str:
         """The Governor's state name for a proposal (``Active``, ``Succeeded``…)."""
         try:
-            return GOVERNOR_STATES[int(self.governor.functions.state(proposal_id).call())]
+            return ProposalState(int(self.governor.functions.state(proposal_id).call())).label
         except OSError as exc:  # connection refused, timeouts (requests' errors are OSErrors)
             raise ConfigError(f"Cannot reach the chain's RPC endpoint: {exc}. Check CONCORD_CHAIN__RPC_URL or --rpc-url.") from exc
         except Exception as exc:

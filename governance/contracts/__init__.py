@@ -1,7 +1,9 @@
 """Compiled contract artifacts (ABI + bytecode) shipped with Concord.
 
 ``src/`` holds the Solidity sources, ``artifacts/`` the JSON that ``build.js`` writes with solc-js
-(``cd governance/contracts && npm ci && node build.js``). Python never needs Node: it reads the JSON.
+(``cd governance/contracts && npm ci && node build.js``); ``build.js`` then runs ``governor_abi.js``, which
+copies the Governor entries Concord uses into ``ingest/governor_abi.json`` (ingestion reads them there, since
+it may not import governance). Python never needs Node: it reads the JSON.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from bots.services import build_services
 from bots.web.app import create_app
 from bots.web.security import CSRF_COOKIE
 from governance import audit
-from governance.chain.gateway import GOVERNOR_STATES
 from governance.chain.keys import NodeAccountSender
 from governance.service import build_governance
 from ingest.domain import (
@@ -40,6 +39,7 @@ from ingest.domain import (
     ReportRecord,
     Thread,
 )
+from ingest.governor_abi import ProposalState
 from ingest.settings import load_settings
 from ingest.store import Store
 from tests.bots.agent_loop.conftest import DAO, agent_toml
@@ -141,7 +141,7 @@ def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, cha
 
         # the vote closes; the outcome comes from the Governor's state
         chain.w3.testing.mine(1001)
-        state = GOVERNOR_STATES[chain.governor.functions.state(chain.proposal_id).call()]
+        state = ProposalState(chain.governor.functions.state(chain.proposal_id).call()).label
         assert state in ("Succeeded", "Defeated")
         with store.session() as session:
             row = session.get(Proposal, pid)
