@@ -11,7 +11,7 @@ import pytest
 
 from agent.predict.features import FEATURE_NAMES, FeatureBuilder
 from agent.predict.loader import load_directory
-from agent.predict.records import GovData, ProposalRecord
+from agent.predict.records import GovData, HistoryProposal
 from agent.predict.walkforward import walk_forward
 from agent.stance.base import Stance, StanceResult
 from tests.predict.conftest import DAY, T0, synthetic_proposals
@@ -53,7 +53,7 @@ BEFORE = [
 
 
 def _vector(data: GovData, pid: str, stance: Any) -> list[float]:
-    target: ProposalRecord = next(p for p in data.proposals if p.id == pid)
+    target: HistoryProposal = next(p for p in data.proposals if p.id == pid)
     return FeatureBuilder(data, stance=stance).vector(target)
 
 

@@ -16,7 +16,7 @@ from agent.predict.features import FeatureBuilder
 from agent.predict.kinds import KIND_FEATURES, asked_amount, kind_features
 from agent.predict.loader import load_directory
 from agent.predict.model import OutcomeModel
-from agent.predict.records import GovData, ProposalRecord
+from agent.predict.records import GovData, HistoryProposal
 from agent.predict.text_neighbours import TextNeighbours
 from agent.predict.walkforward import walk_forward
 from ingest.errors import InputError
@@ -35,8 +35,8 @@ def fake_embed(texts: list[str]) -> np.ndarray:
 
 
 def _record(i: int, *, title: str = "", body: str = "", kind: str = "snapshot", outcome: bool | None = True,
-            author: str | None = "alice") -> ProposalRecord:
-    return ProposalRecord(id=f"p{i}", dao="d", platform="snapshot", kind=kind, title=title or f"Topic{i % 3} {i}",
+            author: str | None = "alice") -> HistoryProposal:
+    return HistoryProposal(id=f"p{i}", dao="d", platform="snapshot", kind=kind, title=title or f"Topic{i % 3} {i}",
                           body=body, author=author, opened_at=T0 + i * 3 * DAY, closed_at=T0 + i * 3 * DAY + 5 * DAY,
                           outcome=outcome, status="passed" if outcome else "failed")
 
