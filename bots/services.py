@@ -32,6 +32,7 @@ from agent.qa import QAService, build_qa
 from agent.report.stored import StoredReports, build_report_provider
 from embeddings.retrievers import DaoRetrievers, build_retrievers
 from governance.service import GovernanceService, build_governance
+from governance.views import DraftView
 from ingest.errors import ConcordError
 from ingest.queue.runner import Ingestion, build_ingestion
 from ingest.settings import ConcordSettings
@@ -49,7 +50,7 @@ class ServiceUnavailable(ConcordError, RuntimeError):
 class Drafter(Protocol):
     """Proposal drafts from the discussion, stored for review and never submitted (the governance service)."""
 
-    def draft(self, *, dao: str, idea: str) -> dict[str, Any]: ...
+    def draft(self, *, dao: str, idea: str) -> DraftView: ...
 
 
 @dataclass

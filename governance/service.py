@@ -46,7 +46,7 @@ from governance.signatures import (
     recover_ecdsa,
     verify_owner_signature,
 )
-from governance.views import ActionSummary, ActionView, Problem, RefusedConfirmation, SignatureView
+from governance.views import ActionSummary, ActionView, DraftView, Problem, RefusedConfirmation, SignatureView
 from ingest.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
 from ingest.errors import ConfigError, InputError, NotFoundError
 
@@ -231,7 +231,7 @@ class GovernanceService:
         author: str | None = None,
         governor_address: str | None = None,
         chat: Any = None,
-    ) -> dict[str, Any]:
+    ) -> DraftView:
         """Draft a proposal (stored, audited, never submitted) and return it with its id, prior art and P(pass)."""
         from embeddings.keyword import KeywordRetriever
         from governance.drafting import ZERO_ADDRESS, build_draft, parse_action
@@ -259,7 +259,7 @@ class GovernanceService:
                 payload={"dao": dao, "title": draft.title, "cited_posts": [c.post_id for c in draft.citations],
                          "governor_calldata_sha256": hashlib.sha256((draft.governor_tx or {}).get("data", "").encode()).hexdigest()},
             )
-            return {"id": row.id, **view}
+            return DraftView.from_json({"id": row.id, **view})
 
     def _draft_expectation(self, dao: str) -> Any:
         from governance.draft_expect import draft_expectation
