@@ -33,10 +33,10 @@ from agent.report.stored import StoredReports, build_report_provider
 from embeddings.retrievers import DaoRetrievers, build_retrievers
 from governance.service import GovernanceService, build_governance
 from governance.views import DraftView
-from ingest.errors import ConcordError
+from ingest.core.errors import ConcordError
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 from ingest.queue.runner import Ingestion, build_ingestion
-from ingest.settings import ConcordSettings
-from ingest.store import Store
 
 __all__ = ["Drafter", "ServiceUnavailable", "Services", "build_services", "wire"]
 

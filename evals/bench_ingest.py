@@ -76,9 +76,9 @@ def limited_discord_jobs(limit: int) -> list[tuple[str, Any]]:
 
 
 def _fresh_store(directory: Path, name: str):  # type: ignore[no-untyped-def]
+    from ingest.core.store import Store
     from ingest.sample import build_sample  # noqa: F401 - makes sure the sample package is importable
     from ingest.sources.sample import SAMPLE_DAOS
-    from ingest.store import Store
 
     store = Store.open(f"sqlite:///{(directory / name).as_posix()}")
     for dao in SAMPLE_DAOS:
@@ -93,7 +93,7 @@ def _fresh_store(directory: Path, name: str):  # type: ignore[no-untyped-def]
 
 
 def _timed_run(store, jobs) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
-    from ingest.domain import Post
+    from ingest.core.domain import Post
     from ingest.pipeline import run_ingestion
 
     post_time = total = 0.0
@@ -136,7 +136,7 @@ def naive(directory: Path, jobs: list[tuple[str, Any]] | None = None) -> tuple[f
     transaction (look up thread and author, insert the post, commit). Normalisation is done before the clock."""
     from sqlmodel import select
 
-    from ingest.domain import Author, Post, Source, Thread, content_hash
+    from ingest.core.domain import Author, Post, Source, Thread, content_hash
     from ingest.records import PostRecord
     from ingest.sources.sample import sample_sources
 

@@ -32,7 +32,7 @@ from agent.predict.clock import BlockClock
 from agent.predict.loader import parse_time
 from agent.predict.metrics import accuracy, brier, log_loss
 from agent.predict.records import canonical_choice
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 from ingest.sample.corrections import correct_proposal_row
 
 __all__ = ["FRACTIONS", "LiveProposal", "load_live", "render_live", "run_live"]

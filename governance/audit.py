@@ -49,9 +49,9 @@ from sqlmodel import Session, col, select
 
 from governance.audit_checkpoints import CHECKPOINT_ACTION, Checkpointer, read_mirror, recover_signer
 from governance.audit_refusals import SUMMARY_ACTION, Summary, current_scope
-from ingest.domain import AuditEntry, utcnow
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import AuditEntry, utcnow
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = [
     "CHECKPOINT_ACTION",

@@ -9,8 +9,8 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from ingest.errors import InputError
-from ingest.governor_abi import abi_signature, governor_entry
+from ingest.core.errors import InputError
+from ingest.core.governor_abi import abi_signature, governor_entry
 from ingest.normalise.governor import SUPPORT_LABELS
 
 __all__ = [

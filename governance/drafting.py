@@ -27,8 +27,8 @@ from governance.draft_compose import ComposeInput, compose_sections
 from governance.draft_template import learn_template
 from governance.prior_art import RoomSource, TextEmbedder, find_prior_art
 from governance.snapshot import snapshot_proposal_message
-from ingest.domain import Dao, Post, Thread
-from ingest.errors import InputError
+from ingest.core.domain import Dao, Post, Thread
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:
     from agent.llm import ChatBackend

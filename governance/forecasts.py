@@ -26,9 +26,9 @@ from agent.predict.service import Prediction, predict_proposal
 from agent.report.attest import canonical_json
 from governance.audit import Checkpointer, append_in_session
 from governance.errors import GovernanceRefusal, Rule
-from ingest.domain import Dao, ForecastRecord, Proposal, utcnow
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao, ForecastRecord, Proposal, utcnow
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = [
     "FORECAST_SCHEMA",

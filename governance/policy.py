@@ -18,8 +18,8 @@ from governance.binding import signed_difference, stored_difference
 from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx, safe_tx_hash
 from governance.errors import GovernanceRefusal, Rule
 from governance.reports import ReportRef
-from ingest.domain import PendingAction
-from ingest.governor_abi import ProposalState
+from ingest.core.domain import PendingAction
+from ingest.core.governor_abi import ProposalState
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.chain.safe_service import Delegation

@@ -47,16 +47,16 @@ from governance.signatures import (
     verify_owner_signature,
 )
 from governance.views import ActionSummary, ActionView, DraftView, Problem, RefusedConfirmation, SignatureView
-from ingest.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
-from ingest.errors import ConfigError, InputError, NotFoundError
+from ingest.core.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
+from ingest.core.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.chain.safe_service import SafeTransactionServiceClient
     from governance.drafting import PostRetriever
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ingest.settings import ConcordSettings
-    from ingest.store import Store
+    from ingest.core.settings import ConcordSettings
+    from ingest.core.store import Store
 
 __all__ = ["GasTerms", "GovernanceService", "build_governance", "rejection_message", "vote_reason"]
 
@@ -302,7 +302,7 @@ class GovernanceService:
     def _people_of(self, data: dict[str, Any]) -> tuple[dict[int, str], dict[str, float]]:
         """Who wrote each classified post (one key per person: their linked address, else their author id) and the
         voting power each linked person cast on the proposal."""
-        from ingest.domain import Author, Post
+        from ingest.core.domain import Author, Post
         from ingest.identity.service import voting_power_by_author
 
         post_ids = [int(e["post_id"]) for e in (data.get("stance") or {}).get("by_post") or [] if "post_id" in e]

@@ -33,8 +33,8 @@ from agent.finetune.prompts import (
     summary_messages,
 )
 from agent.stance.dataset import CHOICE_TO_STANCE, LabelledText, is_heldout, proposal_group
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["Example", "FinetuneDataset", "balance", "build_dataset", "load_examples", "save_examples"]
 
@@ -90,7 +90,7 @@ def build_dataset(
     Stance examples are split exactly as every stance model is (:func:`agent.stance.dataset.is_heldout` on the
     proposal or thread), so `concord eval stance` scores tuned, base and trained classifier on the same held-out texts.
     """
-    from ingest.domain import Post, Proposal, Source, Thread, Vote
+    from ingest.core.domain import Post, Proposal, Source, Thread, Vote
 
     dao = store.get_dao(dao_slug)
     dataset = FinetuneDataset()

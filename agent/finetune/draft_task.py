@@ -13,9 +13,9 @@ from sqlmodel import col, select
 
 from agent.finetune.dataset import Example
 from agent.finetune.train import TrainConfig, TrainResult, _collate, encode_example, train_lora
-from ingest.domain import Dao, Proposal
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao, Proposal
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["DraftRun", "draft_examples", "run_draft_finetune"]
 

@@ -10,9 +10,9 @@ from sqlmodel import select
 from agent.predict.from_store import load_store_dao
 from agent.predict.records import GovData, HistoryProposal
 from agent.predict.service import Prediction, predict_record
-from ingest.domain import Dao
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["predict_draft"]
 

@@ -21,7 +21,7 @@ from agent.predict.kinds import KIND_FEATURES, kind_features
 from agent.predict.records import DAY, GovData, HistoryPost, HistoryProposal
 from agent.predict.text_neighbours import TEXT_FEATURES, TextNeighbours
 from agent.stance.base import Stance, StanceClassifier, StanceResult
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["FAMILIES", "FEATURE_NAMES", "DiscussionSummary", "FeatureBuilder"]
 

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from agent.predict.clock import BlockClock
 from agent.predict.records import DAY, GovData, HistoryPost, HistoryProposal
-from ingest.domain import Author, Post, Proposal, ProposalLink, Vote
-from ingest.store import Store
+from ingest.core.domain import Author, Post, Proposal, ProposalLink, Vote
+from ingest.core.store import Store
 
 __all__ = ["load_store_dao", "record_from_proposal"]
 

@@ -37,7 +37,7 @@ from typing import Any
 from agent.predict.clock import BlockClock
 from agent.predict.links import METHODS, LinkIndex, build_link_index
 from agent.predict.records import DAY, GovData, HistoryPost, HistoryProposal
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 from ingest.sample.corrections import correct_proposal_row
 
 __all__ = ["NAIVE_POST_TIME_SLACK", "has_zone", "load_directory", "parse_time"]

@@ -14,9 +14,9 @@ from agent.predict.model import OutcomeModel
 from agent.predict.records import GovData, HistoryProposal, canonical_choice
 from agent.predict.shares import ShareForecaster
 from agent.stance.base import StanceClassifier
-from ingest.domain import Dao, Proposal
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao, Proposal
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["MODEL_NAME", "Prediction", "predict_proposal", "predict_record"]
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from embeddings.hybrid import Hit
-from ingest.domain import Author, Post, Thread
-from ingest.store import Store
+from ingest.core.domain import Author, Post, Thread
+from ingest.core.store import Store
 
 __all__ = ["PostDetails", "compose_answer", "post_details"]
 

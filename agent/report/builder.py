@@ -39,12 +39,12 @@ from agent.report.room import STANCE_ORDER, read_room
 from agent.report.speakers import SpeakerPost, find_proposer_side
 from agent.stance.base import StanceClassifier
 from agent.units.types import TYPE_STANCE, TypedUnit, UnitType
-from ingest.domain import Proposal, utcnow
+from ingest.core.domain import Proposal, utcnow
 
 if TYPE_CHECKING:
     from agent.units.classifier import UnitTypeClassifier
     from embeddings.base import Embedder
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["SUMMARY_SYSTEM_PROMPT", "Predictor", "ReportBuilder", "ReportParams", "summary_schema"]
 

@@ -24,8 +24,8 @@ from sqlmodel import col, select
 
 from governance import audit
 from governance.errors import GovernanceRefusal, Rule
-from ingest.domain import AuditEntry, Dao, Proposal, utcnow
-from ingest.store import Store
+from ingest.core.domain import AuditEntry, Dao, Proposal, utcnow
+from ingest.core.store import Store
 
 __all__ = ["AuditLogForecaster", "Forecaster", "SignedForecaster"]
 
@@ -114,7 +114,7 @@ class SignedForecaster:
         return {**record.body, "forecast_sha256": record.forecast_sha256, "statement": record.statement}
 
     def committed(self, proposal: Proposal) -> dict[str, Any] | None:
-        from ingest.domain import ForecastRecord
+        from ingest.core.domain import ForecastRecord
 
         with self.store.session() as session:
             record = session.exec(select(ForecastRecord).where(ForecastRecord.proposal_id == proposal.id)).first()

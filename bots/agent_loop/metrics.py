@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from ingest.store import Store
+from ingest.core.store import Store
 
 __all__ = ["CONTENT_TYPE", "AgentMetrics", "StoreCollector", "health", "serve_metrics", "store_registry"]
 
@@ -30,7 +30,7 @@ class StoreCollector:
         from sqlalchemy import func
         from sqlmodel import col, select
 
-        from ingest.domain import AgentStep, Dao, IngestCursor, PendingAction, Source
+        from ingest.core.domain import AgentStep, Dao, IngestCursor, PendingAction, Source
 
         pending = GaugeMetricFamily("concord_pending_actions", "Pending actions waiting for Safe owners", labels=["dao"])
         ticks = GaugeMetricFamily("concord_agent_store_ticks", "Ticks the agent recorded per DAO", labels=["dao"])

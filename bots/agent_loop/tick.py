@@ -26,9 +26,9 @@ from bots.services import Services
 from governance import audit
 from governance.errors import GovernanceRefusal
 from governance.views import ActionSummary
-from ingest.domain import AgentStep, Dao, PendingAction, Proposal, utcnow
-from ingest.errors import ConcordError
-from ingest.settings import AgentDaoSettings
+from ingest.core.domain import AgentStep, Dao, PendingAction, Proposal, utcnow
+from ingest.core.errors import ConcordError
+from ingest.core.settings import AgentDaoSettings
 
 __all__ = ["DaoTick", "TickReport"]
 

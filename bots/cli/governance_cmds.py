@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from bots.cli.context import CliContext, get_context, print_json
-from ingest.errors import ConfigError, InputError
+from ingest.core.errors import ConfigError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.views import ActionView

@@ -21,7 +21,7 @@ from bots.discord_bot.replies import consensus_embed, format_action, format_answ
 from bots.discord_bot.text import no_mentions
 from bots.services import Services, ServiceUnavailable
 from bots.web import queries
-from ingest.errors import ConcordError, InputError
+from ingest.core.errors import ConcordError, InputError
 
 __all__ = ["ConcordBot", "ConcordTree", "build_bot", "signer_only"]
 

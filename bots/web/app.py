@@ -17,8 +17,8 @@ from bots.web.markdown import render_markdown
 from bots.web.security import WriteRateLimiter, allowed_origins, check_csrf, client_of
 from governance.audit import write_summaries
 from governance.audit_refusals import RefusalAggregator
-from ingest.errors import ConcordError, InputError, NotFoundError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import ConcordError, InputError, NotFoundError
+from ingest.core.settings import ConcordSettings
 
 __all__ = ["CSP", "create_app", "default_results_dir", "safe_url"]
 
@@ -63,8 +63,8 @@ def create_app(
 ) -> FastAPI:
     """Build the dashboard for ``settings`` (services wired from the settings unless given)."""
     from bots.web.api import build_api_router
-    from bots.web.forecast_pages import build_forecast_router
     from bots.web.draft_page import build_draft_router
+    from bots.web.forecast_pages import build_forecast_router
     from bots.web.ops import build_ops_router
     from bots.web.pages import build_pages_router
     from bots.web.quarantine_page import build_quarantine_router

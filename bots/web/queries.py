@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from ingest.domain import Author, Dao, Post, Proposal, ProposalLink, Source, Thread
-from ingest.errors import InputError, NotFoundError
-from ingest.store import Store
+from ingest.core.domain import Author, Dao, Post, Proposal, ProposalLink, Source, Thread
+from ingest.core.errors import InputError, NotFoundError
+from ingest.core.store import Store
 
 __all__ = [
     "DaoPublic",

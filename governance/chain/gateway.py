@@ -15,8 +15,8 @@ from governance.chain.keys import TransactionSender
 from governance.chain.safe_tx import SafeTx
 from governance.contracts import load_safe_artifact
 from governance.errors import GovernanceRefusal, Rule
-from ingest.errors import ConfigError
-from ingest.governor_abi import ProposalState, governor_abi
+from ingest.core.errors import ConfigError
+from ingest.core.governor_abi import ProposalState, governor_abi
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3

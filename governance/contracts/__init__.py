@@ -2,7 +2,7 @@
 
 ``src/`` holds the Solidity sources, ``artifacts/`` the JSON that ``build.js`` writes with solc-js
 (``cd governance/contracts && npm ci && node build.js``); ``build.js`` then runs ``governor_abi.js``, which
-copies the Governor entries Concord uses into ``ingest/governor_abi.json`` (ingestion reads them there, since
+copies the Governor entries Concord uses into ``ingest/core/governor_abi.json`` (ingestion reads them there, since
 it may not import governance). Python never needs Node: it reads the JSON.
 """
 
@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from ingest.errors import NotFoundError
+from ingest.core.errors import NotFoundError
 
 __all__ = ["load_artifact", "load_safe_artifact"]
 

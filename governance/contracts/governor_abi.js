@@ -1,4 +1,4 @@
-// Writes ingest/governor_abi.json: the part of the compiled Governor ABIs that Concord reads and calls,
+// Writes ingest/core/governor_abi.json: the part of the compiled Governor ABIs that Concord reads and calls,
 // shared by ingestion (events, state, tallies) and governance (votes, proposals). build.js runs it after
 // writing the artifacts; it needs no packages, so `node governor_abi.js` alone refreshes the table.
 "use strict";
@@ -33,6 +33,6 @@ const table = {
   sources: SHARED,
   abi,
 };
-const target = path.join(here, "..", "..", "ingest", "governor_abi.json");
+const target = path.join(here, "..", "..", "ingest", "core", "governor_abi.json");
 fs.writeFileSync(target, JSON.stringify(table, null, 1) + "\n");
-console.log("wrote ingest/governor_abi.json (" + abi.length + " entries)");
+console.log("wrote ingest/core/governor_abi.json (" + abi.length + " entries)");

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 from ingest.pipeline import IngestSource, IngestSummary, run_ingestion
-from ingest.settings import ConcordSettings
-from ingest.store import Store
 
 __all__ = ["JOB_KINDS", "BatchCallback", "IngestJob", "OnSource", "open_sources", "run_job_in"]
 
@@ -122,7 +122,7 @@ def open_sources(job: IngestJob, store: Store, settings: ConcordSettings) -> Ite
 def _after_run(job: IngestJob, store: Store, slug: str, source: IngestSource, summary: IngestSummary) -> None:
     """What a source needs once its items are written: a Discord export declared complete (``options.complete``)
     marks deleted the stored messages of its range that it no longer holds; its notes reach the summary."""
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
     from ingest.sources.discord_export import DiscordExportSource, export_deletions
 
     if not isinstance(source, DiscordExportSource):

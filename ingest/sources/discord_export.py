@@ -16,14 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.domain import Dao, Source, SourceKind
-from ingest.errors import InputError
+from ingest.core.domain import Dao, Source, SourceKind
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 from ingest.normalise.discord_export import discord_message
 from ingest.normalise.timeparse import parse_time
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record, ThreadRecord
 from ingest.sources.export_file import Unreadable, has_undecodable, read_export_file
-from ingest.store import Store
 
 __all__ = [
     "CHANNEL_KIND",
@@ -197,7 +197,7 @@ def export_deletions(store: Store, dao: Dao, source: DiscordExportSource) -> int
     """
     from sqlmodel import col, select
 
-    from ingest.domain import Post, Source, Thread
+    from ingest.core.domain import Post, Source, Thread
     from ingest.sources.discord_live import mark_deleted
 
     unreadable = source.unreadable_ids()

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ingest.domain import Dao, Proposal, ProposalOrigin, SourceKind
-from ingest.errors import InputError
-from ingest.governor_abi import ProposalState, abi_signature, governor_abi, governor_events
+from ingest.core.domain import Dao, Proposal, ProposalOrigin, SourceKind
+from ingest.core.errors import InputError
+from ingest.core.governor_abi import ProposalState, abi_signature, governor_abi, governor_events
+from ingest.core.store import Store
 from ingest.normalise.governor import governor_proposal, governor_vote
 from ingest.normalise.outcome_rule import outcome_from_state
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record
-from ingest.store import Store
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3

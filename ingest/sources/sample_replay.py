@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ingest.core.store import Store
 from ingest.http import HttpPolicy, PoliteClient
 from ingest.pipeline import IngestSource
 from ingest.replay import ReplayServer
@@ -19,7 +20,6 @@ from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_top
 from ingest.sources.recorded import RecordedGovernor
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
 from ingest.sources.snapshot import SnapshotClient, SnapshotSource
-from ingest.store import Store
 
 __all__ = ["replayed_sample_sources"]
 

@@ -24,8 +24,8 @@ from agent.report import (
 )
 from agent.report.model import Faithfulness
 from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache
-from ingest.domain import Post, content_hash
-from ingest.store import Store
+from ingest.core.domain import Post, content_hash
+from ingest.core.store import Store
 from tests.agent.conftest import RecordingChat
 from tests.embeddings.forum_data import INJECTION, add_post, make_forum
 

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from bots.web import queries
 from evals.retrieval.corpus import sample_store
-from ingest.domain import Dao, Proposal
-from ingest.store import Store
+from ingest.core.domain import Dao, Proposal
+from ingest.core.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from agent.finetune.export import write_adapter_gguf
 from agent.finetune.model import embedded_gguf_path
 from agent.llm.embedded import EmbeddedServer
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 
 def _random_adapter(directory: Path, *, layers: int = 30, hidden: int = 576, kv: int = 192, rank: int = 4) -> Path:

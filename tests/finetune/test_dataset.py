@@ -10,9 +10,9 @@ import pytest
 from agent.finetune.dataset import balance, build_dataset, load_examples, save_examples
 from agent.finetune.evaluate import score_labels, split_prompt
 from agent.finetune.prompts import STANCE_LABELS, parse_label
-from ingest.domain import Proposal, Vote
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Proposal, Vote
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 
 def test_stance_examples_are_real_vote_reasons_split_by_proposal(sample_store: Store) -> None:

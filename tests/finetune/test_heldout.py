@@ -8,8 +8,8 @@ from agent.finetune.dataset import Example, save_examples
 from agent.finetune.heldout import check_not_trained_on
 from agent.finetune.prompts import stance_messages
 from agent.finetune.registry import TunedModel, models_dir, register_model
-from ingest.errors import InputError, NotFoundError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import InputError, NotFoundError
+from ingest.core.settings import ConcordSettings
 
 
 def _register(settings: ConcordSettings, name: str, texts: list[str]) -> None:

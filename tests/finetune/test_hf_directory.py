@@ -12,7 +12,7 @@ from agent.finetune.dataset import Example
 from agent.finetune.model import load_base
 from agent.finetune.prompts import stance_messages
 from agent.finetune.train import TrainConfig, train_lora
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 
 @pytest.mark.slow

@@ -27,8 +27,8 @@ from agent.llm.backend import ChatMessage
 from agent.llm.embedded import EmbeddedServer, file_sha256
 from agent.llm.factory import open_chat_backend
 from bots.cli.main import main
-from ingest.errors import ConfigError, InputError, NotFoundError
-from ingest.settings import LLMSettings, load_settings
+from ingest.core.errors import ConfigError, InputError, NotFoundError
+from ingest.core.settings import LLMSettings, load_settings
 
 HIDDEN, KV, LAYERS, N_HEAD, N_HEAD_KV, RANK, ALPHA = 576, 192, 30, 9, 3, 4, 8
 MODULES = (("q_proj", HIDDEN), ("k_proj", KV), ("v_proj", KV))

@@ -12,7 +12,7 @@ import pytest
 
 from agent.finetune.stance import FineTunedStance
 from agent.stance.base import Stance
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 
 def _completion(content: str) -> dict[str, Any]:

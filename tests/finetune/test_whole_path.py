@@ -9,8 +9,8 @@ import pytest
 
 from agent.finetune import TrainConfig, get_model, list_models, resolve_lora_adapter, run_finetune
 from agent.finetune.run import compare_on_heldout
-from ingest.settings import ConcordSettings, load_settings
-from ingest.store import Store
+from ingest.core.settings import ConcordSettings, load_settings
+from ingest.core.store import Store
 
 
 @pytest.mark.slow

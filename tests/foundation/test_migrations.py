@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import ingest.domain  # noqa: F401 - registers every table
-from ingest.store import Store
+import ingest.core.domain  # noqa: F401 - registers every table
+from ingest.core.store import Store
 
 
 def test_migrated_schema_matches_models(store: Store) -> None:
@@ -19,6 +19,6 @@ def test_migrated_schema_matches_models(store: Store) -> None:
 
 def test_the_migrations_have_one_head() -> None:
     """Every branch of the schema is merged: a new migration has exactly one parent to name."""
-    from ingest.store.migrate import head_revisions
+    from ingest.core.store.migrate import head_revisions
 
     assert head_revisions() == {"0004_merge_heads"}, "merge the new heads with a revision that names them all"

@@ -11,14 +11,14 @@ import pytest
 from sqlmodel import select
 
 from bots.cli.main import main
-from ingest.domain import Post, Proposal, QuarantinedRecord, Vote
-from ingest.errors import InputError, NotFoundError
+from ingest.core.domain import Post, Proposal, QuarantinedRecord, Vote
+from ingest.core.errors import InputError, NotFoundError
+from ingest.core.store import Store
 from ingest.normalise.snapshot import snapshot_proposal, snapshot_vote
 from ingest.pipeline import Batch, RawItem, run_ingestion
 from ingest.quarantine import get_quarantined, list_quarantined, quarantine, retry_quarantined
 from ingest.records import PostRecord, Record
 from ingest.sources.quarantine_replay import quarantine_normalisers
-from ingest.store import Store
 
 PROPOSAL = {"id": "0xp1", "title": "Fund grants", "choices": ["For", "Against"], "type": "single-choice", "state": "closed"}
 VOTE = {"id": "0xv1", "voter": "0xabc", "choice": 1, "vp": 5.0, "proposal": {"id": "0xp1"}, "reason": "yes"}
@@ -157,9 +157,9 @@ def test_quarantine_cli_lists_shows_and_retries(
 def test_dashboard_lists_quarantined_records(store: Store, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from bots.web.app import create_app
     from bots.services import Services
-    from ingest.settings import load_settings
+    from bots.web.app import create_app
+    from ingest.core.settings import load_settings
 
     dao = store.ensure_dao("test")
     run_ingestion(store, dao, ScriptedSource([[RawItem("snapshot-vote", "0x<b>v1", VOTE)]]))
@@ -193,8 +193,8 @@ def test_migration_keeps_quarantine_rows_written_before_keys(store_url: str) -> 
     from alembic import command
     from sqlalchemy import text
 
-    from ingest.store import open_engine
-    from ingest.store.migrate import alembic_config, upgrade
+    from ingest.core.store import open_engine
+    from ingest.core.store.migrate import alembic_config, upgrade
 
     engine = open_engine(store_url)
     config = alembic_config()

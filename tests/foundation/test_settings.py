@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ConfigError
-from ingest.settings import load_settings
+from ingest.core.errors import ConfigError
+from ingest.core.settings import load_settings
 
 
 def test_defaults(tmp_path: Path) -> None:

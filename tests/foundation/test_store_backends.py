@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Post, Proposal, QuarantinedRecord, Thread, Vote
-from ingest.errors import NotFoundError, StoreError
+from ingest.core.domain import Post, Proposal, QuarantinedRecord, Thread, Vote
+from ingest.core.errors import NotFoundError, StoreError
+from ingest.core.store import Store
+from ingest.core.store.migrate import current_revisions, head_revisions
 from ingest.pipeline import IngestSummary, run_ingestion
 from ingest.sources.discord_export import DiscordExportSource
 from ingest.sources.sample import SAMPLE_DAOS, sample_sources
-from ingest.store import Store
-from ingest.store.migrate import current_revisions, head_revisions
 from tests.conftest import ingest_sample
 
 
@@ -52,7 +52,7 @@ def test_reingesting_from_scratch_adds_nothing(store: Store) -> None:
     """Even with cursors reset, natural keys keep re-ingestion from duplicating rows."""
     ingest_sample(store)
     before = store.count(Post)
-    from ingest.domain import IngestCursor
+    from ingest.core.domain import IngestCursor
 
     with store.session() as session:
         for cursor in session.exec(select(IngestCursor)).all():
@@ -87,7 +87,7 @@ def test_edited_message_updates_in_place(store: Store) -> None:
     dao = store.ensure_dao("guild")
     run_ingestion(store, dao, DiscordExportSource(_export([_message(1, "first")])))
     with store.session() as session:
-        for cursor in session.exec(select(__import__("ingest.domain", fromlist=["IngestCursor"]).IngestCursor)).all():
+        for cursor in session.exec(select(__import__("ingest.core.domain", fromlist=["IngestCursor"]).IngestCursor)).all():
             session.delete(cursor)
     summary = run_ingestion(store, dao, DiscordExportSource(_export([_message(1, "first, edited")])))
     assert summary.updated == 1 and summary.ingested == 0

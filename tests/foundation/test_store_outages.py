@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bots.cli.main import main
-from ingest.errors import StoreError
-from ingest.store import Store
-from ingest.store.migrate import current_revisions, head_revisions
+from ingest.core.errors import StoreError
+from ingest.core.store import Store
+from ingest.core.store.migrate import current_revisions, head_revisions
 
 # Runs `concord init` and SIGKILLs itself just before the Nth table of the first migration is created:
 # a deterministic kill point inside the schema setup.
@@ -68,7 +68,7 @@ def _half_created(db: Path, *, with_row: bool = False) -> None:
     """What an interrupted first migration left before migrations were atomic: tables, no revision."""
     from sqlmodel import SQLModel
 
-    import ingest.domain  # noqa: F401
+    import ingest.core.domain  # noqa: F401
 
     engine = create_engine(f"sqlite:///{db.as_posix()}")
     tables = [t for t in SQLModel.metadata.sorted_tables if t.name in {"audit_entry", "dao", "source", "author", "thread"}]

@@ -9,9 +9,9 @@ from sqlalchemy import func
 from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel, select
 
-import ingest.domain  # noqa: F401 - registers every table
-from ingest.domain import Dao, Proposal, UTCDateTime
-from ingest.store import Store
+import ingest.core.domain  # noqa: F401 - registers every table
+from ingest.core.domain import Dao, Proposal, UTCDateTime
+from ingest.core.store import Store
 
 BERLIN_SUMMER = timezone(timedelta(hours=2))
 

@@ -15,9 +15,9 @@ from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource
 from governance.service import GovernanceService
 from governance.snapshot import typed_data_hash
-from ingest.domain import GovernanceDraft, Post
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import GovernanceDraft, Post
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 IDEA = (
     "Fund an independent security audit programme for Arbitrum grant recipients. "

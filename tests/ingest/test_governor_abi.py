@@ -9,13 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import NotFoundError
-from ingest.governor_abi import ProposalState, abi_signature, governor_abi, governor_entry, governor_events
+from ingest.core.errors import NotFoundError
+from ingest.core.governor_abi import (
+    ProposalState,
+    abi_signature,
+    governor_abi,
+    governor_entry,
+    governor_events,
+)
 from ingest.normalise.outcome_rule import outcome_from_state
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "governance" / "contracts" / "artifacts"
-TABLE = ROOT / "ingest" / "governor_abi.json"
+TABLE = ROOT / "ingest" / "core" / "governor_abi.json"
 
 
 def test_every_entry_equals_the_compiled_artifacts_entry() -> None:
@@ -36,9 +42,9 @@ def test_the_build_script_writes_the_committed_table(tmp_path: Path) -> None:
     contracts.mkdir(parents=True)
     shutil.copy(ROOT / "governance" / "contracts" / "governor_abi.js", contracts)
     shutil.copytree(ARTIFACTS, contracts / "artifacts")
-    (tmp_path / "ingest").mkdir()
+    (tmp_path / "ingest" / "core").mkdir(parents=True)
     subprocess.run(["node", "governor_abi.js"], cwd=contracts, check=True, capture_output=True, timeout=60)
-    assert (tmp_path / "ingest" / "governor_abi.json").read_text(encoding="utf-8") == TABLE.read_text(encoding="utf-8")
+    assert (tmp_path / "ingest" / "core" / "governor_abi.json").read_text(encoding="utf-8") == TABLE.read_text(encoding="utf-8")
 
 
 def test_signatures_are_the_canonical_texts() -> None:

@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Proposal, Vote
-from ingest.governor_abi import governor_events
+from ingest.core.domain import Proposal, Vote
+from ingest.core.governor_abi import governor_events
+from ingest.core.store import Store
 from ingest.pipeline import run_ingestion
 from ingest.sources.governor import GovernorSource, open_governor_proposals
-from ingest.store import Store
 
 pytestmark = pytest.mark.chain
 

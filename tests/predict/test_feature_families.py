@@ -19,7 +19,7 @@ from agent.predict.model import OutcomeModel
 from agent.predict.records import GovData, HistoryProposal
 from agent.predict.text_neighbours import TextNeighbours
 from agent.predict.walkforward import walk_forward
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 from tests.predict.conftest import DAY, T0, synthetic_proposals
 
 

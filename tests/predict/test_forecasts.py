@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from agent.predict.service import Prediction
-from bots.web.app import create_app
 from bots.services import Services
+from bots.web.app import create_app
 from governance import audit
 from governance.errors import GovernanceRefusal
 from governance.forecasts import (
@@ -23,9 +23,9 @@ from governance.forecasts import (
     track_record,
     verify_forecast,
 )
-from ingest.domain import AuditEntry, ForecastRecord, Proposal
-from ingest.settings import ConcordSettings
-from ingest.store import Store
+from ingest.core.domain import AuditEntry, ForecastRecord, Proposal
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 
 KEY = "0x" + "11" * 32
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

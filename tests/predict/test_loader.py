@@ -10,7 +10,7 @@ import pytest
 from agent.predict.clock import BlockClock
 from agent.predict.loader import load_directory, parse_time
 from agent.predict.records import canonical_choice, canonical_shares
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 
 def test_parse_time_forms() -> None:

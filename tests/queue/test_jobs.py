@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from ingest.domain import Post
+from ingest.core.domain import Post
+from ingest.core.settings import load_settings
+from ingest.core.store import Store
 from ingest.queue import IngestJob, run_job
-from ingest.settings import load_settings
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
-from ingest.store import Store
 
 
 def _write_export(path: Path, export: dict) -> Path:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.domain import Proposal, Vote
-from ingest.errors import InputError
+from ingest.core.domain import Proposal, Vote
+from ingest.core.errors import InputError
+from ingest.core.settings import ConcordSettings, load_settings
+from ingest.core.store import Store
 from ingest.queue import IngestJob, create_celery, submit, wait
-from ingest.settings import ConcordSettings, load_settings
-from ingest.store import Store
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
@@ -111,7 +111,7 @@ def test_jobs_are_checked_before_they_are_queued() -> None:
 
 
 def test_no_broker_is_a_config_error(tmp_path: Path) -> None:
-    from ingest.errors import ConfigError
+    from ingest.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="CONCORD_QUEUE__BROKER_URL"):
         create_celery(load_settings(data_dir=tmp_path))

@@ -28,10 +28,10 @@ from bots.web.security import CSRF_COOKIE
 from governance import audit
 from governance.chain.keys import NodeAccountSender
 from governance.service import build_governance
-from ingest.domain import (
-    Author,
+from ingest.core.domain import (
     AgentStep,
     AuditEntry,
+    Author,
     PendingAction,
     Post,
     Proposal,
@@ -39,9 +39,9 @@ from ingest.domain import (
     ReportRecord,
     Thread,
 )
-from ingest.governor_abi import ProposalState
-from ingest.settings import load_settings
-from ingest.store import Store
+from ingest.core.governor_abi import ProposalState
+from ingest.core.settings import load_settings
+from ingest.core.store import Store
 from tests.bots.agent_loop.conftest import DAO, agent_toml
 from tests.discord_loopback import CHANNEL_ID, SIGNER_ROLE_ID, LoopbackDiscord
 from tests.governance.conftest import ChainEnv, chain, chain_module, sign_as  # noqa: F401 - fixtures

@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from ingest.errors import ConfigError, StoreError
-from ingest.store.watchdog import install_watchdog
+from ingest.core.errors import ConfigError, StoreError
+from ingest.core.store.watchdog import install_watchdog
 
 __all__ = ["database_error_reason", "open_engine"]
 

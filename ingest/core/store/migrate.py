@@ -23,8 +23,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from ingest.errors import StoreError
-from ingest.store.engine import database_error_reason
+from ingest.core.errors import StoreError
+from ingest.core.store.engine import database_error_reason
 
 __all__ = ["alembic_config", "current_revisions", "head_revisions", "repair_partial_schema", "upgrade"]
 

@@ -20,7 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ingest.errors import NotFoundError
+from ingest.core.errors import NotFoundError
 
 __all__ = ["ProposalState", "abi_signature", "governor_abi", "governor_entry", "governor_events"]
 

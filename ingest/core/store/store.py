@@ -11,10 +11,10 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from ingest.domain import Dao, IngestCursor, Proposal, Source, utcnow
-from ingest.errors import NotFoundError, StoreError
-from ingest.store.engine import database_error_reason, open_engine
-from ingest.store.migrate import current_revisions, head_revisions, upgrade
+from ingest.core.domain import Dao, IngestCursor, Proposal, Source, utcnow
+from ingest.core.errors import NotFoundError, StoreError
+from ingest.core.store.engine import database_error_reason, open_engine
+from ingest.core.store.migrate import current_revisions, head_revisions, upgrade
 
 __all__ = ["Store", "lost_database"]
 

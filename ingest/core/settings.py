@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 __all__ = [
     "AgentDaoSettings",

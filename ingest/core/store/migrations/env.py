@@ -1,16 +1,16 @@
-"""Alembic environment: Concord runs migrations programmatically (see ingest.store.migrate)."""
+"""Alembic environment: Concord runs migrations programmatically (see ingest.core.store.migrate)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import ingest.domain  # noqa: F401 - registers every table on SQLModel.metadata
+import ingest.core.domain  # noqa: F401 - registers every table on SQLModel.metadata
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only the programmatic path is supported
-    raise RuntimeError("Run migrations through `concord init` (ingest.store.migrate), not the alembic CLI.")
+    raise RuntimeError("Run migrations through `concord init` (ingest.core.store.migrate), not the alembic CLI.")
 
 context.configure(
     connection=connection,

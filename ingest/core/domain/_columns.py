@@ -45,7 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.utcoffset() is None:
             raise ValueError(
                 f"naive datetime {value.isoformat()} refused: the store keeps instants. "
-                "Pass an aware value, e.g. datetime.now(UTC) or ingest.domain.utcnow()."
+                "Pass an aware value, e.g. datetime.now(UTC) or ingest.core.domain.utcnow()."
             )
         return value.astimezone(UTC)
 

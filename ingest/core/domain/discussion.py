@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import UTCDateTime, text_column, utcnow
+from ingest.core.domain._columns import UTCDateTime, text_column, utcnow
 
 __all__ = ["Post", "Thread"]
 

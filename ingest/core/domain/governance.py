@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import UTCDateTime, json_column, text_column, utcnow
+from ingest.core.domain._columns import UTCDateTime, json_column, text_column, utcnow
 
 __all__ = ["ActionSignature", "GovernanceDraft", "PendingAction"]
 

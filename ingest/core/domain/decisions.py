@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
-from ingest.domain._columns import UTCDateTime, json_column, text_column, utcnow
+from ingest.core.domain._columns import UTCDateTime, json_column, text_column, utcnow
 
 __all__ = ["Proposal", "ProposalLink", "Vote"]
 
