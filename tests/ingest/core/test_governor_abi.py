@@ -19,7 +19,7 @@ from ingest.core.governor_abi import (
 )
 from ingest.normalise.outcome_rule import outcome_from_state
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "governance" / "contracts" / "artifacts"
 TABLE = ROOT / "ingest" / "core" / "governor_abi.json"
 

@@ -50,7 +50,7 @@ def test_kill_during_first_init_leaves_nothing_half_made(
 ) -> None:
     db = tmp_path / "first.db"
     env = {**os.environ, "CONCORD_DATABASE_URL": f"sqlite:///{db.as_posix()}", "PYTHONPATH": os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env["PYTHONPATH"]
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3]) + os.pathsep + env["PYTHONPATH"]
     killed = subprocess.run([sys.executable, "-c", _KILL_DURING_INIT, str(kill_at)], env=env, capture_output=True)
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
     assert _tables(db) - {"alembic_version"} == set()  # all or nothing: nothing
@@ -139,7 +139,7 @@ def test_frozen_database_server_is_one_line_and_exit_2(frozen_server: int, tmp_p
         **os.environ,
         "CONCORD_DATABASE_URL": f"postgresql+psycopg://concord@127.0.0.1:{frozen_server}/concord",
         "CONCORD_DATABASE_CONNECT_TIMEOUT_S": "1",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[3]) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
     # The subprocess timeout only turns a hang (the bug) into a failure; the connect timeout ends the run.
     done = subprocess.run([sys.executable, "-m", "bots.cli.main", "status"], env=env, capture_output=True, timeout=120)

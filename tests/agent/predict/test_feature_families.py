@@ -20,7 +20,7 @@ from agent.predict.records import GovData, HistoryProposal
 from agent.predict.text_neighbours import TextNeighbours
 from agent.predict.walkforward import walk_forward
 from ingest.core.errors import InputError
-from tests.predict.conftest import DAY, T0, synthetic_proposals
+from tests.agent.predict.conftest import DAY, T0, synthetic_proposals
 
 
 def fake_embed(texts: list[str]) -> np.ndarray:

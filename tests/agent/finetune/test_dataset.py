@@ -39,7 +39,7 @@ def test_the_split_is_the_one_every_stance_model_is_scored_on(sample_store: Stor
 
     from agent.stance.dataset import load_post_labels, load_vote_reasons, split_heldout
 
-    votes = Path(__file__).resolve().parents[3] / "shared" / "data" / "votes.jsonl"
+    votes = Path(__file__).resolve().parents[4] / "shared" / "data" / "votes.jsonl"
     if not votes.exists():
         pytest.skip(f"{votes} is not on this machine (the shared data set sits beside the checkout)")
     posts = load_post_labels()

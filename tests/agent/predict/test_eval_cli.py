@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bots.cli.main import main
-from tests.predict.conftest import DAY, T0, synthetic_proposals
+from tests.agent.predict.conftest import DAY, T0, synthetic_proposals
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

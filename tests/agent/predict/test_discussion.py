@@ -14,7 +14,7 @@ from agent.predict.loader import load_directory
 from agent.predict.records import GovData, HistoryProposal
 from agent.predict.walkforward import walk_forward
 from agent.stance.base import Stance, StanceResult
-from tests.predict.conftest import DAY, T0, synthetic_proposals
+from tests.agent.predict.conftest import DAY, T0, synthetic_proposals
 
 
 class KeywordStance:

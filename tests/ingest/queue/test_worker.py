@@ -55,7 +55,7 @@ def worker(queue_settings: ConcordSettings, tmp_path: Path) -> Iterator[subproce
     log = (tmp_path / "worker.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bots.cli.main", "queue", "worker", "--concurrency", "2", "--hostname", f"test{os.getpid()}@%h"],
-        env=env, cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env, cwd=Path(__file__).resolve().parents[3], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         yield proc

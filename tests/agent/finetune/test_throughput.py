@@ -35,7 +35,7 @@ def test_the_script_writes_its_figures(tmp_path: Path) -> None:
     examples = tmp_path / "test.jsonl"
     save_examples(EXAMPLES[:2], examples)
     out = tmp_path / "throughput.json"
-    script = Path(__file__).resolve().parents[2] / "infra" / "vllm" / "measure_throughput.py"
+    script = Path(__file__).resolve().parents[3] / "infra" / "vllm" / "measure_throughput.py"
     argv = sys.argv
     sys.argv = [str(script), "transformers", "--base", "smollm2", "--device", "cpu", "--batch-size", "2",
                 "--examples", str(examples), "--out", str(out)]

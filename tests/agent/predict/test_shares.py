@@ -14,7 +14,7 @@ from agent.predict.loader import load_directory
 from agent.predict.service import predict_record
 from agent.predict.shares import ShareForecaster, median_shares, shares_of
 from agent.predict.walkforward import walk_forward
-from tests.predict.conftest import DAY, T0, synthetic_proposals
+from tests.agent.predict.conftest import DAY, T0, synthetic_proposals
 
 
 def _row(

@@ -11,7 +11,7 @@ from agent.predict.features import FeatureBuilder
 from agent.predict.history import History
 from agent.predict.loader import load_directory
 from agent.predict.walkforward import walk_forward
-from tests.predict.conftest import DAY, T0, synthetic_proposals
+from tests.agent.predict.conftest import DAY, T0, synthetic_proposals
 
 
 def test_history_sees_only_proposals_closed_before(make_dir: Callable[..., Path]) -> None:

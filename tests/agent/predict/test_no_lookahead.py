@@ -19,7 +19,7 @@ from agent.predict.service import predict_proposal, predict_record
 from agent.predict.walkforward import walk_forward
 from ingest.core.domain import Dao, Proposal
 from ingest.core.store import Store
-from tests.predict.conftest import DAY, T0, synthetic_proposals
+from tests.agent.predict.conftest import DAY, T0, synthetic_proposals
 
 DEMO = "0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221"
 
