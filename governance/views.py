@@ -20,7 +20,7 @@ __all__ = [
     "ActionSummary",
     "ActionView",
     "DraftActionView",
-    "DraftCitationView",
+    "DraftCitation",
     "DraftExpectation",
     "DraftSection",
     "DraftView",
@@ -120,7 +120,7 @@ class ActionSummary:
 
 
 @dataclass(frozen=True)
-class DraftCitationView:
+class DraftCitation:
     """A post the draft cites as ``[number]``, with the verbatim quote it used."""
 
     number: int
@@ -178,7 +178,7 @@ class DraftView:
     dao: str
     title: str
     body: str
-    citations: list[DraftCitationView]
+    citations: list[DraftCitation]
     actions: list[DraftActionView]
     sections: list[DraftSection]
     snapshot_payload: dict[str, Any]
@@ -198,7 +198,7 @@ class DraftView:
             dao=data["dao"],
             title=data["title"],
             body=data["body"],
-            citations=[DraftCitationView(**c) for c in data.get("citations") or []],
+            citations=[DraftCitation(**c) for c in data.get("citations") or []],
             actions=[DraftActionView(**a) for a in data.get("actions") or []],
             sections=[DraftSection(**s) for s in data.get("sections") or []],
             snapshot_payload=data.get("snapshot_payload") or {},
