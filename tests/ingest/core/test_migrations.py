@@ -12,7 +12,7 @@ from ingest.core.store import Store
 
 def test_migrated_schema_matches_models(store: Store) -> None:
     with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == [], f"models and migrations disagree; add an Alembic revision: {diff}"
 
