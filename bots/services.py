@@ -33,10 +33,11 @@ from agent.report.stored import StoredReports, build_report_provider
 from embeddings.retrievers import DaoRetrievers, build_retrievers
 from governance.draft_writers import DraftingService
 from governance.service import GovernanceService, build_governance
-from ingest.errors import ConcordError
+from governance.views import DraftView
+from ingest.core.errors import ConcordError
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 from ingest.queue.runner import Ingestion, build_ingestion
-from ingest.settings import ConcordSettings
-from ingest.store import Store
 
 __all__ = ["Drafter", "ServiceUnavailable", "Services", "build_services", "wire"]
 
@@ -51,7 +52,7 @@ class Drafter(Protocol):
     """Proposal drafts from the discussion, stored for review and never submitted (the governance service's drafts,
     written by the chat model, the tuned drafter or composition as ``[draft] writer`` says)."""
 
-    def draft(self, *, dao: str, idea: str) -> dict[str, Any]: ...
+    def draft(self, *, dao: str, idea: str) -> DraftView: ...
 
 
 @dataclass

@@ -12,12 +12,12 @@ from sqlmodel import col, select
 
 from embeddings.index import DaoIndex, post_text
 from embeddings.scope import linked_thread_ids
-from ingest.domain import Post, Proposal
-from ingest.errors import InputError
+from ingest.core.domain import Post, Proposal
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:
     from embeddings.base import Embedder
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["Hit", "HybridRetriever", "RetrievalFilter", "reciprocal_rank_fusion", "tokenize"]
 

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col, select
 
 from embeddings.ann import IndexPlan, build_index, index_plan_of, plan_for, search_one
-from ingest.domain import Dao, Post, Source, Thread
-from ingest.errors import NotFoundError
+from ingest.core.domain import Dao, Post, Source, Thread
+from ingest.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     import numpy as np
 
     from embeddings.cache import CachedEmbedder
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["DaoIndex", "IndexStats", "IndexedPost", "post_text"]
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 
 from embeddings.hybrid import Hit, tokenize
-from ingest.domain import Dao, Post, Source, Thread
+from ingest.core.domain import Dao, Post, Source, Thread
 
 if TYPE_CHECKING:
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["KeywordRetriever"]
 

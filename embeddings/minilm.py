@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
 
     from embeddings.base import Embedder
-    from ingest.settings import EmbeddingSettings
+    from ingest.core.settings import EmbeddingSettings
 
 __all__ = ["SentenceTransformerEmbedder", "build_embedder", "minilm_path"]
 

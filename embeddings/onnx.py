@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embeddings.minilm import SentenceTransformerEmbedder
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np

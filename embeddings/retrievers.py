@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from embeddings.cache import CachedEmbedder
 from embeddings.hybrid import Hit, HybridRetriever
 from embeddings.index import DaoIndex, IndexStats
-from ingest.errors import InputError, NotFoundError
+from ingest.core.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
-    from ingest.settings import ConcordSettings
-    from ingest.store import Store
+    from ingest.core.settings import ConcordSettings
+    from ingest.core.store import Store
 
 __all__ = ["DaoRetrievers", "build_retrievers"]
 

@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import Session, col, select
 
-from ingest.domain import Proposal, ProposalLink, Source, SourceKind, Thread
+from ingest.core.domain import Proposal, ProposalLink, Source, SourceKind, Thread
 
 __all__ = ["linked_thread_ids", "same_forum", "topic_id_from_url"]
 

@@ -311,7 +311,7 @@ def bench_report(*, workdir: Path, proposals: int = 2) -> list[BenchRow]:
     from evals.bench_report import RARIBLE, measure_report
     from evals.faithfulness.reports import most_discussed
     from evals.retrieval.corpus import sample_store
-    from ingest.settings import load_settings
+    from ingest.core.settings import load_settings
 
     settings = load_settings(data_dir=workdir / "report-data")
     store = sample_store(workdir / "report-sample.db")

@@ -41,7 +41,7 @@ def prepare_data(data_dir: Path, tree: Path | None = None) -> int:
     subprocess.run([sys.executable, "-m", "bots.cli.main", "ingest", "sample"], env=_env(data_dir, tree), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from evals.faithfulness.reports import most_discussed
-    from ingest.store import Store
+    from ingest.core.store import Store
 
     store = Store.open(f"sqlite:///{(data_dir / 'concord.db').as_posix()}")
     try:

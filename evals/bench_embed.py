@@ -83,9 +83,9 @@ def measure_embedding(texts: list[str], *, batch_size: int = 64, embedder: Embed
 def _store_texts(data_dir: Path, n: int) -> list[str]:
     from sqlmodel import col, select
 
-    from ingest.domain import Post
-    from ingest.settings import load_settings
-    from ingest.store import Store
+    from ingest.core.domain import Post
+    from ingest.core.settings import load_settings
+    from ingest.core.store import Store
 
     settings = load_settings(data_dir=data_dir)
     if not settings.database_url and not (data_dir / "concord.db").exists():

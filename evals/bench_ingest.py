@@ -85,8 +85,8 @@ def limited_discord_jobs(limit: int) -> list[tuple[str, Any]]:
 def _fresh_store(directory: Path, name: str, url: str | None = None):  # type: ignore[no-untyped-def]
     """A store with the sample's DAOs: ``url`` (an empty database) or a new SQLite file ``name`` in ``directory``."""
     from ingest.sample import build_sample  # noqa: F401 - makes sure the sample package is importable
+    from ingest.core.store import Store
     from ingest.sources.sample import SAMPLE_DAOS
-    from ingest.store import Store
 
     store = Store.open(url or f"sqlite:///{(directory / name).as_posix()}")
     for dao in SAMPLE_DAOS:
@@ -125,7 +125,7 @@ def _timed_run(store, jobs) -> tuple[float, float, int]:  # type: ignore[no-unty
 
 def _timed_runs(store, jobs) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Wall and CPU seconds on the post-bearing sources, wall seconds in all, posts stored."""
-    from ingest.domain import Post
+    from ingest.core.domain import Post
     from ingest.pipeline import run_ingestion
 
     post_wall = post_cpu = total = 0.0
@@ -178,7 +178,7 @@ def naive(
     records (its cost is per row, so its rate holds). Normalisation is done before the clock."""
     from sqlmodel import select
 
-    from ingest.domain import Author, Post, Source, Thread, content_hash
+    from ingest.core.domain import Author, Post, Source, Thread, content_hash
     from ingest.records import PostRecord
     from ingest.sources.sample import sample_sources
 

@@ -88,7 +88,7 @@ def bench_merge(data_dir: Path, name: str, *, prompts: int = 12, rounds: int = 5
     from agent.finetune.model import embedded_gguf_path
     from agent.finetune.registry import get_model, models_dir
     from agent.llm.embedded import EmbeddedServer
-    from ingest.settings import load_settings
+    from ingest.core.settings import load_settings
 
     settings = load_settings(data_dir=data_dir)
     model = get_model(settings, name)

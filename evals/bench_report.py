@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agent.llm.backend import ChatBackend
     from embeddings.base import Embedder
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["RARIBLE", "measure_report"]
 
@@ -52,8 +52,8 @@ def measure_report(store: Store, proposal_id: int, *, chat: ChatBackend, embedde
 def main() -> None:
     from agent.llm import EmbeddedServer, backend_for_url
     from embeddings import cached_embedder
-    from ingest.settings import load_settings
-    from ingest.store import Store
+    from ingest.core.settings import load_settings
+    from ingest.core.store import Store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=".concord")

@@ -115,11 +115,11 @@ def _stage_clock(builder: Any) -> Iterator[dict[str, float]]:
 
 def _discussion_store(path: Path) -> Any:
     """A new SQLite store holding the bundled Aave Discord export and the proposal."""
-    from ingest.domain import Proposal
+    from ingest.core.domain import Proposal
+    from ingest.core.store import Store
     from ingest.pipeline import run_ingestion
     from ingest.sources.discord_export import DiscordExportSource
     from ingest.sources.recordings import SAMPLE_DIR
-    from ingest.store import Store
 
     store = Store.open(f"sqlite:///{path.as_posix()}")
     dao = store.ensure_dao("aave", "Aave", forum_url="https://governance.aave.com", chain_id=1)
@@ -139,7 +139,7 @@ def window_inputs(store: Any, size: int) -> Any:
     from sqlmodel import col, select
 
     from agent.report.inputs import ReportInputs
-    from ingest.domain import Author, Post, Proposal, Thread
+    from ingest.core.domain import Author, Post, Proposal, Thread
 
     with store.session() as session:
         proposal = session.exec(select(Proposal).where(Proposal.external_id == PROPOSAL["id"])).one()
@@ -174,7 +174,7 @@ def measure_report_scale(sizes: list[int], workdir: Path) -> list[dict[str, Any]
     from agent.stance.trained import load_trained_stance
     from embeddings import build_embedder
     from embeddings.cache import CachedEmbedder, VectorCache
-    from ingest.settings import load_settings
+    from ingest.core.settings import load_settings
 
     workdir.mkdir(parents=True, exist_ok=True)
     store = _discussion_store(workdir / "discussion.db")

@@ -30,12 +30,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     args = parser.parse_args()
 
-    from ingest.domain import Proposal, ProposalLink, Thread
+    from ingest.core.domain import Proposal, ProposalLink, Thread
+    from ingest.core.store import Store
     from ingest.linking import link_dao
     from ingest.linking.similarity import best_matches
     from ingest.pipeline import run_ingestion
     from ingest.sources.sample import SAMPLE_DAOS, sample_sources
-    from ingest.store import Store
 
     truth: dict[str, set[str]] = {}
     for line in (args.data / "proposals.jsonl").open():

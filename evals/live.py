@@ -29,7 +29,7 @@ from agent.predict.live import MIN_TRAIN, LiveProposal, fit_live, share_for, sha
 from agent.predict.loader import parse_time
 from agent.predict.metrics import accuracy, brier, log_loss
 from agent.predict.records import canonical_choice
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 from ingest.sample.corrections import correct_proposal_row
 
 __all__ = ["FRACTIONS", "LiveProposal", "load_live", "render_live", "run_live"]

@@ -40,7 +40,7 @@ MODULES: dict[str, list[str]] = {
     "governance/policy.py": ["tests/governance/test_policy_rules.py"],
     "governance/binding.py": ["tests/governance/test_policy_rules.py"],
     "governance/signatures.py": ["tests/governance/test_signature_rules.py"],
-    "agent/predict/walkforward.py": ["tests/predict/test_walkforward_rules.py"],
+    "agent/predict/walkforward.py": ["tests/agent/predict/test_walkforward_rules.py"],
     "ingest/writer.py": ["tests/ingest/test_writer_rules.py"],
     "ingest/pipeline.py": ["tests/ingest/test_pipeline_rules.py"],
     "governance/audit.py": ["tests/governance/test_audit_rules.py"],

@@ -73,7 +73,7 @@ def _split(dao: str, title: str) -> str:
 
 
 def build_queries(store: Any, daos: list[str], *, seed: int = 0, negatives_per_positive: float = 2.0) -> list[Query]:
-    from ingest.domain import Dao, Proposal
+    from ingest.core.domain import Dao, Proposal
 
     out: list[Query] = []
     with store.session() as session:
@@ -102,7 +102,7 @@ def build_queries(store: Any, daos: list[str], *, seed: int = 0, negatives_per_p
 def score_queries(store: Any, queries: list[Query], embedder: Any) -> None:
     """Fill each query's shortlisted candidates with their cosines (the query itself and its own thread left out)."""
     from governance.prior_art import score_candidates
-    from ingest.domain import Thread
+    from ingest.core.domain import Thread
 
     with store.session() as session:
         for q in queries:
@@ -158,8 +158,8 @@ def choose_thresholds(train: list[Query]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     from embeddings import cached_embedder
     from governance.prior_art import NEAR_DUPLICATE, NEAR_DUPLICATE_FLOOR, NEAR_DUPLICATE_TITLE
-    from ingest.settings import load_settings
-    from ingest.store import Store
+    from ingest.core.settings import load_settings
+    from ingest.core.store import Store
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=None, help="Concord data dir holding the store (default: settings)")

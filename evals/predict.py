@@ -12,7 +12,7 @@ from typing import Any
 from agent.predict.loader import load_directory
 from agent.predict.walkforward import WalkForwardResult, walk_forward
 from agent.stance.base import StanceClassifier
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["parse_since", "render_markdown", "run_predict_eval", "write_outputs", "write_reliability_png"]
 

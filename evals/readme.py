@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["BLOCKS", "ReadmeUpdate", "render_block", "update_readme"]
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from agent.report.faithfulness import occurs_in
-from ingest.domain import Author, Post, Proposal, Source, Thread, content_hash
-from ingest.store import Store
+from ingest.core.domain import Author, Post, Proposal, Source, Thread, content_hash
+from ingest.core.store import Store
 
 __all__ = ["NullChat", "evaluate_reports", "inject", "load_corpus", "report_threads"]
 
@@ -111,8 +111,8 @@ def _visible_text(report: Any) -> str:
 
 
 def evaluate_reports(*, embedder: Any, stance: Any, chat: Any = None, store: Store | None = None, injection: bool = True) -> dict[str, Any]:
-    from agent.report import ReportBuilder
     from agent.predict.predictor import StorePredictor
+    from agent.report import ReportBuilder
     from agent.report.prediction import report_predictor
     from evals.units import load_unit_labels
 

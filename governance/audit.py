@@ -49,9 +49,9 @@ from sqlmodel import Session, col, select
 
 from governance.audit_checkpoints import CHECKPOINT_ACTION, Checkpointer, read_mirror, recover_signer
 from governance.audit_refusals import SUMMARY_ACTION, Summary, current_scope
-from ingest.domain import AuditEntry, utcnow
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import AuditEntry, utcnow
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = [
     "CHECKPOINT_ACTION",
@@ -107,9 +107,7 @@ class AuditVerification:
 
 
 def _timestamp(value: datetime) -> str:
-    """UTC ISO-8601 with microseconds; naive values (SQLite returns them) are read as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    """UTC ISO-8601 with microseconds (the store returns aware UTC values on every backend)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -15,8 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import InputError
+from ingest.core.settings import ConcordSettings
 
 __all__ = [
     "CHECKPOINT_ACTION",

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ingest.domain import utcnow
+from ingest.core.domain import utcnow
 
 __all__ = ["SUMMARY_ACTION", "RefusalAggregator", "RefusalScope", "Summary", "current_scope", "refusals_from"]
 

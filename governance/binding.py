@@ -18,8 +18,8 @@ from eth_utils import to_checksum_address
 from governance.calldata import cast_vote_calldata, describe_vote_call
 from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx
 from governance.errors import Rule
-from ingest.domain import PendingAction
-from ingest.errors import InputError
+from ingest.core.domain import PendingAction
+from ingest.core.errors import InputError
 
 __all__ = [
     "FIELD_RULES",

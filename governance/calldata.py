@@ -9,7 +9,9 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
+from ingest.core.governor_abi import abi_signature, governor_entry
+from ingest.normalise.governor import SUPPORT_LABELS
 
 __all__ = [
     "cast_vote_calldata",
@@ -20,9 +22,9 @@ __all__ = [
     "propose_calldata",
 ]
 
-SUPPORT_NAMES = {0: "Against", 1: "For", 2: "Abstain"}
-CAST_VOTE_WITH_REASON = "castVoteWithReason(uint256,uint8,string)"
-PROPOSE = "propose(address[],uint256[],bytes[],string)"
+SUPPORT_NAMES = SUPPORT_LABELS
+CAST_VOTE_WITH_REASON = abi_signature(governor_entry("castVoteWithReason"))  # castVoteWithReason(uint256,uint8,string)
+PROPOSE = abi_signature(governor_entry("propose"))  # propose(address[],uint256[],bytes[],string)
 
 
 def parse_signature_types(signature: str) -> tuple[str, list[str]]:

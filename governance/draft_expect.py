@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ingest.errors import ConcordError
-from ingest.store import Store
+from ingest.core.errors import ConcordError
+from ingest.core.store import Store
 
 __all__ = ["draft_expectation"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ingest.domain import Dao, Proposal
+from ingest.core.domain import Dao, Proposal
 
 __all__ = ["ROLES", "DraftTemplate", "TemplateSection", "heading_role", "learn_template", "proposal_headings",
            "split_sections"]

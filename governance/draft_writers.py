@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ingest.errors import ConcordError, ConfigError
+from ingest.core.errors import ConcordError, ConfigError
 
 if TYPE_CHECKING:
     from governance.service import GovernanceService
-    from ingest.settings import ConcordSettings
+    from ingest.core.settings import ConcordSettings
 
 __all__ = ["BodyWriter", "DraftWriters", "DraftingService", "UnavailableWriter", "choose_writer", "open_draft_writers"]
 

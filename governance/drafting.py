@@ -27,8 +27,9 @@ from governance.draft_compose import ComposeInput, compose_sections
 from governance.draft_template import learn_template
 from governance.prior_art import RoomSource, TextEmbedder, find_prior_art
 from governance.snapshot import snapshot_proposal_message
-from ingest.domain import Dao, Post, Thread
-from ingest.errors import InputError
+from governance.views import DraftCitation
+from ingest.core.domain import Dao, Post, Thread
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:
     from agent.llm import ChatBackend
@@ -107,18 +108,6 @@ class PostRetriever(Protocol):
     what the services wire) or :class:`embeddings.keyword.KeywordRetriever` (BM25 from the store, no index)."""
 
     def hits(self, query: str, *, dao: str, k: int = 10) -> list[Hit]: ...
-
-
-@dataclass(frozen=True)
-class DraftCitation:
-    """A post the draft drew on, with the verbatim quote used."""
-
-    number: int
-    post_id: int
-    thread_title: str
-    url: str | None
-    quote: str
-    score: float
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["GovernanceRefusal", "Rule"]
 

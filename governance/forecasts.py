@@ -26,9 +26,9 @@ from agent.predict.service import Prediction, predict_proposal
 from agent.report.attest import canonical_json
 from governance.audit import Checkpointer, append_in_session
 from governance.errors import GovernanceRefusal, Rule
-from ingest.domain import Dao, ForecastRecord, Proposal, utcnow
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao, ForecastRecord, Proposal, utcnow
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = [
     "FORECAST_SCHEMA",
@@ -45,12 +45,8 @@ FORECAST_SCHEMA = "concord-forecast-v1"
 Predictor = Callable[[Store, Proposal], Prediction]
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _iso(value: datetime) -> str:
-    return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def forecast_digest(body: dict[str, Any]) -> str:
@@ -91,11 +87,11 @@ def commit_forecast(
     from eth_account import Account
     from eth_account.messages import encode_defunct
 
-    moment = _aware(now or utcnow())
+    moment = now or utcnow()
     if proposal.start is None:
         raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"proposal {proposal.id} has no voting start time, so a forecast "
                                 "cannot be shown to precede the vote; ingest its start first")
-    starts = _aware(proposal.start)
+    starts = proposal.start
     if moment >= starts:
         raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"voting on proposal {proposal.id} started at {_iso(starts)}; "
                                 f"a forecast committed at {_iso(moment)} would not be a forecast")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
@@ -18,7 +18,8 @@ from governance.binding import signed_difference, stored_difference
 from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx, safe_tx_hash
 from governance.errors import GovernanceRefusal, Rule
 from governance.reports import ReportRef
-from ingest.domain import PendingAction
+from ingest.core.domain import PendingAction
+from ingest.core.governor_abi import ProposalState
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.chain.safe_service import Delegation
@@ -39,10 +40,6 @@ __all__ = [
     "check_threshold",
     "check_votable",
 ]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -135,8 +132,8 @@ def check_open(action: PendingAction, *, now: datetime) -> None:
     """Signatures and execution only while the action is pending and not expired."""
     if action.status != "pending":
         raise GovernanceRefusal(Rule.NOT_PENDING, f"action {action.id} is {action.status}, not pending.")
-    if now >= _aware(action.expires_at):
-        raise GovernanceRefusal(Rule.EXPIRY, f"action {action.id} expired at {_aware(action.expires_at):%Y-%m-%d %H:%M} UTC.")
+    if now >= action.expires_at:
+        raise GovernanceRefusal(Rule.EXPIRY, f"action {action.id} expired at {action.expires_at:%Y-%m-%d %H:%M} UTC.")
 
 
 def check_report_unchanged(report_id: str, *, current: str, expected: str) -> None:
@@ -158,7 +155,7 @@ def check_governor_proposal(proposal_ref: str) -> int:
 
 def check_votable(proposal_id: int, *, state: str, has_voted: bool | None = None) -> None:
     """Votes are cast only while the proposal is Active, and only once by the Safe (``has_voted`` None: not asked)."""
-    if state != "Active":
+    if state != ProposalState.ACTIVE.label:
         raise GovernanceRefusal(Rule.PROPOSAL_NOT_ACTIVE, f"proposal {proposal_id} is {state}; votes are only cast while Active.")
     if has_voted:
         raise GovernanceRefusal(Rule.ALREADY_VOTED, f"the Safe already voted on proposal {proposal_id}.")

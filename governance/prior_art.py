@@ -20,8 +20,8 @@ from typing import Any, Protocol, runtime_checkable
 from sqlmodel import Session, col, or_, select
 
 from embeddings.hybrid import tokenize
-from ingest.domain import Dao, Post, Proposal, Thread
-from ingest.domain.reports import ReportRecord
+from ingest.core.domain import Dao, Post, Proposal, Thread
+from ingest.core.domain.reports import ReportRecord
 
 __all__ = ["NEAR_DUPLICATE", "NEAR_DUPLICATE_FLOOR", "NEAR_DUPLICATE_TITLE", "NOT_READ", "Candidates", "Point", "PriorArt", "PriorProposal",
            "RoomSource", "StoredRoomSource", "TextEmbedder", "discussion_thread", "find_prior_art", "near_duplicates",
@@ -143,7 +143,7 @@ NOT_READ = "no stored consensus report, and the discussion was not read (no sent
 
 def discussion_thread(session: Session, proposal: Proposal) -> Thread | None:
     """The forum thread of a proposal: by its discussion link, else a thread of the DAO with the same title."""
-    from ingest.domain import Source
+    from ingest.core.domain import Source
 
     in_dao = select(Thread).join(Source, col(Source.id) == Thread.source_id).where(Source.dao_id == proposal.dao_id)
     match = _TOPIC.search(proposal.discussion_url or "")
@@ -159,7 +159,7 @@ _PROPOSAL_TITLE = re.compile(r"\b(AIP|proposal|RFC|constitutional|temp(erature)?
 
 def _forum_proposals(session: Session, dao_slug: str, before: Any) -> list[tuple[Thread, str]]:
     """Forum threads titled as proposals, with their opening post's text."""
-    from ingest.domain import Source
+    from ingest.core.domain import Source
 
     query = (select(Thread).join(Source, col(Source.id) == Thread.source_id).join(Dao, col(Dao.id) == Source.dao_id)
              .where(Dao.slug == dao_slug))

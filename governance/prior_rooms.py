@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from governance.prior_art import Point, RoomPoints, StoredRoomSource, discussion_thread, points_from_report
-from ingest.domain import Author, Post, Proposal, Thread
+from ingest.core.domain import Author, Post, Proposal, Thread
 
 if TYPE_CHECKING:
     from agent.report.inputs import ReportInputs
     from governance.prior_art import TextEmbedder
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["RoomStructureSource"]
 
@@ -119,7 +119,7 @@ def _room_points(data: dict[str, Any], *, limit: int) -> RoomPoints:
 def _thread_inputs(session: Session, thread: Thread, *, proposal: Proposal | None = None) -> ReportInputs | None:
     """A thread's posts as report inputs, for ``proposal`` or (None) for the thread read as the proposal itself."""
     from agent.report.inputs import ReportInputs
-    from ingest.domain import Dao, Source
+    from ingest.core.domain import Dao, Source
 
     posts = [p for p in session.exec(select(Post).where(Post.thread_id == thread.id, col(Post.deleted).is_(False))
                                      .order_by(col(Post.id))).all() if p.text.strip()]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ingest.errors import InputError, NotFoundError
+from ingest.core.errors import InputError, NotFoundError
 
 __all__ = [
     "SUPPORT",
@@ -261,7 +261,7 @@ class StoreReportSource:
         self._store = store
 
     def _path(self, report_id: str) -> Path:
-        from ingest.domain import ReportRecord
+        from ingest.core.domain import ReportRecord
 
         if not report_id.isdigit():
             raise InputError(f"Report ids in the store are numbers; got {report_id!r}.")

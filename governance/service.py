@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
@@ -46,17 +46,17 @@ from governance.signatures import (
     recover_ecdsa,
     verify_owner_signature,
 )
-from governance.views import ActionSummary, ActionView, Problem, RefusedConfirmation, SignatureView
-from ingest.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
-from ingest.errors import ConfigError, InputError, NotFoundError
+from governance.views import ActionSummary, ActionView, DraftView, Problem, RefusedConfirmation, SignatureView
+from ingest.core.domain import ActionSignature, AuditEntry, Dao, GovernanceDraft, PendingAction, utcnow
+from ingest.core.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.chain.safe_service import SafeTransactionServiceClient
     from governance.drafting import PostRetriever
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ingest.settings import ConcordSettings
-    from ingest.store import Store
+    from ingest.core.settings import ConcordSettings
+    from ingest.core.store import Store
 
 __all__ = ["GasTerms", "GovernanceService", "build_governance", "rejection_message", "vote_reason"]
 
@@ -94,10 +94,6 @@ def vote_reason(ref: ReportRef, *, report_link: str, audit_head: str) -> str:
 def rejection_message(action_id: int, safe_tx_hash_hex: str) -> str:
     """The text an owner signs (``personal_sign``) to reject an action."""
     return f"Concord: reject action {action_id} (Safe tx {safe_tx_hash_hex})"
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class GovernanceService:
@@ -237,7 +233,7 @@ class GovernanceService:
         chat: Any = None,
         body_writer: Any = None,
         rooms: Any = None,
-    ) -> dict[str, Any]:
+    ) -> DraftView:
         """Draft a proposal (stored, audited, never submitted) and return it with its id, prior art and P(pass)."""
         from embeddings.keyword import KeywordRetriever
         from governance.drafting import ZERO_ADDRESS, build_draft, parse_action
@@ -266,7 +262,7 @@ class GovernanceService:
                 payload={"dao": dao, "title": draft.title, "cited_posts": [c.post_id for c in draft.citations],
                          "governor_calldata_sha256": hashlib.sha256((draft.governor_tx or {}).get("data", "").encode()).hexdigest()},
             )
-            return {"id": row.id, **view}
+            return DraftView.from_json({"id": row.id, **view})
 
     def _draft_expectation(self, dao: str) -> Any:
         from governance.draft_expect import draft_expectation
@@ -309,7 +305,7 @@ class GovernanceService:
     def _people_of(self, data: dict[str, Any]) -> tuple[dict[int, str], dict[str, float]]:
         """Who wrote each classified post (one key per person: their linked address, else their author id) and the
         voting power each linked person cast on the proposal."""
-        from ingest.domain import Author, Post
+        from ingest.core.domain import Author, Post
         from ingest.identity.service import voting_power_by_author
 
         post_ids = [int(e["post_id"]) for e in (data.get("stance") or {}).get("by_post") or [] if "post_id" in e]
@@ -347,7 +343,7 @@ class GovernanceService:
                 .limit(1)
             ).first()
         try:
-            self.policy.check_recommendation(ref, now=now, last_recommended_at=_aware(last) if last else None)
+            self.policy.check_recommendation(ref, now=now, last_recommended_at=last)
             if dao is None:
                 raise NotFoundError(f"Unknown DAO {ref.dao!r}; ingest it first (`concord ingest ...`).")
             rules.check_report_unchanged(ref.report_id, current=self.reports.current_sha256(ref.report_id), expected=ref.report_sha256)
@@ -415,12 +411,12 @@ class GovernanceService:
         expired: list[int] = []
         with self.store.session() as session:
             for row in session.exec(select(PendingAction).where(PendingAction.status == "pending")).all():
-                if now >= _aware(row.expires_at):
+                if now >= row.expires_at:
                     row.status = "expired"
                     row.decided_at = now
                     session.add(row)
                     audit.append_in_session(session, checkpointer=self.checkpointer, actor=self.actor, action="expire", subject=f"action:{row.id}",
-                                            payload={"expires_at": _aware(row.expires_at).isoformat()})
+                                            payload={"expires_at": row.expires_at.isoformat()})
                     expired.append(int(row.id))  # type: ignore[arg-type]
         return expired
 
@@ -444,7 +440,7 @@ class GovernanceService:
                 report_id=action.report_id,
                 report_sha256=action.report_hash,
                 safe_tx_hash=action.safe_tx_hash,
-                expires_at=_aware(action.expires_at).isoformat(),
+                expires_at=action.expires_at.isoformat(),
                 signatures=len(self._signatures(int(action.id))),  # type: ignore[arg-type]
                 executed_tx_hash=action.executed_tx_hash,
             )
@@ -482,9 +478,9 @@ class GovernanceService:
             typed_data=None if problems else safe_tx_typed_data(tx),
             contract_owner_message=None if problems else "0x" + encode_transaction_data(tx).hex(),
             rejection_message=rejection_message(int(action.id), action.safe_tx_hash),  # type: ignore[arg-type]
-            signed_by=[SignatureView(owner=s.owner, kind=s.kind, at=_aware(s.created_at).isoformat()) for s in self._signatures(action_id)],
-            created_at=_aware(action.created_at).isoformat(),
-            expires_at=_aware(action.expires_at).isoformat(),
+            signed_by=[SignatureView(owner=s.owner, kind=s.kind, at=s.created_at.isoformat()) for s in self._signatures(action_id)],
+            created_at=action.created_at.isoformat(),
+            expires_at=action.expires_at.isoformat(),
             executed_tx_hash=action.executed_tx_hash,
             note=action.note,
             owners=self.chain.owners() if on_chain else None,  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ from eth_utils import keccak, to_checksum_address
 
 from governance.chain.safe_tx import SafeTx, encode_transaction_data, safe_tx_hash
 from governance.errors import GovernanceRefusal, Rule
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3

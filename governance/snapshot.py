@@ -15,7 +15,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
 from governance.chain.safe_message import safe_is_valid_signature, safe_message_hash, safe_message_typed_data
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3

@@ -18,7 +18,7 @@ import httpx
 from eth_utils import to_checksum_address
 
 from governance.snapshot import _with_domain, snapshot_envelope
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = [
     "ACCEPTED_TYPE_HASHES",

@@ -16,7 +16,7 @@ from typing import Any, Self
 
 import httpx
 
-from ingest.errors import ConcordError, InputError
+from ingest.core.errors import ConcordError, InputError
 
 __all__ = ["BadResponseError", "HttpPolicy", "PoliteClient", "RemoteError"]
 

@@ -13,11 +13,11 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, select
 
-from ingest.domain import Dao, IngestCursor, QuarantinedRecord, Source
-from ingest.errors import StoreError
+from ingest.core.domain import Dao, IngestCursor, QuarantinedRecord, Source
+from ingest.core.errors import StoreError
+from ingest.core.store import Store
 from ingest.quarantine import RESOLVED, quarantine, quarantine_key, resolve_quarantined
 from ingest.records import Record
-from ingest.store import Store
 from ingest.writer import WriteCounts, write_records
 
 __all__ = ["Batch", "IngestSource", "IngestSummary", "RawItem", "run_ingestion"]

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ingest.domain import Dao, QuarantinedRecord, Source, utcnow
-from ingest.errors import NotFoundError
+from ingest.core.domain import Dao, QuarantinedRecord, Source, utcnow
+from ingest.core.errors import NotFoundError
+from ingest.core.store import Store
 from ingest.json_depth import MAX_DEPTH, max_depth
 from ingest.records import Record
-from ingest.store import Store
 from ingest.writer import write_records
 
 __all__ = [

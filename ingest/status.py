@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import select
 
-from ingest.domain import Dao, IngestCursor, Post, Proposal, QuarantinedRecord, Source, Thread, Vote
-from ingest.store import Store
+from ingest.core.domain import Dao, IngestCursor, Post, Proposal, QuarantinedRecord, Source, Thread, Vote
+from ingest.core.store import Store
 
 __all__ = ["SourceStatus", "DaoStatus", "store_status"]
 

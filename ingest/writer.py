@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from ingest.domain import Author, Post, Proposal, Source, Thread, Vote, content_hash, utcnow
+from ingest.core.domain import Author, Post, Proposal, Source, Thread, Vote, content_hash, utcnow
 from ingest.records import PostRecord, PresentPostsRecord, ProposalRecord, Record, ThreadRecord, VoteRecord
 
 __all__ = ["WriteCounts", "mark_post_deleted", "write_records"]
@@ -270,7 +270,7 @@ def _write_votes(session: Session, source: Source, records: list[VoteRecord]) ->
     )
     missing = {r.proposal_external_id for r in records} - proposal_ids.keys()
     if missing:
-        from ingest.errors import InputError
+        from ingest.core.errors import InputError
 
         raise InputError(
             f"votes refer to proposals not in the store: {sorted(missing)[:5]}; ingest the proposals first"

@@ -16,10 +16,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from ingest.core.settings import ConcordSettings, load_settings
+from ingest.core.store import Store
 from ingest.pipeline import run_ingestion
-from ingest.settings import ConcordSettings, load_settings
 from ingest.sources.sample import SAMPLE_DAOS, sample_sources
-from ingest.store import Store
 
 PG_ADMIN_URL = os.environ.get("CONCORD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

@@ -33,8 +33,8 @@ from agent.finetune.prompts import (
     summary_messages,
 )
 from agent.stance.dataset import CHOICE_TO_STANCE, LabelledText, is_heldout, proposal_group
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["Example", "FinetuneDataset", "balance", "build_dataset", "load_examples", "save_examples"]
 
@@ -70,12 +70,6 @@ class FinetuneDataset:
         return out
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _stance_label(choice_label: str | None) -> str | None:
     stance = CHOICE_TO_STANCE.get((choice_label or "").strip().lower())
     return stance.value if stance is not None else None
@@ -96,10 +90,9 @@ def build_dataset(
     Stance examples are split exactly as every stance model is (:func:`agent.stance.dataset.is_heldout` on the
     proposal or thread), so `concord eval stance` scores tuned, base and trained classifier on the same held-out texts.
     """
-    from ingest.domain import Post, Proposal, Source, Thread, Vote
+    from ingest.core.domain import Post, Proposal, Source, Thread, Vote
 
     dao = store.get_dao(dao_slug)
-    cutoff = _aware(cutoff) or DEFAULT_CUTOFF
     dataset = FinetuneDataset()
     aux: list[Example] = []
     reasons = 0
@@ -108,7 +101,7 @@ def build_dataset(
             select(Vote, Proposal).join(Proposal, Vote.proposal_id == Proposal.id).where(Proposal.dao_id == dao.id)
         ).all()
         for vote, proposal in rows:
-            created = _aware(vote.created_at) or _aware(proposal.start) or _aware(proposal.created_at)
+            created = vote.created_at or proposal.start or proposal.created_at
             label = _stance_label(vote.choice_label)
             if not vote.reason or not vote.reason.strip() or label is None or created is None or created >= cutoff:
                 continue
@@ -116,14 +109,14 @@ def build_dataset(
             (dataset.test if is_heldout(proposal_group(dao_slug, proposal.external_id)) else dataset.train).append(example)
             reasons += 1
         for proposal in session.exec(select(Proposal).where(Proposal.dao_id == dao.id)).all():
-            created = _aware(proposal.start) or _aware(proposal.created_at)
+            created = proposal.start or proposal.created_at
             if proposal.outcome in ("passed", "failed") and created is not None and created < cutoff and proposal.title:
                 aux.append(Example("outcome", outcome_messages(proposal.title, proposal.body), proposal.outcome, f"proposal:{proposal.id}"))
         threads = session.exec(
             select(Thread).join(Source, Thread.source_id == Source.id).where(Source.dao_id == dao.id)
         ).all()
         for thread in threads:
-            created = _aware(thread.created_at)
+            created = thread.created_at
             if not thread.title or (created is not None and created >= cutoff):
                 continue
             texts = session.exec(select(Post.text).where(Post.thread_id == thread.id).order_by(Post.number).limit(4)).all()

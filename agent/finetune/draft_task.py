@@ -20,9 +20,9 @@ from sqlmodel import col, select
 
 from agent.finetune.dataset import Example
 from agent.finetune.train import TrainConfig, TrainResult, _collate, encode_example, train_lora
-from ingest.domain import Dao, Proposal
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao, Proposal
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["DraftRun", "draft_examples", "draft_messages", "run_draft_finetune", "sectioned_body"]
 
@@ -36,8 +36,7 @@ MIN_SECTIONS = 3
 
 
 def _when(p: Proposal) -> datetime | None:
-    when = p.created_at or p.start
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+    return p.created_at or p.start
 
 
 def draft_messages(dao_name: str, title: str, headings: Sequence[str]) -> list[dict[str, str]]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 __all__ = ["TunedDrafter"]
 

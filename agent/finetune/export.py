@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["GGUF_TENSOR_NAMES", "write_adapter_gguf"]
 

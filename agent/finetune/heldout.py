@@ -15,8 +15,8 @@ from agent.finetune.evaluate import split_prompt
 from agent.finetune.model import EMBEDDED_BASE, embedded_gguf_path
 from agent.finetune.registry import get_model, models_dir
 from agent.finetune.stance import FineTunedStance
-from ingest.errors import InputError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import InputError
+from ingest.core.settings import ConcordSettings
 
 __all__ = ["check_not_trained_on", "embedded_chat_stance"]
 

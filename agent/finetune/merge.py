@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.finetune.export import _KEY, GGUF_TENSOR_NAMES, _permute
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:
-    from ingest.settings import ConcordSettings
+    from ingest.core.settings import ConcordSettings
 
 __all__ = ["MERGED_TYPES", "MergeSummary", "merge_registered", "read_lora_deltas", "write_merged_gguf"]
 

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 __all__ = ["EMBEDDED_BASE", "embedded_gguf_path", "load_base", "resolve_device"]
 

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError, NotFoundError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import InputError, NotFoundError
+from ingest.core.settings import ConcordSettings
 
 __all__ = [
     "TunedModel",

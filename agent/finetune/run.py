@@ -16,9 +16,9 @@ from agent.finetune.model import EMBEDDED_BASE, embedded_gguf_path
 from agent.finetune.registry import TunedModel, get_model, models_dir, register_model
 from agent.finetune.train import TrainConfig, TrainResult, train_lora
 from agent.stance.dataset import LabelledText
-from ingest.errors import InputError
-from ingest.settings import ConcordSettings
-from ingest.store import Store
+from ingest.core.errors import InputError
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 
 __all__ = ["FinetuneRun", "compare_on_heldout", "run_finetune"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from agent.finetune.prompts import STANCE_LABELS, STANCE_SCHEMA, parse_stance_answer, stance_messages
 from agent.stance.base import Stance, StanceResult
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 __all__ = ["FineTunedStance"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.finetune.dataset import Example
 from agent.finetune.model import EMBEDDED_BASE, load_base, resolve_device
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["TrainConfig", "TrainResult", "encode_example", "latest_checkpoint", "train_lora"]
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ingest.errors import ConcordError
+from ingest.core.errors import ConcordError
 
 __all__ = ["ChatBackend", "ChatMessage", "LLMError", "LLMTruncatedError", "OpenAIChatBackend", "parse_json_reply"]
 

@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ingest.settings import LLMSettings
+    from ingest.core.settings import LLMSettings
 
 __all__ = ["EmbeddedServer", "default_gguf_path", "file_sha256", "free_port"]
 

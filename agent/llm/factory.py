@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from agent.llm.backend import OpenAIChatBackend
 from agent.llm.embedded import EmbeddedServer
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ingest.settings import LLMSettings
+    from ingest.core.settings import LLMSettings
 
 __all__ = ["backend_for_url", "open_chat_backend"]
 

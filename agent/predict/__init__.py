@@ -4,7 +4,7 @@ from agent.predict.features import FEATURE_NAMES, FeatureBuilder
 from agent.predict.history import History, Rate
 from agent.predict.loader import load_directory, parse_time
 from agent.predict.model import OutcomeModel
-from agent.predict.records import GovData, PostRecord, ProposalRecord, canonical_choice, canonical_shares
+from agent.predict.records import GovData, HistoryPost, HistoryProposal, canonical_choice, canonical_shares
 from agent.predict.service import MODEL_NAME, Prediction, predict_proposal, predict_record
 from agent.predict.shares import ShareForecaster, SharePrediction
 from agent.predict.walkforward import ScoredRow, WalkForwardResult, walk_forward
@@ -15,10 +15,10 @@ __all__ = [
     "FeatureBuilder",
     "GovData",
     "History",
+    "HistoryPost",
+    "HistoryProposal",
     "OutcomeModel",
-    "PostRecord",
     "Prediction",
-    "ProposalRecord",
     "Rate",
     "ScoredRow",
     "ShareForecaster",

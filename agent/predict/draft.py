@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlmodel import select
 
 from agent.predict.from_store import load_store_dao
-from agent.predict.records import GovData, ProposalRecord
+from agent.predict.records import GovData, HistoryProposal
 from agent.predict.service import Prediction, predict_record
-from ingest.domain import Dao
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["predict_draft"]
 
@@ -26,7 +26,7 @@ def predict_draft(store: Store, *, dao_slug: str, title: str, body: str, opens_a
             raise InputError(f"Unknown DAO {dao_slug!r}; ingest it first.")
         dao_id = int(dao.id or 0)
     data = load_store_dao(store, dao_id, dao_slug)
-    target = ProposalRecord(id="draft", dao=dao_slug, platform="snapshot", kind="snapshot", title=title, body=body,
+    target = HistoryProposal(id="draft", dao=dao_slug, platform="snapshot", kind="snapshot", title=title, body=body,
                             author=author, opened_at=opens_at.timestamp(), closed_at=None, outcome=None, status="draft",
                             choices=choices)
     with_draft = GovData(proposals=[*data.proposals, target], posts_by_proposal=data.posts_by_proposal,

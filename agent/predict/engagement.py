@@ -10,7 +10,7 @@ import bisect
 import math
 from collections import defaultdict
 
-from agent.predict.records import DAY, GovData, ProposalRecord
+from agent.predict.records import DAY, GovData, HistoryProposal
 
 __all__ = ["ENGAGEMENT_FEATURES", "Engagement"]
 
@@ -39,7 +39,7 @@ class Engagement:
                 opened[(p.dao, p.author)].append(p.opened_at)
         self._opened = {k: sorted(v) for k, v in opened.items()}
 
-    def features(self, proposal: ProposalRecord) -> list[float]:
+    def features(self, proposal: HistoryProposal) -> list[float]:
         """:data:`ENGAGEMENT_FEATURES` of ``proposal`` as of its opening (zeros for an unknown proposer)."""
         at, author = proposal.opened_at, proposal.author
         if at is None or not author:

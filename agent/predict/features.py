@@ -19,10 +19,10 @@ from agent.predict.engagement import ENGAGEMENT_FEATURES, Engagement
 from agent.predict.history import History
 from agent.predict.jury import JURY_FEATURES, VOTERS_FEATURES, Jury
 from agent.predict.kinds import KIND_FEATURES, kind_features
-from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord
+from agent.predict.records import DAY, GovData, HistoryPost, HistoryProposal
 from agent.predict.text_neighbours import TEXT_FEATURES, TextNeighbours
 from agent.stance.base import Stance, StanceClassifier, StanceResult
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["FAMILIES", "FEATURE_NAMES", "DiscussionSummary", "FeatureBuilder"]
 
@@ -117,7 +117,7 @@ class FeatureBuilder:
                 self._stance_cache[key] = result
         return [self._stance_cache[k] for k in keys]
 
-    def pre_vote_posts(self, proposal: ProposalRecord) -> list[PostRecord]:
+    def pre_vote_posts(self, proposal: HistoryProposal) -> list[HistoryPost]:
         """The posts linked to ``proposal`` with a time strictly before it opened, oldest first (none at or after)."""
         at = proposal.opened_at
         if at is None:
@@ -132,7 +132,7 @@ class FeatureBuilder:
         i = bisect.bisect_left(series, (at, -math.inf))
         return 1.0 + _log(series[i - 1][1]) if i > 0 else 1.0
 
-    def discussion(self, proposal: ProposalRecord) -> DiscussionSummary:
+    def discussion(self, proposal: HistoryProposal) -> DiscussionSummary:
         """Summarise the posts linked to ``proposal`` that were written before it opened."""
         at = proposal.opened_at
         posts = self.pre_vote_posts(proposal)
@@ -156,7 +156,7 @@ class FeatureBuilder:
             trend = sum(late) / len(late) - sum(early) / len(early)
         return DiscussionSummary(len(posts), len(authors), for_share, against_share, trend)
 
-    def vector(self, proposal: ProposalRecord) -> list[float]:
+    def vector(self, proposal: HistoryProposal) -> list[float]:
         """The feature vector (in :data:`FEATURE_NAMES` order) of ``proposal`` as of its opening."""
         if proposal.opened_at is None:
             raise ValueError(f"proposal {proposal.id} has no opening time; it cannot be placed in time")
@@ -206,6 +206,6 @@ class FeatureBuilder:
             *extra,
         ]
 
-    def matrix(self, proposals: Sequence[ProposalRecord]) -> list[list[float]]:
+    def matrix(self, proposals: Sequence[HistoryProposal]) -> list[list[float]]:
         """Feature vectors for many proposals."""
         return [self.vector(p) for p in proposals]

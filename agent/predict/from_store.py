@@ -7,26 +7,22 @@ block from ``extra`` (estimated time plus a day), else 14 days after opening.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from agent.predict.clock import BlockClock
-from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord, canonical_choice
-from ingest.domain import Author, Post, Proposal, ProposalLink, Vote
-from ingest.store import Store
+from agent.predict.records import DAY, GovData, HistoryPost, HistoryProposal, canonical_choice
+from ingest.core.domain import Author, Post, Proposal, ProposalLink, Vote
+from ingest.core.store import Store
 
 __all__ = ["load_store_dao", "record_from_proposal"]
 
 
 def _ts(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    return value.timestamp() if value is not None else None
 
 
-def record_from_proposal(proposal: Proposal, dao_slug: str) -> ProposalRecord:
-    """A :class:`ProposalRecord` for a stored proposal (outcome from ``Proposal.outcome``; state/scores are labels)."""
+def record_from_proposal(proposal: Proposal, dao_slug: str) -> HistoryProposal:
+    """A :class:`HistoryProposal` for a stored proposal (outcome from ``Proposal.outcome``; state/scores are labels)."""
     created, start, end = _ts(proposal.created_at), _ts(proposal.start), _ts(proposal.end)
     extra = proposal.extra or {}
     clock = BlockClock()
@@ -45,7 +41,7 @@ def record_from_proposal(proposal: Proposal, dao_slug: str) -> ProposalRecord:
     status = outcome_text if outcome_text in {"passed", "failed", "cancelled"} else "no-outcome"
     if outcome is not None and (opened is None or end is None):
         outcome, status = None, "no-time"
-    return ProposalRecord(
+    return HistoryProposal(
         id=str(proposal.id),
         dao=dao_slug,
         platform=proposal.origin,
@@ -70,7 +66,7 @@ def load_store_dao(store: Store, dao_id: int, dao_slug: str) -> GovData:
         proposals = session.exec(select(Proposal).where(Proposal.dao_id == dao_id)).all()
         records = [record_from_proposal(p, dao_slug) for p in proposals]
         ids = [p.id for p in proposals if p.id is not None]
-        posts_by_proposal: dict[str, list[PostRecord]] = defaultdict(list)
+        posts_by_proposal: dict[str, list[HistoryPost]] = defaultdict(list)
         if ids:
             links = session.exec(select(ProposalLink).where(col(ProposalLink.proposal_id).in_(ids))).all()
             for link in links:
@@ -86,7 +82,7 @@ def load_store_dao(store: Store, dao_id: int, dao_slug: str) -> GovData:
                         continue
                     handle = (author.address or author.handle).lower() if author is not None else None
                     posts_by_proposal[str(link.proposal_id)].append(
-                        PostRecord(dao=dao_slug, proposal_ids=(str(link.proposal_id),), text=post.text, author=handle, created=_ts(post.created_at))
+                        HistoryPost(dao=dao_slug, proposal_ids=(str(link.proposal_id),), text=post.text, author=handle, created=_ts(post.created_at))
                     )
         voter_power: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
         votes_by_proposal: dict[str, list[tuple[str, str, float]]] = defaultdict(list)

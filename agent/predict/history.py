@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.predict.records import ProposalRecord, canonical_shares
+from agent.predict.records import HistoryProposal, canonical_shares
 
 __all__ = ["History", "Rate"]
 
@@ -31,11 +31,11 @@ class History:
     cannot see a proposal that was still open at that moment, nor the proposal being predicted itself.
     """
 
-    def __init__(self, proposals: Sequence[ProposalRecord]) -> None:
+    def __init__(self, proposals: Sequence[HistoryProposal]) -> None:
         labelled = sorted((p for p in proposals if p.has_label), key=lambda p: (p.closed_at, p.id))
-        self._by_dao: dict[str, list[ProposalRecord]] = defaultdict(list)
-        self._by_kind: dict[tuple[str, str], list[ProposalRecord]] = defaultdict(list)
-        self._by_author: dict[tuple[str, str], list[ProposalRecord]] = defaultdict(list)
+        self._by_dao: dict[str, list[HistoryProposal]] = defaultdict(list)
+        self._by_kind: dict[tuple[str, str], list[HistoryProposal]] = defaultdict(list)
+        self._by_author: dict[tuple[str, str], list[HistoryProposal]] = defaultdict(list)
         self._opened: dict[str, list[float]] = defaultdict(list)
         for p in labelled:
             self._by_dao[p.dao].append(p)
@@ -59,7 +59,7 @@ class History:
         self._kind_times = {k: [p.closed_at for p in v] for k, v in self._by_kind.items()}
         self._author_times = {k: [p.closed_at for p in v] for k, v in self._by_author.items()}
 
-    def _prefix(self, items: list[ProposalRecord]) -> list[tuple[float, float, float, int]]:
+    def _prefix(self, items: list[HistoryProposal]) -> list[tuple[float, float, float, int]]:
         """Running sums of (for, against, other, count) of canonical vote shares, one entry per item plus a zero."""
         sums = [(0.0, 0.0, 0.0, 0)]
         for p in items:
@@ -69,10 +69,10 @@ class History:
         return sums
 
     @staticmethod
-    def _before(items: list[ProposalRecord], times: list[float], at: float) -> list[ProposalRecord]:
+    def _before(items: list[HistoryProposal], times: list[float], at: float) -> list[HistoryProposal]:
         return items[: bisect.bisect_left(times, at)]
 
-    def closed_before(self, dao: str, at: float) -> list[ProposalRecord]:
+    def closed_before(self, dao: str, at: float) -> list[HistoryProposal]:
         """The DAO's labelled proposals that had closed strictly before ``at``, oldest first."""
         return self._before(self._by_dao.get(dao, []), self._closed_times.get(dao, []), at)
 
@@ -123,7 +123,7 @@ class History:
 
     def with_shares_before(
         self, dao: str, at: float, *, author: str | None = None, last: int | None = None
-    ) -> list[ProposalRecord]:
+    ) -> list[HistoryProposal]:
         """The DAO's (or the proposer's) proposals with per-choice scores that closed strictly before ``at``, oldest
         closed first, the ``last`` N of them when given. Their shares are in :attr:`shares`."""
         if author is not None:
@@ -134,6 +134,6 @@ class History:
         past = self._before(items, times, at)
         return past[max(0, len(past) - last) :] if last is not None else past
 
-    def with_shares_by_close(self) -> list[ProposalRecord]:
+    def with_shares_by_close(self) -> list[HistoryProposal]:
         """Every labelled proposal with per-choice scores, in order of close time (then id)."""
         return sorted((p for v in self._with_shares.values() for p in v), key=lambda p: (p.closed_at, p.id))

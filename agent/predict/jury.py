@@ -25,7 +25,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from agent.predict.records import DAY, GovData, ProposalRecord
+from agent.predict.records import DAY, GovData, HistoryProposal
 
 __all__ = ["ELECTORATE_WINDOW", "JURY_FEATURES", "VOTERS_FEATURES", "WHALES", "Jury", "JuryState"]
 
@@ -123,7 +123,7 @@ class Jury:
         state = self._states[dao][k - 1]
         return k, state if at - state.closed_at <= self.max_age else None
 
-    def jury_features(self, proposal: ProposalRecord) -> list[float]:
+    def jury_features(self, proposal: HistoryProposal) -> list[float]:
         """:data:`JURY_FEATURES` as of ``proposal``'s opening."""
         assert proposal.opened_at is not None
         _, state = self.state(proposal.dao, proposal.opened_at)
@@ -131,7 +131,7 @@ class Jury:
             return [0.5, 0.0, 0.0]
         return [state.for_share, 1.0, math.log1p(state.electorate)]
 
-    def voters_features(self, proposal: ProposalRecord) -> list[float]:
+    def voters_features(self, proposal: HistoryProposal) -> list[float]:
         """:data:`VOTERS_FEATURES` as of ``proposal``'s opening."""
         assert proposal.opened_at is not None
         k, state = self.state(proposal.dao, proposal.opened_at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from agent.predict.records import ProposalRecord
+from agent.predict.records import HistoryProposal
 
 __all__ = ["KIND_FEATURES", "asked_amount", "kind_features"]
 
@@ -52,7 +52,7 @@ def asked_amount(text: str) -> float | None:
     return best
 
 
-def kind_features(proposal: ProposalRecord) -> list[float]:
+def kind_features(proposal: HistoryProposal) -> list[float]:
     """:data:`KIND_FEATURES` of ``proposal`` (reads only its own text and type)."""
     text = f"{proposal.title}\n{proposal.body[:4000]}"
     flags = {kind: bool(pattern.search(proposal.title)) for kind, pattern in _PATTERNS.items()}

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agent.predict.records import canonical_choice
-from ingest.errors import InputError, NotFoundError
+from ingest.core.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
-    from ingest.domain import Proposal
-    from ingest.store import Store
+    from ingest.core.domain import Proposal
+    from ingest.core.store import Store
 
 __all__ = ["MIN_TRAIN", "LiveFit", "LiveForecast", "LiveProposal", "fit_live", "forecast_live",
            "live_forecast_from_store"]
@@ -182,7 +182,7 @@ def live_forecast_from_store(store: Store, proposal_id: int, *, at: float | None
     the model fitted on the DAO's stored proposals with timed votes and a pass/fail outcome that closed before it."""
     from sqlmodel import col, select
 
-    from ingest.domain import Proposal, Vote
+    from ingest.core.domain import Proposal, Vote
 
     with store.session() as session:
         target = session.get(Proposal, proposal_id)

@@ -36,8 +36,8 @@ from typing import Any
 
 from agent.predict.clock import BlockClock
 from agent.predict.links import METHODS, LinkIndex, build_link_index
-from agent.predict.records import DAY, GovData, PostRecord, ProposalRecord, canonical_choice
-from ingest.errors import InputError
+from agent.predict.records import DAY, GovData, HistoryPost, HistoryProposal, canonical_choice
+from ingest.core.errors import InputError
 from ingest.sample.corrections import correct_proposal_row
 
 __all__ = ["NAIVE_POST_TIME_SLACK", "has_zone", "load_directory", "parse_time"]
@@ -123,7 +123,7 @@ def _from_votes(row: dict[str, Any], sums: dict[str, float] | None) -> tuple[flo
 
 def _proposal(
     row: dict[str, Any], clock: BlockClock, update: dict[str, Any] | None, vote_sums: dict[str, float] | None = None
-) -> ProposalRecord:
+) -> HistoryProposal:
     created = parse_time(row.get("created"))
     start = parse_time(row.get("start"))
     if start is None and row.get("start_block") is not None:
@@ -154,7 +154,7 @@ def _proposal(
     platform = str(row.get("platform") or "")
     kind = str(row.get("proposal_type") or platform.split(" ")[0] or "")
     author = row.get("author")
-    return ProposalRecord(
+    return HistoryProposal(
         id=str(row["id"]),
         dao=str(row.get("dao") or ""),
         platform=platform,
@@ -214,7 +214,7 @@ def load_directory(path: str | Path) -> GovData:
     proposals = [
         _proposal(row, clock, updates.get(str(row.get("id"))), vote_sums.get(str(row.get("id")))) for row in rows
     ]
-    posts_by_proposal: dict[str, list[PostRecord]] = {}
+    posts_by_proposal: dict[str, list[HistoryPost]] = {}
     stats: dict[str, Any] = {}
     posts_file = root / "posts.jsonl"
     if posts_file.is_file():
@@ -233,7 +233,7 @@ def load_directory(path: str | Path) -> GovData:
 
 def _load_posts(
     path: Path, index: LinkIndex, known: set[str]
-) -> tuple[dict[str, list[PostRecord]], dict[str, Any]]:
+) -> tuple[dict[str, list[HistoryPost]], dict[str, Any]]:
     """Posts linked to proposals (by ``proposal_ids`` and by explicit URLs), and counts of what happened to each post.
 
     Counts: ``read``; ``linked`` / ``unlinked``; of the linked, ``linked_without_time`` (usable for nothing that needs
@@ -241,7 +241,7 @@ def _load_posts(
     counts (post, proposal) pairs under the first method that found them (``given`` = the row's ``proposal_ids``);
     ``given_unknown_proposal`` counts ``proposal_ids`` entries naming no proposal in the directory (dropped).
     """
-    by_proposal: dict[str, list[PostRecord]] = defaultdict(list)
+    by_proposal: dict[str, list[HistoryPost]] = defaultdict(list)
     methods: dict[str, int] = {m: 0 for m in ("given", *METHODS)}
     stats: dict[str, Any] = {"read": 0, "linked": 0, "unlinked": 0, "linked_without_time": 0, "linked_naive_time": 0,
                              "given_unknown_proposal": 0}
@@ -269,7 +269,7 @@ def _load_posts(
         elif not has_zone(raw):
             stats["linked_naive_time"] += 1
             created += NAIVE_POST_TIME_SLACK
-        post = PostRecord(
+        post = HistoryPost(
             dao=str(row.get("dao") or ""),
             proposal_ids=tuple(found),
             text=text,

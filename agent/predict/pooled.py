@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from agent.predict.from_store import load_store_dao
 from agent.predict.model import MIN_TRAIN
-from agent.predict.records import GovData, ProposalRecord
+from agent.predict.records import GovData, HistoryProposal
 from agent.predict.service import Prediction, predict_record
-from ingest.domain import Dao, Proposal
-from ingest.errors import InputError
+from ingest.core.domain import Dao, Proposal
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:
     from agent.stance.base import StanceClassifier
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["POOLED_MODEL_NAME", "PooledPrediction", "describe_prediction", "load_store_all", "predict_pooled", "with_pooled_fallback"]
 
@@ -62,7 +62,7 @@ def load_store_all(store: Store) -> GovData:
     return merged
 
 
-def predict_pooled(data: GovData, target: ProposalRecord, *, stance: StanceClassifier | None = None, bootstrap: int = 20) -> PooledPrediction | None:
+def predict_pooled(data: GovData, target: HistoryProposal, *, stance: StanceClassifier | None = None, bootstrap: int = 20) -> PooledPrediction | None:
     """The pooled model's prediction of ``target`` from every DAO in ``data`` (None when even the pooled training
     set is too small or one-class: then the DAO's base rate stands)."""
     if target.opened_at is None:

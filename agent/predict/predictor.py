@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from agent.predict.pooled import with_pooled_fallback
 from agent.predict.service import Prediction, predict_proposal
-from ingest.domain import Proposal
-from ingest.errors import NotFoundError
+from ingest.core.domain import Proposal
+from ingest.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from agent.stance.base import StanceClassifier
-    from ingest.settings import ConcordSettings
-    from ingest.store import Store
+    from ingest.core.settings import ConcordSettings
+    from ingest.core.store import Store
 
 __all__ = ["StorePredictor", "build_predictor"]
 

@@ -1,6 +1,9 @@
-"""In-memory records the predictor works on, independent of where they came from (a data directory or the store).
+"""The governance history the predictor works on, independent of where it came from (a data directory or the store).
 
-A :class:`ProposalRecord` separates what was known when voting began (text, type, author, times) from its labels
+``HistoryProposal`` and ``HistoryPost`` are the predictor's own view (unix-second times, a boolean outcome);
+the ingest-side ``ingest.records.ProposalRecord``/``PostRecord`` are what a source yields before it is stored.
+
+A :class:`HistoryProposal` separates what was known when voting began (text, type, author, times) from its labels
 (``outcome``, ``choices``/``scores``). Features may read only the former; labels of *other* proposals may be read
 only once those proposals had closed.
 """
@@ -10,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["GovData", "PostRecord", "ProposalRecord", "canonical_choice", "canonical_shares"]
+__all__ = ["GovData", "HistoryPost", "HistoryProposal", "canonical_choice", "canonical_shares"]
 
 DAY = 86_400.0
 
 
 @dataclass(frozen=True)
-class ProposalRecord:
+class HistoryProposal:
     """One proposal. Times are UTC unix seconds.
 
     ``opened_at`` is the earliest known of creation and voting start: the moment the prediction is made for.
@@ -45,7 +48,7 @@ class ProposalRecord:
 
 
 @dataclass(frozen=True)
-class PostRecord:
+class HistoryPost:
     """A discussion post linked to one or more proposals; ``created`` is None when the source has no timestamp."""
 
     dao: str
@@ -59,8 +62,8 @@ class PostRecord:
 class GovData:
     """Everything a walk-forward run needs: proposals, linked posts by proposal id, and voting power history."""
 
-    proposals: list[ProposalRecord]
-    posts_by_proposal: dict[str, list[PostRecord]] = field(default_factory=dict)
+    proposals: list[HistoryProposal]
+    posts_by_proposal: dict[str, list[HistoryPost]] = field(default_factory=dict)
     #: (dao, lowercased voter address) -> [(vote time, voting power)], for weighting authors by *past* power.
     voter_power: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

@@ -11,12 +11,12 @@ import numpy as np
 from agent.predict.features import FeatureBuilder
 from agent.predict.from_store import load_store_dao
 from agent.predict.model import OutcomeModel
-from agent.predict.records import GovData, ProposalRecord, canonical_choice
+from agent.predict.records import GovData, HistoryProposal, canonical_choice
 from agent.predict.shares import ShareForecaster
 from agent.stance.base import StanceClassifier
-from ingest.domain import Dao, Proposal
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao, Proposal
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["MODEL_NAME", "Prediction", "predict_proposal", "predict_record"]
 
@@ -74,7 +74,7 @@ def _per_choice(choices: tuple[str, ...] | None, shares: dict[str, float] | None
 
 def predict_record(
     data: GovData,
-    target: ProposalRecord,
+    target: HistoryProposal,
     *,
     stance: StanceClassifier | None = None,
     bootstrap: int = 20,

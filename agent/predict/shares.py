@@ -29,7 +29,7 @@ import numpy as np
 
 from agent.predict.history import History
 from agent.predict.metrics import share_error
-from agent.predict.records import ProposalRecord
+from agent.predict.records import HistoryProposal
 
 __all__ = [
     "CANDIDATES",
@@ -153,7 +153,7 @@ class ShareForecaster:
         #: how many times the pooled regression was fitted by the last :meth:`predict`
         self.refits = 0
 
-    def _estimates(self, p: ProposalRecord, at: float, pooled: PooledShareModel | None) -> dict[str, Shares] | None:
+    def _estimates(self, p: HistoryProposal, at: float, pooled: PooledShareModel | None) -> dict[str, Shares] | None:
         h = self.history
         dao_past = h.with_shares_before(p.dao, at, last=RECENT)
         dao_median = median_shares([h.shares[q.id] for q in dao_past])  # type: ignore[misc]
@@ -164,7 +164,7 @@ class ShareForecaster:
         pooled_shares = pooled.predict([self.features[p.id]], [proposer])[0] if pooled is not None else proposer
         return {"proposer_median": proposer, "dao_median": dao_median, "pooled": pooled_shares}
 
-    def predict(self, targets: Iterable[ProposalRecord]) -> dict[str, SharePrediction | None]:
+    def predict(self, targets: Iterable[HistoryProposal]) -> dict[str, SharePrediction | None]:
         """Predictions for ``targets`` (None where the DAO has no closed proposal with per-choice scores before).
 
         Every labelled proposal with per-choice scores that closed before the last target opened is estimated too,
@@ -215,7 +215,7 @@ class ShareForecaster:
                 errors[p.id] = {name: share_error(s, actual) for name, s in est.items()}
         return out
 
-    def _choose(self, p: ProposalRecord, at: float, errors: Mapping[str, Mapping[str, float]]) -> str:
+    def _choose(self, p: HistoryProposal, at: float, errors: Mapping[str, Mapping[str, float]]) -> str:
         """The estimate with the lowest mean error over the DAO's last :data:`TRACK` proposals closed before ``at``."""
         track = [errors[q.id] for q in self.history.with_shares_before(p.dao, at, last=TRACK) if q.id in errors]
         if len(track) < MIN_TRACK:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from agent.predict.records import ProposalRecord
+from agent.predict.records import HistoryProposal
 
 __all__ = ["TEXT_FEATURES", "TextNeighbours", "proposal_text"]
 
@@ -20,7 +20,7 @@ TEXT_FEATURES = ("knn_dao_rate", "knn_dao_max_sim", "knn_pooled_rate", "knn_pool
 _BODY_CHARS = 400
 
 
-def proposal_text(proposal: ProposalRecord) -> str:
+def proposal_text(proposal: HistoryProposal) -> str:
     """The text that is embedded: the title and the start of the body (kept short: about 100 tokens, so 3,600 texts embed in minutes on two shared cores)."""
     return f"{proposal.title}\n{proposal.body[:_BODY_CHARS]}".strip()
 
@@ -30,7 +30,7 @@ class TextNeighbours:
 
     def __init__(
         self,
-        proposals: Sequence[ProposalRecord],
+        proposals: Sequence[HistoryProposal],
         embed: Callable[[list[str]], np.ndarray],
         *,
         k: int = 10,
@@ -45,7 +45,7 @@ class TextNeighbours:
         self._pooled = self._index(labelled)
         self._by_dao = {dao: self._index([p for p in labelled if p.dao == dao]) for dao in {p.dao for p in labelled}}
 
-    def _index(self, rows: list[ProposalRecord]) -> tuple[list[float], np.ndarray, np.ndarray]:
+    def _index(self, rows: list[HistoryProposal]) -> tuple[list[float], np.ndarray, np.ndarray]:
         times = [float(p.closed_at) for p in rows]  # type: ignore[arg-type]
         dim = next(iter(self._vector.values())).shape[0] if self._vector else 1
         matrix = np.stack([self._vector[p.id] for p in rows]) if rows else np.zeros((0, dim), dtype=np.float32)
@@ -63,7 +63,7 @@ class TextNeighbours:
         rate = (float(weights @ labels[:n][top]) + 0.5) / (float(weights.sum()) + 1.0)
         return rate, float(sims[top[0]])
 
-    def features(self, proposal: ProposalRecord) -> list[float]:
+    def features(self, proposal: HistoryProposal) -> list[float]:
         """:data:`TEXT_FEATURES` of ``proposal`` as of its opening."""
         v = self._vector.get(proposal.id)
         if v is None or proposal.opened_at is None:

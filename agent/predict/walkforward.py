@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from agent.predict.features import FeatureBuilder
 from agent.predict.metrics import score_all, share_mae
 from agent.predict.model import OutcomeModel
-from agent.predict.records import GovData, ProposalRecord
+from agent.predict.records import GovData, HistoryProposal
 from agent.predict.shares import CANDIDATES, ShareForecaster
 from agent.stance.base import StanceClassifier
 
@@ -159,7 +159,7 @@ def walk_forward(
     proposals only (as the store's predictor does), instead of one model pooled over all DAOs.
     """
     result = WalkForwardResult(notes=list(data.notes))
-    labelled: list[ProposalRecord] = []
+    labelled: list[HistoryProposal] = []
     for p in data.proposals:
         if p.has_label:
             labelled.append(p)
@@ -195,8 +195,8 @@ def _fit_and_score(
     result: WalkForwardResult,
     builder: FeatureBuilder,
     features: dict[str, list[float]],
-    by_close: list[ProposalRecord],
-    targets: list[ProposalRecord],
+    by_close: list[HistoryProposal],
+    targets: list[HistoryProposal],
     *,
     refit_every: int,
     configs: tuple[tuple[str, float | None], ...],

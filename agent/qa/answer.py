@@ -89,7 +89,7 @@ def _retrieve(question: str, retriever: HybridRetriever, *, k: int, flt: Retriev
     if scope.author_ids is not None:
         from sqlmodel import col, select
 
-        from ingest.domain import Post
+        from ingest.core.domain import Post
 
         with retriever.store.session() as session:
             theirs = session.exec(select(Post.id, Post.thread_id).where(col(Post.author_id).in_(list(scope.author_ids)))).all()

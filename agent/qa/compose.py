@@ -17,8 +17,8 @@ from sqlmodel import col, select
 
 from agent.qa.speakers import proposer_side_by_thread
 from embeddings.hybrid import Hit
-from ingest.domain import Author, Post, Thread
-from ingest.store import Store
+from ingest.core.domain import Author, Post, Thread
+from ingest.core.store import Store
 
 __all__ = ["PostDetails", "compose_answer", "post_details"]
 

@@ -16,8 +16,8 @@ from sqlmodel import col, select
 
 from embeddings.hybrid import RetrievalFilter
 from embeddings.scope import linked_thread_ids
-from ingest.domain import Author, Dao, Proposal, Source, Thread
-from ingest.store import Store
+from ingest.core.domain import Author, Dao, Proposal, Source, Thread
+from ingest.core.store import Store
 
 __all__ = ["QuestionScope", "resolve_scope"]
 

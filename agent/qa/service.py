@@ -13,8 +13,8 @@ from embeddings.hybrid import RetrievalFilter
 from embeddings.retrievers import DaoRetrievers
 
 if TYPE_CHECKING:
-    from ingest.settings import ConcordSettings
-    from ingest.store import Store
+    from ingest.core.settings import ConcordSettings
+    from ingest.core.store import Store
 
 __all__ = ["QAService", "build_qa"]
 

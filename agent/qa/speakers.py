@@ -10,8 +10,8 @@ from sqlmodel import col, select
 
 from agent.report.speakers import SpeakerPost, find_proposer_side
 from embeddings.scope import linked_thread_ids
-from ingest.domain import Author, Post, Proposal, ProposalLink, Source, Thread
-from ingest.store import Store
+from ingest.core.domain import Author, Post, Proposal, ProposalLink, Source, Thread
+from ingest.core.store import Store
 
 __all__ = ["proposer_side_by_thread"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.report.model import Attestation, ConsensusReport
-from ingest.errors import ConfigError, InputError
+from ingest.core.errors import ConfigError, InputError
 
 __all__ = [
     "VerifyResult",

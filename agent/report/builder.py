@@ -40,12 +40,12 @@ from agent.report.speakers import SpeakerPost, find_proposer_side
 from agent.report.version import builder_version
 from agent.stance.base import StanceClassifier
 from agent.units.types import TYPE_STANCE, TypedUnit, UnitType
-from ingest.domain import Proposal, utcnow
+from ingest.core.domain import Proposal, utcnow
 
 if TYPE_CHECKING:
     from agent.units.classifier import UnitTypeClassifier
     from embeddings.base import Embedder
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["SUMMARY_SYSTEM_PROMPT", "Predictor", "ReportBuilder", "ReportParams", "summary_schema"]
 
@@ -302,18 +302,13 @@ class ReportBuilder:
         if not dated:
             return {"has_times": False, "order": "post number",
                     "note": "The source gives no post timestamps: posts are ordered by post number."}
-        def aware(t):  # type: ignore[no-untyped-def]
-            from datetime import UTC
-
-            return t if t.tzinfo else t.replace(tzinfo=UTC)
-        start = aware(proposal.start) if proposal.start else None
-        end = aware(proposal.end) if proposal.end else None
+        start, end = proposal.start, proposal.end
         phases: dict[str, list[int]] = {"before": [], "during": [], "after": [], "unknown": []}
         for post in inputs.posts:
             if post.created_at is None or start is None:
                 phases["unknown"].append(int(post.id))  # type: ignore[arg-type]
                 continue
-            at = aware(post.created_at)
+            at = post.created_at
             key = "before" if at < start else ("during" if end is None or at <= end else "after")
             phases[key].append(int(post.id))  # type: ignore[arg-type]
         return {"has_times": True, "order": "time", "voting_start": start.isoformat() if start else None,

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
-from ingest.domain import ReportRecord
+from ingest.core.domain import ReportRecord
 
 if TYPE_CHECKING:
     from agent.report.model import ConsensusReport
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["changes_since"]
 

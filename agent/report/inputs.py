@@ -11,8 +11,8 @@ from sqlmodel import col, select
 
 from agent.camps.units import SourcePost
 from embeddings.scope import linked_thread_ids
-from ingest.domain import Author, Dao, Post, Proposal, Thread, Vote
-from ingest.store import Store
+from ingest.core.domain import Author, Dao, Post, Proposal, Thread, Vote
+from ingest.core.store import Store
 
 __all__ = ["ReportInputs", "current_inputs", "inputs_hash", "load_inputs", "topic_url"]
 
@@ -76,7 +76,7 @@ def current_inputs(store: Store, proposal_id: int) -> tuple[str, tuple[int, ...]
     with store.session() as session:
         proposal = session.get(Proposal, proposal_id)
         if proposal is None:
-            from ingest.errors import NotFoundError
+            from ingest.core.errors import NotFoundError
 
             raise NotFoundError(f"No proposal with store id {proposal_id}; list them with `concord proposals`.")
         thread_ids = linked_thread_ids(session, proposal)
@@ -98,7 +98,7 @@ def load_inputs(store: Store, proposal_id: int) -> ReportInputs:
     with store.session() as session:
         proposal = session.get(Proposal, proposal_id)
         if proposal is None:
-            from ingest.errors import NotFoundError
+            from ingest.core.errors import NotFoundError
 
             raise NotFoundError(f"No proposal with store id {proposal_id}; list them with `concord proposals`.")
         dao = session.get(Dao, proposal.dao_id)

@@ -9,8 +9,8 @@ from agent.report.model import PredictionReport
 if TYPE_CHECKING:
     from agent.predict.predictor import StorePredictor
     from agent.report.builder import Predictor
-    from ingest.domain import Proposal
-    from ingest.store import Store
+    from ingest.core.domain import Proposal
+    from ingest.core.store import Store
 
 __all__ = ["report_predictor"]
 

@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from agent.report.inputs import current_inputs
 from agent.report.model import ConsensusReport
 from agent.report.version import builder_version
-from ingest.domain import ReportRecord
-from ingest.store import Store
+from ingest.core.domain import ReportRecord
+from ingest.core.store import Store
 
 __all__ = ["ReportStatus", "record_report", "report_status"]
 

@@ -12,7 +12,7 @@ from agent.report.builder import ReportBuilder
 from agent.report.export import write_report
 from agent.report.model import ConsensusReport
 from agent.report.records import record_report
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["GeneratedReport", "generate_report", "load_report_file", "verify_report_file"]
 

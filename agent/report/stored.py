@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.report.records import report_status
-from ingest.errors import StoreError
+from ingest.core.errors import StoreError
 
 if TYPE_CHECKING:
-    from ingest.settings import ConcordSettings
-    from ingest.store import Store
+    from ingest.core.settings import ConcordSettings
+    from ingest.core.store import Store
 
 __all__ = ["StoredReports", "build_report_provider"]
 

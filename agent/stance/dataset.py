@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.stance.base import Stance
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = [
     "CHOICE_TO_STANCE",

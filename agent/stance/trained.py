@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from agent.stance.base import STANCES, Stance, StanceResult
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 __all__ = [
     "EmbeddingStanceClassifier",

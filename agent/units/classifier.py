@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from agent.units.types import UnitType, UnitTypeResult
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 __all__ = ["UnitTypeClassifier", "default_unit_model_path", "load_unit_classifier", "train_unit_classifier"]
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlmodel import col, select
 
 from governance import audit
 from governance.errors import GovernanceRefusal, Rule
-from ingest.domain import AuditEntry, Dao, Proposal, utcnow
-from ingest.store import Store
+from ingest.core.domain import AuditEntry, Dao, Proposal, utcnow
+from ingest.core.store import Store
 
 __all__ = ["AuditLogForecaster", "Forecaster", "SignedForecaster"]
 
@@ -36,10 +36,6 @@ class Forecaster(Protocol):
     def score(self, dao: str) -> list[dict[str, Any]]: ...
 
     def committed(self, proposal: Proposal) -> dict[str, Any] | None: ...
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class AuditLogForecaster:
@@ -57,16 +53,16 @@ class AuditLogForecaster:
             return list(session.exec(query.order_by(col(AuditEntry.id))).all())
 
     def commit(self, proposal: Proposal) -> dict[str, Any]:
-        now = _aware(self.clock())
+        now = self.clock()
         if proposal.start is None:
             raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"proposal {proposal.id} has no voting start time; ingest its start first")
-        if now >= _aware(proposal.start):
-            raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"voting on proposal {proposal.id} started at {_aware(proposal.start).isoformat()}")
+        if now >= proposal.start:
+            raise GovernanceRefusal(Rule.FORECAST_BEFORE_VOTE, f"voting on proposal {proposal.id} started at {proposal.start.isoformat()}")
         subject = f"proposal:{proposal.id}"
         if self._entries("forecast-commit", subject):
             raise GovernanceRefusal(Rule.ONE_FORECAST_PER_PROPOSAL, f"proposal {proposal.id} already has a committed forecast")
         body = {"proposal": proposal.external_id, "p_pass": round(float(self.predict(proposal)), 4),
-                "committed_at": now.isoformat(), "voting_starts_at": _aware(proposal.start).isoformat()}
+                "committed_at": now.isoformat(), "voting_starts_at": proposal.start.isoformat()}
         body["forecast_sha256"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         audit.append(self.store, actor=self.actor, action="forecast-commit", subject=subject, payload=body)
         return body
@@ -118,7 +114,7 @@ class SignedForecaster:
         return {**record.body, "forecast_sha256": record.forecast_sha256, "statement": record.statement}
 
     def committed(self, proposal: Proposal) -> dict[str, Any] | None:
-        from ingest.domain import ForecastRecord
+        from ingest.core.domain import ForecastRecord
 
         with self.store.session() as session:
             record = session.exec(select(ForecastRecord).where(ForecastRecord.proposal_id == proposal.id)).first()

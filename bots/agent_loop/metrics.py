@@ -4,14 +4,14 @@ pending actions, last ingest per source. One registry per process object, never 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from ingest.store import Store
+from ingest.core.store import Store
 
 __all__ = ["CONTENT_TYPE", "AgentMetrics", "StoreCollector", "health", "serve_metrics", "store_registry"]
 
@@ -30,7 +30,7 @@ class StoreCollector:
         from sqlalchemy import func
         from sqlmodel import col, select
 
-        from ingest.domain import AgentStep, Dao, IngestCursor, PendingAction, Source
+        from ingest.core.domain import AgentStep, Dao, IngestCursor, PendingAction, Source
 
         pending = GaugeMetricFamily("concord_pending_actions", "Pending actions waiting for Safe owners", labels=["dao"])
         ticks = GaugeMetricFamily("concord_agent_store_ticks", "Ticks the agent recorded per DAO", labels=["dao"])
@@ -52,8 +52,7 @@ class StoreCollector:
                 .group_by(Dao.slug, Source.kind, Source.locator)
             ).all():
                 if last is not None:
-                    stamp = last if last.tzinfo else last.replace(tzinfo=UTC)
-                    ingest.add_metric([slug, f"{kind}:{locator}"], stamp.timestamp())
+                    ingest.add_metric([slug, f"{kind}:{locator}"], last.timestamp())
         yield from (pending, ticks, unfinished, ingest)
 
 

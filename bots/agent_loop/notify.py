@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ingest.errors import ConcordError
+from ingest.core.errors import ConcordError
 
 __all__ = ["DiscordRestNotifier", "DiscourseReplier", "Notifier", "NotifyError", "marker"]
 

@@ -63,7 +63,7 @@ class ServicesReportWriter:
 
     def build(self, proposal_id: int) -> dict[str, Any]:
         from agent.report import attestation_key, generate_report
-        from ingest.domain import Proposal
+        from ingest.core.domain import Proposal
 
         settings = self.services.settings
         configured = settings.chain.attestation_key

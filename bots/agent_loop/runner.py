@@ -13,8 +13,8 @@ from bots.agent_loop.reports import ServicesReportWriter
 from bots.agent_loop.steps import StepResult
 from bots.agent_loop.tick import DaoTick, TickReport
 from bots.services import Services, build_services
-from ingest.errors import InputError
-from ingest.settings import AgentDaoSettings, ConcordSettings
+from ingest.core.errors import InputError
+from ingest.core.settings import AgentDaoSettings, ConcordSettings
 
 __all__ = ["AgentRunner", "dao_lock", "select_daos"]
 

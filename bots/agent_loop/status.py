@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bots.services import Services
-from ingest.domain import AgentStep
+from ingest.core.domain import AgentStep
 
 __all__ = ["agent_status"]
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlmodel import select
 
 from governance import audit
-from ingest.domain import AgentStep, utcnow
-from ingest.errors import ConcordError
-from ingest.store import Store
+from ingest.core.domain import AgentStep, utcnow
+from ingest.core.errors import ConcordError
+from ingest.core.store import Store
 
 __all__ = ["Skip", "StepLedger", "StepResult", "die_after_send"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.settings import ConcordSettings
+from ingest.core.settings import ConcordSettings
 
 __all__ = ["AGENT_TICK_TASK", "create_agent_celery", "run_tick"]
 
@@ -20,7 +20,7 @@ def run_tick(settings: ConcordSettings, dao: str) -> dict[str, Any]:
     """One tick of ``dao`` in this process over a freshly opened store; what it did, as JSON data."""
     from bots.agent_loop.runner import AgentRunner, select_daos
     from bots.services import build_services
-    from ingest.store import Store
+    from ingest.core.store import Store
 
     config = select_daos(settings, dao)[dao]
     store = Store.open(settings.effective_database_url)

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -26,17 +26,13 @@ from bots.services import Services
 from governance import audit
 from governance.errors import GovernanceRefusal
 from governance.views import ActionSummary
-from ingest.domain import AgentStep, Dao, PendingAction, Proposal, utcnow
-from ingest.errors import ConcordError
-from ingest.settings import AgentDaoSettings
+from ingest.core.domain import AgentStep, Dao, PendingAction, Proposal, utcnow
+from ingest.core.errors import ConcordError
+from ingest.core.settings import AgentDaoSettings
 
 __all__ = ["DaoTick", "TickReport"]
 
 STAGES = ("ingest", "discover", "report", "forecast", "card", "forum", "recommend", "signers", "execute", "score", "outcome")
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -140,7 +136,7 @@ class DaoTick:
                                      .where(Dao.slug == self.dao).order_by(col(Proposal.id))).all())
 
     def _open(self, proposal: Proposal) -> bool:
-        return proposal.outcome is None and (proposal.end is None or _aware(proposal.end) > _aware(self.clock()))
+        return proposal.outcome is None and (proposal.end is None or proposal.end > self.clock())
 
     def _discover(self, report: TickReport, proposal: Proposal) -> None:
         key = f"seen:{proposal.id}:{proposal.content_hash[:16]}"

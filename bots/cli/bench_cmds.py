@@ -13,7 +13,7 @@ __all__ = ["bench_cmd"]
 
 
 def _sizes(text: str) -> list[int]:
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
 
     try:
         return [int(float(s)) for s in text.split(",") if s.strip()]

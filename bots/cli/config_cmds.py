@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bots.cli.context import get_context, print_json
-from ingest.settings import masked_settings
+from ingest.core.settings import masked_settings
 
 __all__ = ["config_app"]
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from ingest.settings import ConcordSettings
-from ingest.store import Store
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 
 if TYPE_CHECKING:
     from bots.services import Services

@@ -112,7 +112,7 @@ def predict_ablation(
     Example: concord eval predict-ablation --data ../shared/data --since 2023-01-01
     """
     from evals.predict_ablation import ABLATION_ROWS, render_ablation, run_ablation, write_ablation
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
 
     cli = get_context(ctx)
     chosen = tuple(r.strip() for r in rows.split(",")) if rows else None

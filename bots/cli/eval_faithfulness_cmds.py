@@ -28,7 +28,7 @@ def faithfulness_eval(
     Example: concord eval faithfulness --reports 3
     """
     from evals.faithfulness.evaluate import LABELS, POSTS, run_faithfulness_eval
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
 
     cli = get_context(ctx)
     if reports < 0:

@@ -23,7 +23,7 @@ def readme_eval(
     Example: concord eval readme --check
     """
     from evals.readme import update_readme
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
 
     cli = get_context(ctx)
     if not readme.exists():

@@ -74,7 +74,7 @@ def _evaluators(cli: Any, names: list[str], train: list[Any], test: list[Any]) -
     from agent.finetune.heldout import check_not_trained_on, embedded_chat_stance
     from agent.finetune.registry import get_model, list_models
     from agent.stance.trained import EmbeddingStanceClassifier, PrototypeHead, load_trained_stance
-    from ingest.errors import InputError, NotFoundError
+    from ingest.core.errors import InputError, NotFoundError
 
     @contextmanager
     def trained(embedder: Any) -> Iterator[tuple[Any, int]]:

@@ -88,7 +88,7 @@ def train(
 
             report = train_draft(cli, dao=dao, name=name, config=config, on_step=on_step, results=results)
         elif task != "stance":
-            from ingest.errors import InputError
+            from ingest.core.errors import InputError
 
             raise InputError(f"Unknown --task {task!r}; use stance or draft.")
         else:

@@ -67,7 +67,7 @@ def live(
     """
     from agent.predict.live import live_forecast_from_store
     from agent.predict.loader import parse_time
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
 
     cli = get_context(ctx)
     store = cli.store()

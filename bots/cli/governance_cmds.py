@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from bots.cli.context import CliContext, get_context, print_json
-from ingest.errors import ConfigError, InputError
+from ingest.core.errors import ConfigError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from governance.views import ActionView
@@ -93,17 +93,17 @@ def draft(
     from governance.service import GovernanceService  # noqa: F401 - imported for the lazy error path
 
     cli = get_context(ctx)
-    result = cli.services().require("drafter").draft(dao=dao, idea=idea, title=title, actions=action or [], k=k, author=author,
-                                                     governor_address=governor)
+    draft = cli.services().require("drafter").draft(dao=dao, idea=idea, title=title, actions=action or [], k=k, author=author,
+                                                    governor_address=governor)
     if as_json:
-        print_json(result)
+        print_json(draft.to_json())
         return
     from bots.draft_text import draft_text
 
-    cli.console.print(f"[bold]Draft {result['id']}[/bold]\n")
-    cli.console.print(draft_text(result), markup=False, highlight=False)
-    if result["governor_tx"]:
-        cli.console.print(f"Governor propose() transaction to {result['governor_tx']['to']} (unsigned, {len(result['governor_tx']['data']) // 2 - 1} bytes)")
+    cli.console.print(f"[bold]Draft {draft.id}[/bold]\n")
+    cli.console.print(draft_text(draft), markup=False, highlight=False)
+    if draft.governor_tx:
+        cli.console.print(f"Governor propose() transaction to {draft.governor_tx['to']} (unsigned, {len(draft.governor_tx['data']) // 2 - 1} bytes)")
     cli.console.print("Snapshot proposal payload ready (EIP-712; the author signs it). Use --json to export both.")
 
 

@@ -186,7 +186,7 @@ def discord_export(
 
     Example: concord ingest discord-export --dao aave exports/governance.json
     """
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
     from ingest.sources.discord_export import DiscordExportSource
 
     cli = get_context(ctx)
@@ -224,7 +224,7 @@ def governor(
 
     Example: concord ingest governor --dao compound --rpc-url http://127.0.0.1:8545 --address 0xc0Da02939E1441F497fd74F78cE7Decb17B66529 --from-block 12006099
     """
-    from ingest.errors import ConfigError
+    from ingest.core.errors import ConfigError
     from ingest.sources.governor import GovernorSource, open_governor_proposals
 
     cli = get_context(ctx)
@@ -274,7 +274,7 @@ def discord_live(
     """
     import asyncio
 
-    from ingest.errors import ConfigError
+    from ingest.core.errors import ConfigError
     from ingest.sources.discord_live import read_with_bot
 
     cli = get_context(ctx)

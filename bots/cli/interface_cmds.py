@@ -7,7 +7,7 @@ import socket
 import typer
 
 from bots.cli.context import get_context, print_json
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 __all__ = ["bot_cmd", "proposals_cmd", "serve_cmd"]
 
@@ -42,8 +42,8 @@ def serve_cmd(
     _check_port_free(host, port)
     import uvicorn
 
-    from bots.web.app import create_app
     from bots.services import build_services
+    from bots.web.app import create_app
     from bots.web.security import allowed_origins
 
     settings = settings.model_copy(update={"web": settings.web.model_copy(update={"host": host, "port": port})})

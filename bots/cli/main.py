@@ -21,8 +21,8 @@ from bots.cli.quarantine_cmds import quarantine_app
 from bots.cli.queue_cmds import queue_app
 from bots.cli.report_cmds import ask, llm_app, report_app
 from bots.cli.store_cmds import register as register_store
-from ingest.errors import ConcordError
-from ingest.settings import load_settings
+from ingest.core.errors import ConcordError
+from ingest.core.settings import load_settings
 
 __all__ = ["app", "main"]
 

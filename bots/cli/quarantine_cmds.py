@@ -39,7 +39,7 @@ def list_cmd(
 
     Example: concord quarantine list --dao aave --source discord
     """
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
 
     if status not in _STATUSES:
         raise InputError(f"Unknown --status {status!r}; use one of {', '.join(_STATUSES)}")

@@ -96,7 +96,7 @@ def build(
     with cli.err_console.status("Starting the chat model…") as spinner, services.chat() as chat:
         spinner.update(f"Reading the room on proposal {pid} (stances, camps, wording, citations)…")
         with cli.store().session() as session:
-            from ingest.domain import Proposal
+            from ingest.core.domain import Proposal
 
             title = session.get(Proposal, pid).title  # type: ignore[union-attr]
         generated = generate_report(services.report_builder(chat, llm_stance=llm_stance, proposal_title=title), pid, key=key,

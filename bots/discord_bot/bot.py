@@ -21,7 +21,7 @@ from bots.discord_bot.replies import consensus_embed, format_action, format_answ
 from bots.discord_bot.text import no_mentions
 from bots.services import Services, ServiceUnavailable
 from bots.web import queries
-from ingest.errors import ConcordError, InputError
+from ingest.core.errors import ConcordError, InputError
 
 __all__ = ["ConcordBot", "ConcordTree", "build_bot", "signer_only"]
 
@@ -147,20 +147,20 @@ class ConcordCommands(commands.Cog):
         if not slug:
             raise InputError("Which DAO? Pass the dao option (e.g. arbitrum) or set default_dao in concord.toml.")
         await interaction.response.defer(thinking=True)
-        result = await asyncio.to_thread(drafter.draft, dao=slug, idea=topic)
-        sources = [f"[{c.get('number', i)}] <{c['url']}>" for i, c in enumerate(result.get("citations") or [], start=1) if c.get("url")]
-        footer = f"\n\nDraft #{result.get('id')} is stored for review; nothing was submitted." if result.get("id") else ""
+        draft = await asyncio.to_thread(drafter.draft, dao=slug, idea=topic)
+        sources = [f"[{c.number}] <{c.url}>" for c in draft.citations if c.url]
+        footer = f"\n\nDraft #{draft.id} is stored for review; nothing was submitted."
         from bots.draft_text import expectation_lines, prior_art_lines, writer_line
 
-        prior, expect = prior_art_lines(result), expectation_lines(result)
-        text = f"**{result.get('title', 'Draft')}**"
+        prior, expect = prior_art_lines(draft), expectation_lines(draft)
+        text = f"**{draft.title}**"
         if prior:
             text += "\n\n**Prior art**\n" + "\n".join(prior)
         if expect:
             text += "\n\n**What to expect**\n" + "\n".join(expect)
-        if written := writer_line(result):
+        if written := writer_line(draft):
             text += f"\n\n_{written}_"
-        text += f"\n\n{result.get('body', '')}"
+        text += f"\n\n{draft.body}"
         if sources:
             text += "\n\n**Sources**\n" + "\n".join(sources)
         await send(interaction, text + footer)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ingest.errors import ConfigError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import ConfigError
+from ingest.core.settings import ConcordSettings
 
 if TYPE_CHECKING:
     from bots.services import Services

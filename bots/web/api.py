@@ -13,7 +13,7 @@ from bots.web import queries
 from bots.web.chart import load_calibration
 from bots.web.security import check_csrf, client_of
 from governance.audit_refusals import refusals_from
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["SignatureIn", "build_api_router", "get_services", "semantic_hits"]
 

@@ -19,8 +19,8 @@ from bots.web.page_data import PageData, StoreStamp
 from bots.web.security import WriteRateLimiter, allowed_origins
 from governance.audit import write_summaries
 from governance.audit_refusals import RefusalAggregator
-from ingest.errors import ConcordError, InputError, NotFoundError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import ConcordError, InputError, NotFoundError
+from ingest.core.settings import ConcordSettings
 
 __all__ = ["CSP", "create_app", "default_results_dir", "safe_url"]
 

@@ -6,8 +6,6 @@ audited) and shows the rendered result. Drafting goes through ``Services.drafter
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -41,9 +39,9 @@ def build_draft_router() -> APIRouter:
         services = get_services(request)
         check_csrf(request, services.settings.web.session_secret.get_secret_value(), request.app.state.allowed_origins)
         try:
-            result: dict[str, Any] = services.require("drafter").draft(dao=body.dao, idea=body.idea)
+            draft = services.require("drafter").draft(dao=body.dao, idea=body.idea)
         except ServiceUnavailable as exc:
             raise HTTPException(503, str(exc)) from exc
-        return request.app.state.templates.TemplateResponse(request, "_draft_result.html", {"d": result})
+        return request.app.state.templates.TemplateResponse(request, "_draft_result.html", {"d": draft})
 
     return router

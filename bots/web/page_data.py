@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import text
 
 if TYPE_CHECKING:
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["PageData", "StoreStamp"]
 

@@ -109,7 +109,7 @@ def build_pages_router() -> APIRouter:
     def calibration_png(request: Request) -> Response:
         from fastapi.responses import FileResponse
 
-        from ingest.errors import NotFoundError
+        from ingest.core.errors import NotFoundError
 
         path = find_reliability_png(request.app.state.results_dir)
         if path is None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bots.web.api import get_services
-from ingest.errors import NotFoundError
+from ingest.core.errors import NotFoundError
 from ingest.quarantine import GIVEN_UP, OPEN, RESOLVED, list_quarantined, retry_quarantined
 
 __all__ = ["build_quarantine_router"]

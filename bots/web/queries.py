@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from ingest.domain import Author, Dao, Post, Proposal, ProposalLink, Source, Thread
-from ingest.errors import InputError, NotFoundError
-from ingest.store import Store
+from ingest.core.domain import Author, Dao, Post, Proposal, ProposalLink, Source, Thread
+from ingest.core.errors import InputError, NotFoundError
+from ingest.core.store import Store
 
 __all__ = [
     "DaoPublic",
@@ -83,12 +83,6 @@ class PostHit(BaseModel):
     score: float | None = None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def proposal_status(proposal: Proposal, *, now: datetime | None = None) -> str:
     """``active``, ``pending`` or ``closed`` from the stored dates and state (no prediction)."""
     return _status(proposal.state, proposal.outcome, proposal.start, proposal.end, now=now)
@@ -100,7 +94,7 @@ def _status(state_text: str | None, outcome: str | None, start_at: datetime | No
     state = (state_text or "").lower()
     if outcome or state in {"closed", "executed", "defeated", "succeeded", "canceled", "cancelled", "expired", "queued"}:
         return "closed"
-    start, end = _aware(start_at), _aware(end_at)
+    start, end = start_at, end_at
     if state == "active" or (start is not None and end is not None and start <= now < end):
         return "active"
     if state == "pending" or (start is not None and start > now):
@@ -116,9 +110,9 @@ def _summary(proposal: Proposal, dao_slug: str) -> ProposalSummary:
         origin=proposal.origin,
         title=proposal.title or proposal.external_id,
         status=proposal_status(proposal),
-        created_at=_aware(proposal.created_at),
-        start=_aware(proposal.start),
-        end=_aware(proposal.end),
+        created_at=proposal.created_at,
+        start=proposal.start,
+        end=proposal.end,
         outcome=proposal.outcome,
         url=proposal.url,
     )
@@ -172,8 +166,8 @@ def list_proposals(
     summaries = [
         ProposalSummary(
             id=int(pid or 0), dao=slug, external_id=external_id, origin=origin, title=title or external_id,
-            status=_status(state, outcome, start, end, now=now), created_at=_aware(created_at), start=_aware(start),
-            end=_aware(end), outcome=outcome, url=url,
+            status=_status(state, outcome, start, end, now=now), created_at=created_at, start=start,
+            end=end, outcome=outcome, url=url,
         )
         for pid, external_id, origin, title, state, outcome, created_at, start, end, url, slug in rows
     ]
@@ -250,7 +244,7 @@ def _hit(post: Post, thread: Thread, source: Source, dao: Dao, author: Author | 
         source_kind=source.kind,
         thread_title=thread.title,
         author=(author.display_name or author.handle) if author else None,
-        created_at=_aware(post.created_at),
+        created_at=post.created_at,
         url=post.url or thread.url,
         snippet=snippet,
         score=score,

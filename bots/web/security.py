@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 
-from ingest.errors import ConfigError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import ConfigError
+from ingest.core.settings import ConcordSettings
 
 __all__ = [
     "CSRF_COOKIE",

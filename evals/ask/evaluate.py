@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["QUESTIONS", "load_questions", "run_ask_eval", "unsupported_quotes"]
 
@@ -46,7 +46,7 @@ def unsupported_quotes(text: str, cited_texts: list[str]) -> list[str]:
 
 
 def _relevant(store: Any, post_ids: list[int], relevant: dict[str, list[str]]) -> list[int]:
-    from ingest.domain import Author, Post, Thread
+    from ingest.core.domain import Author, Post, Thread
 
     with store.session() as session:
         rows = session.exec(

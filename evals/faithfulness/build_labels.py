@@ -31,8 +31,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from evals.faithfulness import cases as C
-from ingest.domain import Dao, Post, Source, Thread
-from ingest.store import Store
+from ingest.core.domain import Dao, Post, Source, Thread
+from ingest.core.store import Store
 
 __all__ = ["DATA_DIR", "SamplePost", "build", "load_sample_posts"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = [
     "CHECKERS",

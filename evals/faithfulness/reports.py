@@ -18,7 +18,7 @@ from sqlmodel import col, func, select
 if TYPE_CHECKING:
     from agent.llm.backend import ChatBackend
     from embeddings.base import Embedder
-    from ingest.store import Store
+    from ingest.core.store import Store
 
 __all__ = ["most_discussed", "report_faithfulness"]
 
@@ -28,7 +28,7 @@ _SUMMARY_QUOTE = re.compile(r"[\"“][^\"“”]*[\"”]")
 def most_discussed(store: Store, dao: str, n: int) -> list[int]:
     """Store ids of the ``n`` proposals of ``dao`` with the most linked posts (ties by id), distinct thread sets."""
     from embeddings.scope import linked_thread_ids
-    from ingest.domain import Dao, Post, Proposal
+    from ingest.core.domain import Dao, Post, Proposal
 
     with store.session() as session:
         proposals = session.exec(
@@ -52,7 +52,7 @@ def report_faithfulness(*, chat: ChatBackend, embedder: Embedder, proposals: int
     kept, dropped (by reason), and quoted spans left in the summary; reports that fail to build are listed."""
     from agent.report import ReportBuilder
     from evals.retrieval.corpus import sample_store
-    from ingest.errors import ConcordError
+    from ingest.core.errors import ConcordError
 
     with tempfile.TemporaryDirectory(prefix="concord-faith-reports-", dir=workdir) as tmp:
         store = sample_store(Path(tmp) / "sample.db", daos=(dao,))

@@ -31,9 +31,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from ingest.domain import Dao, Post, Proposal, Source, Thread
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Dao, Post, Proposal, Source, Thread
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 __all__ = ["LABELS", "build_labels", "normalise_title"]
 

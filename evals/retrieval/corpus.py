@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.store import Store
+from ingest.core.store import Store
 
 __all__ = ["sample_store"]
 

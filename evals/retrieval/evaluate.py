@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.retrieval.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 if TYPE_CHECKING:
     from embeddings.cache import CachedEmbedder
@@ -147,7 +147,7 @@ def run_retrieval_eval(
 
     from embeddings import DaoIndex, HybridRetriever
     from evals.retrieval.corpus import sample_store
-    from ingest.domain import Post
+    from ingest.core.domain import Post
 
     say = progress or (lambda _m: None)
     labels = load_labels(labels_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from embeddings import cached_embedder
 from evals.retrieval.evaluate import LABELS, run_retrieval_eval
-from ingest.settings import load_settings
+from ingest.core.settings import load_settings
 
 __all__ = ["main"]
 

@@ -15,16 +15,15 @@ from eth_utils import to_checksum_address
 
 from governance.chain.keys import TransactionSender
 from governance.chain.safe_tx import SafeTx
-from governance.contracts import load_artifact, load_safe_artifact
+from governance.contracts import load_safe_artifact
 from governance.errors import GovernanceRefusal, Rule
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
+from ingest.core.governor_abi import ProposalState, governor_abi
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = ["GOVERNOR_STATES", "ChainGateway", "ExecutionResult", "revert_reason"]
-
-GOVERNOR_STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"]
+__all__ = ["ChainGateway", "ExecutionResult", "revert_reason"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,7 @@ class ChainGateway:
         self._block: tuple[int, bytes] | None = None
         self._reads: dict[tuple[Any, ...], Any] = {}
         self.safe = w3.eth.contract(address=to_checksum_address(safe_address), abi=load_safe_artifact("Safe_V1_4_1")["abi"])
-        self.governor = w3.eth.contract(
-            address=to_checksum_address(governor_address), abi=load_artifact("ConcordGovernor")["abi"]
-        )
+        self.governor = w3.eth.contract(address=to_checksum_address(governor_address), abi=governor_abi())
 
     def _at_latest_block(self, key: tuple[Any, ...], read: Callable[[int], Any]) -> Any:
         """``read(number)``'s value, kept while the latest block stays the same block."""
@@ -108,7 +105,7 @@ class ChainGateway:
         try:
             state = self._at_latest_block(("state", proposal_id),
                                           lambda block: self.governor.functions.state(proposal_id).call(block_identifier=block))
-            return GOVERNOR_STATES[int(state)]
+            return ProposalState(int(state)).label
         except OSError as exc:  # connection refused, timeouts (requests' errors are OSErrors)
             raise ConfigError(f"Cannot reach the chain's RPC endpoint: {exc}. Check CONCORD_CHAIN__RPC_URL or --rpc-url.") from exc
         except Exception as exc:

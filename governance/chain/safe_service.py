@@ -27,7 +27,7 @@ import httpx
 from eth_utils import to_checksum_address
 
 from governance.chain.safe_tx import SafeTx, safe_tx_hash
-from ingest.errors import ConcordError, InputError, NotFoundError
+from ingest.core.errors import ConcordError, InputError, NotFoundError
 
 __all__ = [
     "Confirmation",

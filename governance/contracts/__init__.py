@@ -1,7 +1,9 @@
 """Compiled contract artifacts (ABI + bytecode) shipped with Concord.
 
 ``src/`` holds the Solidity sources, ``artifacts/`` the JSON that ``build.js`` writes with solc-js
-(``cd governance/contracts && npm ci && node build.js``). Python never needs Node: it reads the JSON.
+(``cd governance/contracts && npm ci && node build.js``); ``build.js`` then runs ``governor_abi.js``, which
+copies the Governor entries Concord uses into ``ingest/core/governor_abi.json`` (ingestion reads them there, since
+it may not import governance). Python never needs Node: it reads the JSON.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from ingest.errors import NotFoundError
+from ingest.core.errors import NotFoundError
 
 __all__ = ["load_artifact", "load_safe_artifact"]
 

@@ -62,3 +62,5 @@ for (const [name, sourceName, only] of wanted) {
     console.log("wrote artifacts/" + contractName + ".json (" + c.evm.bytecode.object.length / 2 + " bytes)");
   }
 }
+// The Governor entries ingestion and governance share, copied into ingest/governor_abi.json.
+require("./governor_abi.js");

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from ingest.domain import Author, Post, Proposal, Source, Thread, Vote
+from ingest.core.domain import Author, Post, Proposal, Source, Thread, Vote
+from ingest.core.store import Store
 from ingest.identity.claims import Claim, find_claims, profile_claims
-from ingest.store import Store
 
 __all__ = ["Identity", "IdentitySummary", "identities", "link_identities", "voting_power_by_author"]
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
-from ingest.domain import LinkMethod, Post, Proposal, ProposalLink, Source, SourceKind, Thread
+from ingest.core.domain import LinkMethod, Post, Proposal, ProposalLink, Source, SourceKind, Thread
+from ingest.core.store import Store
 from ingest.linking.similarity import best_matches
 from ingest.linking.urls import forum_topic_ids, normalise_title, proposal_refs
-from ingest.store import Store
 
 __all__ = ["CONFIDENCE", "LinkSummary", "link_dao"]
 

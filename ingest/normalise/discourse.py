@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 from ingest.normalise.html import html_to_text
 from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.domain import ProposalOrigin, VotingType
-from ingest.errors import InputError
+from ingest.core.domain import ProposalOrigin, VotingType
+from ingest.core.errors import InputError
 from ingest.normalise.outcome_rule import outcome_from_state
 from ingest.normalise.payload import clean_text, optional_str, require
 from ingest.normalise.timeparse import parse_time

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["clean_text", "optional_str", "require"]
 

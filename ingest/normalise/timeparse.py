@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["parse_time"]
 

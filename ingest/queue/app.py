@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
+from ingest.core.settings import ConcordSettings
 from ingest.queue.jobs import IngestJob
-from ingest.settings import ConcordSettings
 
 __all__ = ["INGEST_TASK", "QUEUE_NAME", "create_celery", "run_job"]
 
@@ -26,8 +26,8 @@ def run_job(job: IngestJob, settings: ConcordSettings, *, lock_client: Any = Non
     """Run one job in this process; return the run summaries as dicts."""
     from contextlib import nullcontext
 
+    from ingest.core.store import Store
     from ingest.queue.runner import build_ingestion
-    from ingest.store import Store
 
     lock = lock_client.lock(job.lock_key, timeout=lock_timeout_s, blocking_timeout=lock_timeout_s) if lock_client is not None else nullcontext()
     store = Store.open(settings.effective_database_url)

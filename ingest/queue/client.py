@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.core.settings import ConcordSettings
 from ingest.queue.app import INGEST_TASK, QUEUE_NAME, create_celery
 from ingest.queue.jobs import IngestJob
-from ingest.settings import ConcordSettings
 
 __all__ = ["run_worker", "submit", "wait"]
 

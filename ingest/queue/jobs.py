@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 from ingest.pipeline import IngestSource, IngestSummary, run_ingestion
-from ingest.settings import ConcordSettings
-from ingest.store import Store
 
 __all__ = ["JOB_KINDS", "BatchCallback", "IngestJob", "OnSource", "open_sources", "run_job_in"]
 
@@ -128,7 +128,7 @@ def _governor_source(job: IngestJob, store: Store, settings: ConcordSettings) ->
     """A Governor read over JSON-RPC (``options.rpc_url`` or ``chain.rpc_url``), its open proposals re-read."""
     from web3 import HTTPProvider, Web3
 
-    from ingest.errors import ConfigError
+    from ingest.core.errors import ConfigError
     from ingest.sources.governor import GovernorSource, open_governor_proposals
 
     url = job.options.get("rpc_url") or settings.chain.rpc_url
@@ -151,7 +151,7 @@ def _governor_source(job: IngestJob, store: Store, settings: ConcordSettings) ->
 def _after_run(job: IngestJob, store: Store, slug: str, source: IngestSource, summary: IngestSummary) -> None:
     """What a source needs once its items are written: a Discord export declared complete (``options.complete``)
     marks deleted the stored messages of its range that it no longer holds; its notes reach the summary."""
-    from ingest.errors import InputError
+    from ingest.core.errors import InputError
     from ingest.sources.discord_export import DiscordExportSource, export_deletions
 
     if not isinstance(source, DiscordExportSource):

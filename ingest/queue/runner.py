@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 from ingest.pipeline import IngestSummary
 from ingest.queue.jobs import IngestJob, OnSource, run_job_in
-from ingest.settings import ConcordSettings
-from ingest.store import Store
 
 __all__ = ["Ingestion", "build_ingestion"]
 

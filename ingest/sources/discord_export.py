@@ -12,18 +12,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.domain import Dao, Source, SourceKind
-from ingest.errors import InputError
+from ingest.core.domain import Dao, Source, SourceKind
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 from ingest.normalise.discord_export import discord_message
 from ingest.normalise.timeparse import parse_time
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record, ThreadRecord
 from ingest.sources.export_file import Unreadable, has_undecodable, read_export_file
-from ingest.store import Store
 
 __all__ = [
     "CHANNEL_KIND",
@@ -200,7 +200,7 @@ def export_deletions(store: Store, dao: Dao, source: DiscordExportSource) -> int
     """
     from sqlmodel import col, select
 
-    from ingest.domain import Post, Source, Thread
+    from ingest.core.domain import Post, Source, Thread
     from ingest.sources.discord_live import mark_deleted
 
     unreadable = source.unreadable_ids()
@@ -227,10 +227,6 @@ def export_deletions(store: Store, dao: Dao, source: DiscordExportSource) -> int
                 .join(Thread, col(Thread.id) == Post.thread_id)
                 .where(Post.source_id == row.id, Thread.external_id == source.channel_id, ~col(Post.deleted))
             ).all()
-            if external_id not in present and created is not None and low <= _aware(created) <= high
+            if external_id not in present and created is not None and low <= created <= high
         ]
     return mark_deleted(store, row.id, gone)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
-from ingest.domain import Dao, Post, SourceKind, Thread
-from ingest.errors import ConfigError, InputError
+from ingest.core.domain import Dao, Post, SourceKind, Thread
+from ingest.core.errors import ConfigError, InputError
+from ingest.core.store import Store
 from ingest.normalise.discord_export import discord_message
 from ingest.pipeline import Batch, IngestSummary, RawItem, run_ingestion
 from ingest.records import Record, ThreadRecord
-from ingest.store import Store
 from ingest.writer import mark_post_deleted, write_records
 
 if TYPE_CHECKING:  # pragma: no cover

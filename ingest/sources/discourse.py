@@ -21,15 +21,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.domain import Dao, Source, SourceKind, Thread
-from ingest.errors import InputError
+from ingest.core.domain import Dao, Source, SourceKind, Thread
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 from ingest.http import BadResponseError, PoliteClient, RemoteError
 from ingest.normalise.discourse import discourse_post, present_posts, topic_to_thread
 from ingest.normalise.timeparse import parse_time
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record
 from ingest.sources.discourse_retry import RETRY_STREAM, RetryBook
-from ingest.store import Store
 
 __all__ = ["DiscourseClient", "DiscourseSource", "known_topics"]
 

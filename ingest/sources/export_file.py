@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 from ingest.json_depth import MAX_DEPTH, max_depth
 
 __all__ = ["ExportDocument", "Unreadable", "read_export_file"]

@@ -22,129 +22,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ingest.domain import Dao, Proposal, ProposalOrigin, SourceKind
-from ingest.errors import InputError
+from ingest.core.domain import Dao, Proposal, ProposalOrigin, SourceKind
+from ingest.core.errors import InputError
+from ingest.core.governor_abi import ProposalState, abi_signature, governor_abi, governor_events
+from ingest.core.store import Store
 from ingest.normalise.governor import governor_proposal, governor_vote
+from ingest.normalise.outcome_rule import outcome_from_state
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record
-from ingest.store import Store
 
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = ["GOVERNOR_EVENTS_ABI", "STATES", "GovernorSource", "open_governor_proposals"]
+__all__ = ["GovernorSource", "open_governor_proposals"]
 
-STATES = ["pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed"]
-_FINAL = {"canceled", "defeated", "expired", "executed"}
-_OUTCOME = {
-    "canceled": "cancelled",
-    "defeated": "failed",
-    "expired": "failed",
-    "executed": "passed",
-    "queued": "passed",
-    "succeeded": "passed",
-}
+_FINAL = {state.key for state in ProposalState if state.final}
 _TOO_MANY = re.compile(
     r"more than \d+ results|too many (results|logs)|response size|limit exceeded|block range", re.IGNORECASE
 )
-
-
-def _event(name: str, inputs: list[tuple[str, str, bool]]) -> dict[str, Any]:
-    return {
-        "type": "event",
-        "name": name,
-        "anonymous": False,
-        "inputs": [{"name": n, "type": t, "indexed": i} for n, t, i in inputs],
-    }
-
-
-GOVERNOR_EVENTS_ABI: list[dict[str, Any]] = [
-    _event(
-        "ProposalCreated",
-        [
-            ("proposalId", "uint256", False),
-            ("proposer", "address", False),
-            ("targets", "address[]", False),
-            ("values", "uint256[]", False),
-            ("signatures", "string[]", False),
-            ("calldatas", "bytes[]", False),
-            ("voteStart", "uint256", False),
-            ("voteEnd", "uint256", False),
-            ("description", "string", False),
-        ],
-    ),
-    _event(
-        "VoteCast",
-        [
-            ("voter", "address", True),
-            ("proposalId", "uint256", False),
-            ("support", "uint8", False),
-            ("weight", "uint256", False),
-            ("reason", "string", False),
-        ],
-    ),
-    _event(
-        "VoteCastWithParams",
-        [
-            ("voter", "address", True),
-            ("proposalId", "uint256", False),
-            ("support", "uint8", False),
-            ("weight", "uint256", False),
-            ("reason", "string", False),
-            ("params", "bytes", False),
-        ],
-    ),
-    _event("ProposalQueued", [("proposalId", "uint256", False), ("etaSeconds", "uint256", False)]),
-    _event("ProposalExecuted", [("proposalId", "uint256", False)]),
-    _event("ProposalCanceled", [("proposalId", "uint256", False)]),
-]
-_READ_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": "state",
-        "stateMutability": "view",
-        "inputs": [{"name": "proposalId", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "uint8"}],
-    },
-    {
-        "type": "function",
-        "name": "proposalVotes",
-        "stateMutability": "view",
-        "inputs": [{"name": "proposalId", "type": "uint256"}],
-        "outputs": [
-            {"name": "againstVotes", "type": "uint256"},
-            {"name": "forVotes", "type": "uint256"},
-            {"name": "abstainVotes", "type": "uint256"},
-        ],
-    },
-    {  # ERC-6372: "mode=blocknumber&from=default" or "mode=timestamp" (OpenZeppelin 4.9+); absent on Bravo
-        "type": "function",
-        "name": "CLOCK_MODE",
-        "stateMutability": "view",
-        "inputs": [],
-        "outputs": [{"name": "", "type": "string"}],
-    },
-    {  # GovernorBravo's public getter (arrays and receipts are left out of it by Solidity)
-        "type": "function",
-        "name": "proposals",
-        "stateMutability": "view",
-        "inputs": [{"name": "proposalId", "type": "uint256"}],
-        "outputs": [
-            {"name": "id", "type": "uint256"},
-            {"name": "proposer", "type": "address"},
-            {"name": "eta", "type": "uint256"},
-            {"name": "startBlock", "type": "uint256"},
-            {"name": "endBlock", "type": "uint256"},
-            {"name": "forVotes", "type": "uint256"},
-            {"name": "againstVotes", "type": "uint256"},
-            {"name": "abstainVotes", "type": "uint256"},
-            {"name": "canceled", "type": "bool"},
-            {"name": "executed", "type": "bool"},
-        ],
-    },
-]
 # What a lifecycle event says about a proposal when the node cannot answer ``state(id)``.
-_EVENT_STATE = {"ProposalQueued": "queued", "ProposalExecuted": "executed", "ProposalCanceled": "canceled"}
+_EVENT_STATE = {
+    "ProposalQueued": ProposalState.QUEUED.key,
+    "ProposalExecuted": ProposalState.EXECUTED.key,
+    "ProposalCanceled": ProposalState.CANCELED.key,
+}
 
 
 def _jsonable(value: Any) -> Any:
@@ -232,14 +133,14 @@ class GovernorSource:
         from web3 import Web3
 
         return self.w3.eth.contract(
-            address=Web3.to_checksum_address(self.address), abi=GOVERNOR_EVENTS_ABI + _READ_ABI
+            address=Web3.to_checksum_address(self.address), abi=governor_abi()
         )
 
     def batches(self, cursor_of: Callable[[str], str | None]) -> Iterator[Batch]:
         contract = self._contract()
         topics = {
-            self.w3.keccak(text=_signature(e)).hex().removeprefix("0x"): e["name"]
-            for e in GOVERNOR_EVENTS_ABI
+            self.w3.keccak(text=abi_signature(e)).hex().removeprefix("0x"): e["name"]
+            for e in governor_events()
         }
         safe_head = int(self.w3.eth.block_number) - self.confirmations
         known = {str(item["proposalId"]): dict(item) for item in self.open_items}
@@ -345,7 +246,7 @@ class GovernorSource:
             else:
                 if pid in known:  # the event's view; state(id) below overrides it where the node can answer
                     state = _EVENT_STATE[name]
-                    known[pid].update(state=state, outcome=_OUTCOME[state])
+                    known[pid].update(state=state, outcome=outcome_from_state(state).outcome)
                     if name == "ProposalQueued":
                         known[pid]["eta"] = args["etaSeconds"]
                 touched.add(pid)
@@ -362,9 +263,9 @@ class GovernorSource:
         """
         pid = int(item["proposalId"])
         try:
-            state = STATES[int(contract.functions.state(pid).call(block_identifier=block))]
+            state = ProposalState(int(contract.functions.state(pid).call(block_identifier=block))).key
             item["state"] = state
-            item["outcome"] = _OUTCOME.get(state) if state in _FINAL | {"queued", "succeeded"} else None
+            item["outcome"] = outcome_from_state(state).outcome
         except Exception:  # noqa: BLE001, S110 - a pruned node, or an unknown id: keep the events' view
             pass
         tallies = self._tallies(contract, pid, block)
@@ -432,6 +333,3 @@ class GovernorSource:
             raise InputError(str(item.payload.get("error")))
         raise InputError(f"Governor source cannot read a {item.kind!r} item")
 
-
-def _signature(event: dict[str, Any]) -> str:
-    return f"{event['name']}({','.join(i['type'] for i in event['inputs'])})"

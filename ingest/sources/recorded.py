@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.domain import SourceKind
-from ingest.errors import InputError
+from ingest.core.domain import SourceKind
+from ingest.core.errors import InputError
 from ingest.normalise.discourse import discourse_post, topic_to_thread
 from ingest.normalise.governor import governor_proposal, governor_vote
 from ingest.normalise.snapshot import snapshot_proposal, snapshot_vote

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 __all__ = ["load_recording", "SAMPLE_DIR"]
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from ingest.core.store import Store
 from ingest.http import HttpPolicy, PoliteClient
 from ingest.pipeline import IngestSource
 from ingest.replay import ReplayServer
@@ -23,7 +24,6 @@ from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_top
 from ingest.sources.recorded import RecordedGovernor
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
 from ingest.sources.snapshot import SnapshotClient, SnapshotSource
-from ingest.store import Store
 
 __all__ = ["IN_PROCESS_URL", "replayed_sample_sources"]
 

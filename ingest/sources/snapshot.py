@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from ingest.domain import Dao, Proposal, ProposalOrigin, SourceKind
-from ingest.errors import InputError
+from ingest.core.domain import Dao, Proposal, ProposalOrigin, SourceKind
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 from ingest.http import BadResponseError, PoliteClient, RemoteError
 from ingest.normalise.snapshot import snapshot_proposal, snapshot_vote
 from ingest.pipeline import Batch, RawItem
 from ingest.records import Record
-from ingest.store import Store
 
 __all__ = [
     "IN_ARGUMENT_LIMIT",

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from bots.cli.main import main
-from ingest.domain import Proposal, Thread
-from ingest.store import Store
+from ingest.core.domain import Proposal, Thread
+from ingest.core.store import Store
 from tests.embeddings.forum_data import add_post, make_forum
 
 RARIBLE = "0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221"

@@ -19,8 +19,8 @@ from agent.llm import (
     free_port,
     open_chat_backend,
 )
-from ingest.errors import ConfigError
-from ingest.settings import LLMSettings
+from ingest.core.errors import ConfigError
+from ingest.core.settings import LLMSettings
 
 COLOR = {"type": "object", "properties": {"color": {"type": "string", "enum": ["red", "green", "blue"]}}, "required": ["color"]}
 

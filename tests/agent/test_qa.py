@@ -12,8 +12,8 @@ from agent.llm import LLMTruncatedError, ScriptedChatBackend
 from agent.qa import QuestionScope, answer_problems, answer_question, resolve_scope
 from embeddings.hybrid import Hit, RetrievalFilter
 from evals.ask.evaluate import unsupported_quotes
-from ingest.domain import Post
-from ingest.store import Store
+from ingest.core.domain import Post
+from ingest.core.store import Store
 from tests.embeddings.forum_data import INJECTION, make_forum
 
 

@@ -26,8 +26,8 @@ from agent.report import (
 from agent.report.model import Faithfulness
 from agent.report.version import builder_version, code_digest
 from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache
-from ingest.domain import Post, ReportRecord, content_hash
-from ingest.store import Store
+from ingest.core.domain import Post, ReportRecord, content_hash
+from ingest.core.store import Store
 from tests.agent.conftest import RecordingChat
 from tests.embeddings.forum_data import INJECTION, add_post, make_forum
 

@@ -14,8 +14,8 @@ from agent.report import ReportBuilder, ReportParams, attestation_key, generate_
 from agent.stance.trained import load_trained_stance
 from embeddings import SentenceTransformerEmbedder
 from embeddings.scope import linked_thread_ids
-from ingest.domain import Post, Proposal, Thread, content_hash
-from ingest.store import Store
+from ingest.core.domain import Post, Proposal, Thread, content_hash
+from ingest.core.store import Store
 from tests.agent.openai_loopback import loopback_server
 from tests.embeddings.forum_data import INJECTION, add_post, make_forum
 

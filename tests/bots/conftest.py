@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bots.services import Services
-from ingest.domain import Proposal
-from ingest.settings import ConcordSettings
-from ingest.store import Store
+from ingest.core.domain import Proposal
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 
 
 def add_active_proposal(store: Store, *, title: str = "Fund the open-source grants programme") -> int:
@@ -72,7 +72,7 @@ TINY_POSTS = [
 
 def add_tiny_dao(store: Store) -> list[int]:
     """A small DAO with one forum thread of six posts (quick to index with the real encoder)."""
-    from ingest.domain import Author, Post, Thread, content_hash
+    from ingest.core.domain import Author, Post, Thread, content_hash
 
     dao = store.ensure_dao("tinydao", "Tiny DAO", forum_url="https://forum.tiny.example")
     source = store.ensure_source(dao, "discourse", "https://forum.tiny.example", "Tiny forum")

@@ -10,7 +10,7 @@ import pytest
 
 from bots.cli.main import main
 from bots.web.security import check_session_secret, is_loopback
-from ingest.errors import ConfigError
+from ingest.core.errors import ConfigError
 
 
 def _free_port() -> int:

@@ -69,7 +69,7 @@ class ListedActions:
 
     def describe(self, action_id: int) -> Any:
         if action_id != 7:
-            from ingest.errors import NotFoundError
+            from ingest.core.errors import NotFoundError
 
             raise NotFoundError(f"Unknown action {action_id}: list pending actions with /pending.")
         from governance.binding import fields_in_words
@@ -283,7 +283,7 @@ async def test_ask_answers_with_citations_from_the_real_qa_service(bot: Any, fak
 async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, services: Services) -> None:
     from agent.predict.service import predict_proposal
     from bots.services import wire
-    from ingest.domain import Proposal
+    from ingest.core.domain import Proposal
 
     proposal_id = add_active_proposal(services.store)
     wire(services)  # agent.predict, trained on the DAO's earlier proposals in the store

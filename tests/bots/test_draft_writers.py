@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from bots.services import Services, wire
 from governance.draft_writers import DraftingService, choose_writer
-from ingest.settings import ConcordSettings, load_settings
-from ingest.store import Store
+from ingest.core.settings import ConcordSettings, load_settings
+from ingest.core.store import Store
 from tests.agent.openai_loopback import loopback_server
 from tests.bots.conftest import add_tiny_dao
 

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from bots.services import Services
 from bots.web.app import create_app
 from bots.web.security import CSRF_COOKIE, issue_token
-from ingest.settings import ConcordSettings
-from ingest.store import Store
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 
 KNOWN_QUERY = "Treasury Management Committee"  # occurs in one real Arbitrum forum post of the sample
 KNOWN_THREAD = "Plurality Labs Milestone 1 Review"
@@ -249,7 +249,7 @@ def test_semantic_search_through_the_embeddings_index(services: Services) -> Non
 def test_links_from_ingested_data_cannot_run_script(client: TestClient, services: Services) -> None:
     from sqlmodel import select
 
-    from ingest.domain import Post
+    from ingest.core.domain import Post
 
     with services.store.session() as session:
         post = session.exec(select(Post).where(Post.url.is_not(None))).first()  # type: ignore[union-attr]
@@ -265,7 +265,7 @@ def test_links_from_ingested_data_cannot_run_script(client: TestClient, services
 
 def test_stored_report_adapter_marks_stale_reports(services: Services, tmp_path: Path) -> None:
     from bots.services import wire
-    from ingest.domain import ReportRecord
+    from ingest.core.domain import ReportRecord
 
     wire(services)
     assert services.reports is not None, services.missing

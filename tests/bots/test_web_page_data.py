@@ -10,8 +10,8 @@ from sqlmodel import select
 from bots.services import Services
 from bots.web.app import create_app
 from bots.web.page_data import PageData, StoreStamp
-from ingest.domain import Post, Proposal
-from ingest.store import Store
+from ingest.core.domain import Post, Proposal
+from ingest.core.store import Store
 
 
 def test_page_data_is_recomputed_after_any_write_to_the_store(sample_store: Store) -> None:

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from bots.services import Services
 from bots.web.app import create_app
 from bots.web.security import CSRF_COOKIE, WriteRateLimiter, issue_token, normalise_origin
-from bots.services import Services
 from governance.audit import list_entries, verify
 from governance.audit_refusals import RefusalAggregator
 from governance.service import build_governance
-from ingest.domain import PendingAction
-from ingest.settings import ConcordSettings
-from ingest.store import Store
+from ingest.core.domain import PendingAction
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 
 BODY = {"signer": "0x" + "11" * 20, "signature": "0x" + "22" * 65}
 SECRET = "change-me"  # the default secret the test settings use

@@ -24,8 +24,8 @@ from bots.web.security import (
     normalise_origin,
     token_is_valid,
 )
-from ingest.errors import ConfigError
-from ingest.settings import ConcordSettings
+from ingest.core.errors import ConfigError
+from ingest.core.settings import ConcordSettings
 
 SECRET = "a-long-test-secret"
 ORIGINS = frozenset({"https://dao.example"})

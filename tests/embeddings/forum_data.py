@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from ingest.domain import Author, Post, Proposal, Thread, content_hash
-from ingest.store import Store
+from ingest.core.domain import Author, Post, Proposal, Thread, content_hash
+from ingest.core.store import Store
 
 __all__ = ["INJECTION", "THREAD_A_POSTS", "THREAD_B_POSTS", "add_post", "make_forum"]
 

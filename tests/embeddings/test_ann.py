@@ -11,8 +11,8 @@ import pytest
 import embeddings.index as index_module
 from embeddings import CachedEmbedder, DaoIndex, SentenceTransformerEmbedder, VectorCache
 from embeddings.ann import EXACT_MAX, IndexPlan, build_index, index_plan_of, plan_for, search_one
-from ingest.domain import Post, content_hash
-from ingest.store import Store
+from ingest.core.domain import Post, content_hash
+from ingest.core.store import Store
 from tests.embeddings.forum_data import add_post, make_forum
 
 

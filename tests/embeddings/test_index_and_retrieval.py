@@ -17,9 +17,9 @@ from embeddings import (
     VectorCache,
     reciprocal_rank_fusion,
 )
-from ingest.domain import Post, content_hash
-from ingest.errors import InputError, NotFoundError
-from ingest.store import Store
+from ingest.core.domain import Post, content_hash
+from ingest.core.errors import InputError, NotFoundError
+from ingest.core.store import Store
 from tests.embeddings.forum_data import add_post, make_forum
 
 

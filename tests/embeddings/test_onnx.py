@@ -12,7 +12,7 @@ import embeddings.onnx as onnx_module
 from embeddings import SentenceTransformerEmbedder, cached_embedder
 from embeddings.onnx import OnnxEmbedder
 from evals.bench_embed import sample_texts
-from ingest.settings import load_settings
+from ingest.core.settings import load_settings
 
 
 @pytest.fixture(scope="module")

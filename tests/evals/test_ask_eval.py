@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from evals.ask.evaluate import load_questions, unsupported_quotes
-from ingest.domain import Author, Thread
-from ingest.store import Store
+from ingest.core.domain import Author, Thread
+from ingest.core.store import Store
 
 
 def test_every_label_names_a_thread_or_person_of_the_sample(sample_store: Store) -> None:

@@ -22,7 +22,7 @@ from evals.faithfulness.evaluate import (
     load_label_set,
     score,
 )
-from ingest.store import Store
+from ingest.core.store import Store
 
 
 def _constant(name: str, supported: bool) -> Checker:

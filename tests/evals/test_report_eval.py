@@ -15,8 +15,8 @@ from embeddings import SentenceTransformerEmbedder
 from evals.readme import render_block
 from evals.report_eval import NullChat, inject, load_corpus
 from governance.reports import real_prediction
-from ingest.domain import Post, Proposal
-from ingest.store import Store
+from ingest.core.domain import Post, Proposal
+from ingest.core.store import Store
 
 RARIBLE = "0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221"
 

@@ -20,9 +20,9 @@ from evals.retrieval.evaluate import (
     word_overlap_ranker,
 )
 from evals.retrieval.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
-from ingest.domain import Post, Source, Thread
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import Post, Source, Thread
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 from tests.embeddings.forum_data import make_forum
 
 # Queries over tests/embeddings/forum_data.py's seven posts, worded differently from the posts they name.

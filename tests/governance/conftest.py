@@ -124,7 +124,7 @@ def write_report(directory: Path, report_id: str, body: dict[str, Any]) -> str:
 def sqlite_store(sqlite_url: str) -> Iterator[Any]:
     """One SQLite store, for chain tests whose subject is the chain, not the storage backend (both backends are
     covered by the vote-flow tests)."""
-    from ingest.store import Store
+    from ingest.core.store import Store
 
     opened = Store.open(sqlite_url)
     yield opened

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from governance.audit import GENESIS_HASH, append, list_entries, verify
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 
 def fill(store: Store) -> None:

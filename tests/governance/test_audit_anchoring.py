@@ -24,10 +24,10 @@ from governance.audit import (
     verify,
 )
 from governance.audit_checkpoints import MIRROR_FILE, checkpointer_from_settings, read_mirror
-from ingest.domain import AuditEntry
-from ingest.errors import InputError
-from ingest.settings import load_settings
-from ingest.store import Store
+from ingest.core.domain import AuditEntry
+from ingest.core.errors import InputError
+from ingest.core.settings import load_settings
+from ingest.core.store import Store
 
 KEY = "0x" + "4c" * 32  # a throwaway attestation key
 OTHER_KEY = "0x" + "5d" * 32

@@ -19,8 +19,8 @@ from governance.audit_checkpoints import (
     read_mirror,
     recover_signer,
 )
-from ingest.errors import InputError
-from ingest.settings import load_settings
+from ingest.core.errors import InputError
+from ingest.core.settings import load_settings
 
 KEY = "0x" + "42" * 32
 ADDRESS = Account.from_key(KEY).address

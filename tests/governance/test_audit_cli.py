@@ -11,7 +11,7 @@ from eth_account import Account
 
 from bots.cli.main import main
 from governance.audit import append
-from ingest.store import Store
+from ingest.core.store import Store
 
 KEY = "0x" + "4c" * 32
 

@@ -27,9 +27,9 @@ from governance.audit import (
 )
 from governance.audit_checkpoints import Checkpointer
 from governance.audit_refusals import RefusalAggregator, Summary, refusals_from
-from ingest.domain import AuditEntry
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import AuditEntry
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 KEY = "0x" + "4c" * 32
 OTHER_KEY = "0x" + "5d" * 32

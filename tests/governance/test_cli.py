@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bots.cli.main import main
-from ingest.store import Store
+from ingest.core.store import Store
 from tests.governance.conftest import ChainEnv, sign_as, write_report
 from tests.governance.rpc_bridge import serve_json_rpc
 
@@ -64,7 +64,7 @@ def test_cli_recommend_sign_sign_executes(cli_env: Path, chain: ChainEnv, capsys
 @pytest.mark.chain
 def test_cli_show_prints_every_field_and_flags_a_refund(cli_env: Path, chain: ChainEnv, capsys: pytest.CaptureFixture[str]) -> None:
     from governance.chain.safe_tx import SafeTx, safe_tx_hash
-    from ingest.domain import PendingAction
+    from ingest.core.domain import PendingAction
 
     write_report(cli_env / "reports", "r8", {"proposal": str(chain.proposal_id)})
     chain_args = ["--safe", chain.safe.address, "--governor", chain.governor.address]

@@ -8,8 +8,8 @@ import pytest
 
 from agent.finetune.draft_task import CUTOFF, draft_examples
 from bots.cli.finetune_draft import structure_agreement
-from ingest.domain import Proposal
-from ingest.store import Store
+from ingest.core.domain import Proposal
+from ingest.core.store import Store
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from governance.draft_compose import ComposeInput, compose_sections, gate_reason
 from governance.draft_template import DraftTemplate, TemplateSection, learn_template, proposal_headings
 from governance.drafting import DraftCitation
 from governance.prior_art import Point, PriorArt, PriorProposal, points_from_report
-from ingest.store import Store
+from ingest.core.store import Store
 
 IDEA = "Fund independent security audits for grant recipients before their second milestone payment"
 ARBITRUM = ["Abstract", "Motivation", "Rationale", "Specifications", "Steps to Implement", "Timeline", "Overall Cost"]

@@ -15,9 +15,9 @@ from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource
 from governance.service import GovernanceService
 from governance.snapshot import typed_data_hash
-from ingest.domain import GovernanceDraft, Post
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.domain import GovernanceDraft, Post
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 
 IDEA = (
     "Fund an independent security audit programme for Arbitrum grant recipients. "
@@ -38,28 +38,28 @@ def test_draft_cites_real_posts_verbatim(sample_store: Store, tmp_path) -> None:
         dao="arbitrum", idea=IDEA, actions=[f"{TARGET}:transfer(address,uint256):{RECIPIENT},250000000000000000000000"],
         governor_address="0xf07DeD9dC292157749B6Fd268E37DF6EA38395B9",
     )
-    assert draft["citations"], "the sample holds audit/grant discussion; BM25 must find some"
+    assert draft.citations, "the sample holds audit/grant discussion; BM25 must find some"
     with sample_store.session() as session:
-        for citation in draft["citations"]:
-            text = " ".join(session.get(Post, citation["post_id"]).text.split())
-            assert citation["quote"].rstrip("…") in text
-            assert f"[{citation['number']}]" in draft["body"]
+        for citation in draft.citations:
+            text = " ".join(session.get(Post, citation.post_id).text.split())
+            assert citation.quote.rstrip("…") in text
+            assert f"[{citation.number}]" in draft.body
         stored = session.exec(select(GovernanceDraft)).one()
-    assert stored.title == draft["title"] and stored.governor_tx == draft["governor_tx"]
+    assert stored.title == draft.title and stored.governor_tx == draft.governor_tx
     for heading in ("## ", "References"):
-        assert heading in draft["body"]
-    assert "Call 0x912CE59144191C1204E64559FE8253a0e49E6548.transfer(address 0x000000000000000000000000000000000000dEaD, uint256 250000000000000000000000)" in draft["body"]
+        assert heading in draft.body
+    assert "Call 0x912CE59144191C1204E64559FE8253a0e49E6548.transfer(address 0x000000000000000000000000000000000000dEaD, uint256 250000000000000000000000)" in draft.body
 
-    tx = draft["governor_tx"]
+    tx = draft.governor_tx
     targets, values, calldatas, description = decode_call("propose(address[],uint256[],bytes[],string)", bytes.fromhex(tx["data"][2:]))
     assert [t.lower() for t in targets] == [TARGET.lower()] and list(values) == [0]
     recipient, amount = abi_decode(["address", "uint256"], calldatas[0][4:])
     assert recipient.lower() == RECIPIENT.lower() and amount == 250_000 * 10**18
-    assert description.startswith(f"# {draft['title']}")
+    assert description.startswith(f"# {draft.title}")
 
-    payload = draft["snapshot_payload"]
+    payload = draft.snapshot_payload
     assert payload["message"]["space"] and payload["message"]["choices"] == ["For", "Against", "Abstain"]
-    assert payload["message"]["body"] == draft["body"]
+    assert payload["message"]["body"] == draft.body
     assert len(typed_data_hash(payload)) == 32  # encodes as valid EIP-712
     assert verify(sample_store).ok
 
@@ -81,8 +81,8 @@ def test_governor_tx_from_a_draft_creates_a_real_proposal(store: Store, tmp_path
         dao="testdao", idea="Return 5 wei of CVOTE to the deployer to test the draft flow end to end.",
         actions=[f"{chain.token.address}:transfer(address,uint256):{chain.deployer},5"], governor_address=chain.governor.address,
     )
-    assert draft["citations"] == [] and "No stored forum post discusses this" in draft["body"]
-    tx = draft["governor_tx"]
+    assert draft.citations == [] and "No stored forum post discusses this" in draft.body
+    tx = draft.governor_tx
     sent = chain.w3.eth.send_transaction({"from": chain.deployer, "to": tx["to"], "data": tx["data"]})
     chain.w3.eth.wait_for_transaction_receipt(sent)
     proposal_id = chain.governor.functions.hashProposal(

@@ -16,7 +16,7 @@ from eth_account import Account
 from governance.chain.gateway import ChainGateway
 from governance.errors import GovernanceRefusal, Rule
 from governance.service import GasTerms
-from ingest.store import Store
+from ingest.core.store import Store
 from tests.governance.conftest import ChainEnv, sign_as
 from tests.governance.test_safe_tx_binding import weaker_safe  # noqa: F401 - fixture
 from tests.governance.test_vote_flow import make_service, recommend

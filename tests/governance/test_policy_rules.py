@@ -24,7 +24,7 @@ from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx, safe_tx_hash
 from governance.errors import GovernanceRefusal, Rule
 from governance.policy import VotePolicy
 from governance.reports import ReportRef
-from ingest.domain import PendingAction
+from ingest.core.domain import PendingAction
 
 SAFE = to_checksum_address("0x" + "5a" * 20)
 GOVERNOR = to_checksum_address("0x" + "6b" * 20)

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from governance.prior_art import StoredRoomSource
 from governance.prior_rooms import METHOD, RoomStructureSource
-from ingest.domain import Author, Post, Proposal, Thread, content_hash
-from ingest.store import Store
+from ingest.core.domain import Author, Post, Proposal, Thread, content_hash
+from ingest.core.store import Store
 
 GRANTS = "AIP - 3 [Non-Constitutional] Fund the Grants Framework Proposal Milestone 1"  # proposer: DisruptionJoe
 

@@ -17,8 +17,8 @@ from governance.reports import (
     recommendation_from_report,
     report_sha256,
 )
-from ingest.errors import InputError
-from ingest.store import Store
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 from tests.governance.conftest import ChainEnv, sign_as
 
 TRAINED = "logreg-v1 (model, trained on 40 closed proposals)"
@@ -184,7 +184,7 @@ def test_recommend_from_a_consensus_report_then_vote(store: Store, chain: ChainE
 
 def test_stored_report_record_is_read_through_its_path(store: Store, tmp_path: Path) -> None:
     from governance.reports import CombinedReportSource
-    from ingest.domain import Proposal, ReportRecord
+    from ingest.core.domain import Proposal, ReportRecord
 
     dao = store.ensure_dao("testdao", "Test DAO")
     data = consensus_report("5", pro=1, con=0, p_pass=0.9)

@@ -12,7 +12,7 @@ from governance.chain.safe_service import SafeServiceError, SafeTransactionServi
 from governance.chain.safe_tx import SafeTx, safe_tx_hash
 from governance.contracts import load_safe_artifact
 from governance.errors import GovernanceRefusal, Rule
-from ingest.store import Store
+from ingest.core.store import Store
 from tests.governance.conftest import ChainEnv, sign_as
 from tests.governance.safe_service_server import ServiceState, running_safe_service
 from tests.governance.test_vote_flow import make_service, recommend

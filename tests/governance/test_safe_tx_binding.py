@@ -16,8 +16,8 @@ from eth_account import Account
 from governance.chain.safe_tx import SafeTx, safe_tx_hash, safe_tx_typed_data
 from governance.errors import GovernanceRefusal, Rule
 from governance.signatures import parse_hex_signature, verify_owner_signature
-from ingest.domain import PendingAction
-from ingest.store import Store
+from ingest.core.domain import PendingAction
+from ingest.core.store import Store
 from tests.governance.conftest import OUTSIDER_KEY, ChainEnv, calldata, exec_as_owners, sign_as
 from tests.governance.test_vote_flow import make_service, recommend
 

@@ -23,7 +23,7 @@ from governance.snapshot import (
     snapshot_vote_message,
     verify_safe_snapshot_vote,
 )
-from ingest.store import Store
+from ingest.core.store import Store
 from tests.governance.conftest import ChainEnv, sign_as
 from tests.governance.test_vote_flow import make_service, recommend
 

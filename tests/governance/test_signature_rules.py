@@ -20,7 +20,7 @@ from governance.signatures import (
     recover_ecdsa,
     verify_owner_signature,
 )
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 
 KEY_A, KEY_B, KEY_X = (keys.PrivateKey(bytes([n]) * 32) for n in (1, 2, 3))
 OWNER_A, OWNER_B, OUTSIDER = (k.public_key.to_checksum_address() for k in (KEY_A, KEY_B, KEY_X))

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bots.web.app import create_app
 from bots.services import Services
+from bots.web.app import create_app
 from governance.errors import Rule
-from ingest.settings import ConcordSettings
-from ingest.store import Store
+from ingest.core.settings import ConcordSettings
+from ingest.core.store import Store
 from tests.governance.conftest import ChainEnv
 from tests.governance.test_safe_tx_binding import OUTSIDER, tamper_columns, tamper_stored_tx
 from tests.governance.test_vote_flow import make_service, recommend

@@ -20,7 +20,7 @@ from governance.snapshot_submit import (
     types_hash,
     vote_typed_data,
 )
-from ingest.errors import InputError
+from ingest.core.errors import InputError
 from tests.governance.snapshot_sequencer import LoopbackSequencer
 
 NOW = 1_717_200_000

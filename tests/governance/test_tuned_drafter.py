@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from governance.draft_writers import DraftingService, open_draft_writers
-from ingest.errors import ConfigError
-from ingest.settings import load_settings
+from ingest.core.errors import ConfigError
+from ingest.core.settings import load_settings
 
 
 def _register(data: Path, name: str, task: str) -> Path:

@@ -17,8 +17,8 @@ from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource, ReportRef
 from governance.service import GovernanceService
 from governance.views import ActionView
-from ingest.domain import AuditEntry, PendingAction
-from ingest.store import Store
+from ingest.core.domain import AuditEntry, PendingAction
+from ingest.core.store import Store
 from tests.governance.conftest import ChainEnv, sign_as, write_report
 
 pytestmark = pytest.mark.chain

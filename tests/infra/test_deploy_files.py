@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bots.cli.main import main as concord_main
-from ingest.settings import ConcordSettings
+from ingest.core.settings import ConcordSettings
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 VLLM_KEYS = {
@@ -148,7 +148,7 @@ def test_compose_references_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in env.items():
         if key.startswith("CONCORD_"):
             monkeypatch.setenv(key, value)
-    from ingest.settings import load_settings
+    from ingest.core.settings import load_settings
 
     settings = load_settings()
     assert settings.queue.broker_url == "redis://redis:6379/0" and settings.llm.backend == "openai"

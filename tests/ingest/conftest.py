@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from ingest.core.store import Store
 from ingest.http import HttpPolicy, PoliteClient
 from ingest.replay import ReplayServer
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
-from ingest.store import Store
 
 FAST = HttpPolicy(rate=0, timeout_s=2.0, retries=2, backoff_s=0.01, max_backoff_s=0.05)
 

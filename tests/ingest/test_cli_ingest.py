@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import select
 
 from bots.cli.main import main
-from ingest.domain import Post, Proposal, Thread, Vote
+from ingest.core.domain import Post, Proposal, Thread, Vote
+from ingest.core.store import Store
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
-from ingest.store import Store
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import select
 
 from bots.cli.main import main
-from ingest.domain import Post, QuarantinedRecord
+from ingest.core.domain import Post, QuarantinedRecord
+from ingest.core.store import Store
 from ingest.sources.discord_live import mark_deleted
-from ingest.store import Store
 
 
 def _message(i: int, content: str | None = None, **extra: Any) -> dict[str, Any]:

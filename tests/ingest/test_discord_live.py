@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Post
+from ingest.core.domain import Post
+from ingest.core.store import Store
 from ingest.sources.discord_live import ingest_channel, listen_for_changes, readable_channels
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
-from ingest.store import Store
 from tests.discord_loopback import (
     CHANNEL_ID,
     GUILD_ID,

@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from ingest.domain import Post, Thread
+from ingest.core.domain import Post, Thread
+from ingest.core.store import Store
 from ingest.http import PoliteClient
 from ingest.normalise.html import html_to_text
 from ingest.pipeline import run_ingestion
 from ingest.replay import ReplayServer
 from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
-from ingest.store import Store
 from tests.ingest.conftest import forum_post_count
 
 

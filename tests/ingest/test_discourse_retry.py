@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlmodel import select
 
-from ingest.domain import Post, QuarantinedRecord, Thread
+from ingest.core.domain import Post, QuarantinedRecord, Thread
+from ingest.core.store import Store
 from ingest.http import PoliteClient
 from ingest.pipeline import IngestSummary, run_ingestion
 from ingest.replay import ReplayServer
 from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
-from ingest.store import Store
 
 
 def _run(store: Store, http: PoliteClient, forum: dict[str, Any], *, max_tries: int = 5) -> IngestSummary:

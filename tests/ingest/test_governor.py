@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Proposal, Vote
+from ingest.core.domain import Proposal, Vote
+from ingest.core.store import Store
 from ingest.pipeline import run_ingestion
 from ingest.sources.governor import GovernorSource, open_governor_proposals
-from ingest.store import Store
 
 pytestmark = pytest.mark.chain
 

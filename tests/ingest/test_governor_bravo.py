@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Proposal, Vote
+from ingest.core.domain import Proposal, Vote
+from ingest.core.governor_abi import governor_events
+from ingest.core.store import Store
 from ingest.pipeline import run_ingestion
-from ingest.sources.governor import GOVERNOR_EVENTS_ABI, GovernorSource, open_governor_proposals
-from ingest.store import Store
+from ingest.sources.governor import GovernorSource, open_governor_proposals
 
 pytestmark = pytest.mark.chain
 
@@ -98,7 +99,7 @@ def test_bravo_event_signatures_are_the_ones_on_mainnet() -> None:
     """Our Bravo-interface contract's events hash to the topic0 Compound's Bravo emits; the source reads all of them."""
     ours = {name: Web3.keccak(text=_signature(e)).to_0x_hex() for name, e in _bravo_events().items()}
     assert ours == MAINNET_TOPIC0
-    source_topics = {Web3.keccak(text=_signature(e)).to_0x_hex() for e in GOVERNOR_EVENTS_ABI}
+    source_topics = {Web3.keccak(text=_signature(e)).to_0x_hex() for e in governor_events()}
     assert set(MAINNET_TOPIC0.values()) <= source_topics
 
 

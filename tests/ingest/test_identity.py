@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from ingest.domain import Author, Proposal
+from ingest.core.domain import Author, Proposal
+from ingest.core.store import Store
 from ingest.identity import find_claims, identities, link_identities, voting_power_by_author
 from ingest.records import PostRecord, ProposalRecord, ThreadRecord, VoteRecord
-from ingest.store import Store
 from ingest.writer import write_records
 
 ALICE = "0x" + "a1" * 20

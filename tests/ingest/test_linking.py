@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from ingest.domain import Proposal, ProposalLink, Thread
+from ingest.core.domain import Proposal, ProposalLink, Thread
+from ingest.core.store import Store
 from ingest.linking import forum_topic_ids, link_dao, proposal_refs
 from ingest.linking.urls import normalise_title
-from ingest.store import Store
 
 FORUM = "https://forum.arbitrum.foundation"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Dao, Proposal
+from ingest.core.domain import Dao, Proposal
+from ingest.core.store import Store
 from ingest.normalise.governor import governor_proposal
 from ingest.normalise.outcome_rule import for_against_indexes, outcome_from_scores, outcome_from_state
 from ingest.normalise.snapshot import snapshot_proposal
-from ingest.store import Store
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DEMO = "0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221"

@@ -10,11 +10,11 @@ import pytest
 from sqlmodel import select
 
 from ingest import pipeline
-from ingest.domain import Post, QuarantinedRecord, Source, Thread
-from ingest.errors import InputError, StoreError
+from ingest.core.domain import Post, QuarantinedRecord, Source, Thread
+from ingest.core.errors import InputError, StoreError
+from ingest.core.store import Store
 from ingest.pipeline import Batch, IngestSummary, RawItem, run_ingestion
 from ingest.records import PostRecord, ProposalRecord, Record, ThreadRecord, VoteRecord
-from ingest.store import Store
 
 
 @pytest.fixture

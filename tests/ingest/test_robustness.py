@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlmodel import select
 
-from ingest.domain import Post, QuarantinedRecord
+from ingest.core.domain import Post, QuarantinedRecord
+from ingest.core.store import Store
 from ingest.http import HttpPolicy, PoliteClient
 from ingest.pipeline import run_ingestion
 from ingest.replay import ReplayServer
 from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
-from ingest.store import Store
 from tests.ingest.conftest import forum_post_count
 
 

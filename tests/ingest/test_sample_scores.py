@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Vote
+from ingest.core.domain import Vote
+from ingest.core.store import Store
 from ingest.pipeline import run_ingestion
 from ingest.sample.corrections import SWAPPED_SCORE_PLATFORMS, correct_proposal_row
 from ingest.sources.recorded import RecordedGovernor
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
-from ingest.store import Store
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 COMPOUND_QUORUM = 400_000.0

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Proposal, QuarantinedRecord, Vote
+from ingest.core.domain import Proposal, QuarantinedRecord, Vote
+from ingest.core.store import Store
 from ingest.http import BadResponseError, PoliteClient
 from ingest.pipeline import run_ingestion
 from ingest.replay import ReplayServer
 from ingest.sources.recordings import SAMPLE_DIR, load_recording
 from ingest.sources.snapshot import _PROPOSALS_BY_ID_QUERY, SnapshotClient, SnapshotSource, open_proposal_ids
-from ingest.store import Store
 from tests.ingest.conftest import FAST
 
 TYPES = {

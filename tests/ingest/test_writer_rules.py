@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from ingest.domain import Author, Post, Proposal, Source, Thread, Vote, content_hash
-from ingest.errors import InputError
+from ingest.core.domain import Author, Post, Proposal, Source, Thread, Vote, content_hash
+from ingest.core.errors import InputError
+from ingest.core.store import Store
 from ingest.records import PostRecord, PresentPostsRecord, ProposalRecord, ThreadRecord, VoteRecord
-from ingest.store import Store
 from ingest.writer import WriteCounts, mark_post_deleted, write_records
 
 T = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

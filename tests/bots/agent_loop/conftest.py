@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from agent.report.inputs import load_inputs
-from ingest.domain import Post, Proposal, ProposalLink, ReportRecord, Thread
-from ingest.store import Store
+from ingest.core.domain import Post, Proposal, ProposalLink, ReportRecord, Thread
+from ingest.core.store import Store
 from tests.discord_loopback import CHANNEL_ID, SIGNER_ROLE_ID, LoopbackDiscord
 
 DAO = "testdao"

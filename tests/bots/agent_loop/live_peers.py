@@ -220,7 +220,7 @@ def final_state(store: Any, peers: Peers) -> dict[str, Any]:
     """What must come out the same however often the agent was killed: messages per kind, forecasts, actions,
     votes on chain, unfinished steps, and whether the audit chain verifies."""
     from governance import audit
-    from ingest.domain import AgentStep, AuditEntry, ForecastRecord, PendingAction
+    from ingest.core.domain import AgentStep, AuditEntry, ForecastRecord, PendingAction
 
     def kind(content: str) -> str:
         if "consensus report" in content:

@@ -9,8 +9,8 @@ import yaml
 
 from bots.agent_loop.runner import select_daos
 from bots.cli.main import main as concord_main
-from ingest.errors import ConfigError, InputError
-from ingest.settings import load_settings
+from ingest.core.errors import ConfigError, InputError
+from ingest.core.settings import load_settings
 
 INFRA = Path(__file__).resolve().parents[3] / "infra"
 

@@ -29,10 +29,9 @@ from bots.services import build_services
 from bots.web.app import create_app
 from bots.web.security import CSRF_COOKIE
 from governance import audit
-from governance.chain.gateway import GOVERNOR_STATES
 from governance.chain.keys import NodeAccountSender
 from governance.service import build_governance
-from ingest.domain import (
+from ingest.core.domain import (
     AgentStep,
     AuditEntry,
     Author,
@@ -43,8 +42,9 @@ from ingest.domain import (
     ReportRecord,
     Thread,
 )
-from ingest.settings import load_settings
-from ingest.store import Store
+from ingest.core.governor_abi import ProposalState
+from ingest.core.settings import load_settings
+from ingest.core.store import Store
 from tests.bots.agent_loop.conftest import DAO, agent_toml
 from tests.discord_loopback import CHANNEL_ID, SIGNER_ROLE_ID, LoopbackDiscord
 from tests.governance.conftest import ChainEnv, chain, chain_module, sign_as  # noqa: F401 - fixtures
@@ -144,7 +144,7 @@ def test_proposal_to_vote_to_scored_outcome(tmp_path: Path, sqlite_url: str, cha
 
         # the vote closes; the outcome comes from the Governor's state
         chain.w3.testing.mine(1001)
-        state = GOVERNOR_STATES[chain.governor.functions.state(chain.proposal_id).call()]
+        state = ProposalState(chain.governor.functions.state(chain.proposal_id).call()).label
         assert state in ("Succeeded", "Defeated")
         with store.session() as session:
             row = session.get(Proposal, pid)

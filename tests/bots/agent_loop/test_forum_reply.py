@@ -12,9 +12,9 @@ from bots.agent_loop.forecast import AuditLogForecaster
 from bots.agent_loop.notify import DiscourseReplier
 from bots.agent_loop.tick import DaoTick
 from bots.services import build_services
-from ingest.domain import AgentStep
-from ingest.settings import load_settings
-from ingest.store import Store
+from ingest.core.domain import AgentStep
+from ingest.core.settings import load_settings
+from ingest.core.store import Store
 from tests.bots.agent_loop.conftest import DAO, ScriptedReportWriter, agent_toml, seed_dao
 
 

@@ -19,8 +19,8 @@ import httpx
 from sqlmodel import select
 
 from governance import audit
-from ingest.domain import AgentStep, AuditEntry
-from ingest.store import Store
+from ingest.core.domain import AgentStep, AuditEntry
+from ingest.core.store import Store
 from tests.bots.agent_loop.conftest import DAO, ScriptedReportWriter, agent_toml, seed_dao
 from tests.discord_loopback import CHANNEL_ID, LoopbackDiscord
 

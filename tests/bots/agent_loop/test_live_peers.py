@@ -24,9 +24,9 @@ from bots.agent_loop.runner import AgentRunner
 from bots.agent_loop.tick import TickReport
 from bots.services import build_services
 from bots.web.app import create_app
-from ingest.domain import ForecastRecord, PendingAction, Proposal, ReportRecord
-from ingest.settings import ConcordSettings, load_settings
-from ingest.store import Store
+from ingest.core.domain import ForecastRecord, PendingAction, Proposal, ReportRecord
+from ingest.core.settings import ConcordSettings, load_settings
+from ingest.core.store import Store
 from tests.bots.agent_loop.live_peers import (
     DAO,
     Chain,

@@ -25,8 +25,8 @@ from sqlmodel import select
 
 from bots.services import build_services
 from bots.web.app import create_app
-from ingest.domain import AgentStep, PendingAction, Proposal
-from ingest.store import Store
+from ingest.core.domain import AgentStep, PendingAction, Proposal
+from ingest.core.store import Store
 from tests.bots.agent_loop.live_peers import (
     DAO,
     Chain,

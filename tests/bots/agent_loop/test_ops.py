@@ -10,8 +10,8 @@ from bots.agent_loop.forecast import AuditLogForecaster
 from bots.agent_loop.runner import AgentRunner
 from bots.services import Services
 from bots.web.app import create_app
-from ingest.settings import load_settings
-from ingest.store import Store
+from ingest.core.settings import load_settings
+from ingest.core.store import Store
 from tests.bots.agent_loop.conftest import DAO, ScriptedReportWriter, agent_toml, seed_dao
 
 

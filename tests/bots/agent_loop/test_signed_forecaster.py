@@ -15,8 +15,8 @@ from governance import audit
 from governance.audit_checkpoints import Checkpointer
 from governance.errors import GovernanceRefusal
 from governance.forecasts import track_record, verify_forecast
-from ingest.domain import ForecastRecord, Proposal
-from ingest.store import Store
+from ingest.core.domain import ForecastRecord, Proposal
+from ingest.core.store import Store
 
 KEY = "0x" + "22" * 32
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

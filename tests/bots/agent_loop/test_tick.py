@@ -16,9 +16,9 @@ from bots.agent_loop.runner import AgentRunner
 from bots.services import build_services
 from governance import audit
 from governance.views import ActionSummary
-from ingest.domain import AgentStep, AuditEntry, Post, Proposal
-from ingest.settings import load_settings
-from ingest.store import Store
+from ingest.core.domain import AgentStep, AuditEntry, Post, Proposal
+from ingest.core.settings import load_settings
+from ingest.core.store import Store
 from tests.bots.agent_loop.conftest import DAO, ScriptedReportWriter, agent_toml, seed_dao
 from tests.discord_loopback import CHANNEL_ID, SIGNER_ROLE_ID, LoopbackDiscord
 
