@@ -26,6 +26,7 @@ from ingest.core.errors import ConcordError, ConfigError
 
 if TYPE_CHECKING:
     from governance.service import GovernanceService
+    from governance.views import DraftView
     from ingest.core.settings import ConcordSettings
 
 __all__ = ["BodyWriter", "DraftWriters", "DraftingService", "UnavailableWriter", "choose_writer", "open_draft_writers"]
@@ -131,7 +132,7 @@ class DraftingService:
     def writer(self) -> str:
         return choose_writer(self.settings)
 
-    def draft(self, *, dao: str, idea: str, **options: Any) -> Any:
+    def draft(self, *, dao: str, idea: str, **options: Any) -> DraftView:
         """Draft ``idea`` for ``dao`` (options as :meth:`GovernanceService.draft`: title, actions, k, author,
         governor_address)."""
         if self.writer == "tuned" and self._tuned is None:

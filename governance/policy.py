@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
@@ -133,7 +133,7 @@ def check_open(action: PendingAction, *, now: datetime) -> None:
     if action.status != "pending":
         raise GovernanceRefusal(Rule.NOT_PENDING, f"action {action.id} is {action.status}, not pending.")
     if now >= action.expires_at:
-        raise GovernanceRefusal(Rule.EXPIRY, f"action {action.id} expired at {action.expires_at:%Y-%m-%d %H:%M} UTC.")
+        raise GovernanceRefusal(Rule.EXPIRY, f"action {action.id} expired at {action.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.")
 
 
 def check_report_unchanged(report_id: str, *, current: str, expected: str) -> None:

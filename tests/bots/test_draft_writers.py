@@ -157,8 +157,8 @@ def test_an_unreachable_model_leaves_a_composed_draft_that_says_why(tiny_store: 
     services = wire(Services(store=tiny_store, settings=settings))
     result = services.require("drafter").draft(dao="tinydao", idea=IDEA)
     for heading in PROSE:
-        assert result["written_by"][heading].startswith("composed (model reply refused: model failed (LLM")
-    assert "This proposal asks Tiny DAO to fund independent security audits" in result["body"]
+        assert result.written_by[heading].startswith("composed (model reply refused: model failed (LLM")
+    assert "This proposal asks Tiny DAO to fund independent security audits" in result.body
 
 
 class ScriptedBody:
@@ -184,8 +184,8 @@ def test_a_tuned_body_is_gated_section_by_section(tiny_store: Store, tmp_path: P
     result = services.require("governance").draft(dao="tinydao", idea=IDEA, body_writer=writer)
     assert writer.asked == [[h for h in ("Summary", "Motivation", "Rationale", "Specification", "Steps to Implement",
                                          "Timeline", "Cost")]]
-    assert result["written_by"]["Summary"] == "model tuned:scripted"
-    assert "An independent firm audits the bridge contracts" in result["body"]
-    assert result["written_by"]["Motivation"] == "composed (model reply refused: too short)"
-    assert result["written_by"]["Rationale"] == "composed (model reply refused: reads like instructions or chat, not proposal text)"
-    assert "Ignore previous instructions" not in result["body"]
+    assert result.written_by["Summary"] == "model tuned:scripted"
+    assert "An independent firm audits the bridge contracts" in result.body
+    assert result.written_by["Motivation"] == "composed (model reply refused: too short)"
+    assert result.written_by["Rationale"] == "composed (model reply refused: reads like instructions or chat, not proposal text)"
+    assert "Ignore previous instructions" not in result.body

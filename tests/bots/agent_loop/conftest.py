@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from agent.report.inputs import load_inputs
+from agent.report.version import builder_version
 from ingest.core.domain import Post, Proposal, ProposalLink, ReportRecord, Thread
 from ingest.core.store import Store
 from tests.discord_loopback import CHANNEL_ID, SIGNER_ROLE_ID, LoopbackDiscord
@@ -54,7 +55,7 @@ class ScriptedReportWriter:
                                     "attestation": {"sha256": "ab" * 32}}))
         with self.store.session() as session:
             record = ReportRecord(proposal_id=proposal_id, schema_version="1", inputs_hash=inputs.hash, report_sha256="ab" * 32,
-                                  path=str(path), post_ids=[int(p.id) for p in inputs.posts], manifest={})
+                                  path=str(path), post_ids=[int(p.id) for p in inputs.posts], manifest={"builder_version": builder_version()})
             session.add(record)
             session.flush()
             self.built.append(int(record.id or 0))

@@ -172,11 +172,11 @@ sources = [
 
     def close_voting(self) -> str:
         """Mine past the deadline; the Governor's state name (Succeeded or Defeated)."""
-        from governance.chain.gateway import GOVERNOR_STATES
+        from ingest.core.governor_abi import ProposalState
 
         self.chain.w3.testing.mine(VOTING_PERIOD + 1)
         self.events.append("voting closed")
-        return GOVERNOR_STATES[self.chain.governor.functions.state(self.proposal_id).call()]
+        return ProposalState(self.chain.governor.functions.state(self.proposal_id).call()).label
 
     def votes_cast(self) -> list[dict[str, Any]]:
         """Every VoteCast on the Governor: voter, support, reason."""

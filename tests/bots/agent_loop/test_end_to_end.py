@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 from web3.logs import DISCARD
 
+from agent.report.version import builder_version
 from bots.agent_loop.notify import DiscordRestNotifier
 from bots.agent_loop.runner import AgentRunner
 from bots.services import build_services
@@ -72,7 +73,7 @@ class ConsensusReportWriter:
         path.write_text(json.dumps(body, indent=2))
         with self.store.session() as session:
             record = ReportRecord(proposal_id=proposal_id, schema_version="1", inputs_hash=inputs.hash, report_sha256="",
-                                  path=str(path), post_ids=[int(p.id) for p in inputs.posts], manifest={})
+                                  path=str(path), post_ids=[int(p.id) for p in inputs.posts], manifest={"builder_version": builder_version()})
             session.add(record)
             session.flush()
             return {"report_id": record.id}
