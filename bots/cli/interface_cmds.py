@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 
 import typer
@@ -51,7 +52,11 @@ def serve_cmd(
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     cli.err_console.print(f"Concord dashboard: [bold]http://{shown}:{port}/[/bold]  (API docs: http://{shown}:{port}/api/docs; Ctrl+C stops)")
     cli.err_console.print(f"Signatures are accepted from pages at: {', '.join(sorted(allowed_origins(settings)))} (web.public_origins)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from bots.web.middleware import FreezeHeapAfterWarmup
+
+    gc.collect()
+    gc.freeze()  # what is loaded so far (libraries, models, settings) leaves the collector's view
+    uvicorn.run(FreezeHeapAfterWarmup(app), host=host, port=port, log_level="warning")
 
 
 def bot_cmd(ctx: typer.Context) -> None:

@@ -1,4 +1,4 @@
-"""The dashboard's two middlewares as plain ASGI callables.
+"""The dashboard's middlewares as plain ASGI callables.
 
 Starlette's ``@app.middleware("http")`` (``BaseHTTPMiddleware``) wraps every request in extra tasks and a streamed
 copy of the response; measured with the dashboard's load client, two of them halved a trivial page's requests/s.
@@ -8,6 +8,7 @@ These do the same work on the raw ASGI messages: read requests pass straight thr
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bots.web.security import WriteRateLimiter, check_csrf, client_of
 
-__all__ = ["SecurityHeaders", "WriteGuard"]
+__all__ = ["FreezeHeapAfterWarmup", "SecurityHeaders", "WriteGuard"]
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -74,3 +75,20 @@ class WriteGuard:
             await JSONResponse({"detail": refused.detail}, status_code=refused.status_code)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+class FreezeHeapAfterWarmup:
+    """Moves what the first ``requests`` requests left alive (modules imported on first use, compiled templates and
+    queries, caches) out of the garbage collector's view, once each. A full collection otherwise walks those objects
+    again and again, and every request in flight waits for it. ``gc.freeze`` only moves lists: it costs nothing.
+    What one of those requests left as garbage stays (bounded by ``requests``)."""
+
+    def __init__(self, app: ASGIApp, *, requests: int = 100) -> None:
+        self.app = app
+        self.left = requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+        if self.left > 0 and scope["type"] == "http":
+            self.left -= 1
+            gc.freeze()

@@ -132,6 +132,11 @@ class WebSettings(BaseModel):
     )
     write_rate_limit: int = Field(10, ge=1, description="State-changing API requests allowed per client per window")
     write_rate_window_seconds: float = Field(60.0, gt=0, description="Window of write_rate_limit, in seconds")
+    worker_threads: int = Field(
+        2, ge=1, le=256,
+        description="Threads that run page and API handlers at once; more requests wait their turn in order "
+        "(many threads on few cores take turns on the interpreter lock, and latency spreads out)",
+    )  # fmt: skip
 
 
 class AuditSettings(BaseModel):
