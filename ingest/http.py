@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Self
 
 import httpx
+import orjson
 
 from ingest.core.errors import ConcordError, InputError
 
@@ -157,6 +158,10 @@ class PoliteClient:
 
     @staticmethod
     def _decode(response: httpx.Response, path: str) -> Any:
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass  # not strict JSON for orjson (bad bytes, an integer beyond 64 bits, NaN): the standard library decides
         try:
             raw = response.content.decode("utf-8")
         except UnicodeDecodeError as exc:

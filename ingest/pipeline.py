@@ -13,10 +13,10 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, select
 
-from ingest.core.domain import Dao, IngestCursor, QuarantinedRecord, Source
+from ingest.core.domain import Dao, IngestCursor, Source
 from ingest.core.errors import StoreError
 from ingest.core.store import Store
-from ingest.quarantine import RESOLVED, quarantine, quarantine_key, resolve_quarantined
+from ingest.quarantine import open_quarantine_keys, quarantine_key, quarantine_many, resolve_quarantined
 from ingest.records import Record
 from ingest.writer import WriteCounts, write_records
 
@@ -82,16 +82,13 @@ class IngestSummary:
         }
 
 
-def _quarantine(session: Session, source: Source, item: RawItem, error: Exception) -> None:
-    quarantine(session, source, item.kind, item.ref, item.payload, error)
+def _quarantine(session: Session, source: Source, bad: list[tuple[RawItem, Exception]]) -> None:
+    quarantine_many(session, source, [(item.kind, item.ref, item.payload, error) for item, error in bad])
 
 
-def _has_open_quarantine(store: Store, source: Source) -> bool:
+def _open_keys(store: Store, source: Source) -> set[str]:
     with store.session() as session:
-        found = session.exec(
-            select(QuarantinedRecord.id).where(QuarantinedRecord.source_id == source.id, QuarantinedRecord.status != RESOLVED)
-        ).first()
-    return found is not None
+        return open_quarantine_keys(session, source.id)  # type: ignore[arg-type]
 
 
 def _stored_cursors(store: Store, source: Source) -> dict[str, str]:
@@ -100,9 +97,11 @@ def _stored_cursors(store: Store, source: Source) -> dict[str, str]:
         return dict(rows.all())
 
 
-def _resolve(session: Session, source: Source, items: list[RawItem]) -> None:
-    """Stored now: any quarantine row of these records is resolved."""
-    resolve_quarantined(session, (quarantine_key(source.id, item.kind, item.ref) for item in items))
+def _resolve(session: Session, source: Source, items: list[RawItem], open_keys: set[str]) -> None:
+    """Stored now: any open quarantine row of these records is resolved (only keys in ``open_keys`` can have one)."""
+    if open_keys:
+        keys = (quarantine_key(source.id, item.kind, item.ref) for item in items)
+        resolve_quarantined(session, [key for key in keys if key in open_keys])
 
 
 def run_ingestion(
@@ -122,7 +121,7 @@ def run_ingestion(
     def cursor_of(stream: str) -> str | None:
         return cursors.get(stream)
 
-    resolving = _has_open_quarantine(store, source)  # else no stored record can need resolving: skip the lookups
+    open_keys = _open_keys(store, source)  # only these records can need resolving once stored
 
     for batch in source_impl.batches(cursor_of):
         normalised: list[tuple[RawItem, list[Record]]] = []
@@ -132,10 +131,11 @@ def run_ingestion(
                 normalised.append((item, source_impl.normalise(item)))
             except Exception as exc:  # noqa: BLE001 - any failure quarantines this one payload
                 bad.append((item, exc))
-        counts = _write_batch(store, source, normalised, bad, batch.cursor, resolve=resolving)
+        counts = _write_batch(store, source, normalised, bad, batch.cursor, open_keys=open_keys)
         if batch.cursor is not None:
             cursors[batch.cursor[0]] = batch.cursor[1]  # committed with the batch
-        resolving = resolving or bool(bad) or counts.quarantined > 0
+        if bad or counts.quarantined:
+            open_keys = _open_keys(store, source)
         summary.ingested += counts.inserted
         summary.updated += counts.updated
         summary.duplicates += counts.unchanged
@@ -160,7 +160,7 @@ def _write_batch(
     bad: list[tuple[RawItem, Exception]],
     cursor: tuple[str, str] | None,
     *,
-    resolve: bool = True,
+    open_keys: set[str],
 ) -> _BatchCounts:
     """Write the batch in one transaction; if the batch fails as a whole, retry item by item.
 
@@ -170,10 +170,8 @@ def _write_batch(
     try:
         with store.session() as session:
             written = write_records(session, source, [r for _, records in normalised for r in records])
-            if resolve:
-                _resolve(session, source, [item for item, _ in normalised])
-            for item, error in bad:
-                _quarantine(session, source, item, error)
+            _resolve(session, source, [item for item, _ in normalised], open_keys)
+            _quarantine(session, source, bad)
             if cursor is not None:
                 store.set_cursor(session, source.id, cursor[0], cursor[1])  # type: ignore[arg-type]
         counts.add(written)
@@ -186,19 +184,17 @@ def _write_batch(
         try:
             with store.session() as session:
                 written = write_records(session, source, records)
-                if resolve:
-                    _resolve(session, source, [item])
+                _resolve(session, source, [item], open_keys)
             counts.add(written)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - this one record cannot be written: quarantine it
             with store.session() as session:
-                _quarantine(session, source, item, exc)
+                _quarantine(session, source, [(item, exc)])
             counts.quarantined += 1
             counts.errors.append(f"{type(exc).__name__}: {exc}")
     with store.session() as session:
-        for item, error in bad:
-            _quarantine(session, source, item, error)
+        _quarantine(session, source, bad)
         if cursor is not None:
             store.set_cursor(session, source.id, cursor[0], cursor[1])  # type: ignore[arg-type]
     return counts

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +33,10 @@ __all__ = [
     "RetrySummary",
     "get_quarantined",
     "list_quarantined",
+    "open_quarantine_keys",
     "quarantine",
     "quarantine_key",
+    "quarantine_many",
     "raw_text",
     "resolve_quarantined",
     "retry_quarantined",
@@ -100,28 +102,55 @@ def quarantine(
     if isinstance(target, Store):
         with target.session() as session:
             return quarantine(session, source, kind, ref, payload, reason, max_attempts=max_attempts)
-    session = target
+    return quarantine_many(target, source, [(kind, ref, payload, reason)], max_attempts=max_attempts) == 1
+
+
+def quarantine_many(
+    session: Session,
+    source: Source | int | None,
+    records: Sequence[tuple[str, str, Any, str | BaseException]],
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> int:
+    """:func:`quarantine` for many ``(kind, ref, payload, reason)`` in the caller's transaction, with one lookup
+    for all of them, in order (a record named twice counts two attempts); returns how many were new."""
+    if not records:
+        return 0
     source_id = source.id if isinstance(source, Source) else source
-    key = quarantine_key(source_id, kind, ref)
-    error, raw, now = _reason(reason), raw_text(payload), utcnow()
-    row = session.exec(select(QuarantinedRecord).where(QuarantinedRecord.key == key)).first()
-    if row is None:
-        session.add(
-            QuarantinedRecord(
+    keyed = [(quarantine_key(source_id, kind, ref), kind, ref, payload, reason) for kind, ref, payload, reason in records]
+    rows = {
+        row.key: row
+        for row in session.exec(select(QuarantinedRecord).where(col(QuarantinedRecord.key).in_({k for k, *_ in keyed})))
+    }
+    new, now = 0, utcnow()
+    for key, kind, ref, payload, reason in keyed:
+        error, raw = _reason(reason), raw_text(payload)
+        row = rows.get(key)
+        if row is None:
+            rows[key] = QuarantinedRecord(
                 source_id=source_id, key=key, record_kind=kind[:50], external_ref=ref[:500], raw=raw, error=error
             )
-        )
-        session.flush()
-        return True
-    row.attempts += 1
-    row.raw, row.updated_at = raw, now
-    if row.attempts >= max_attempts:
-        row.status, row.error = GIVEN_UP, f"given up after {row.attempts} attempts: {error}"
-    else:
-        row.status, row.error = OPEN, error
-    session.add(row)
+            session.add(rows[key])
+            new += 1
+            continue
+        row.attempts += 1
+        row.raw, row.updated_at = raw, now
+        if row.attempts >= max_attempts:
+            row.status, row.error = GIVEN_UP, f"given up after {row.attempts} attempts: {error}"
+        else:
+            row.status, row.error = OPEN, error
+        session.add(row)
     session.flush()
-    return False
+    return new
+
+
+def open_quarantine_keys(session: Session, source_id: int) -> set[str]:
+    """The keys of the source's quarantined records not yet resolved (open or given up)."""
+    return set(
+        session.exec(
+            select(QuarantinedRecord.key).where(QuarantinedRecord.source_id == source_id, QuarantinedRecord.status != RESOLVED)
+        ).all()
+    )
 
 
 def resolve_quarantined(session: Session, keys: Iterable[str]) -> int:

@@ -28,6 +28,7 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import orjson
 
 from ingest.replay_forum import ForumShapes
 
@@ -38,6 +39,14 @@ Answer = tuple[int, bytes, dict[str, str]] | Literal["hang", "reset"]
 _TOPIC = re.compile(r"^/t/(?:[^/]+/)?(\d+)\.json$")
 _TOPIC_POSTS = re.compile(r"^/t/(\d+)/posts\.json$")
 _ROOT_FIELD = re.compile(r"\{\s*(\w+)\s*(?:\(|\{)")
+
+
+def _encode(payload: Any) -> bytes:
+    """JSON bytes as a server sends them (UTF-8); what orjson refuses (e.g. a non-string key) as json writes it."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload).encode("utf-8")
 
 
 class ReplayServer:
@@ -55,6 +64,7 @@ class ReplayServer:
     ) -> None:
         self.discourse = discourse
         self.snapshot = snapshot
+        self._forum_memo: dict[str, Any] = {}  # what the forum's answers derive from the recording, while it holds
         self.page_size = page_size
         self.topic_chunk = topic_chunk
         self.delay_s = delay_s
@@ -157,7 +167,7 @@ class ReplayServer:
             status, payload = self._route(parts.path, parse_qs(parts.query), body)
         except Exception as exc:  # noqa: BLE001 - a replay bug must show up as a 500, not kill the server
             status, payload = 500, {"errors": [f"replay server error: {exc}"]}
-        return status, payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8"), {}
+        return status, payload if isinstance(payload, bytes) else _encode(payload), {}
 
     def transport(self) -> httpx.BaseTransport:
         """An httpx transport that answers in this process, without a socket or the server thread: the client's
@@ -197,7 +207,7 @@ class ReplayServer:
             return self._graphql(body or b"{}")
         if self.discourse is None:
             return 404, {"errors": [f"no route for {path}"]}
-        forum = ForumShapes(self.discourse, page_size=self.page_size, topic_chunk=self.topic_chunk)
+        forum = ForumShapes(self.discourse, page_size=self.page_size, topic_chunk=self.topic_chunk, memo=self._forum_memo)
         responses = self.discourse["responses"]
         if path in {"/latest.json", "/latest"}:
             return 200, forum.latest(int((query.get("page") or ["0"])[0]))

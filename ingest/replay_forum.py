@@ -55,12 +55,15 @@ def _project(source: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 class ForumShapes:
     """Renders one Discourse recording (``{"responses": {...}, "categories": [...]?}``) as Discourse answers."""
 
-    def __init__(self, recording: dict[str, Any], *, page_size: int = 30, topic_chunk: int = 20) -> None:
+    def __init__(
+        self, recording: dict[str, Any], *, page_size: int = 30, topic_chunk: int = 20, memo: dict[Any, Any] | None = None
+    ) -> None:
         self.recording = recording
         self.page_size = page_size
         self.topic_chunk = topic_chunk
         self._category_rows: list[dict[str, Any]] | None = None  # worked out once per answer, not once per topic
         self._ids_by_name: dict[str, int] | None = None
+        self._memo = memo  # shared by the answers of one server: categories derived from the same names are kept
 
     # --- categories -------------------------------------------------------------
 
@@ -69,9 +72,19 @@ class ForumShapes:
             if "categories" in self.recording:
                 self._category_rows = list(self.recording["categories"])
             else:
-                names = sorted({str(t["category_name"]) for t in self._entries() if t.get("category_name")})
-                self._category_rows = [{"id": i + 1, "name": n, "slug": n.lower().replace(" ", "-")} for i, n in enumerate(names)]
+                self._category_rows = self._derived_categories()
         return self._category_rows
+
+    def _derived_categories(self) -> list[dict[str, Any]]:
+        """Categories numbered by name from the topics' ``category_name`` (a recording without ``categories``)."""
+        named = tuple(t.get("category_name") for t in self._entries())
+        if self._memo is not None and self._memo.get("names") == named:
+            return self._memo["rows"]  # type: ignore[no-any-return]
+        names = sorted({str(n) for n in named if n})
+        rows = [{"id": i + 1, "name": n, "slug": n.lower().replace(" ", "-")} for i, n in enumerate(names)]
+        if self._memo is not None:
+            self._memo.update(names=named, rows=rows)
+        return rows
 
     def _category_id(self, topic: dict[str, Any]) -> int | None:
         if isinstance(topic.get("category_id"), int):

@@ -152,3 +152,16 @@ def test_subcategories_are_listed_only_when_asked(
     assert ([c["name"] for c in nested] if flag == "true" else nested) == (
         ["Constitutional"] if flag == "true" else None
     )
+
+
+def test_categories_numbered_from_topic_names_follow_a_recording_edited_while_it_is_served() -> None:
+    topics = [{"id": 1, "title": "A", "category_name": "Governance"}, {"id": 2, "title": "B", "category_name": "Treasury"}]
+    recording = {"responses": {"/latest.json": {"topic_list": {"topics": topics}}}}
+    with ReplayServer(discourse=recording) as server, PoliteClient(server.url) as client:
+        ids = {t["id"]: t["category_id"] for t in client.get_json("/latest.json")["topic_list"]["topics"]}
+        assert ids == {1: 1, 2: 2}
+        topics[0]["category_name"] = "Zoning"  # edited in place: same list, same length
+        ids = {t["id"]: t["category_id"] for t in client.get_json("/latest.json")["topic_list"]["topics"]}
+        assert ids == {1: 2, 2: 1}
+        names = [c["name"] for c in client.get_json("/categories.json")["category_list"]["categories"]]
+        assert names == ["Treasury", "Zoning"]

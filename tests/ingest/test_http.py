@@ -95,6 +95,30 @@ def test_bad_json_raises_with_the_raw_body(server: ReplayServer) -> None:
     assert '"topic_list"' in info.value.raw
 
 
+def test_json_the_fast_decoder_refuses_is_read_as_the_standard_library_reads_it() -> None:
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"vp": 123456789012345678901234567890, "score": NaN, "name": "\xc3\xa9"}')
+
+    with PoliteClient("http://forum.invalid", policy=HttpPolicy(rate=0), transport=httpx.MockTransport(answer)) as client:
+        got = client.get_json("/latest.json")
+    assert got["vp"] == 123456789012345678901234567890 and got["score"] != got["score"] and got["name"] == "\u00e9"
+
+
+def test_bad_bytes_are_named_as_such() -> None:
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"title": "\xff\xfe"}')
+
+    with (
+        PoliteClient("http://forum.invalid", policy=HttpPolicy(rate=0), transport=httpx.MockTransport(answer)) as client,
+        pytest.raises(BadResponseError, match="not valid UTF-8"),
+    ):
+        client.get_json("/latest.json")
+
+
 def test_client_errors_are_not_retried(server: ReplayServer) -> None:
     with PoliteClient(server.url, policy=HttpPolicy(rate=0, retries=3)) as client:
         with pytest.raises(RemoteError, match="HTTP 404"):

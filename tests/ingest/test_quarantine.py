@@ -16,7 +16,7 @@ from ingest.core.errors import InputError, NotFoundError
 from ingest.core.store import Store
 from ingest.normalise.snapshot import snapshot_proposal, snapshot_vote
 from ingest.pipeline import Batch, RawItem, run_ingestion
-from ingest.quarantine import get_quarantined, list_quarantined, quarantine, retry_quarantined
+from ingest.quarantine import get_quarantined, list_quarantined, quarantine, quarantine_many, retry_quarantined
 from ingest.records import PostRecord, Record
 from ingest.sources.quarantine_replay import quarantine_normalisers
 
@@ -77,6 +77,26 @@ def test_quarantining_the_same_record_again_updates_its_row(store: Store) -> Non
     rows = _rows(store)
     assert len(rows) == 2
     assert (rows[0].attempts, rows[0].error, json.loads(rows[0].raw)["vp"]) == (2, "ValueError: second reason", 6)
+
+
+def test_a_batch_of_bad_records_is_kept_in_order_with_one_row_per_record(store: Store) -> None:
+    dao = store.ensure_dao("test")
+    source = store.ensure_source(dao, "snapshot", "test.eth")
+    assert quarantine(store, source, "snapshot-vote", "0xv1", VOTE, "before this batch") is True
+    with store.session() as session:
+        new = quarantine_many(session, source, [
+            ("snapshot-vote", "0xv1", {**VOTE, "vp": 7}, "seen again"),
+            ("snapshot-vote", "0xv2", VOTE, ValueError("first time")),
+            ("snapshot-vote", "0xv2", {**VOTE, "vp": 8}, "twice in one batch"),
+        ])  # fmt: skip
+    assert new == 1
+    rows = _rows(store)
+    assert [(r.external_ref, r.attempts, r.error, json.loads(r.raw)["vp"]) for r in rows] == [
+        ("0xv1", 2, "seen again", 7),
+        ("0xv2", 2, "twice in one batch", 8),
+    ]
+    with store.session() as session:
+        assert quarantine_many(session, source, []) == 0
 
 
 def test_retry_stores_what_now_succeeds_and_counts_what_still_fails(store: Store) -> None:
