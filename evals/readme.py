@@ -183,7 +183,7 @@ def _bench(results: Path) -> str:
     for run in data.get("runs") or []:  # rows re-measured in a later run of some measures only
         run_load = (run.get("load_average") or {}).get("before", ["?"])
         head += (f". Rows {run['rows']} from a later run (`{run['command']}`, {run.get('seconds', '?')} s, load average "
-                 f"{run_load[0]} before)")
+                 f"{run_load[0]} before{'; ' + run['note'] if run.get('note') else ''})")
     lines = [head + ".", "", "| measure | size | Concord | baseline | unit | ratio | vs smallest size | baseline is | also |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
