@@ -71,6 +71,7 @@ def test_threads_posts_and_authors_belong_to_their_source(db: Store) -> None:
                  kind="discord", locator="guild") == counts(inserted=2)
     # a post whose thread the batch does not describe still lands in its own source's thread
     write(db, [PostRecord("1", "p2", "bare", author_handle="alice")], kind="discord", locator="guild")
+    write(db, [PostRecord("1", "p3", "bare, in the source written first", author_handle="alice")])
     threads, authors = {t.id: t.source_id for t in rows(db, Thread)}, {a.id: a.source_id for a in rows(db, Author)}
     assert len(threads) == 2 and len(authors) == 2
     for post in rows(db, Post):
