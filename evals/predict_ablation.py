@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agent.predict.loader import load_directory
-from agent.predict.walkforward import BASELINES, WalkForwardResult, walk_forward
+from agent.predict.walkforward import BASELINES, DAO_CALIBRATION_CANDIDATES, WalkForwardResult, walk_forward
 from evals.predict import parse_since
 
 __all__ = ["ABLATION_ROWS", "TARGETS", "AblationRow", "best_row", "render_ablation", "run_ablation", "write_calibration_per_dao"]
@@ -34,10 +34,8 @@ class AblationRow(NamedTuple):
     per_dao: bool = False
 
 
-#: per-DAO calibration candidates for walk-forward selection
-DAO_CANDIDATES: tuple[tuple[str, float | None], ...] = (
-    ("platt_group", None), ("platt_group", 365.0), ("platt_group", 180.0), ("platt", None), ("platt", 365.0),
-)
+#: per-DAO calibration candidates for walk-forward selection (what the store's predictor chooses among)
+DAO_CANDIDATES = DAO_CALIBRATION_CANDIDATES
 
 ABLATION_ROWS: tuple[AblationRow, ...] = (
     AblationRow("history", "history only (DAO, kind, proposer rates; text length; pace)", ()),
@@ -63,6 +61,8 @@ ABLATION_ROWS: tuple[AblationRow, ...] = (
                 ("text", "jury", "voters"), calibration="platt_group"),
     AblationRow("history_per_dao", "history only; one model per DAO (as the store's predictor)", (), per_dao=True),
     AblationRow("text_per_dao", "+ text; one model per DAO", ("text",), per_dao=True),
+    AblationRow("history_dao_select", "history only; per-DAO or common calibration and recency weighting chosen "
+                "walk-forward", (), select=True, candidates=DAO_CANDIDATES),
     AblationRow("text_dao_select", "+ text; per-DAO or common calibration and recency weighting chosen walk-forward",
                 ("text",), select=True, candidates=DAO_CANDIDATES),
 )
