@@ -129,6 +129,6 @@ def describe_prediction(p: Prediction) -> str:
         until = datetime.fromtimestamp(p.trained_until, UTC).date().isoformat() if p.trained_until else "the proposal opened"
         parts = ", ".join(f"{dao} {n}" for dao, n in p.trained_by_dao.items())
         return (f"{p.model_id} (pooled model, trained on {p.n_train} closed proposals of {len(p.trained_by_dao)} DAOs ({parts}) closed "
-                f"before {until}; {p.dao} alone had {p.own_n}; calibration chosen walk-forward: {p.config})")
-    chosen = f"; calibration chosen walk-forward: {p.config}" if p.config and p.method == "model" else ""
-    return f"{p.model_id} ({p.method}, trained on {p.n_train} closed proposals{chosen})"
+                f"before {until}; {p.dao} alone had {p.own_n}), calibration chosen walk-forward: {p.config}")
+    chosen = f", calibration chosen walk-forward: {p.config}" if p.config and p.method == "model" else ""
+    return f"{p.model_id} ({p.method}, trained on {p.n_train} closed proposals){chosen}"

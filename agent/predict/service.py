@@ -96,6 +96,28 @@ def predict_record(
     (:data:`agent.predict.features.FAMILIES`). With ``candidates`` the calibration and recency weighting are chosen
     walk-forward among them (:func:`agent.predict.selection.choose_config`); without, one Platt sigmoid, equal weights.
     """
+    import sklearn.linear_model  # noqa: F401  (loads the BLAS/OpenMP libraries first: only loaded ones get limited)
+    from threadpoolctl import threadpool_limits
+
+    # The models are small: one BLAS thread each is as fast, and on a shared machine the default thread pools
+    # oversubscribe the cores (one prediction took 35 s instead of a few).
+    with threadpool_limits(limits=1):
+        return _predict_record(data, target, stance=stance, bootstrap=bootstrap, seed=seed, families=families,
+                               embed=embed, candidates=candidates, model_name=model_name)
+
+
+def _predict_record(
+    data: GovData,
+    target: HistoryProposal,
+    *,
+    stance: StanceClassifier | None,
+    bootstrap: int,
+    seed: int,
+    families: Sequence[str],
+    embed: Callable[[list[str]], Any] | None,
+    candidates: Sequence[Config] | None,
+    model_name: str,
+) -> Prediction:
     if target.opened_at is None:
         raise InputError(f"Proposal {target.id} has neither a creation nor a start time, so 'before voting' is undefined")
     at = target.opened_at
