@@ -30,7 +30,7 @@ class AblationRow(NamedTuple):
     learner: str = "logistic"
     calibration: str = "platt"
     candidates: tuple[tuple[str, float | None], ...] | None = None
-    #: one model per DAO on its own proposals (as the store's predictor does) instead of one pooled model
+    #: one model per DAO on its own proposals (what the store's predictor did before it was pooled) instead of one pooled model
     per_dao: bool = False
 
 
@@ -59,7 +59,7 @@ ABLATION_ROWS: tuple[AblationRow, ...] = (
                 calibration="platt_group"),
     AblationRow("text_jury_voters_dao_calibration", "+ text, jury, voters; calibrated per DAO",
                 ("text", "jury", "voters"), calibration="platt_group"),
-    AblationRow("history_per_dao", "history only; one model per DAO (as the store's predictor)", (), per_dao=True),
+    AblationRow("history_per_dao", "history only; one model per DAO (the store's previous predictor)", (), per_dao=True),
     AblationRow("text_per_dao", "+ text; one model per DAO", ("text",), per_dao=True),
     AblationRow("history_dao_select", "history only; per-DAO or common calibration and recency weighting chosen "
                 "walk-forward", (), select=True, candidates=DAO_CANDIDATES),

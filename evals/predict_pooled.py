@@ -81,10 +81,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dao", default="arbitrum")
     args = parser.parse_args(argv)
+    import sklearn.linear_model  # noqa: F401  (load BLAS first so its threads are limited)
+    from threadpoolctl import threadpool_limits
+
     from evals.retrieval.corpus import sample_store
     from ingest.sources.sample import SAMPLE_DAOS
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1):
         store = sample_store(Path(tmp) / "sample.db", daos=tuple(d.slug for d in SAMPLE_DAOS))
         result = evaluate_pooled(load_store_all(store), args.dao)
         store.close()

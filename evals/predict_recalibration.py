@@ -12,7 +12,9 @@ DAO's *earlier* predictions whose outcomes were known when it opened (never a la
 
 For each DAO it also reports the ECE a perfectly calibrated forecaster would show by chance with the same
 predictions and the same number of proposals (outcomes drawn from the predictions, 2,000 draws: median and 95th
-percentile), and, per quarter, the pass rate next to the mean prediction (drift).
+percentile), per quarter, the pass rate next to the mean prediction (drift), and the model's AUC within groups
+(by the proposer's earlier closed proposals in the DAO: none, 1-4, 5+; by proposal kind, kinds with >= 20 scored):
+what the pre-vote features can tell apart.
 
     python -m evals.predict_recalibration --data ../shared/data --since 2023-01-01
       # writes evals/results/predict_recalibration.json
@@ -130,6 +132,39 @@ def _name(m: dict[str, Any]) -> str:
     return f"shrink to {m['anchor']} w{m['window']}"
 
 
+def _discrimination(rows: list[ScoredRow], data: Any) -> dict[str, Any]:
+    """Per DAO: n, pass rate, model AUC and Brier within proposer-experience groups and within kinds."""
+    import bisect
+
+    by_id = {p.id: p for p in data.proposals}
+    closes: dict[tuple[str, str | None], list[float]] = defaultdict(list)
+    for p in data.proposals:
+        if p.has_label:
+            closes[(p.dao, p.author)].append(float(p.closed_at))
+    for series in closes.values():
+        series.sort()
+    out: dict[str, Any] = {}
+    for dao in sorted({r.dao for r in rows}):
+        groups: dict[str, list[ScoredRow]] = defaultdict(list)
+        for r in rows:
+            if r.dao != dao:
+                continue
+            p = by_id[r.id]
+            n = bisect.bisect_left(closes.get((dao, p.author), []), r.opened_at) if p.author else 0
+            groups["proposer " + ("new" if n == 0 else "1-4" if n < 5 else "5+")].append(r)
+            groups[f"kind {p.kind}"].append(r)
+        block = {}
+        for name, rs in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            if len(rs) < 20:
+                continue
+            y, p_ = [r.outcome for r in rs], [r.p["model"] for r in rs]
+            auc = roc_auc(p_, y)
+            block[name] = {"n": len(rs), "pass_rate": round(sum(y) / len(y), 3), "auc": round(auc, 3) if auc is not None else None,
+                           "brier": round(brier(p_, y), 4)}
+        out[dao] = block
+    return out
+
+
 def evaluate_recalibration(data_dir: str | Path, *, since: str = "2023-01-01") -> dict[str, Any]:
     data = load_directory(data_dir)
     result = walk_forward(data, since=parse_since(since), select=True, candidates=DAO_CALIBRATION_CANDIDATES)
@@ -148,6 +183,7 @@ def evaluate_recalibration(data_dir: str | Path, *, since: str = "2023-01-01") -
     }
     for method in METHODS:
         out["methods"][_name(method)] = _scores(rows, _recalibrated(rows, closed, method))
+    out["discrimination"] = _discrimination(rows, data)
     for dao in sorted({r.dao for r in rows}):
         quarters: dict[str, list[ScoredRow]] = defaultdict(list)
         for r in rows:

@@ -161,7 +161,7 @@ def walk_forward(
     :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened. ``learner``
     is the outcome model's learner (:class:`agent.predict.model.OutcomeModel`); ``candidates`` replaces
     :data:`CANDIDATES_CONFIGS` for ``select``. With ``per_dao`` each DAO gets its own model fitted on its own
-    proposals only (as the store's predictor does), instead of one model pooled over all DAOs.
+    proposals only (what the store's predictor did before it was pooled), instead of one model pooled over all DAOs.
     """
     result = WalkForwardResult(notes=list(data.notes))
     labelled: list[HistoryProposal] = []
