@@ -63,6 +63,8 @@ ABLATION_ROWS: tuple[AblationRow, ...] = (
     AblationRow("text_per_dao", "+ text; one model per DAO", ("text",), per_dao=True),
     AblationRow("history_dao_select", "history only; per-DAO or common calibration and recency weighting chosen "
                 "walk-forward", (), select=True, candidates=DAO_CANDIDATES),
+    AblationRow("kind_engagement_dao_select", "+ kind and amount, proposer engagement; per-DAO or common calibration "
+                "and recency weighting chosen walk-forward", ("kind", "engagement"), select=True, candidates=DAO_CANDIDATES),
     AblationRow("text_dao_select", "+ text; per-DAO or common calibration and recency weighting chosen walk-forward",
                 ("text",), select=True, candidates=DAO_CANDIDATES),
 )
