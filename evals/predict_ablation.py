@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agent.predict.loader import load_directory
-from agent.predict.walkforward import BASELINES, WalkForwardResult, walk_forward
+from agent.predict.walkforward import BASELINES, DAO_CALIBRATION_CANDIDATES, WalkForwardResult, walk_forward
 from evals.predict import parse_since
 
 __all__ = ["ABLATION_ROWS", "TARGETS", "AblationRow", "best_row", "render_ablation", "run_ablation", "write_calibration_per_dao"]
@@ -30,14 +30,12 @@ class AblationRow(NamedTuple):
     learner: str = "logistic"
     calibration: str = "platt"
     candidates: tuple[tuple[str, float | None], ...] | None = None
-    #: one model per DAO on its own proposals (as the store's predictor does) instead of one pooled model
+    #: one model per DAO on its own proposals (what the store's predictor did before it was pooled) instead of one pooled model
     per_dao: bool = False
 
 
-#: per-DAO calibration candidates for walk-forward selection
-DAO_CANDIDATES: tuple[tuple[str, float | None], ...] = (
-    ("platt_group", None), ("platt_group", 365.0), ("platt_group", 180.0), ("platt", None), ("platt", 365.0),
-)
+#: per-DAO calibration candidates for walk-forward selection (what the store's predictor chooses among)
+DAO_CANDIDATES = DAO_CALIBRATION_CANDIDATES
 
 ABLATION_ROWS: tuple[AblationRow, ...] = (
     AblationRow("history", "history only (DAO, kind, proposer rates; text length; pace)", ()),
@@ -61,8 +59,12 @@ ABLATION_ROWS: tuple[AblationRow, ...] = (
                 calibration="platt_group"),
     AblationRow("text_jury_voters_dao_calibration", "+ text, jury, voters; calibrated per DAO",
                 ("text", "jury", "voters"), calibration="platt_group"),
-    AblationRow("history_per_dao", "history only; one model per DAO (as the store's predictor)", (), per_dao=True),
+    AblationRow("history_per_dao", "history only; one model per DAO (the store's previous predictor)", (), per_dao=True),
     AblationRow("text_per_dao", "+ text; one model per DAO", ("text",), per_dao=True),
+    AblationRow("history_dao_select", "history only; per-DAO or common calibration and recency weighting chosen "
+                "walk-forward", (), select=True, candidates=DAO_CANDIDATES),
+    AblationRow("kind_engagement_dao_select", "+ kind and amount, proposer engagement; per-DAO or common calibration "
+                "and recency weighting chosen walk-forward", ("kind", "engagement"), select=True, candidates=DAO_CANDIDATES),
     AblationRow("text_dao_select", "+ text; per-DAO or common calibration and recency weighting chosen walk-forward",
                 ("text",), select=True, candidates=DAO_CANDIDATES),
 )

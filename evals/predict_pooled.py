@@ -8,7 +8,10 @@ fewer than 30 closed proposals) and for all.
     python -m evals.predict_pooled [--dao arbitrum]       # writes evals/results/predict_pooled.json
 
 Nothing was tuned: the pooled model is the DAO-only model's class (C, calibration, features) unchanged. No
-bootstrap here (the point estimate is what is scored).
+bootstrap here (the point estimate is what is scored). The column ``pooled_selected`` is the store predictor's
+configuration (pooled, per-DAO or common calibration and recency weighting chosen walk-forward,
+:mod:`agent.predict.selection`), run through :func:`agent.predict.walkforward.walk_forward` over the same proposals
+(refitted every 25 newly closed proposals rather than at every target).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from agent.predict.metrics import brier
 from agent.predict.model import MIN_TRAIN, OutcomeModel
 from agent.predict.pooled import load_store_all
 from agent.predict.records import GovData
+from agent.predict.walkforward import DAO_CALIBRATION_CANDIDATES, walk_forward
 
 __all__ = ["CUTOFF", "evaluate_pooled"]
 
@@ -37,6 +41,8 @@ def evaluate_pooled(data: GovData, dao: str) -> dict[str, Any]:
                       key=lambda p: (p.closed_at, p.id))
     builder = FeatureBuilder(data)
     vectors = {p.id: builder.vector(p) for p in labelled}
+    selected = walk_forward(GovData(proposals=labelled), select=True, candidates=DAO_CALIBRATION_CANDIDATES)
+    chosen = {r.id: (r.p["model"] if r.n_train else None) for r in selected.rows}
     rows = []
     for target in sorted((p for p in labelled if p.dao == dao), key=lambda p: (p.opened_at, p.id)):
         at = target.opened_at
@@ -48,6 +54,7 @@ def evaluate_pooled(data: GovData, dao: str) -> dict[str, Any]:
             model = OutcomeModel()
             ok = model.fit([vectors[p.id] for p in rows_in], [int(bool(p.outcome)) for p in rows_in])
             row[name] = float(model.predict([vectors[target.id]])[0]) if ok else None
+        row["pooled_selected"] = chosen.get(target.id)
         rows.append(row)
 
     def score(subset: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
@@ -63,6 +70,9 @@ def evaluate_pooled(data: GovData, dao: str) -> dict[str, Any]:
         "pooled_used": {"when": f"{dao} alone has fewer than {MIN_TRAIN} closed proposals", **score(small, ("pooled", "base_rate"))},
         "all_with_a_pooled_model": score(rows, ("pooled", "base_rate")),
         "where_the_own_model_trains": score(rows, ("pooled", "own", "base_rate")),
+        "store_predictor": {"what": "pooled, calibration and recency weighting chosen walk-forward (what the store's predictor runs)",
+                            "where_the_own_model_trains": score(rows, ("pooled_selected", "own", "base_rate")),
+                            "all_with_a_pooled_model": score(rows, ("pooled_selected", "base_rate"))},
         "note": "walk-forward: each target's models see only proposals closed before it opened; nothing tuned (the DAO-only model's settings)",
     }
 
@@ -71,10 +81,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dao", default="arbitrum")
     args = parser.parse_args(argv)
+    import sklearn.linear_model  # noqa: F401  (load BLAS first so its threads are limited)
+    from threadpoolctl import threadpool_limits
+
     from evals.retrieval.corpus import sample_store
     from ingest.sources.sample import SAMPLE_DAOS
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1):
         store = sample_store(Path(tmp) / "sample.db", daos=tuple(d.slug for d in SAMPLE_DAOS))
         result = evaluate_pooled(load_store_all(store), args.dao)
         store.close()

@@ -255,14 +255,22 @@ def _ask(results: Path) -> str:
 def _predict_pooled(results: Path) -> str:
     data = _load(results, "predict_pooled.json", "python -m evals.predict_pooled")
     used, everything, own = data["pooled_used"], data["all_with_a_pooled_model"], data["where_the_own_model_trains"]
+    store = data.get("store_predictor")
+    if store is None:
+        head, rule, extra = "", "", {"used": "", "own": "", "all": ""}
+    else:
+        s_own, s_all = store["where_the_own_model_trains"], store["all_with_a_pooled_model"]
+        head, rule = " Brier pooled, calibration chosen walk-forward (store predictor) |", "---|"
+        extra = {"used": " – |", "own": f" {_f(s_own['brier_pooled_selected'])} (n={s_own['n']}) |",
+                 "all": f" {_f(s_all['brier_pooled_selected'])} (n={s_all['n']}) |"}
     return "\n".join([
         f"Walk-forward on {data['dao']} ({data['cutoff']}; pool: {', '.join(data['daos_in_pool'])}); nothing tuned.",
         "",
-        "| proposals | n | pass rate | Brier pooled | Brier DAO-only | Brier base rate |",
-        "|---|---|---|---|---|---|",
-        f"| where the pooled model is used ({used['when']}) | {used['n']} | {_f(used['pass_rate'])} | {_f(used['brier_pooled'])} | – | {_f(used['brier_base_rate'])} |",
-        f"| where the DAO-only model trains | {own['n']} | {_f(own['pass_rate'])} | {_f(own['brier_pooled'])} | {_f(own['brier_own'])} | {_f(own['brier_base_rate'])} |",
-        f"| all | {everything['n']} | {_f(everything['pass_rate'])} | {_f(everything['brier_pooled'])} | – | {_f(everything['brier_base_rate'])} |",
+        "| proposals | n | pass rate | Brier pooled | Brier DAO-only | Brier base rate |" + head,
+        "|---|---|---|---|---|---|" + rule,
+        f"| where the pooled model is used ({used['when']}) | {used['n']} | {_f(used['pass_rate'])} | {_f(used['brier_pooled'])} | – | {_f(used['brier_base_rate'])} |" + extra["used"],
+        f"| where the DAO-only model trains | {own['n']} | {_f(own['pass_rate'])} | {_f(own['brier_pooled'])} | {_f(own['brier_own'])} | {_f(own['brier_base_rate'])} |" + extra["own"],
+        f"| all | {everything['n']} | {_f(everything['pass_rate'])} | {_f(everything['brier_pooled'])} | – | {_f(everything['brier_base_rate'])} |" + extra["all"],
     ]) + "\n"
 
 

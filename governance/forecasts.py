@@ -22,7 +22,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from agent.predict.metrics import accuracy, brier, ece, log_loss
-from agent.predict.service import Prediction, predict_proposal
+from agent.predict.pooled import predict_store
+from agent.predict.service import Prediction
 from agent.report.attest import canonical_json
 from governance.audit import Checkpointer, append_in_session
 from governance.errors import GovernanceRefusal, Rule
@@ -103,7 +104,7 @@ def commit_forecast(
         if dao is None:
             raise InputError(f"Proposal {proposal.id} points at DAO id {proposal.dao_id}, which is not in the store")
         slug = dao.slug
-    prediction = (predictor or (lambda s, p: predict_proposal(s, p)))(store, proposal)
+    prediction = (predictor or (lambda s, p: predict_store(s, p)))(store, proposal)
     body = {
         "schema": FORECAST_SCHEMA,
         "dao": slug,

@@ -1,15 +1,17 @@
 """The predictor service every face calls: calibrated outcome predictions of stored proposals, memoised.
 
-The dashboard, the bot, ``concord report`` and the consensus report's prediction section all read
-predictions through one :class:`StorePredictor`.
+The dashboard, the bot, ``concord report``, ``concord forecast commit`` and the consensus report's prediction
+section all read predictions through one :class:`StorePredictor`, which runs the pooled cross-DAO model with its
+calibration chosen walk-forward (:func:`agent.predict.pooled.predict_store`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from agent.predict.pooled import with_pooled_fallback
-from agent.predict.service import Prediction, predict_proposal
+from agent.predict.pooled import predict_store
+from agent.predict.service import Prediction
 from ingest.core.domain import Proposal
 from ingest.core.errors import NotFoundError
 
@@ -22,21 +24,27 @@ __all__ = ["StorePredictor", "build_predictor"]
 
 
 class StorePredictor:
-    """:func:`agent.predict.service.predict_proposal` over one store, memoised per proposal version."""
+    """:func:`agent.predict.pooled.predict_store` over one store, memoised per proposal version.
 
-    def __init__(self, store: Store, *, stance: StanceClassifier | None = None, bootstrap: int = 20) -> None:
+    ``embed`` (texts -> vectors, e.g. the shared cached MiniLM encoder's ``embed_batch``) switches on the ``text``
+    feature family: the outcomes of each proposal's most similar earlier closed proposals.
+    """
+
+    def __init__(self, store: Store, *, stance: StanceClassifier | None = None, bootstrap: int = 20,
+                 embed: Callable[[list[str]], Any] | None = None) -> None:
         self.store = store
         self.stance = stance
         self.bootstrap = bootstrap
+        self.embed = embed
         self._memo: dict[tuple[int, str], Prediction] = {}
 
     def prediction(self, proposal: Proposal) -> Prediction:
         """The prediction of a stored proposal (recomputed when its content or update time changes)."""
         key = (int(proposal.id or 0), f"{proposal.content_hash}:{proposal.updated_at}")
         if key not in self._memo:
-            own = predict_proposal(self.store, proposal, stance=self.stance, bootstrap=self.bootstrap)
-            # a DAO too small for its own model gets the pooled cross-DAO model (agent.predict.pooled), labelled as such
-            self._memo[key] = with_pooled_fallback(self.store, proposal, own, stance=self.stance, bootstrap=self.bootstrap)
+            families = ("text",) if self.embed is not None else ()
+            self._memo[key] = predict_store(self.store, proposal, stance=self.stance, bootstrap=self.bootstrap,
+                                            families=families, embed=self.embed)
         return self._memo[key]
 
     def predict(self, proposal_id: int) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from agent.predict.features import FeatureBuilder
 from agent.predict.from_store import load_store_dao
 from agent.predict.model import OutcomeModel
 from agent.predict.records import GovData, HistoryProposal, canonical_choice
+from agent.predict.selection import Config, choose_config
 from agent.predict.shares import ShareForecaster
 from agent.stance.base import StanceClassifier
 from ingest.core.domain import Dao, Proposal
@@ -42,6 +44,9 @@ class Prediction:
     trained_until: float | None = None
     features: dict[str, float] = field(default_factory=dict)
     share_method: str | None = None
+    #: the calibration and recency weighting the model was fitted with (``platt_group/365d``: one sigmoid per DAO,
+    #: examples closed 365 days before the newest count half); None for the base rate
+    config: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -56,6 +61,7 @@ class Prediction:
             "trained_until": self.trained_until,
             "features": {k: round(v, 6) for k, v in self.features.items()},
             "share_method": self.share_method,
+            "config": self.config,
         }
 
 
@@ -79,12 +85,43 @@ def predict_record(
     stance: StanceClassifier | None = None,
     bootstrap: int = 20,
     seed: int = 0,
+    families: Sequence[str] = (),
+    embed: Callable[[list[str]], Any] | None = None,
+    candidates: Sequence[Config] | None = None,
+    model_name: str = MODEL_NAME,
 ) -> Prediction:
-    """Predict ``target`` from ``data``, training only on proposals that closed before ``target`` opened."""
+    """Predict ``target`` from ``data``, training only on proposals that closed before ``target`` opened.
+
+    ``families`` (and ``embed`` for ``text``) switch on feature families beyond history
+    (:data:`agent.predict.features.FAMILIES`). With ``candidates`` the calibration and recency weighting are chosen
+    walk-forward among them (:func:`agent.predict.selection.choose_config`); without, one Platt sigmoid, equal weights.
+    """
+    import sklearn.linear_model  # noqa: F401  (loads the BLAS/OpenMP libraries first: only loaded ones get limited)
+    from threadpoolctl import threadpool_limits
+
+    # The models are small: one BLAS thread each is as fast, and on a shared machine the default thread pools
+    # oversubscribe the cores (one prediction took 35 s instead of a few).
+    with threadpool_limits(limits=1):
+        return _predict_record(data, target, stance=stance, bootstrap=bootstrap, seed=seed, families=families,
+                               embed=embed, candidates=candidates, model_name=model_name)
+
+
+def _predict_record(
+    data: GovData,
+    target: HistoryProposal,
+    *,
+    stance: StanceClassifier | None,
+    bootstrap: int,
+    seed: int,
+    families: Sequence[str],
+    embed: Callable[[list[str]], Any] | None,
+    candidates: Sequence[Config] | None,
+    model_name: str,
+) -> Prediction:
     if target.opened_at is None:
         raise InputError(f"Proposal {target.id} has neither a creation nor a start time, so 'before voting' is undefined")
     at = target.opened_at
-    builder = FeatureBuilder(data, stance=stance)
+    builder = FeatureBuilder(data, stance=stance, families=families, embed=embed)
     train = sorted(
         (p for p in data.proposals if p.has_label and p.closed_at < at and p.id != target.id),  # type: ignore[operator]
         key=lambda p: (p.closed_at, p.id),
@@ -92,15 +129,22 @@ def predict_record(
     x = builder.vector(target)
     X = [builder.vector(p) for p in train]
     y = [int(bool(p.outcome)) for p in train]
+    times = [float(p.closed_at) for p in train]  # type: ignore[arg-type]
+    groups = [p.dao for p in train]
     digest = hashlib.sha256("\n".join(p.id for p in train).encode()).hexdigest()[:12]
-    model = OutcomeModel()
     # the share forecaster reads only proposals that closed before ``at`` (the training rows) and the target
     features_by_id = {p.id: row for p, row in zip(train, X, strict=True)} | {target.id: x}
+    config: Config = ("platt", None)
+    if candidates:
+        chosen, _ = choose_config(train, features_by_id, at, candidates)
+        config = candidates[chosen]
+    model = OutcomeModel(calibration=config[0], half_life_days=config[1])  # type: ignore[arg-type]
     share = ShareForecaster(builder.history, features_by_id).predict([target]).get(target.id)
     vote_share = _per_choice(target.choices, share.shares if share else None)
     share_method = share.method if share else None
     features = dict(zip(builder.names, x, strict=True))
-    if not model.fit(X, y):
+    config_name = f"{config[0]}/{'equal' if config[1] is None else f'{config[1]:g}d'}"
+    if not model.fit(X, y, times=times, groups=groups):
         from scipy.stats import beta
 
         rate = builder.history.dao_rate(target.dao, at)
@@ -117,15 +161,15 @@ def predict_record(
             features=features,
             share_method=share_method,
         )
-    p = float(model.predict([x])[0])
+    p = float(model.predict([x], [target.dao])[0])
     rng = np.random.default_rng(seed)
     draws: list[float] = []
-    Xa, ya = np.asarray(X), np.asarray(y)
+    Xa, ya, ta, ga = np.asarray(X), np.asarray(y), np.asarray(times), np.asarray(groups)
     for _ in range(bootstrap):
         idx = np.sort(rng.integers(0, len(ya), len(ya)))  # keep time order for the calibration slice
-        boot = OutcomeModel()
-        if boot.fit(Xa[idx], ya[idx]):
-            draws.append(float(boot.predict([x])[0]))
+        boot = OutcomeModel(calibration=config[0], half_life_days=config[1])  # type: ignore[arg-type]
+        if boot.fit(Xa[idx], ya[idx], times=ta[idx].tolist(), groups=ga[idx].tolist()):
+            draws.append(float(boot.predict([x], [target.dao])[0]))
     low, high = (float(np.percentile(draws, 5)), float(np.percentile(draws, 95))) if draws else (p, p)
     return Prediction(
         p_pass=p,
@@ -133,10 +177,11 @@ def predict_record(
         high=max(high, p),
         vote_share=vote_share,
         n_train=len(train),
-        model_id=f"{MODEL_NAME}:{digest}",
+        model_id=f"{model_name}:{digest}",
         trained_until=at,
         features=features,
         share_method=share_method,
+        config=config_name,
     )
 
 

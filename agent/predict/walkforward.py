@@ -23,7 +23,7 @@ from agent.predict.records import GovData, HistoryProposal
 from agent.predict.shares import CANDIDATES, ShareForecaster
 from agent.stance.base import StanceClassifier
 
-__all__ = ["ScoredRow", "WalkForwardResult", "walk_forward"]
+__all__ = ["DAO_CALIBRATION_CANDIDATES", "ScoredRow", "WalkForwardResult", "choose_by_log_loss", "walk_forward"]
 
 BASELINES = ("base_rate", "recent_rate", "proposer_history")
 
@@ -129,6 +129,11 @@ def _subset(rows: list[ScoredRow]) -> dict[str, Any]:
 CANDIDATES_CONFIGS: tuple[tuple[str, float | None], ...] = (
     ("platt", None), ("platt", 365.0), ("platt", 180.0), ("isotonic", None), ("isotonic", 365.0),
 )
+#: per-DAO (``platt_group``) or common sigmoids, with equal weights or recency half-lives of 365/180 days: the
+#: candidates the store's predictor chooses among (:mod:`agent.predict.selection`)
+DAO_CALIBRATION_CANDIDATES: tuple[tuple[str, float | None], ...] = (
+    ("platt_group", None), ("platt_group", 365.0), ("platt_group", 180.0), ("platt", None), ("platt", 365.0),
+)
 #: how many of the latest already-resolved predictions the walk-forward selection compares configurations on
 SELECTION_WINDOW = 200
 SELECTION_MIN = 30
@@ -156,7 +161,7 @@ def walk_forward(
     :data:`SELECTION_WINDOW` earlier predictions whose outcomes were already known when it opened. ``learner``
     is the outcome model's learner (:class:`agent.predict.model.OutcomeModel`); ``candidates`` replaces
     :data:`CANDIDATES_CONFIGS` for ``select``. With ``per_dao`` each DAO gets its own model fitted on its own
-    proposals only (as the store's predictor does), instead of one model pooled over all DAOs.
+    proposals only (what the store's predictor did before it was pooled), instead of one model pooled over all DAOs.
     """
     result = WalkForwardResult(notes=list(data.notes))
     labelled: list[HistoryProposal] = []
@@ -244,7 +249,7 @@ def _fit_and_score(
         model = models[0]
         if model.fitted:
             ps = [float(m.predict([x], [target.dao])[0]) for m in models]
-            chosen = _choose(resolved, at) if len(models) > 1 else 0
+            chosen = choose_by_log_loss(resolved, at) if len(models) > 1 else 0
             p_model, n_train = ps[chosen], model.n_train
             result.chosen[f"{configs[chosen][0]}/{configs[chosen][1] or 'equal'}"] += 1
             resolved.append((float(target.closed_at), int(bool(target.outcome)), ps))  # type: ignore[arg-type]
@@ -280,7 +285,7 @@ def _fit_and_score(
         )
 
 
-def _choose(resolved: list[tuple[float, int, list[float]]], at: float) -> int:
+def choose_by_log_loss(resolved: list[tuple[float, int, list[float]]], at: float) -> int:
     """The configuration with the lowest log loss on the latest earlier predictions already resolved at ``at``."""
     import math
 

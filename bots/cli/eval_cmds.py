@@ -29,7 +29,7 @@ def predict(
     out: Path | None = typer.Option(None, "--out", help="Also write NAME.json, NAME.md and NAME_reliability.png here (NAME: --name, default predict)"),
     refit_every: int = typer.Option(25, "--refit-every", help="Refit after this many newly closed proposals"),
     calibration: str = typer.Option("platt", "--calibration", help="platt, isotonic or platt_group (one sigmoid per DAO)"),
-    per_dao: bool = typer.Option(False, "--per-dao/--pooled", help="One model per DAO on its own proposals (as the store's predictor) instead of one pooled model"),
+    per_dao: bool = typer.Option(False, "--per-dao/--pooled", help="One model per DAO on its own proposals (the store's previous predictor) instead of one pooled model"),
     learner: str = typer.Option("logistic", "--learner", help="logistic or boosting (gradient-boosted trees)"),
     stance: bool = typer.Option(False, "--stance/--no-stance", help="Score pre-vote discussion with the trained stance classifier (loads MiniLM)"),
     out_name: str = typer.Option("predict", "--name", help="File name stem for --out: NAME.json, NAME.md, NAME_reliability.png"),

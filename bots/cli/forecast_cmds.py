@@ -40,9 +40,12 @@ def commit(
     from governance.forecasts import commit_forecast
 
     cli = get_context(ctx)
-    store = cli.store()
+    services = cli.services()
+    store = services.store
+    predictor = services.require("predictor")  # the same predictor service the reports and the dashboard read
     target = store.get_proposal(proposal, dao)
-    record = commit_forecast(store, target, key=_key(cli), checkpointer=checkpointer_from_settings(cli.settings))
+    record = commit_forecast(store, target, key=_key(cli), checkpointer=checkpointer_from_settings(cli.settings),
+                             predictor=lambda _store, p: predictor.prediction(p))
     if as_json:
         print_json({"forecast_sha256": record.forecast_sha256, "signer": record.signer, "signature": record.signature,
                     "audit_entry_id": record.audit_entry_id, "statement": record.statement, "body": record.body})

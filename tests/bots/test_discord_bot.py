@@ -281,17 +281,17 @@ async def test_ask_answers_with_citations_from_the_real_qa_service(bot: Any, fak
 
 
 async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, services: Services) -> None:
-    from agent.predict.service import predict_proposal
+    from agent.predict.pooled import predict_store
     from bots.services import wire
     from ingest.core.domain import Proposal
 
     proposal_id = add_active_proposal(services.store)
-    wire(services)  # agent.predict, trained on the DAO's earlier proposals in the store
+    wire(services)  # agent.predict, trained on the earlier proposals in the store
     assert services.predictor is not None, services.missing
     with services.store.session() as session:
         proposal = session.get(Proposal, proposal_id)
     # the expectation comes from agent.predict itself, not from the bot's adapter under test
-    expected = predict_proposal(services.store, proposal).as_dict()["p_pass"]
+    expected = predict_store(services.store, proposal).as_dict()["p_pass"]
     assert 0.0 < expected < 1.0
     replies = await run(bot, fake_discord, "proposals", {"dao": "arbitrum"})
     assert f"predicted {expected:.0%} to pass" in text_of(replies)

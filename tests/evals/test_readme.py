@@ -145,3 +145,14 @@ def test_repository_readme_matches_the_results() -> None:
         pytest.skip(f"README.md has no markers for {', '.join(missing)} yet; add them, then run `concord eval readme`")
     update = update_readme(text, RESULTS)
     assert not update.changed, f"README.md is stale in {update.changed}: run `concord eval readme`"
+
+
+def test_the_pooled_block_shows_the_store_predictors_column_when_measured(results: Path) -> None:
+    data = _pooled_result() | {"store_predictor": {
+        "where_the_own_model_trains": {"n": 20, "pass_rate": 0.85, "brier_pooled_selected": 0.17, "brier_own": 0.19, "brier_base_rate": 0.15},
+        "all_with_a_pooled_model": {"n": 29, "pass_rate": 0.8, "brier_pooled_selected": 0.18, "brier_base_rate": 0.18}}}
+    (results / "predict_pooled.json").write_text(json.dumps(data))
+    pooled = render_block("predict-pooled", results)
+    assert "Brier pooled, calibration chosen walk-forward (store predictor) |" in pooled
+    assert "| where the DAO-only model trains | 20 | 0.850 | 0.220 | 0.190 | 0.150 | 0.170 (n=20) |" in pooled
+    assert "| all | 30 | 0.800 | 0.210 | – | 0.180 | 0.180 (n=29) |" in pooled

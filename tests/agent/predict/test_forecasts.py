@@ -145,10 +145,12 @@ def test_cli_refuses_a_forecast_for_a_vote_that_already_opened(
     assert main(["forecast", "commit", "0xpast", "--dao", "testdao"]) == 2
     err = capsys.readouterr().err
     assert "Refused by rule 'forecast_before_vote'" in err and "Traceback" not in err
-    monkeypatch.setattr("governance.forecasts.predict_proposal", lambda s, p: _predictor(0.55)(s, p))
+    # the CLI commits what the predictor service (the one reports and the dashboard read) predicts
+    monkeypatch.setattr("agent.predict.predictor.predict_store", lambda s, p, **_: _predictor(0.55)(s, p))
     assert main(["forecast", "commit", "0xfuture", "--dao", "testdao", "--json"]) == 0
     committed = json.loads(capsys.readouterr().out)
     assert committed["body"]["proposal"] == "0xfuture" and committed["forecast_sha256"] in committed["statement"]
+    assert committed["body"]["p_pass"] == 0.55
     assert main(["forecast", "track-record", "--dao", "testdao", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert (shown["committed"], shown["scored"], shown["brier"]) == (1, 0, None)

@@ -1,5 +1,6 @@
-"""The pooled cross-DAO model: used only when the DAO alone is too small, trained on every DAO's proposals closed
-before the target (never one still open), labelled as pooled in the report, and read by governance as a real model."""
+"""The pooled cross-DAO model: trained on every DAO's proposals closed before the target (never one still open), so a
+DAO too small for a model of its own still gets one; labelled as pooled in the report, and read by governance as a
+real model."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from agent.predict.history import History
 from agent.predict.loader import load_directory
 from agent.predict.model import OutcomeModel
 from agent.predict.records import GovData, HistoryProposal
-from agent.predict.walkforward import SELECTION_MIN, SELECTION_WINDOW, _choose, walk_forward
+from agent.predict.walkforward import SELECTION_MIN, SELECTION_WINDOW, choose_by_log_loss, walk_forward
 from tests.agent.predict.conftest import DAY, T0, synthetic_proposals
 
 N = 60
@@ -183,31 +183,31 @@ def resolved(n: int, *, good: int, start: float = 0.0) -> list[tuple[float, int,
 
 def test_a_configuration_is_chosen_only_on_enough_resolved_predictions() -> None:
     assert SELECTION_MIN == 30 and SELECTION_WINDOW == 200
-    assert _choose(resolved(29, good=2), at=1e9) == 0
-    assert _choose(resolved(30, good=2), at=1e9) == 2
+    assert choose_by_log_loss(resolved(29, good=2), at=1e9) == 0
+    assert choose_by_log_loss(resolved(30, good=2), at=1e9) == 2
 
 
 def test_only_predictions_resolved_before_the_target_opened_count() -> None:
     known = resolved(30, good=2)
-    assert _choose(known, at=29.0) == 0  # the one closing at 29 is not known yet: 29 < 30
-    assert _choose(known, at=29.5) == 2
+    assert choose_by_log_loss(known, at=29.0) == 0  # the one closing at 29 is not known yet: 29 < 30
+    assert choose_by_log_loss(known, at=29.5) == 2
 
 
 def test_the_latest_window_of_resolved_predictions_decides() -> None:
     history = resolved(SELECTION_WINDOW, good=1) + resolved(SELECTION_WINDOW, good=2, start=1000.0)
-    assert _choose(history, at=1e9) == 2
+    assert choose_by_log_loss(history, at=1e9) == 2
     # over all 250, configuration 1 would win (150 right against 100); over the latest 200, 2 does (100 against 50)
-    assert _choose(resolved(150, good=1) + resolved(100, good=2, start=1000.0), at=1e9) == 2
+    assert choose_by_log_loss(resolved(150, good=1) + resolved(100, good=2, start=1000.0), at=1e9) == 2
 
 
 def test_a_failed_outcome_scores_the_probability_of_failing() -> None:
     failed = [(float(i), 0, [0.9, 0.1, 0.5]) for i in range(40)]
-    assert _choose(failed, at=1e9) == 1
+    assert choose_by_log_loss(failed, at=1e9) == 1
 
 
 def test_ties_go_to_the_first_configuration() -> None:
     same = [(float(i), 1, [0.7, 0.7, 0.7]) for i in range(40)]
-    assert _choose(same, at=1e9) == 0
+    assert choose_by_log_loss(same, at=1e9) == 0
 
 
 def test_pre_vote_discussion_is_counted_per_scored_proposal(make_dir: Callable[..., Path]) -> None:
@@ -238,7 +238,7 @@ def test_pre_vote_discussion_is_counted_per_scored_proposal(make_dir: Callable[.
 def test_log_loss_weighs_failed_outcomes_by_the_probability_of_failing() -> None:
     # half passed, half failed: the cautious 0.6 has the lower log loss than the confident 0.9
     mixed = [(float(i), i % 2, [0.6, 0.9]) for i in range(40)]
-    assert _choose(mixed, at=1e9) == 0
+    assert choose_by_log_loss(mixed, at=1e9) == 0
 
 
 def test_defaults_refit_every_25_with_one_platt_configuration(data: GovData) -> None:
