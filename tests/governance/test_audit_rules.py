@@ -18,6 +18,7 @@ from governance.audit import (
     append,
     canonical_entry_json,
     checkpoint,
+    checkpoint_in_session,
     entry_hash,
     head,
     head_hash,
@@ -168,6 +169,13 @@ def test_a_checkpoint_on_demand_signs_the_current_head(db: Store) -> None:
     assert verify(db, signer=SIGNER).ok
 
 
+def test_a_checkpoint_inside_a_session_is_manual_unless_told(db: Store) -> None:
+    fill(db, 1)
+    with db.session() as session:
+        made = checkpoint_in_session(session, Checkpointer(key=KEY, every=10))
+    assert made.subject == "manual" and entries(db)[-1].subject == "manual"
+
+
 def test_refusals_in_a_scope_are_written_once_then_counted(db: Store) -> None:
     now = [datetime(2024, 1, 1, tzinfo=UTC)]
     agg = RefusalAggregator(window_seconds=60, clock=lambda: now[0])
@@ -283,7 +291,7 @@ def test_a_checkpoint_whose_stated_signer_is_not_its_key_is_caught(db: Store) ->
     cp = entries(db)[1]
     edit(db, cp.id, relink_from=cp.id, payload={**cp.payload, "signer": OTHER})
     found = verify(db)
-    assert found.problem == f"checkpoint entry {cp.id} is signed by {SIGNER}, not by its stated signer {OTHER}"
+    assert (found.first_bad_id, found.problem) == (cp.id, f"checkpoint entry {cp.id} is signed by {SIGNER}, not by its stated signer {OTHER}")
 
 
 def test_an_unreadable_checkpoint_is_caught(db: Store) -> None:
@@ -291,7 +299,7 @@ def test_an_unreadable_checkpoint_is_caught(db: Store) -> None:
     cp = entries(db)[1]
     edit(db, cp.id, relink_from=cp.id, payload={k: v for k, v in cp.payload.items() if k != "signature"})
     found = verify(db)
-    assert found.problem == f"checkpoint entry {cp.id}: checkpoint cannot be read (KeyError: 'signature')"
+    assert (found.first_bad_id, found.problem) == (cp.id, f"checkpoint entry {cp.id}: checkpoint cannot be read (KeyError: 'signature')")
 
 
 def test_a_removed_checkpoint_breaks_the_promise_of_the_one_before(db: Store) -> None:
@@ -358,6 +366,43 @@ def test_a_mirror_checkpoint_by_another_key_or_unreadable_is_caught(db: Store, t
     assert verify(db, mirror=mirror).problem == f"{mirror}: checkpoint cannot be read (ValueError: invalid literal for int() with base 10: 'x')"
     mirror.write_text("not json\n")
     assert verify(db, mirror=mirror).problem == f"{mirror} line 1 is not JSON: the checkpoint mirror was damaged."
+
+
+def mirrored_log(db: Store, tmp_path: Path) -> tuple[Path, list[AuditEntry], list[dict[str, object]]]:
+    """r r r cp(head 3) r r r cp(head 7), both checkpoints mirrored."""
+    mirror = tmp_path / "m.jsonl"
+    fill(db, 6, Checkpointer(key=KEY, every=3, mirror=mirror))
+    lines = [json.loads(line) for line in mirror.read_text().splitlines()]
+    return mirror, entries(db), lines
+
+
+def write_lines(mirror: Path, lines: list[dict[str, object]]) -> None:
+    mirror.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_a_mirror_line_is_held_to_its_signed_head_not_only_its_unsigned_entry_id(db: Store, tmp_path: Path) -> None:
+    mirror, rows, lines = mirrored_log(db, tmp_path)
+    assert verify(db, mirror=mirror).ok and lines[1]["head_id"] == rows[6].id
+    for row in rows[4:]:  # the tail cut after the first checkpoint...
+        delete(db, row.id)
+    # ...and the second line's unsigned entry fields pointed at the surviving checkpoint: its signed head is gone
+    write_lines(mirror, [lines[0], {**lines[1], "entry_id": lines[0]["entry_id"], "entry_hash": lines[0]["entry_hash"]}])
+    assert verify(db).ok
+    found = verify(db, mirror=mirror)
+    assert (found.ok, found.first_bad_id) == (False, lines[0]["entry_id"])
+    assert found.problem == (f"checkpoint entry {lines[0]['entry_id']} (head {str(lines[1]['head_hash'])[:16]}…, 7 entries) from "
+                             f"{mirror} is not in the log: its tail was cut or rewritten")
+
+
+def test_a_mirror_line_must_name_a_stored_entry_with_its_hash(db: Store, tmp_path: Path) -> None:
+    mirror, rows, lines = mirrored_log(db, tmp_path)
+    for changed in ({**lines[1], "entry_hash": rows[3].entry_hash},  # another entry's hash, its head intact
+                    {**lines[1], "entry_id": 999},  # an entry that is not stored, its head intact
+                    {k: v for k, v in lines[1].items() if k != "entry_id"},  # no entry named at all
+                    {**{k: v for k, v in lines[1].items() if k != "entry_id"}, "entry_hash": rows[0].entry_hash}):
+        write_lines(mirror, [lines[0], changed])
+        found = verify(db, mirror=mirror)
+        assert not found.ok and found.problem.endswith("is not in the log: its tail was cut or rewritten"), changed
 
 
 def test_a_mirror_line_for_an_empty_log_checkpoint_needs_no_head(db: Store, tmp_path: Path) -> None:
