@@ -102,14 +102,19 @@ def mutmut() -> str:
     return found
 
 
-def run(module: str, *, fresh: bool = False, names: list[str] | None = None) -> int:
-    """mutmut on ``module``; with ``names``, those mutants again (mutmut keeps earlier verdicts otherwise)."""
+def run(module: str, *, fresh: bool = False, names: list[str] | None = None, children: int = 1) -> int:
+    """mutmut on ``module``; with ``names``, those mutants again (mutmut keeps earlier verdicts otherwise).
+
+    ``children``: mutants checked at once (each niced); more than one helps where mutants wait on a lock or a timeout.
+    """
+    if children < 1:
+        raise SystemExit(f"--children must be at least 1, got {children}")
     folder = prepare(module)
     if fresh:
         shutil.rmtree(folder / "mutants", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    command = ["nice", "-n", "19", mutmut(), "run", "--max-children", "1", *(names or [])]
+    command = ["nice", "-n", "19", mutmut(), "run", "--max-children", str(children), *(names or [])]
     return subprocess.call(command, cwd=folder, env=env)
 
 
@@ -227,15 +232,17 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="mutate the given modules (all when none), one after the other")
     r.add_argument("modules", nargs="*")
     r.add_argument("--fresh", action="store_true", help="forget earlier results of these modules")
+    r.add_argument("--children", type=int, default=1, help="mutants checked at once, each niced (default 1)")
     again = sub.add_parser("rerun", help="check every mutant not yet killed again (after adding tests)")
     again.add_argument("modules", nargs="+")
+    again.add_argument("--children", type=int, default=1, help="mutants checked at once, each niced (default 1)")
     sc = sub.add_parser("score", help="print the per-module table and what still survives")
     sc.add_argument("--out", type=Path, help="also write the results JSON here (evals/results/mutation.json); rows of "
                     "modules not run on this machine are kept from the file already there")
     args = parser.parse_args(argv)
     if args.command == "run":
         for module in args.modules or list(MODULES):
-            code = run(module, fresh=args.fresh)
+            code = run(module, fresh=args.fresh, children=args.children)
             if code:
                 print(f"mutmut failed on {module} (exit {code})", file=sys.stderr)
                 return code
@@ -243,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rerun":
         for module in args.modules:
             names = not_killed(module)
-            code = run(module, names=names) if names else 0
+            code = run(module, names=names, children=args.children) if names else 0
             if code:
                 return code
         return 0

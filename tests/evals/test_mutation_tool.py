@@ -83,3 +83,10 @@ def test_scoring_into_a_results_file_keeps_the_rows_of_modules_not_run_here(tmp_
     assert "governance/service.py" in data["not_run"] and "bots/web/security.py" not in data["not_run"]
     assert "| `bots/web/security.py` | 208 | 203 | 5 | 1 | 0 | 0 | 100.0% |" in mutation.render_markdown(data)
     assert mutation.merged({"modules": [], "not_run": list(mutation.MODULES)}, None) == {"modules": [], "not_run": list(mutation.MODULES)}
+
+
+def test_children_below_one_are_refused_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mutation, "RUNS", tmp_path)
+    with pytest.raises(SystemExit, match="^--children must be at least 1, got 0$"):
+        mutation.run("bots/web/security.py", children=0)
+    assert list(tmp_path.iterdir()) == []

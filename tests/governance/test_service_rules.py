@@ -825,3 +825,127 @@ def test_build_governance_wires_chain_relayer_and_public_url(store: Store, tmp_p
     assert build_governance(no_rpc, store=store).chain is None
     half = ConcordSettings(data_dir=tmp_path, chain={"safe_address": SAFE, "rpc_url": "http://127.0.0.1:1"})
     assert build_governance(half, store=store).chain is None
+
+
+# --- drafting -----------------------------------------------------------------------------------------
+
+
+def test_a_draft_is_stored_and_audited_never_sent(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    import hashlib
+
+    from ingest.core.domain import GovernanceDraft
+
+    service = make_service(store, chain, report_dir, clock)
+    target = to_checksum_address("0x" + "3d" * 20)
+    view = service.draft(dao="testdao", idea="Fund a security audit of the bridge", title="Bridge audit",
+                         actions=[f"{target}:transfer(address,uint256):{OUTSIDER},1000"], author=OWNERS[0])
+    assert view.title == "Bridge audit" and view.governor_tx is not None
+    assert view.governor_tx["to"] == GOVERNOR and view.governor_tx["targets"] == [target]  # the chain's Governor
+    assert view.snapshot_payload["message"]["from"] == OWNERS[0]
+    assert view.snapshot_payload["message"]["timestamp"] == int(NOW.timestamp())
+    with store.session() as session:
+        [row] = session.exec(select(GovernanceDraft)).all()
+        assert (row.id, row.idea, row.title, row.body, row.governor_tx) == (view.id, "Fund a security audit of the bridge",
+                                                                            "Bridge audit", view.body, view.governor_tx)
+        assert row.created_at.replace(tzinfo=UTC) == NOW and len(row.actions) == len(view.actions) == 1 and row.citations == []
+        assert row.snapshot_payload == view.snapshot_payload
+    [entry] = entries(store)
+    assert (entry.action, entry.actor, entry.subject) == ("draft", "concord", f"draft:{view.id}")
+    assert entry.payload == {"dao": "testdao", "title": "Bridge audit", "cited_posts": [],
+                             "governor_calldata_sha256": hashlib.sha256(view.governor_tx["data"].encode()).hexdigest()}
+    assert chain.sent == []
+    other = service.draft(dao="testdao", idea="Rename the forum to the DAO hall", governor_address=OTHER, actions=[f"{target}:pause()"])
+    assert other.governor_tx is not None and other.governor_tx["to"] == OTHER
+    service.chain = None
+    plain = service.draft(dao="testdao", idea="Rename the forum to the DAO hall", actions=[f"{target}:pause()"])
+    assert plain.governor_tx is None and plain.snapshot_payload["message"]["from"] == ZERO_ADDRESS
+    assert entries(store)[-1].payload["governor_calldata_sha256"] == hashlib.sha256(b"").hexdigest()
+
+
+# --- recommendations read from a consensus report ------------------------------------------------------
+
+
+ALICE = to_checksum_address("0x" + "a1" * 20)
+CAROL = to_checksum_address("0x" + "c3" * 20)
+
+
+def discussion(store: Store) -> tuple[dict[str, int], int]:
+    """Alice (an address, posting on the forum and on Discord), Bob (no address) and Carol (an address) on a proposal
+    Alice's address voted on with 100 and Carol's with 50."""
+    from ingest.core.domain import Author, Dao, Post, Proposal, Source, Thread, Vote
+
+    with store.session() as session:
+        dao = session.exec(select(Dao).where(Dao.slug == "testdao")).one()
+        forum = Source(dao_id=dao.id, kind="discourse", locator="https://forum.example")
+        chat = Source(dao_id=dao.id, kind="discord", locator="123")
+        session.add_all([forum, chat])
+        session.flush()
+        people = {"alice": Author(source_id=forum.id, handle="alice", address=ALICE),
+                  "alice2": Author(source_id=chat.id, handle="alice#1", address=ALICE.lower()),
+                  "bob": Author(source_id=forum.id, handle="bob"),
+                  "carol": Author(source_id=forum.id, handle="carol", address=CAROL)}
+        session.add_all(people.values())
+        thread = Thread(source_id=forum.id, external_id="t1")
+        session.add(thread)
+        session.flush()
+        posts = {}
+        for n, name in enumerate(["alice", "alice2", "bob", "carol"], start=1):
+            post = Post(source_id=people[name].source_id, thread_id=thread.id, external_id=f"p{n}", author_id=people[name].id,
+                        text=f"post {n}", content_hash=f"{n:064x}")
+            session.add(post)
+            session.flush()
+            posts[name] = int(post.id)
+        proposal = Proposal(dao_id=dao.id, origin="governor", external_id=str(PROPOSAL))
+        session.add(proposal)
+        session.flush()
+        session.add_all([Vote(proposal_id=proposal.id, voter=ALICE.lower(), voting_power=100.0),
+                         Vote(proposal_id=proposal.id, voter=CAROL, voting_power=50.0)])
+        return posts, int(proposal.id)
+
+
+def consensus_report(report_dir: Path, posts: dict[str, int], proposal_row: Any, labels: dict[str, str]) -> str:
+    body = {"proposal": {"id": proposal_row, "dao": "testdao", "external_id": str(PROPOSAL), "origin": "governor"},
+            "stance": {"by_post": [{"post_id": posts[name], "label": label} for name, label in labels.items()]},
+            "prediction": {"probability_pass": 0.8, "model": "logistic regression trained on 12 closed proposals"}}
+    return write_report(report_dir, "c1", body)
+
+
+def test_a_consensus_report_counts_people_through_the_stores_authors(store: Store, chain: StandInChain, report_dir: Path,
+                                                                     clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock)
+    posts, proposal_row = discussion(store)
+    digest = consensus_report(report_dir, posts, proposal_row, {"alice": "for", "alice2": "for", "bob": "against", "carol": "for"})
+    ref = service.reference_from_report("c1")
+    assert (ref.report_id, ref.report_sha256, ref.dao, ref.proposal_ref, ref.choice, ref.confidence) == (
+        "c1", digest, "testdao", str(PROPOSAL), "for", 0.8)
+    # Alice's two accounts are one person, her power counted once; Bob has no address and no power
+    assert ref.reason == ("Discussion: 2 people for, 1 against, 0 neutral (linked voting power 150 for, 0 against); "
+                          "predicted pass probability 0.80.")
+    action = service.recommend_from_report("c1")
+    assert action.recommendation["choice"] == "for" and action.recommendation["short_reason"] == ref.reason
+    assert action.report_sha256 == digest and action.confidence == 0.8
+
+
+def test_one_person_with_two_accounts_is_one_voice(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock)
+    posts, proposal_row = discussion(store)
+    consensus_report(report_dir, posts, proposal_row, {"alice": "against", "alice2": "against", "bob": "for", "carol": "for"})
+    ref = service.reference_from_report("c1")
+    assert ref.reason.startswith("Discussion: 2 people for, 1 against, 0 neutral (linked voting power 50 for, 100 against)")
+    consensus_report(report_dir, posts, str(proposal_row), {"alice": "against", "bob": "for"})  # no store id: no power
+    assert service.reference_from_report("c1").reason.startswith("Discussion: 1 people for, 1 against, 0 neutral;")
+    write_report(report_dir, "c1", {"proposal": {"dao": "testdao", "external_id": str(PROPOSAL)},
+                                    "stance": {"by_post": [{"author": "x", "label": "for"}]}})
+    assert service.reference_from_report("c1").reason.startswith("Discussion: 0 people for, 0 against, 0 neutral;")
+
+
+def test_overrides_of_a_consensus_report_replace_only_what_is_given(store: Store, chain: StandInChain, report_dir: Path,
+                                                                    clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock)
+    posts, proposal_row = discussion(store)
+    consensus_report(report_dir, posts, proposal_row, {"alice": "for", "bob": "against", "carol": "for"})
+    action = service.recommend_from_report("c1", choice="Against", confidence=0.75, reason="the delegates' call")
+    assert action.recommendation["choice"] == "against" and action.confidence == 0.75
+    assert action.recommendation["short_reason"] == "the delegates' call" and action.proposal == str(PROPOSAL)
+    with pytest.raises(NotFoundError, match="^No report 'absent' at "):
+        service.recommend_from_report("absent", dao="testdao", proposal_ref="1", choice="for", confidence=0.9, reason="r")
