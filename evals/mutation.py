@@ -105,7 +105,8 @@ def mutmut() -> str:
 def run(module: str, *, fresh: bool = False, names: list[str] | None = None, children: int = 1) -> int:
     """mutmut on ``module``; with ``names``, those mutants again (mutmut keeps earlier verdicts otherwise).
 
-    ``children``: mutants checked at once (each niced); more than one helps where mutants wait on a lock or a timeout.
+    ``children``: mutants checked at once (each niced). mutmut reads nothing from stdin: it gets /dev/null, so a run
+    started in the background of a terminal is not stopped (SIGTTIN) the first time a test touches stdin.
     """
     if children < 1:
         raise SystemExit(f"--children must be at least 1, got {children}")
@@ -115,7 +116,7 @@ def run(module: str, *, fresh: bool = False, names: list[str] | None = None, chi
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     command = ["nice", "-n", "19", mutmut(), "run", "--max-children", str(children), *(names or [])]
-    return subprocess.call(command, cwd=folder, env=env)
+    return subprocess.call(command, cwd=folder, env=env, stdin=subprocess.DEVNULL)
 
 
 def not_killed(module: str) -> list[str]:
