@@ -322,6 +322,10 @@ def test_recommend_from_a_hand_made_report_needs_every_field(store: Store, chain
                                            reason="by hand")
     assert action.recommendation["choice"] == "abstain" and action.recommendation["short_reason"] == "by hand"
     assert action.report_sha256 == digest and action.confidence == 0.8
+    write_report(report_dir, "half", {"proposal": {"dao": "otherdao", "external_id": "9"}})  # no stance: not a consensus report
+    clock.now = NOW + timedelta(hours=2)
+    half = service.recommend_from_report("half", dao="testdao", proposal_ref=str(PROPOSAL), choice="for", confidence=0.9, reason="r")
+    assert (half.proposal, half.report_id, half.recommendation["choice"]) == (str(PROPOSAL), "half", "for")
 
 
 # --- describe: what the signer sees is what executes ---------------------------------------------
@@ -747,6 +751,9 @@ def test_a_delegated_proposer_queues_the_action_and_it_is_audited(store: Store, 
     entry = entries(store)[-1]
     assert (entry.action, entry.actor, entry.subject) == ("propose_safe_service", proposer.address, f"action:{action.id}")
     assert entry.payload == {"safe_tx_hash": action.safe_tx_hash, "service": "https://safe-service.example", "delegator": OWNERS[1]}
+    service.checkpointer = Checkpointer(key="0x" + "4c" * 32, every=1)
+    service.propose_to_safe_service(action.id, client=client, proposer=proposer)  # type: ignore[arg-type]
+    assert [e.action for e in entries(store)][-2:] == ["propose_safe_service", "checkpoint"]
 
 
 def test_a_proposer_must_be_delegated_and_never_an_owner(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
@@ -759,6 +766,7 @@ def test_a_proposer_must_be_delegated_and_never_an_owner(store: Store, chain: St
     refusal = refused(service.propose_to_safe_service, action.id, client=client, proposer=proposer)
     assert refusal.rule == Rule.PROPOSER_EXPIRED
     assert last_refusal(store).payload == {"rule": "proposer_expired", "message": refusal.detail}
+    assert last_refusal(store).subject == f"action:{action.id}"
     owner = LocalProposerKey(OWNER_KEYS[0])
     client.asked.clear()
     assert refused(service.propose_to_safe_service, action.id, client=client, proposer=owner).rule == Rule.PROPOSER_IS_OWNER
