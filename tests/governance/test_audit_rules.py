@@ -16,6 +16,7 @@ from governance.audit import (
     GENESIS_HASH,
     AuditVerification,
     append,
+    append_in_session,
     canonical_entry_json,
     checkpoint,
     checkpoint_in_session,
@@ -389,9 +390,34 @@ def test_a_mirror_line_is_held_to_its_signed_head_not_only_its_unsigned_entry_id
     write_lines(mirror, [lines[0], {**lines[1], "entry_id": lines[0]["entry_id"], "entry_hash": lines[0]["entry_hash"]}])
     assert verify(db).ok
     found = verify(db, mirror=mirror)
-    assert (found.ok, found.first_bad_id) == (False, lines[0]["entry_id"])
+    assert (found.ok, found.first_bad_id, found.checkpoints, found.checked) == (False, lines[0]["entry_id"], 1, 4)
     assert found.problem == (f"checkpoint entry {lines[0]['entry_id']} (head {str(lines[1]['head_hash'])[:16]}…, 7 entries) from "
                              f"{mirror} is not in the log: its tail was cut or rewritten")
+
+
+def test_mirror_lines_are_held_to_the_attestation_key_when_it_is_given(db: Store, tmp_path: Path) -> None:
+    mirror, rows, lines = mirrored_log(db, tmp_path)
+    assert verify(db, mirror=mirror, signer=SIGNER).checkpoints == 2
+    resigned = Checkpointer(key=OTHER_KEY, every=3).sign(head_id=int(lines[1]["head_id"]), head_hash=str(lines[1]["head_hash"]),
+                                                         position=int(lines[1]["position"]))
+    write_lines(mirror, [lines[0], {**lines[1], **resigned}])  # signed by another key, and saying so
+    assert verify(db, mirror=mirror).ok  # no key expected: each line is held to the signer it names
+    found = verify(db, mirror=mirror, signer=SIGNER)
+    assert (found.ok, found.first_bad_id) == (False, None)
+    assert found.problem == f"{mirror}: a checkpoint is signed by {OTHER}, not by {SIGNER}"
+
+
+def test_a_checkpoint_is_mirrored_once_when_its_transaction_commits(db: Store, tmp_path: Path) -> None:
+    mirror = tmp_path / "m.jsonl"
+    fill(db, 1)
+    with db.session() as session:
+        checkpoint_in_session(session, Checkpointer(key=KEY, every=10, mirror=mirror), reason="execute")
+        assert not mirror.exists()  # nothing mirrored before the commit
+        session.commit()
+        assert len(mirror.read_text().splitlines()) == 1
+        append_in_session(session, actor="concord", action="draft")
+    assert len(mirror.read_text().splitlines()) == 1  # a later commit of the same session writes no second line
+    assert verify(db, mirror=mirror, signer=SIGNER).ok
 
 
 def test_a_mirror_line_must_name_a_stored_entry_with_its_hash(db: Store, tmp_path: Path) -> None:
