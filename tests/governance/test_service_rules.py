@@ -643,7 +643,8 @@ def test_a_rejection_must_be_signed_by_the_owner_who_claims_it(store: Store, cha
     refusal = refused(service.reject, action.id, signer=OWNERS[0], signature=reject_signature(OWNER_KEYS[1], action))
     assert refusal.rule == Rule.BAD_SIGNATURE
     assert last_refusal(store).payload == {"rule": "bad_signature", "message": refusal.detail, "signer": OWNERS[0]}
-    assert refused(service.reject, action.id, signer=OUTSIDER, signature=reject_signature(OUTSIDER_KEY, action)).rule == Rule.NOT_OWNER
+    outsider = refused(service.reject, action.id, signer=OUTSIDER, signature=reject_signature(OUTSIDER_KEY, action))
+    assert (outsider.rule, outsider.detail) == (Rule.NOT_OWNER, f"{OUTSIDER} is not an owner of Safe {SAFE}.")
     other = SimpleNamespace(id=action.id + 1, safe_tx_hash=action.safe_tx_hash)
     assert refused(service.reject, action.id, signer=OWNERS[0], signature=reject_signature(OWNER_KEYS[0], other)).rule == Rule.BAD_SIGNATURE
     clock.now = NOW + timedelta(hours=72)
@@ -678,6 +679,26 @@ def test_overdue_actions_expire_at_their_expiry(store: Store, chain: StandInChai
     assert entry.payload == {"expires_at": (NOW + timedelta(hours=2)).isoformat()}
     assert service.expire_overdue() == []
     assert refused(service.execute, action.id).rule == Rule.NOT_PENDING
+
+
+def test_expiry_is_recorded_with_its_time_and_checkpointed(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock, expiry_hours=2)
+    action = service.recommend(ref_for(report_dir))
+    service.checkpointer = Checkpointer(key="0x" + "4c" * 32, every=1)
+    clock.now = NOW + timedelta(hours=3)
+    assert service.expire_overdue() == [action.id]
+    assert [e.action for e in entries(store)][-2:] == ["expire", "checkpoint"]
+    with store.session() as session:
+        row = session.get(PendingAction, action.id)
+        assert row is not None and row.status == "expired" and row.decided_at is not None
+        assert row.decided_at.replace(tzinfo=UTC) == NOW + timedelta(hours=3)
+
+
+def test_the_list_shows_an_executed_actions_transaction(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock)
+    sign_all(service, service.recommend(ref_for(report_dir)))
+    [summary] = service.list_pending(include_closed=True)
+    assert (summary.status, summary.executed_tx_hash, summary.signatures) == ("executed", "0x" + "ab" * 32, 2)
 
 
 def test_list_pending_shows_the_newest_first(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
