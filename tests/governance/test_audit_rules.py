@@ -420,6 +420,27 @@ def test_a_checkpoint_is_mirrored_once_when_its_transaction_commits(db: Store, t
     assert verify(db, mirror=mirror, signer=SIGNER).ok
 
 
+def test_a_log_that_grows_while_it_is_walked_is_not_reported_intact(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import governance.audit as audit_module
+
+    fill(db, 2)
+    real_col = audit_module.col
+
+    def col_then_another_writer(column: object) -> object:  # called after the count, before the walk
+        monkeypatch.setattr(audit_module, "col", real_col)
+        append(db, actor="concord", action="draft")
+        return real_col(column)
+
+    monkeypatch.setattr(audit_module, "col", col_then_another_writer)
+    assert verify(db) == AuditVerification(ok=False, checked=3, problem="the log changed while it was being verified")
+    assert verify(db).ok
+
+
+def test_payloads_are_stored_json_ready_with_sorted_keys(db: Store) -> None:
+    entry = append(db, actor="concord", action="draft", payload={"b": 1, "a": {"d": 2, "c": 3}})
+    assert list(entry.payload) == ["a", "b"] and list(entry.payload["a"]) == ["c", "d"]
+
+
 def test_a_mirror_line_must_name_a_stored_entry_with_its_hash(db: Store, tmp_path: Path) -> None:
     mirror, rows, lines = mirrored_log(db, tmp_path)
     for changed in ({**lines[1], "entry_hash": rows[3].entry_hash},  # another entry's hash, its head intact

@@ -636,6 +636,13 @@ def test_an_owner_rejection_closes_the_action(store: Store, chain: StandInChain,
     assert refused(service.execute, action.id).rule == Rule.NOT_PENDING
 
 
+def test_a_rejection_is_checkpointed_like_every_entry(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock, checkpointer=Checkpointer(key="0x" + "4c" * 32, every=1))
+    action = service.recommend(ref_for(report_dir))
+    service.reject(action.id, signer=OWNERS[1], signature=reject_signature(OWNER_KEYS[1], action))
+    assert [e.action for e in entries(store)][-2:] == ["reject", "checkpoint"]
+
+
 def test_a_rejection_must_be_signed_by_the_owner_who_claims_it(store: Store, chain: StandInChain, report_dir: Path,
                                                                clock: Clock) -> None:
     service = make_service(store, chain, report_dir, clock)
@@ -643,6 +650,7 @@ def test_a_rejection_must_be_signed_by_the_owner_who_claims_it(store: Store, cha
     refusal = refused(service.reject, action.id, signer=OWNERS[0], signature=reject_signature(OWNER_KEYS[1], action))
     assert refusal.rule == Rule.BAD_SIGNATURE
     assert last_refusal(store).payload == {"rule": "bad_signature", "message": refusal.detail, "signer": OWNERS[0]}
+    assert last_refusal(store).subject == f"action:{action.id}"
     outsider = refused(service.reject, action.id, signer=OUTSIDER, signature=reject_signature(OUTSIDER_KEY, action))
     assert (outsider.rule, outsider.detail) == (Rule.NOT_OWNER, f"{OUTSIDER} is not an owner of Safe {SAFE}.")
     other = SimpleNamespace(id=action.id + 1, safe_tx_hash=action.safe_tx_hash)
