@@ -844,7 +844,13 @@ def test_build_governance_wires_chain_relayer_and_public_url(store: Store, tmp_p
     from governance.chain.gateway import ChainGateway
     from ingest.core.settings import ConcordSettings
 
-    bare = build_governance(ConcordSettings(data_dir=tmp_path), store=store)
+    (tmp_path / "reports").mkdir()
+    write_report(tmp_path / "reports", "r7", REPORT)
+    retriever = object()
+    bare = build_governance(ConcordSettings(data_dir=tmp_path), store=store, post_retriever=retriever)  # type: ignore[arg-type]
+    assert bare.reports.read_report("r7") == REPORT and bare.post_retriever is retriever and bare.store is store
+    with pytest.raises(NotFoundError):
+        bare.reports.read_report("7")  # numeric ids are the store's reports
     assert bare.chain is None and bare.sender is None and bare.public_url is None and bare.checkpointer is not None
     assert bare.policy == VotePolicy.from_settings(ConcordSettings(data_dir=tmp_path).policy)
     settings = ConcordSettings(data_dir=tmp_path, chain={"safe_address": SAFE, "governor_address": GOVERNOR, "relayer_address": RELAYER},
@@ -856,6 +862,9 @@ def test_build_governance_wires_chain_relayer_and_public_url(store: Store, tmp_p
                                                       "relayer_key": "0x" + "8f" * 32, "rpc_url": "http://127.0.0.1:1"})
     by_key = build_governance(keyed, store=store)
     assert isinstance(by_key.sender, LocalKeySender) and isinstance(by_key.chain, ChainGateway)
+    assert by_key.sender.address == Account.from_key("0x" + "8f" * 32).address
+    assert by_key.chain.w3.provider.endpoint_uri == "http://127.0.0.1:1"
+    assert wired.sender.address == RELAYER and wired.chain.w3 is not by_key.chain.w3
     given = NodeAccountSender(RELAYER)
     assert build_governance(keyed, store=store, sender=given).sender is given
     no_rpc = ConcordSettings(data_dir=tmp_path, chain={"safe_address": SAFE, "governor_address": GOVERNOR})
