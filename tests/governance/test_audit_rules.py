@@ -199,6 +199,23 @@ def test_refusals_in_a_scope_are_written_once_then_counted(db: Store) -> None:
     assert verify(db).ok
 
 
+def test_only_refusals_are_counted_in_a_scope_and_a_missing_rule_is_empty(db: Store) -> None:
+    now = [datetime(2024, 1, 1, tzinfo=UTC)]
+    agg = RefusalAggregator(window_seconds=60, clock=lambda: now[0])
+    with refusals_from(agg, client="203.0.113.9"):
+        for n in range(2):
+            append(db, actor="alice", action="approve", subject=f"action:{n}")  # not a refusal: every one written
+        append(db, actor="dashboard", action="refuse", subject="a")
+        append(db, actor="dashboard", action="refuse", subject="b")
+    assert [e.action for e in entries(db)] == ["approve", "approve", "refuse"]
+    assert entries(db)[0].payload == {}  # no client added outside refusals
+    now[0] += timedelta(seconds=60)
+    with refusals_from(agg, client="203.0.113.9"):
+        append(db, actor="dashboard", action="refuse", subject="c")
+    summary = [e for e in entries(db) if e.action == "refuse_summary"][0]
+    assert (summary.payload["rule"], summary.payload["count"], summary.payload["last_subject"]) == ("", 1, "b")
+
+
 def test_pending_summaries_are_written_on_shutdown(db: Store) -> None:
     assert write_summaries(db, []) == 0 and entries(db) == []
     start = datetime(2024, 1, 1, tzinfo=UTC)
@@ -415,7 +432,8 @@ def test_a_checkpoint_is_mirrored_once_when_its_transaction_commits(db: Store, t
         assert not mirror.exists()  # nothing mirrored before the commit
         session.commit()
         assert len(mirror.read_text().splitlines()) == 1
-        append_in_session(session, actor="concord", action="draft")
+        later = append_in_session(session, actor="concord", action="draft")
+    assert later.subject == "" and later.payload == {}
     assert len(mirror.read_text().splitlines()) == 1  # a later commit of the same session writes no second line
     assert verify(db, mirror=mirror, signer=SIGNER).ok
 

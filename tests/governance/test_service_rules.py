@@ -900,6 +900,7 @@ def test_a_draft_is_stored_and_audited_never_sent(store: Store, chain: StandInCh
     assert entry.payload == {"dao": "testdao", "title": "Bridge audit", "cited_posts": [],
                              "governor_calldata_sha256": hashlib.sha256(view.governor_tx["data"].encode()).hexdigest()}
     assert chain.sent == []
+    assert view.expectation is not None and view.expectation.prediction["method"] == "base-rate"  # the DAO's expectation
     other = service.draft(dao="testdao", idea="Rename the forum to the DAO hall", governor_address=OTHER, actions=[f"{target}:pause()"])
     assert other.governor_tx is not None and other.governor_tx["to"] == OTHER
     service.chain = None
@@ -917,7 +918,7 @@ CAROL = to_checksum_address("0x" + "c3" * 20)
 
 def discussion(store: Store) -> tuple[dict[str, int], int]:
     """Alice (an address, posting on the forum and on Discord), Bob (no address) and Carol (an address) on a proposal
-    Alice's address voted on with 100 and Carol's with 50."""
+    Alice's address voted on with 100 and Carol's with 0.5."""
     from ingest.core.domain import Author, Dao, Post, Proposal, Source, Thread, Vote
 
     with store.session() as session:
@@ -945,7 +946,7 @@ def discussion(store: Store) -> tuple[dict[str, int], int]:
         session.add(proposal)
         session.flush()
         session.add_all([Vote(proposal_id=proposal.id, voter=ALICE.lower(), voting_power=100.0),
-                         Vote(proposal_id=proposal.id, voter=CAROL, voting_power=50.0)])
+                         Vote(proposal_id=proposal.id, voter=CAROL, voting_power=0.5)])
         return posts, int(proposal.id)
 
 
@@ -965,7 +966,7 @@ def test_a_consensus_report_counts_people_through_the_stores_authors(store: Stor
     assert (ref.report_id, ref.report_sha256, ref.dao, ref.proposal_ref, ref.choice, ref.confidence) == (
         "c1", digest, "testdao", str(PROPOSAL), "for", 0.8)
     # Alice's two accounts are one person, her power counted once; Bob has no address and no power
-    assert ref.reason == ("Discussion: 2 people for, 1 against, 0 neutral (linked voting power 150 for, 0 against); "
+    assert ref.reason == ("Discussion: 2 people for, 1 against, 0 neutral (linked voting power 100.5 for, 0 against); "
                           "predicted pass probability 0.80.")
     action = service.recommend_from_report("c1")
     assert action.recommendation["choice"] == "for" and action.recommendation["short_reason"] == ref.reason
@@ -977,7 +978,7 @@ def test_one_person_with_two_accounts_is_one_voice(store: Store, chain: StandInC
     posts, proposal_row = discussion(store)
     consensus_report(report_dir, posts, proposal_row, {"alice": "against", "alice2": "against", "bob": "for", "carol": "for"})
     ref = service.reference_from_report("c1")
-    assert ref.reason.startswith("Discussion: 2 people for, 1 against, 0 neutral (linked voting power 50 for, 100 against)")
+    assert ref.reason.startswith("Discussion: 2 people for, 1 against, 0 neutral (linked voting power 0.5 for, 100 against)")
     consensus_report(report_dir, posts, str(proposal_row), {"alice": "against", "bob": "for"})  # no store id: no power
     assert service.reference_from_report("c1").reason.startswith("Discussion: 1 people for, 1 against, 0 neutral;")
     write_report(report_dir, "c1", {"proposal": {"dao": "testdao", "external_id": str(PROPOSAL)},
@@ -995,3 +996,18 @@ def test_overrides_of_a_consensus_report_replace_only_what_is_given(store: Store
     assert action.recommendation["short_reason"] == "the delegates' call" and action.proposal == str(PROPOSAL)
     with pytest.raises(NotFoundError, match="^No report 'absent' at "):
         service.recommend_from_report("absent", dao="testdao", proposal_ref="1", choice="for", confidence=0.9, reason="r")
+
+
+def test_a_draft_is_written_with_the_body_writer_it_is_given(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    asked: list[tuple[str, str, tuple[str, ...]]] = []
+
+    class StandInBodyWriter:
+        model = "stand-in"
+
+        def write_body(self, *, dao_name: str, title: str, headings: Any) -> str:
+            asked.append((dao_name, title, tuple(headings)))
+            return ""
+
+    service = make_service(store, chain, report_dir, clock)
+    service.draft(dao="testdao", idea="Fund a security audit of the bridge", title="Bridge audit", body_writer=StandInBodyWriter())
+    assert [(dao, title) for dao, title, _ in asked] == [("Test DAO", "Bridge audit")]
