@@ -185,6 +185,8 @@ def test_refusals_in_a_scope_are_written_once_then_counted(db: Store) -> None:
         again = append(db, actor="dashboard", action="refuse", subject="action:2", payload={"rule": "csrf"})
     assert first.id is not None and first.payload == {"rule": "csrf", "client": "203.0.113.9"}
     assert again.id is None and (again.subject, again.payload) == ("action:2", {"rule": "csrf", "client": "203.0.113.9"})
+    assert (again.actor, again.action, again.prev_hash, again.entry_hash) == ("dashboard", "refuse", "", "")  # not chained
+    assert again.created_at is not None and again.created_at.tzinfo is not None
     assert len(entries(db)) == 1
     now[0] += timedelta(seconds=60)
     with refusals_from(agg, client="198.51.100.1"):
@@ -452,6 +454,36 @@ def test_a_log_that_grows_while_it_is_walked_is_not_reported_intact(db: Store, m
     monkeypatch.setattr(audit_module, "col", col_then_another_writer)
     assert verify(db) == AuditVerification(ok=False, checked=3, problem="the log changed while it was being verified")
     assert verify(db).ok
+
+
+def test_an_append_takes_the_write_lock_before_it_reads_the_head(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writers never chain to the same predecessor: a writer coming between another's read of the head and its
+    insert finds the log locked (here it gives up at once) instead of chaining to the same head."""
+    import governance.audit as audit_module
+
+    fill(db, 1)
+    other = Store.open(db.engine.url.render_as_string(hide_password=False), migrate=False, connect_timeout_s=0.05)
+    real_last = audit_module._last_entry
+    outcome: list[str] = []
+
+    def head_then_another_writer(session: object) -> object:
+        found = real_last(session)
+        if not outcome:
+            outcome.append("asked")
+            try:
+                append(other, actor="interloper", action="draft")
+                outcome.append("written")
+            except Exception as exc:  # noqa: BLE001 - whatever the backend raises, it must say locked
+                outcome.append("locked" if "locked" in str(exc) else f"other: {exc}")
+        return found
+
+    monkeypatch.setattr(audit_module, "_last_entry", head_then_another_writer)
+    try:
+        append(db, actor="concord", action="approve")
+    finally:
+        other.close()
+    assert outcome == ["asked", "locked"]
+    assert [e.actor for e in entries(db)] == ["concord", "concord"] and verify(db).ok
 
 
 def test_payloads_are_stored_json_ready_with_sorted_keys(db: Store) -> None:

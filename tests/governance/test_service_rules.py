@@ -1008,6 +1008,7 @@ def test_a_draft_is_written_with_the_body_writer_it_is_given(store: Store, chain
             asked.append((dao_name, title, tuple(headings)))
             return ""
 
-    service = make_service(store, chain, report_dir, clock)
+    service = make_service(store, chain, report_dir, clock, checkpointer=Checkpointer(key="0x" + "4c" * 32, every=1))
     service.draft(dao="testdao", idea="Fund a security audit of the bridge", title="Bridge audit", body_writer=StandInBodyWriter())
     assert [(dao, title) for dao, title, _ in asked] == [("Test DAO", "Bridge audit")]
+    assert [e.action for e in entries(store)] == ["draft", "checkpoint"]  # drafts take the service's checkpointer
