@@ -486,6 +486,24 @@ def test_an_append_takes_the_write_lock_before_it_reads_the_head(db: Store, monk
     assert [e.actor for e in entries(db)] == ["concord", "concord"] and verify(db).ok
 
 
+@pytest.mark.postgres
+def test_on_postgresql_an_append_holds_the_audit_lock_until_it_commits(postgres_url: str) -> None:
+    from governance.audit import _PG_AUDIT_LOCK
+
+    store = Store.open(postgres_url)
+    try:
+        with store.session() as session:
+            append_in_session(session, actor="concord", action="draft")
+            with store.engine.connect() as other:
+                taken = other.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK}).scalar()
+            assert taken is False  # another writer waits for this transaction
+        with store.engine.connect() as other:
+            assert other.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK}).scalar() is True
+        assert [e.action for e in entries(store)] == ["draft"] and verify(store).ok
+    finally:
+        store.close()
+
+
 def test_payloads_are_stored_json_ready_with_sorted_keys(db: Store) -> None:
     entry = append(db, actor="concord", action="draft", payload={"b": 1, "a": {"d": 2, "c": 3}})
     assert list(entry.payload) == ["a", "b"] and list(entry.payload["a"]) == ["c", "d"]

@@ -543,6 +543,7 @@ def test_execute_checks_the_proposal_is_still_active(store: Store, chain: StandI
     chain.asked_state.clear()
     refusal = refused(service.execute, action.id)
     assert refusal.rule == Rule.PROPOSAL_NOT_ACTIVE and chain.asked_state == [PROPOSAL]
+    assert refusal.detail == f"proposal {PROPOSAL} is Defeated; votes are only cast while Active."
     assert_not_executed(store, chain, service, action.id, Rule.PROPOSAL_NOT_ACTIVE)
 
 
@@ -590,6 +591,28 @@ def test_execute_rechecks_expiry_report_and_stored_transaction(store: Store, cha
     clock.now = NOW + timedelta(hours=72)
     assert refused(service.execute, action.id).rule == Rule.EXPIRY
     assert chain.sent == []
+
+
+def test_a_contract_owners_signature_is_checked_through_the_chain_at_signing_and_at_execution(
+        store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    from governance.signatures import EIP1271_LEGACY_MAGIC
+    from tests.governance.test_signature_rules import CONTRACT_OWNER, FakeContractOwner
+
+    contract = FakeContractOwner(CONTRACT_OWNER, EIP1271_LEGACY_MAGIC)
+    chain.w3 = contract
+    chain.owner_list = [CONTRACT_OWNER, *OWNERS[:2]]
+    service = make_service(store, chain, report_dir, clock)
+    service.auto_execute = False
+    action = service.recommend(ref_for(report_dir))
+    view = service.submit_signature(action.id, signature="0x1234", signer=CONTRACT_OWNER.lower())
+    assert [(s.owner, s.kind) for s in view.signed_by] == [(CONTRACT_OWNER, "eip1271")]
+    sign_all(service, action, OWNER_KEYS[:1])
+    service.execute(action.id)
+    [(_, signatures, _)] = chain.sent
+    assert len(contract.calls) == 2  # once when signed, again before execution
+    assert signatures == encode_safe_signatures([
+        OwnerSignature(owner=CONTRACT_OWNER, kind="eip1271", signature=b"\x12\x34"),
+        OwnerSignature(owner=OWNERS[0], kind="eip712", signature=parse_hex_signature(sign_as(OWNER_KEYS[0], action.typed_data)))])
 
 
 def test_execute_needs_a_sender(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
