@@ -504,6 +504,14 @@ def test_on_postgresql_an_append_holds_the_audit_lock_until_it_commits(postgres_
         store.close()
 
 
+def test_appends_in_one_transaction_chain_and_commit_together(db: Store) -> None:
+    with db.session() as session:
+        first = append_in_session(session, actor="concord", action="execute", subject="action:1")
+        second = append_in_session(session, actor="concord", action="note", subject="action:1")  # the lock is held already
+        assert second.prev_hash == first.entry_hash
+    assert [e.action for e in entries(db)] == ["execute", "note"] and verify(db).ok
+
+
 def test_payloads_are_stored_json_ready_with_sorted_keys(db: Store) -> None:
     entry = append(db, actor="concord", action="draft", payload={"b": 1, "a": {"d": 2, "c": 3}})
     assert list(entry.payload) == ["a", "b"] and list(entry.payload["a"]) == ["c", "d"]
