@@ -92,6 +92,20 @@ def test_timestamps_are_hashed_as_utc_whatever_their_offset() -> None:
         assert canonical_entry_json(created_at=value, **fields) == expected
 
 
+def test_timestamps_are_hashed_as_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    fields = {"prev_hash": GENESIS_HASH, "actor": "a", "action": "b", "subject": "c", "payload": {}}
+    value = datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert b'"created_at":"2024-01-02T03:04:05.000006Z"' in canonical_entry_json(created_at=value, **fields)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_an_entry_hash_changes_with_each_field(db: Store) -> None:
     append(db, actor="concord", action="draft", subject="s", payload={"a": 1})
     (entry,) = entries(db)
