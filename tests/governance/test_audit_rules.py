@@ -232,6 +232,19 @@ def test_only_refusals_are_counted_in_a_scope_and_a_missing_rule_is_empty(db: St
     assert (summary.payload["rule"], summary.payload["count"], summary.payload["last_subject"]) == ("", 1, "b")
 
 
+def test_a_summary_written_by_an_append_is_checkpointed_too(db: Store) -> None:
+    now = [datetime(2024, 1, 1, tzinfo=UTC)]
+    agg = RefusalAggregator(window_seconds=60, clock=lambda: now[0])
+    every = Checkpointer(key=KEY, every=1)
+    with refusals_from(agg, client="203.0.113.9"):
+        for subject in ("a", "b"):
+            append(db, actor="dashboard", action="refuse", subject=subject, payload={"rule": "csrf"}, checkpointer=every)
+        now[0] += timedelta(seconds=60)
+        append(db, actor="dashboard", action="refuse", subject="c", payload={"rule": "csrf"}, checkpointer=every)
+    assert [e.action for e in entries(db)] == ["refuse", "checkpoint", "refuse_summary", "checkpoint", "refuse", "checkpoint"]
+    assert verify(db, signer=SIGNER).ok
+
+
 def test_pending_summaries_are_written_on_shutdown(db: Store) -> None:
     assert write_summaries(db, []) == 0 and entries(db) == []
     start = datetime(2024, 1, 1, tzinfo=UTC)
