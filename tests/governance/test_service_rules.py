@@ -418,6 +418,7 @@ def test_one_signature_waits_and_the_threshold_executes(store: Store, chain: Sta
     assert [e.action for e in log] == ["recommend", "approve", "approve", "execute"]
     assert [e.actor for e in log] == ["concord", OWNERS[2], OWNERS[0], "concord"]
     assert log[1].payload == {"kind": "eip712", "safe_tx_hash": action.safe_tx_hash} and log[1].subject == f"action:{action.id}"
+    assert log[3].subject == f"action:{action.id}"
     assert log[3].payload == {"tx_hash": "0x" + "ab" * 32, "block": 77, "safe_tx_hash": action.safe_tx_hash,
                               "signers": [OWNERS[2], OWNERS[0]], "report_sha256": action.report_sha256}
     with store.session() as session:
@@ -637,6 +638,13 @@ def test_an_execution_is_checkpointed_at_once(store: Store, chain: StandInChain,
     service.checkpointer = every
     refused(service.execute, action.id)
     assert [e.action for e in entries(store)][-2:] == ["refuse", "checkpoint"]  # refusals take the service's checkpointer
+    clock.now = NOW + timedelta(hours=2)
+    second = service.recommend(ref_for(report_dir))
+    sign_all(service, second)
+    service.execute(second.id)
+    tail = entries(store)[-3:]
+    assert [(e.action, e.subject) for e in tail] == [("execute", f"action:{second.id}"), ("checkpoint", "every"),
+                                                     ("checkpoint", f"action:{second.id}")]  # the execute entry counts too
 
 
 # --- reject, expire, list, recover ----------------------------------------------------------------
