@@ -457,7 +457,7 @@ def test_signature_refusals_name_the_rule_and_the_claimed_signer(store: Store, c
     good = sign_as(OWNER_KEYS[0], action.typed_data)
     service.submit_signature(action.id, signature=good)
     refusal = refused(service.submit_signature, action.id, signature=good, signer=OWNERS[0])
-    assert refusal.rule == Rule.DUPLICATE
+    assert (refusal.rule, refusal.detail) == (Rule.DUPLICATE, f"{OWNERS[0]} has already signed action {action.id}.")
     entry = last_refusal(store)
     assert entry.subject == f"action:{action.id}" and entry.payload == {"rule": "duplicate", "message": refusal.detail, "signer": OWNERS[0]}
     assert refused(service.submit_signature, action.id, signature=sign_as(OUTSIDER_KEY, action.typed_data)).rule == Rule.NOT_OWNER
@@ -665,6 +665,13 @@ def test_an_owner_rejection_closes_the_action(store: Store, chain: StandInChain,
                                                                          {"safe_tx_hash": action.safe_tx_hash})
     assert refused(service.submit_signature, action.id, signature=sign_as(OWNER_KEYS[0], action.typed_data)).rule == Rule.NOT_PENDING
     assert refused(service.execute, action.id).rule == Rule.NOT_PENDING
+
+
+def test_an_approval_is_checkpointed_like_every_entry(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock, checkpointer=Checkpointer(key="0x" + "4c" * 32, every=1))
+    action = service.recommend(ref_for(report_dir))
+    sign_all(service, action, OWNER_KEYS[:1])
+    assert [e.action for e in entries(store)][-2:] == ["approve", "checkpoint"]
 
 
 def test_a_rejection_is_checkpointed_like_every_entry(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
