@@ -228,7 +228,7 @@ def test_only_refusals_are_counted_in_a_scope_and_a_missing_rule_is_empty(db: St
     now[0] += timedelta(seconds=60)
     with refusals_from(agg, client="203.0.113.9"):
         append(db, actor="dashboard", action="refuse", subject="c")
-    summary = [e for e in entries(db) if e.action == "refuse_summary"][0]
+    summary = next(e for e in entries(db) if e.action == "refuse_summary")
     assert (summary.payload["rule"], summary.payload["count"], summary.payload["last_subject"]) == ("", 1, "b")
 
 
@@ -442,7 +442,7 @@ def test_a_mirror_line_is_held_to_its_signed_head_not_only_its_unsigned_entry_id
 
 
 def test_mirror_lines_are_held_to_the_attestation_key_when_it_is_given(db: Store, tmp_path: Path) -> None:
-    mirror, rows, lines = mirrored_log(db, tmp_path)
+    mirror, _rows, lines = mirrored_log(db, tmp_path)
     assert verify(db, mirror=mirror, signer=SIGNER).checkpoints == 2
     resigned = Checkpointer(key=OTHER_KEY, every=3).sign(head_id=int(lines[1]["head_id"]), head_hash=str(lines[1]["head_hash"]),
                                                          position=int(lines[1]["position"]))

@@ -26,11 +26,24 @@ from governance.calldata import cast_vote_calldata, describe_vote_call
 from governance.chain.gateway import ExecutionResult
 from governance.chain.keys import LocalKeySender, LocalProposerKey, NodeAccountSender
 from governance.chain.safe_service import Confirmation, Delegation
-from governance.chain.safe_tx import ZERO_ADDRESS, SafeTx, encode_transaction_data, safe_tx_hash, safe_tx_typed_data
+from governance.chain.safe_tx import (
+    ZERO_ADDRESS,
+    SafeTx,
+    encode_transaction_data,
+    safe_tx_hash,
+    safe_tx_typed_data,
+)
 from governance.errors import GovernanceRefusal, Rule
 from governance.policy import VotePolicy
 from governance.reports import DirectoryReportSource, ReportRef
-from governance.service import MAX_REASON, GasTerms, GovernanceService, build_governance, rejection_message, vote_reason
+from governance.service import (
+    MAX_REASON,
+    GasTerms,
+    GovernanceService,
+    build_governance,
+    rejection_message,
+    vote_reason,
+)
 from governance.signatures import OwnerSignature, encode_safe_signatures, parse_hex_signature
 from governance.views import ActionView
 from ingest.core.domain import ActionSignature, AuditEntry, PendingAction
@@ -382,7 +395,7 @@ def test_a_changed_report_or_column_is_a_problem_the_signer_sees(store: Store, c
     with store.session() as session:
         row = session.get(PendingAction, action.id)
         assert row is not None
-        audited = [e for e in session.exec(select(AuditEntry)).all() if e.action == "recommend"][0]
+        audited = next(e for e in session.exec(select(AuditEntry)).all() if e.action == "recommend")
         audited.payload = {**audited.payload, "safe_tx_hash": "0x" + "00" * 32}
         session.add(audited)
     assert [p.rule for p in service.describe(action.id).problems] == [Rule.NOT_AS_RECOMMENDED]
