@@ -390,7 +390,8 @@ def test_a_changed_report_or_column_is_a_problem_the_signer_sees(store: Store, c
     service = make_service(store, chain, report_dir, clock)
     action = service.recommend(ref_for(report_dir))
     write_report(report_dir, "r1", {**REPORT, "extra": 1})
-    assert [p.rule for p in service.describe(action.id).problems] == [Rule.REPORT_CHANGED]
+    [changed] = service.describe(action.id).problems
+    assert changed.rule == Rule.REPORT_CHANGED and changed.message.startswith("report r1 now hashes to ")
     write_report(report_dir, "r1", REPORT)
     with store.session() as session:
         row = session.get(PendingAction, action.id)
@@ -398,9 +399,17 @@ def test_a_changed_report_or_column_is_a_problem_the_signer_sees(store: Store, c
         audited = next(e for e in session.exec(select(AuditEntry)).all() if e.action == "recommend")
         audited.payload = {**audited.payload, "safe_tx_hash": "0x" + "00" * 32}
         session.add(audited)
+        audited_id = audited.id
     assert [p.rule for p in service.describe(action.id).problems] == [Rule.NOT_AS_RECOMMENDED]
     service.chain = None
     assert [p.rule for p in service.describe(action.id).problems] == [Rule.NOT_AS_RECOMMENDED]
+    with store.session() as session:
+        audited = session.get(AuditEntry, audited_id)
+        assert audited is not None
+        audited.payload = {k: v for k, v in audited.payload.items() if k != "safe_tx_hash"}
+        session.add(audited)
+    [problem] = service.describe(action.id).problems
+    assert (problem.rule, problem.message) == (Rule.NOT_AS_RECOMMENDED, "the audit log holds no recommendation for this action.")
 
 
 def test_closed_actions_show_no_problems(store: Store, chain: StandInChain, report_dir: Path, clock: Clock) -> None:
