@@ -59,3 +59,34 @@ def test_a_run_not_finished_has_no_score(tmp_path: Path, monkeypatch: pytest.Mon
     data = mutation.results([mutation.score_of("ingest/writer.py", {})], {})
     assert data["modules"][0]["score"] is None and data["modules"][0]["not_checked"] == 1
     assert "| `ingest/writer.py` | 2 | 1 | 0 | 0 | 0 | 1 | incomplete |" in mutation.render_markdown(data)
+
+
+def test_scoring_into_a_results_file_keeps_the_rows_of_modules_not_run_here(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mutation, "RUNS", tmp_path / "runs")
+    meta = tmp_path / "runs" / "governance.audit" / "mutants" / "governance" / "audit.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": {"a": 1, "b": 1, "c": 0}}))
+    out = tmp_path / "mutation.json"
+    earlier = {"modules": [
+        {"module": "governance/audit.py", "tests": [], "total": 9, "killed": 1, "survived": 0, "equivalent": {}, "no_tests": 0,
+         "timeout": 0, "not_checked": 8, "score": None, "left": []},
+        {"module": "bots/web/security.py", "tests": [], "total": 208, "killed": 203, "survived": 5, "equivalent": {"x": "why"},
+         "no_tests": 0, "timeout": 0, "not_checked": 0, "score": 1.0, "left": []},
+    ], "not_run": []}
+    out.write_text(json.dumps(earlier))
+    assert mutation.main(["score", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [m["module"] for m in data["modules"]] == ["bots/web/security.py", "governance/audit.py"]  # MODULES order
+    assert data["modules"][0] == earlier["modules"][1] and data["kept"] == ["bots/web/security.py"]
+    assert (data["modules"][1]["total"], data["modules"][1]["killed"], data["modules"][1]["not_checked"]) == (3, 2, 0)
+    assert "governance/service.py" in data["not_run"] and "bots/web/security.py" not in data["not_run"]
+    assert "| `bots/web/security.py` | 208 | 203 | 5 | 1 | 0 | 0 | 100.0% |" in mutation.render_markdown(data)
+    assert mutation.merged({"modules": [], "not_run": list(mutation.MODULES)}, None) == {"modules": [], "not_run": list(mutation.MODULES)}
+
+
+def test_children_below_one_are_refused_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mutation, "RUNS", tmp_path)
+    with pytest.raises(SystemExit, match="^--children must be at least 1, got 0$"):
+        mutation.run("bots/web/security.py", children=0)
+    assert list(tmp_path.iterdir()) == []

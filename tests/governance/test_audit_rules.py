@@ -16,8 +16,10 @@ from governance.audit import (
     GENESIS_HASH,
     AuditVerification,
     append,
+    append_in_session,
     canonical_entry_json,
     checkpoint,
+    checkpoint_in_session,
     entry_hash,
     head,
     head_hash,
@@ -88,6 +90,20 @@ def test_timestamps_are_hashed_as_utc_whatever_their_offset() -> None:
                 f'"prev_hash":"{GENESIS_HASH}","subject":"c"}}').encode()
     for value in (utc, berlin, naive):
         assert canonical_entry_json(created_at=value, **fields) == expected
+
+
+def test_timestamps_are_hashed_as_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    fields = {"prev_hash": GENESIS_HASH, "actor": "a", "action": "b", "subject": "c", "payload": {}}
+    value = datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert b'"created_at":"2024-01-02T03:04:05.000006Z"' in canonical_entry_json(created_at=value, **fields)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_an_entry_hash_changes_with_each_field(db: Store) -> None:
@@ -168,6 +184,13 @@ def test_a_checkpoint_on_demand_signs_the_current_head(db: Store) -> None:
     assert verify(db, signer=SIGNER).ok
 
 
+def test_a_checkpoint_inside_a_session_is_manual_unless_told(db: Store) -> None:
+    fill(db, 1)
+    with db.session() as session:
+        made = checkpoint_in_session(session, Checkpointer(key=KEY, every=10))
+    assert made.subject == "manual" and entries(db)[-1].subject == "manual"
+
+
 def test_refusals_in_a_scope_are_written_once_then_counted(db: Store) -> None:
     now = [datetime(2024, 1, 1, tzinfo=UTC)]
     agg = RefusalAggregator(window_seconds=60, clock=lambda: now[0])
@@ -176,6 +199,8 @@ def test_refusals_in_a_scope_are_written_once_then_counted(db: Store) -> None:
         again = append(db, actor="dashboard", action="refuse", subject="action:2", payload={"rule": "csrf"})
     assert first.id is not None and first.payload == {"rule": "csrf", "client": "203.0.113.9"}
     assert again.id is None and (again.subject, again.payload) == ("action:2", {"rule": "csrf", "client": "203.0.113.9"})
+    assert (again.actor, again.action, again.prev_hash, again.entry_hash) == ("dashboard", "refuse", "", "")  # not chained
+    assert again.created_at is not None and again.created_at.tzinfo is not None
     assert len(entries(db)) == 1
     now[0] += timedelta(seconds=60)
     with refusals_from(agg, client="198.51.100.1"):
@@ -188,6 +213,36 @@ def test_refusals_in_a_scope_are_written_once_then_counted(db: Store) -> None:
     append(db, actor="dashboard", action="refuse", subject="outside", payload={"rule": "csrf"})  # no scope: written
     assert entries(db)[-1].payload == {"rule": "csrf"}
     assert verify(db).ok
+
+
+def test_only_refusals_are_counted_in_a_scope_and_a_missing_rule_is_empty(db: Store) -> None:
+    now = [datetime(2024, 1, 1, tzinfo=UTC)]
+    agg = RefusalAggregator(window_seconds=60, clock=lambda: now[0])
+    with refusals_from(agg, client="203.0.113.9"):
+        for n in range(2):
+            append(db, actor="alice", action="approve", subject=f"action:{n}")  # not a refusal: every one written
+        append(db, actor="dashboard", action="refuse", subject="a")
+        append(db, actor="dashboard", action="refuse", subject="b")
+    assert [e.action for e in entries(db)] == ["approve", "approve", "refuse"]
+    assert entries(db)[0].payload == {}  # no client added outside refusals
+    now[0] += timedelta(seconds=60)
+    with refusals_from(agg, client="203.0.113.9"):
+        append(db, actor="dashboard", action="refuse", subject="c")
+    summary = next(e for e in entries(db) if e.action == "refuse_summary")
+    assert (summary.payload["rule"], summary.payload["count"], summary.payload["last_subject"]) == ("", 1, "b")
+
+
+def test_a_summary_written_by_an_append_is_checkpointed_too(db: Store) -> None:
+    now = [datetime(2024, 1, 1, tzinfo=UTC)]
+    agg = RefusalAggregator(window_seconds=60, clock=lambda: now[0])
+    every = Checkpointer(key=KEY, every=1)
+    with refusals_from(agg, client="203.0.113.9"):
+        for subject in ("a", "b"):
+            append(db, actor="dashboard", action="refuse", subject=subject, payload={"rule": "csrf"}, checkpointer=every)
+        now[0] += timedelta(seconds=60)
+        append(db, actor="dashboard", action="refuse", subject="c", payload={"rule": "csrf"}, checkpointer=every)
+    assert [e.action for e in entries(db)] == ["refuse", "checkpoint", "refuse_summary", "checkpoint", "refuse", "checkpoint"]
+    assert verify(db, signer=SIGNER).ok
 
 
 def test_pending_summaries_are_written_on_shutdown(db: Store) -> None:
@@ -283,7 +338,7 @@ def test_a_checkpoint_whose_stated_signer_is_not_its_key_is_caught(db: Store) ->
     cp = entries(db)[1]
     edit(db, cp.id, relink_from=cp.id, payload={**cp.payload, "signer": OTHER})
     found = verify(db)
-    assert found.problem == f"checkpoint entry {cp.id} is signed by {SIGNER}, not by its stated signer {OTHER}"
+    assert (found.first_bad_id, found.problem) == (cp.id, f"checkpoint entry {cp.id} is signed by {SIGNER}, not by its stated signer {OTHER}")
 
 
 def test_an_unreadable_checkpoint_is_caught(db: Store) -> None:
@@ -291,7 +346,7 @@ def test_an_unreadable_checkpoint_is_caught(db: Store) -> None:
     cp = entries(db)[1]
     edit(db, cp.id, relink_from=cp.id, payload={k: v for k, v in cp.payload.items() if k != "signature"})
     found = verify(db)
-    assert found.problem == f"checkpoint entry {cp.id}: checkpoint cannot be read (KeyError: 'signature')"
+    assert (found.first_bad_id, found.problem) == (cp.id, f"checkpoint entry {cp.id}: checkpoint cannot be read (KeyError: 'signature')")
 
 
 def test_a_removed_checkpoint_breaks_the_promise_of_the_one_before(db: Store) -> None:
@@ -358,6 +413,146 @@ def test_a_mirror_checkpoint_by_another_key_or_unreadable_is_caught(db: Store, t
     assert verify(db, mirror=mirror).problem == f"{mirror}: checkpoint cannot be read (ValueError: invalid literal for int() with base 10: 'x')"
     mirror.write_text("not json\n")
     assert verify(db, mirror=mirror).problem == f"{mirror} line 1 is not JSON: the checkpoint mirror was damaged."
+
+
+def mirrored_log(db: Store, tmp_path: Path) -> tuple[Path, list[AuditEntry], list[dict[str, object]]]:
+    """r r r cp(head 3) r r r cp(head 7), both checkpoints mirrored."""
+    mirror = tmp_path / "m.jsonl"
+    fill(db, 6, Checkpointer(key=KEY, every=3, mirror=mirror))
+    lines = [json.loads(line) for line in mirror.read_text().splitlines()]
+    return mirror, entries(db), lines
+
+
+def write_lines(mirror: Path, lines: list[dict[str, object]]) -> None:
+    mirror.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_a_mirror_line_is_held_to_its_signed_head_not_only_its_unsigned_entry_id(db: Store, tmp_path: Path) -> None:
+    mirror, rows, lines = mirrored_log(db, tmp_path)
+    assert verify(db, mirror=mirror).ok and lines[1]["head_id"] == rows[6].id
+    for row in rows[4:]:  # the tail cut after the first checkpoint...
+        delete(db, row.id)
+    # ...and the second line's unsigned entry fields pointed at the surviving checkpoint: its signed head is gone
+    write_lines(mirror, [lines[0], {**lines[1], "entry_id": lines[0]["entry_id"], "entry_hash": lines[0]["entry_hash"]}])
+    assert verify(db).ok
+    found = verify(db, mirror=mirror)
+    assert (found.ok, found.first_bad_id, found.checkpoints, found.checked) == (False, lines[0]["entry_id"], 1, 4)
+    assert found.problem == (f"checkpoint entry {lines[0]['entry_id']} (head {str(lines[1]['head_hash'])[:16]}…, 7 entries) from "
+                             f"{mirror} is not in the log: its tail was cut or rewritten")
+
+
+def test_mirror_lines_are_held_to_the_attestation_key_when_it_is_given(db: Store, tmp_path: Path) -> None:
+    mirror, _rows, lines = mirrored_log(db, tmp_path)
+    assert verify(db, mirror=mirror, signer=SIGNER).checkpoints == 2
+    resigned = Checkpointer(key=OTHER_KEY, every=3).sign(head_id=int(lines[1]["head_id"]), head_hash=str(lines[1]["head_hash"]),
+                                                         position=int(lines[1]["position"]))
+    write_lines(mirror, [lines[0], {**lines[1], **resigned}])  # signed by another key, and saying so
+    assert verify(db, mirror=mirror).ok  # no key expected: each line is held to the signer it names
+    found = verify(db, mirror=mirror, signer=SIGNER)
+    assert (found.ok, found.first_bad_id) == (False, None)
+    assert found.problem == f"{mirror}: a checkpoint is signed by {OTHER}, not by {SIGNER}"
+
+
+def test_a_checkpoint_is_mirrored_once_when_its_transaction_commits(db: Store, tmp_path: Path) -> None:
+    mirror = tmp_path / "m.jsonl"
+    fill(db, 1)
+    with db.session() as session:
+        checkpoint_in_session(session, Checkpointer(key=KEY, every=10, mirror=mirror), reason="execute")
+        assert not mirror.exists()  # nothing mirrored before the commit
+        session.commit()
+        assert len(mirror.read_text().splitlines()) == 1
+        later = append_in_session(session, actor="concord", action="draft")
+    assert later.subject == "" and later.payload == {}
+    assert len(mirror.read_text().splitlines()) == 1  # a later commit of the same session writes no second line
+    assert verify(db, mirror=mirror, signer=SIGNER).ok
+
+
+def test_a_log_that_grows_while_it_is_walked_is_not_reported_intact(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import governance.audit as audit_module
+
+    fill(db, 2)
+    real_col = audit_module.col
+
+    def col_then_another_writer(column: object) -> object:  # called after the count, before the walk
+        monkeypatch.setattr(audit_module, "col", real_col)
+        append(db, actor="concord", action="draft")
+        return real_col(column)
+
+    monkeypatch.setattr(audit_module, "col", col_then_another_writer)
+    assert verify(db) == AuditVerification(ok=False, checked=3, problem="the log changed while it was being verified")
+    assert verify(db).ok
+
+
+def test_an_append_takes_the_write_lock_before_it_reads_the_head(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writers never chain to the same predecessor: a writer coming between another's read of the head and its
+    insert finds the log locked (here it gives up at once) instead of chaining to the same head."""
+    import governance.audit as audit_module
+
+    fill(db, 1)
+    other = Store.open(db.engine.url.render_as_string(hide_password=False), migrate=False, connect_timeout_s=0.05)
+    real_last = audit_module._last_entry
+    outcome: list[str] = []
+
+    def head_then_another_writer(session: object) -> object:
+        found = real_last(session)
+        if not outcome:
+            outcome.append("asked")
+            try:
+                append(other, actor="interloper", action="draft")
+                outcome.append("written")
+            except Exception as exc:  # noqa: BLE001 - whatever the backend raises, it must say locked
+                outcome.append("locked" if "locked" in str(exc) else f"other: {exc}")
+        return found
+
+    monkeypatch.setattr(audit_module, "_last_entry", head_then_another_writer)
+    try:
+        append(db, actor="concord", action="approve")
+    finally:
+        other.close()
+    assert outcome == ["asked", "locked"]
+    assert [e.actor for e in entries(db)] == ["concord", "concord"] and verify(db).ok
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_append_holds_the_audit_lock_until_it_commits(postgres_url: str) -> None:
+    from governance.audit import _PG_AUDIT_LOCK
+
+    store = Store.open(postgres_url)
+    try:
+        with store.session() as session:
+            append_in_session(session, actor="concord", action="draft")
+            with store.engine.connect() as other:
+                taken = other.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK}).scalar()
+            assert taken is False  # another writer waits for this transaction
+        with store.engine.connect() as other:
+            assert other.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK}).scalar() is True
+        assert [e.action for e in entries(store)] == ["draft"] and verify(store).ok
+    finally:
+        store.close()
+
+
+def test_appends_in_one_transaction_chain_and_commit_together(db: Store) -> None:
+    with db.session() as session:
+        first = append_in_session(session, actor="concord", action="execute", subject="action:1")
+        second = append_in_session(session, actor="concord", action="note", subject="action:1")  # the lock is held already
+        assert second.prev_hash == first.entry_hash
+    assert [e.action for e in entries(db)] == ["execute", "note"] and verify(db).ok
+
+
+def test_payloads_are_stored_json_ready_with_sorted_keys(db: Store) -> None:
+    entry = append(db, actor="concord", action="draft", payload={"b": 1, "a": {"d": 2, "c": 3}})
+    assert list(entry.payload) == ["a", "b"] and list(entry.payload["a"]) == ["c", "d"]
+
+
+def test_a_mirror_line_must_name_a_stored_entry_with_its_hash(db: Store, tmp_path: Path) -> None:
+    mirror, rows, lines = mirrored_log(db, tmp_path)
+    for changed in ({**lines[1], "entry_hash": rows[3].entry_hash},  # another entry's hash, its head intact
+                    {**lines[1], "entry_id": 999},  # an entry that is not stored, its head intact
+                    {k: v for k, v in lines[1].items() if k != "entry_id"},  # no entry named at all
+                    {**{k: v for k, v in lines[1].items() if k != "entry_id"}, "entry_hash": rows[0].entry_hash}):
+        write_lines(mirror, [lines[0], changed])
+        found = verify(db, mirror=mirror)
+        assert not found.ok and found.problem.endswith("is not in the log: its tail was cut or rewritten"), changed
 
 
 def test_a_mirror_line_for_an_empty_log_checkpoint_needs_no_head(db: Store, tmp_path: Path) -> None:
