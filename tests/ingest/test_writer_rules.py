@@ -191,3 +191,27 @@ def test_a_batch_writes_threads_before_posts_and_proposals_before_votes(db: Stor
     batch = [VoteRecord("0xp", "0xv1", 1), PostRecord("7", "1", "a"), proposal(), ThreadRecord("7", "Titled")]
     assert write(db, batch) == counts(inserted=4)
     assert [t.title for t in rows(db, Thread)] == ["Titled"]
+
+
+def test_rows_read_back_as_written_on_both_backends(store: Store) -> None:
+    """New rows go to the driver with each column's own bind processing: qmark tuples on SQLite, named mappings on
+    PostgreSQL; datetimes, booleans, JSON and NULLs must read back as written on both."""
+    edited = datetime(2024, 3, 2, 8, 30, 15, 123456, tzinfo=UTC)
+    batch = [
+        ThreadRecord("7", "Titled", url="https://forum.example/t/7"),
+        PostRecord("7", "1", "first", author_handle="alice", number=1, created_at=T, edited_at=edited),
+        PostRecord("7", "2", "", deleted=True, number=2),
+        proposal(),
+        VoteRecord("0xp", "0xv1", [1, 2], voting_power=5.5, reason="both", created_at=edited),
+    ]
+    assert write(store, batch) == counts(inserted=5)
+    posts = {p.external_id: p for p in rows(store, Post)}
+    assert (posts["1"].text, posts["1"].number, posts["1"].deleted) == ("first", 1, False)
+    assert (posts["1"].created_at, posts["1"].edited_at) == (T, edited)
+    assert (posts["2"].deleted, posts["2"].created_at, posts["2"].author_id) == (True, None, None)
+    assert posts["1"].ingested_at is not None and posts["1"].ingested_at.tzinfo is not None
+    (stored,) = rows(store, Proposal)
+    assert (stored.choices, stored.scores, stored.end) == (proposal().choices, [10.0, 2.0], proposal().end)
+    (vote,) = rows(store, Vote)
+    assert (vote.choice, vote.voting_power, vote.reason, vote.created_at) == ([1, 2], 5.5, "both", edited)
+    assert write(store, batch) == counts(unchanged=5)
