@@ -116,6 +116,19 @@ def test_a_post_changes_only_when_its_text_or_deletion_changes(db: Store) -> Non
     assert post.deleted and post.content_hash == content_hash("edited", "deleted")
 
 
+def test_a_post_without_author_never_takes_another_posts_author(db: Store) -> None:
+    write(db, [PostRecord("7", "1", "a", author_handle="XXXX"), PostRecord("7", "2", "b", author_handle=None)])
+    by_id = {p.external_id: p for p in rows(db, Post)}
+    assert by_id["1"].author_id is not None and by_id["2"].author_id is None
+
+
+def test_every_post_of_a_batch_is_counted(db: Store) -> None:
+    write(db, [PostRecord("7", str(n), f"text {n}") for n in range(4)])
+    changed = [PostRecord("7", "0", "edited 0"), PostRecord("7", "1", "edited 1"), PostRecord("7", "2", "text 2"),
+               PostRecord("7", "3", "text 3"), PostRecord("7", "4", "new 4"), PostRecord("7", "5", "new 5")]
+    assert write(db, changed) == counts(inserted=2, updated=2, unchanged=2)
+
+
 def test_a_deleted_post_keeps_its_row_but_not_its_text() -> None:
     post = Post(thread_id=1, external_id="1", text="secret", html="<p>secret</p>", content_hash="x")
     mark_post_deleted(post)
@@ -132,6 +145,14 @@ def test_posts_missing_from_a_complete_listing_are_marked_deleted(db: Store) -> 
     assert by_id["2"].deleted and by_id["2"].text == "" and by_id["2"].content_hash == content_hash("", "deleted")
     assert not by_id["1"].deleted and by_id["1"].text == "a" and not by_id["9"].deleted
     assert write(db, [PresentPostsRecord(thread_external_id="unknown", post_external_ids=frozenset())]) == counts()
+
+
+def test_a_complete_listing_marks_posts_of_its_own_source_only(db: Store) -> None:
+    write(db, [ThreadRecord("1", "forum topic"), PostRecord("1", "p1", "forum post")])  # this source's thread is older
+    write(db, [ThreadRecord("1", "channel"), PostRecord("1", "q1", "chat message")], kind="discord", locator="guild")
+    listing = PresentPostsRecord(thread_external_id="1", post_external_ids=frozenset({"q1"}))
+    assert write(db, [listing], kind="discord", locator="guild") == counts()
+    assert [p.deleted for p in rows(db, Post)] == [False, False]
 
 
 def proposal(**changes) -> ProposalRecord:
