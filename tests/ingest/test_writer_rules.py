@@ -236,3 +236,40 @@ def test_rows_read_back_as_written_on_both_backends(store: Store) -> None:
     (vote,) = rows(store, Vote)
     assert (vote.choice, vote.voting_power, vote.reason, vote.created_at) == ([1, 2], 5.5, "both", edited)
     assert write(store, batch) == counts(unchanged=5)
+
+
+def test_every_proposal_and_vote_of_a_batch_is_counted(db: Store) -> None:
+    assert write(db, [proposal(), proposal(external_id="0xq")]) == counts(inserted=2)
+    assert write(db, [proposal(title="new"), proposal(external_id="0xq", title="new"), proposal(external_id="0xr"),
+                      proposal(external_id="0xs")]) == counts(inserted=2, updated=2)
+    assert write(db, [proposal(title="new"), proposal(external_id="0xq", title="new")]) == counts(unchanged=2)
+    votes = [VoteRecord("0xp", "0xv1", 1), VoteRecord("0xp", "0xv2", 1)]
+    write(db, votes)
+    assert write(db, [VoteRecord("0xp", "0xv1", 2), VoteRecord("0xp", "0xv2", 2)]) == counts(updated=2)
+
+
+def test_proposals_and_votes_belong_to_their_dao(db: Store) -> None:
+    later = db.ensure_source(db.ensure_dao("second"), "governor", "0xgovernor")
+    with db.session() as session:  # the other DAO's proposal "1" is stored first
+        write_records(session, later, [proposal(external_id="1", title="second dao's")])
+    assert write(db, [proposal(external_id="1", title="first dao's")]) == counts(inserted=1)
+    assert write(db, [VoteRecord("1", "0xv1", 1)]) == counts(inserted=1)
+    with db.session() as session:
+        write_records(session, later, [VoteRecord("1", "0xv2", 2)])
+    by_id = {p.id: p for p in rows(db, Proposal)}
+    titles = {v.voter: by_id[v.proposal_id].title for v in rows(db, Vote)}
+    assert titles == {"0xv1": "first dao's", "0xv2": "second dao's"} and len(by_id) == 2
+
+
+def test_a_refusal_names_the_first_five_unknown_proposals(db: Store) -> None:
+    with pytest.raises(InputError) as caught:
+        write(db, [VoteRecord(f"0x{n}", "0xv", 1) for n in range(7)])
+    assert "['0x0', '0x1', '0x2', '0x3', '0x4']; ingest" in str(caught.value)
+
+
+def test_complete_listings_of_a_batch_are_each_applied_and_counted(db: Store) -> None:
+    write(db, [PostRecord("7", "1", "a"), PostRecord("7", "2", "b"), PostRecord("7", "3", "c"), PostRecord("8", "4", "d")])
+    listings = [PresentPostsRecord("unknown", frozenset()), PresentPostsRecord("7", frozenset({"1"})),
+                PresentPostsRecord("8", frozenset())]
+    assert write(db, listings) == counts(updated=3)
+    assert [p.external_id for p in rows(db, Post) if p.deleted] == ["2", "3", "4"]
