@@ -116,6 +116,19 @@ def test_a_post_changes_only_when_its_text_or_deletion_changes(db: Store) -> Non
     assert post.deleted and post.content_hash == content_hash("edited", "deleted")
 
 
+def test_a_post_without_author_never_takes_another_posts_author(db: Store) -> None:
+    write(db, [PostRecord("7", "1", "a", author_handle="XXXX"), PostRecord("7", "2", "b", author_handle=None)])
+    by_id = {p.external_id: p for p in rows(db, Post)}
+    assert by_id["1"].author_id is not None and by_id["2"].author_id is None
+
+
+def test_every_post_of_a_batch_is_counted(db: Store) -> None:
+    write(db, [PostRecord("7", str(n), f"text {n}") for n in range(4)])
+    changed = [PostRecord("7", "0", "edited 0"), PostRecord("7", "1", "edited 1"), PostRecord("7", "2", "text 2"),
+               PostRecord("7", "3", "text 3"), PostRecord("7", "4", "new 4"), PostRecord("7", "5", "new 5")]
+    assert write(db, changed) == counts(inserted=2, updated=2, unchanged=2)
+
+
 def test_a_deleted_post_keeps_its_row_but_not_its_text() -> None:
     post = Post(thread_id=1, external_id="1", text="secret", html="<p>secret</p>", content_hash="x")
     mark_post_deleted(post)
@@ -132,6 +145,14 @@ def test_posts_missing_from_a_complete_listing_are_marked_deleted(db: Store) -> 
     assert by_id["2"].deleted and by_id["2"].text == "" and by_id["2"].content_hash == content_hash("", "deleted")
     assert not by_id["1"].deleted and by_id["1"].text == "a" and not by_id["9"].deleted
     assert write(db, [PresentPostsRecord(thread_external_id="unknown", post_external_ids=frozenset())]) == counts()
+
+
+def test_a_complete_listing_marks_posts_of_its_own_source_only(db: Store) -> None:
+    write(db, [ThreadRecord("1", "forum topic"), PostRecord("1", "p1", "forum post")])  # this source's thread is older
+    write(db, [ThreadRecord("1", "channel"), PostRecord("1", "q1", "chat message")], kind="discord", locator="guild")
+    listing = PresentPostsRecord(thread_external_id="1", post_external_ids=frozenset({"q1"}))
+    assert write(db, [listing], kind="discord", locator="guild") == counts()
+    assert [p.deleted for p in rows(db, Post)] == [False, False]
 
 
 def proposal(**changes) -> ProposalRecord:
@@ -191,3 +212,64 @@ def test_a_batch_writes_threads_before_posts_and_proposals_before_votes(db: Stor
     batch = [VoteRecord("0xp", "0xv1", 1), PostRecord("7", "1", "a"), proposal(), ThreadRecord("7", "Titled")]
     assert write(db, batch) == counts(inserted=4)
     assert [t.title for t in rows(db, Thread)] == ["Titled"]
+
+
+def test_rows_read_back_as_written_on_both_backends(store: Store) -> None:
+    """New rows go to the driver with each column's own bind processing: qmark tuples on SQLite, named mappings on
+    PostgreSQL; datetimes, booleans, JSON and NULLs must read back as written on both."""
+    edited = datetime(2024, 3, 2, 8, 30, 15, 123456, tzinfo=UTC)
+    batch = [
+        ThreadRecord("7", "Titled", url="https://forum.example/t/7"),
+        PostRecord("7", "1", "first", author_handle="alice", number=1, created_at=T, edited_at=edited),
+        PostRecord("7", "2", "", deleted=True, number=2),
+        proposal(),
+        VoteRecord("0xp", "0xv1", [1, 2], voting_power=5.5, reason="both", created_at=edited),
+    ]
+    assert write(store, batch) == counts(inserted=5)
+    posts = {p.external_id: p for p in rows(store, Post)}
+    assert (posts["1"].text, posts["1"].number, posts["1"].deleted) == ("first", 1, False)
+    assert (posts["1"].created_at, posts["1"].edited_at) == (T, edited)
+    assert (posts["2"].deleted, posts["2"].created_at, posts["2"].author_id) == (True, None, None)
+    assert posts["1"].ingested_at is not None and posts["1"].ingested_at.tzinfo is not None
+    (stored,) = rows(store, Proposal)
+    assert (stored.choices, stored.scores, stored.end) == (proposal().choices, [10.0, 2.0], proposal().end)
+    (vote,) = rows(store, Vote)
+    assert (vote.choice, vote.voting_power, vote.reason, vote.created_at) == ([1, 2], 5.5, "both", edited)
+    assert write(store, batch) == counts(unchanged=5)
+
+
+def test_every_proposal_and_vote_of_a_batch_is_counted(db: Store) -> None:
+    assert write(db, [proposal(), proposal(external_id="0xq")]) == counts(inserted=2)
+    assert write(db, [proposal(title="new"), proposal(external_id="0xq", title="new"), proposal(external_id="0xr"),
+                      proposal(external_id="0xs")]) == counts(inserted=2, updated=2)
+    assert write(db, [proposal(title="new"), proposal(external_id="0xq", title="new")]) == counts(unchanged=2)
+    votes = [VoteRecord("0xp", "0xv1", 1), VoteRecord("0xp", "0xv2", 1)]
+    write(db, votes)
+    assert write(db, [VoteRecord("0xp", "0xv1", 2), VoteRecord("0xp", "0xv2", 2)]) == counts(updated=2)
+
+
+def test_proposals_and_votes_belong_to_their_dao(db: Store) -> None:
+    later = db.ensure_source(db.ensure_dao("second"), "governor", "0xgovernor")
+    with db.session() as session:  # the other DAO's proposal "1" is stored first
+        write_records(session, later, [proposal(external_id="1", title="second dao's")])
+    assert write(db, [proposal(external_id="1", title="first dao's")]) == counts(inserted=1)
+    assert write(db, [VoteRecord("1", "0xv1", 1)]) == counts(inserted=1)
+    with db.session() as session:
+        write_records(session, later, [VoteRecord("1", "0xv2", 2)])
+    by_id = {p.id: p for p in rows(db, Proposal)}
+    titles = {v.voter: by_id[v.proposal_id].title for v in rows(db, Vote)}
+    assert titles == {"0xv1": "first dao's", "0xv2": "second dao's"} and len(by_id) == 2
+
+
+def test_a_refusal_names_the_first_five_unknown_proposals(db: Store) -> None:
+    with pytest.raises(InputError) as caught:
+        write(db, [VoteRecord(f"0x{n}", "0xv", 1) for n in range(7)])
+    assert "['0x0', '0x1', '0x2', '0x3', '0x4']; ingest" in str(caught.value)
+
+
+def test_complete_listings_of_a_batch_are_each_applied_and_counted(db: Store) -> None:
+    write(db, [PostRecord("7", "1", "a"), PostRecord("7", "2", "b"), PostRecord("7", "3", "c"), PostRecord("8", "4", "d")])
+    listings = [PresentPostsRecord("unknown", frozenset()), PresentPostsRecord("7", frozenset({"1"})),
+                PresentPostsRecord("8", frozenset())]
+    assert write(db, listings) == counts(updated=3)
+    assert [p.external_id for p in rows(db, Post) if p.deleted] == ["2", "3", "4"]
