@@ -25,7 +25,7 @@ from ingest.core.domain import Dao, Proposal
 from ingest.core.errors import InputError
 from ingest.core.store import Store
 
-__all__ = ["DraftRun", "draft_examples", "draft_messages", "draft_split", "fit_example", "run_draft_finetune",
+__all__ = ["DraftRun", "base_heldout", "draft_examples", "draft_messages", "draft_split", "fit_example", "heldout_prompts", "run_draft_finetune",
            "sectioned_body", "split_by_time"]
 
 CUTOFF = datetime(2025, 1, 1, tzinfo=UTC)
@@ -203,6 +203,35 @@ def draft_split(store: Store, *, dao: str, tokenizer: Any, max_length: int, pool
     return train, test, per_dao, too_long
 
 
+def heldout_prompts(store: Store, *, dao: str, test: Sequence[Example], template: Sequence[str],
+                    generate: int | None = None) -> list[tuple[Example, list[dict[str, str]]]]:
+    """(held-out example, the drafting prompt for its title asking for ``template``'s headings), for every held-out
+    example or the first ``generate``."""
+    name = _dao_name(store, dao)
+    return [(e, draft_messages(name, _title(e), template)) for e in (test if generate is None else test[:generate])]
+
+
+def base_heldout(base: Any, tokenizer: Any, test: Sequence[Example], prompts: Sequence[tuple[Example, Any]], *,
+                 config: TrainConfig, max_new_tokens: int, device: str) -> tuple[float, list[str]]:
+    """The base model's side of the held-out evaluation (perplexity, greedy drafts), kept in
+    ``<out_dir>/base_heldout.json`` and reused while the base, held-out set, prompts and lengths are the same: the
+    base does not change with training, so a resumed or repeated run need not recompute it."""
+    import json
+
+    key = {"base": config.base, "refs": [e.ref for e in test], "answers": [e.answer for e in test],
+           "prompts": [m for _, m in prompts], "max_length": config.max_length, "max_new_tokens": max_new_tokens}
+    cache = config.out_dir / "base_heldout.json"
+    if cache.exists():
+        kept = json.loads(cache.read_text())
+        if kept.get("key") == key:
+            return float(kept["perplexity"]), list(kept["drafts"])
+    ppl = _perplexity(base, tokenizer, list(test), config.max_length, device)
+    drafts = [generate_text(base, tokenizer, m, max_new_tokens) for _, m in prompts]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": key, "perplexity": ppl, "drafts": drafts}))
+    return ppl, drafts
+
+
 def run_draft_finetune(store: Store, *, dao: str, config: TrainConfig, template: Sequence[str], pool: Sequence[str] = (),
                        test_share: float = 0.25, max_test: int | None = None, generate: int | None = None,
                        max_new_tokens: int = 320, on_step: Any = None) -> DraftRun:
@@ -219,10 +248,10 @@ def run_draft_finetune(store: Store, *, dao: str, config: TrainConfig, template:
                                                  pool=pool, test_share=test_share)
     test = test[:max_test] if max_test is not None else test
     result = train_lora(train, config, on_step=on_step)
-    ppl_base = _perplexity(base, tokenizer, test, config.max_length, device)
-    name = _dao_name(store, dao)
-    prompts = [(e, draft_messages(name, _title(e), template)) for e in (test if generate is None else test[:generate])]
-    gens = [{"ref": e.ref, "title": _title(e), "base": generate_text(base, tokenizer, m, max_new_tokens)} for e, m in prompts]
+    prompts = heldout_prompts(store, dao=dao, test=test, template=template, generate=generate)
+    ppl_base, base_drafts = base_heldout(base, tokenizer, test, prompts, config=config, max_new_tokens=max_new_tokens,
+                                         device=device)
+    gens = [{"ref": e.ref, "title": _title(e), "base": text} for (e, _), text in zip(prompts, base_drafts)]
     tuned = PeftModel.from_pretrained(base, str(result.adapter_dir))
     ppl_tuned = _perplexity(tuned, tokenizer, test, config.max_length, device)
     for g, (_, m) in zip(gens, prompts):

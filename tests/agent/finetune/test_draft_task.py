@@ -80,3 +80,21 @@ def test_pooled_dao_only_trains_and_the_target_is_split_by_time(sample_store: St
     oldest_held = min(dao_of[e.ref].created_at or dao_of[e.ref].start for e in test)  # type: ignore[union-attr]
     assert newest_trained <= oldest_held
     assert all(_length(e) <= 400 for e in train + test) and too_long >= 0
+
+
+def test_the_base_side_is_reused_only_for_the_same_held_out_set(tmp_path: Any) -> None:
+    import json
+
+    from agent.finetune.draft_task import base_heldout
+    from agent.finetune.train import TrainConfig
+
+    config = TrainConfig(out_dir=tmp_path, max_length=384)
+    test = [_example()]
+    prompts = [(test[0], draft_messages("Arbitrum DAO", "Fund audits", HEADINGS))]
+    key = {"base": config.base, "refs": ["1"], "answers": [test[0].answer], "prompts": [prompts[0][1]],
+           "max_length": 384, "max_new_tokens": 320}
+    (tmp_path / "base_heldout.json").write_text(json.dumps({"key": key, "perplexity": 9.5, "drafts": ["## Abstract"]}))
+    assert base_heldout(None, WordTokenizer(), test, prompts, config=config, max_new_tokens=320, device="cpu") == (
+        9.5, ["## Abstract"])
+    with pytest.raises(AttributeError):  # another length: the stored figures do not apply, so the (absent) model runs
+        base_heldout(None, WordTokenizer(), test, prompts, config=config, max_new_tokens=256, device="cpu")
