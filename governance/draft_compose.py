@@ -33,6 +33,9 @@ _INSTRUCTION = re.compile(
 _CLAUSE = re.compile(r"\s+(?=\b(?:for|before|after|by|within|until|once|when|to|with|through)\b\s)", re.IGNORECASE)
 _WHEN_WORDS = {"before", "after", "by", "within", "until", "once", "when"}
 MIN_CHARS, MAX_CHARS = 60, 1800
+#: A model section is refused when this share of its word trigrams already occurs in the sections before it (a
+#: small model's "a new and innovative way to fund ..." in every section); set by reading the drafts of one run.
+SHARED_TRIGRAMS = 0.5
 #: Section roles that hold facts (dates, amounts, calldata), always composed, never taken from a model.
 FACT_ROLES = frozenset({"timeline", "cost", "actions", "specification", "steps"})
 
@@ -48,6 +51,11 @@ class ComposeInput:
     prior_art: PriorArt | None
     now: datetime
     voting_days: float
+
+
+def _trigrams(text: str) -> set[tuple[str, str, str]]:
+    words = tokenize(" ".join(text.split()))
+    return set(zip(words, words[1:], words[2:]))
 
 
 def sentences(text: str) -> list[str]:
@@ -70,6 +78,9 @@ def gate_reason(text: str, *, other_sections: Sequence[str], idea: str) -> str |
         return "repeats itself"
     taken = {s for other in other_sections for s in sentences(other)}
     if any(s in taken for s in sentences(body)):
+        return "repeats another section"
+    earlier = {g for other in other_sections for g in _trigrams(other)}
+    if grams and len([g for g in grams if g in earlier]) / len(grams) >= SHARED_TRIGRAMS:
         return "repeats another section"
     if " ".join(idea.split()) in body and len(body) < len(idea) * 1.5:
         return "only restates the idea"

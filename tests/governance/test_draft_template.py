@@ -111,6 +111,11 @@ def test_gate_refuses_repetition_and_copies() -> None:
     assert gate_reason("audit the grants " * 20, other_sections=[], idea=IDEA) == "repeats itself"
     other = "Grantees often ship unaudited contracts to production. That is a risk for the DAO treasury."
     assert gate_reason(other + " More words follow here.", other_sections=[other], idea=IDEA) == "repeats another section"
+    filler = "The purpose of this proposal is to provide a new and innovative way to fund the development of a new chain."
+    reworded = "The motivation is to create a new and innovative way to fund the development of a new chain for all."
+    assert gate_reason(filler, other_sections=[], idea=IDEA) is None
+    assert gate_reason(reworded, other_sections=[filler], idea=IDEA) == "repeats another section"  # same words, reworded
+    assert gate_reason(reworded, other_sections=["Grantees ship unaudited contracts to production."], idea=IDEA) is None
 
 
 def test_report_points_tolerate_missing_keys() -> None:
