@@ -73,7 +73,7 @@ def train_draft(cli: Any, *, dao: str, name: str, config: Any, on_step: Any, res
     summary = {side: _summary([g["scores"][side] for g in run.generations]) for side in ("base", "tuned")}
     out = {
         "task": "draft", "dao": dao, "name": name, "pool": pool or [], "steps": run.train.steps,
-        "seconds": run.train.seconds, "device": run.train.device, "n_train": run.n_train,
+        "resumed_from": run.train.resumed_from, "seconds": run.train.seconds, "device": run.train.device, "n_train": run.n_train,
         "train_by_dao": run.train_by_dao, "n_test": run.n_test, "too_long": run.too_long,
         "config": {"epochs": config.epochs, "batch_size": config.batch_size, "max_length": config.max_length,
                    "learning_rate": config.learning_rate, "rank": config.rank, "target_modules": config.target_modules},
