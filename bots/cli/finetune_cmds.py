@@ -31,7 +31,7 @@ def train(
     epochs: float = typer.Option(2.0, "--epochs", help="Passes over the balanced training set"),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps"),
     batch_size: int = typer.Option(8, "--batch-size"),
-    max_length: int = typer.Option(256, "--max-length", help="Tokens per example (prompt middle is trimmed)"),
+    max_length: int = typer.Option(256, "--max-length", help="Tokens per example (stance: the prompt middle is trimmed; draft: the last sections are dropped)"),
     learning_rate: float = typer.Option(5e-4, "--lr"),
     rank: int = typer.Option(8, "--rank", help="LoRA rank"),
     targets: str = typer.Option("q_proj,v_proj", "--targets", help="Comma-separated module names LoRA adapts (e.g. q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)"),
