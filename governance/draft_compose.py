@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from governance.drafting import DraftCitation, OnchainAction
     from governance.prior_art import PriorArt
 
-__all__ = ["ComposeInput", "compose_sections", "gate_reason", "sentences"]
+__all__ = ["FACT_ROLES", "ComposeInput", "body_verdicts", "compose_sections", "gate_reason", "sentences"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _INSTRUCTION = re.compile(
@@ -33,6 +33,11 @@ _INSTRUCTION = re.compile(
 _CLAUSE = re.compile(r"\s+(?=\b(?:for|before|after|by|within|until|once|when|to|with|through)\b\s)", re.IGNORECASE)
 _WHEN_WORDS = {"before", "after", "by", "within", "until", "once", "when"}
 MIN_CHARS, MAX_CHARS = 60, 1800
+#: A model section is refused when this share of its word trigrams already occurs in the sections before it (a
+#: small model's "a new and innovative way to fund ..." in every section); set by reading the drafts of one run.
+SHARED_TRIGRAMS = 0.5
+#: Section roles that hold facts (dates, amounts, calldata), always composed, never taken from a model.
+FACT_ROLES = frozenset({"timeline", "cost", "actions", "specification", "steps"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,11 @@ class ComposeInput:
     prior_art: PriorArt | None
     now: datetime
     voting_days: float
+
+
+def _trigrams(text: str) -> set[tuple[str, str, str]]:
+    words = tokenize(" ".join(text.split()))
+    return set(zip(words, words[1:], words[2:]))
 
 
 def sentences(text: str) -> list[str]:
@@ -68,6 +78,9 @@ def gate_reason(text: str, *, other_sections: Sequence[str], idea: str) -> str |
         return "repeats itself"
     taken = {s for other in other_sections for s in sentences(other)}
     if any(s in taken for s in sentences(body)):
+        return "repeats another section"
+    earlier = {g for other in other_sections for g in _trigrams(other)}
+    if grams and len([g for g in grams if g in earlier]) / len(grams) >= SHARED_TRIGRAMS:
         return "repeats another section"
     if " ".join(idea.split()) in body and len(body) < len(idea) * 1.5:
         return "only restates the idea"
@@ -243,8 +256,28 @@ def _offered_sections(body_writer: BodyWriter, template: DraftTemplate, data: Co
         body = body_writer.write_body(dao_name=data.dao_name, title=data.title, headings=template.headings)
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to composition
         return {}, f"model failed ({type(exc).__name__}: {str(exc)[:160]})"
-    offered = {h.lower(): t for h, t in split_sections(body)}
+    offered = {h.lower(): t for h, t in split_sections(body, plain=True)}
     return {s.heading: offered[s.heading.lower()] for s in template.sections if s.heading.lower() in offered}, ""
+
+
+def body_verdicts(body: str, template: DraftTemplate, *, idea: str) -> dict[str, str]:
+    """For each prose section of ``template`` (a role outside FACT_ROLES): "" when a whole-body writer's ``body``
+    would be used for it, else why it would be refused — the parse and the gate :func:`compose_sections` applies
+    (each section checked against the model sections accepted before it)."""
+    from governance.draft_template import split_sections
+
+    offered = {h.lower(): t for h, t in split_sections(body, plain=True)}
+    accepted: list[str] = []
+    out: dict[str, str] = {}
+    for section in template.sections:
+        if section.role in FACT_ROLES:
+            continue
+        text = offered.get(section.heading.lower(), "")
+        why = "the model wrote no such section" if not text else gate_reason(text, other_sections=accepted, idea=idea) or ""
+        if not why:
+            accepted.append(text)
+        out[section.heading] = why
+    return out
 
 
 def compose_sections(template: DraftTemplate, data: ComposeInput, *, chat: ChatBackend | None = None,
@@ -261,7 +294,7 @@ def compose_sections(template: DraftTemplate, data: ComposeInput, *, chat: ChatB
     how: dict[str, str] = {}
     headings = list(template.sections)
     for section in headings:
-        fixed = section.role in ("timeline", "cost", "actions", "specification", "steps")  # facts, not prose
+        fixed = section.role in FACT_ROLES
         if body_writer is not None and not fixed:
             text = offered.get(section.heading, "")
             why = offer_failed or ("the model wrote no such section" if not text else

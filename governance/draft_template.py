@@ -20,6 +20,8 @@ __all__ = ["ROLES", "DraftTemplate", "TemplateSection", "heading_role", "learn_t
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,4}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _BOLD_HEADING = re.compile(r"^\s{0,3}\*\*([^*\n]{3,60})\*\*\s*:?\s*$", re.MULTILINE)
+#: "Abstract:" alone on its line: how small models often head a section (read in model output only, see ``plain``).
+_PLAIN_HEADING = re.compile(r"^\s{0,3}([A-Z][^:\n.!?]{2,50}):\s*$", re.MULTILINE)
 
 #: role -> words that name it in headings (first match wins, checked in this order).
 ROLES: dict[str, tuple[str, ...]] = {
@@ -55,10 +57,12 @@ def heading_role(heading: str) -> str | None:
     return None
 
 
-def _heading_spans(body: str) -> list[tuple[int, int, str]]:
+def _heading_spans(body: str, *, plain: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, cleaned name) of each section heading line, in order, first occurrence of a name only."""
     found = [(m.start(), m.end(), m.group(1)) for m in _MD_HEADING.finditer(body or "")]
     found += [(m.start(), m.end(), m.group(1)) for m in _BOLD_HEADING.finditer(body or "")]
+    if plain:
+        found += [(m.start(), m.end(), m.group(1)) for m in _PLAIN_HEADING.finditer(body or "")]
     out: list[tuple[int, int, str]] = []
     names: set[str] = set()
     for start, end, raw in sorted(found):
@@ -69,15 +73,17 @@ def _heading_spans(body: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def proposal_headings(body: str) -> list[str]:
-    """The section headings of one proposal body, in order (markdown ``#`` headings and bold-only lines)."""
-    return [name for _, _, name in _heading_spans(body)]
+def proposal_headings(body: str, *, plain: bool = False) -> list[str]:
+    """The section headings of one proposal body, in order (markdown ``#`` headings and bold-only lines; with
+    ``plain``, also a line that is only a capitalised name and a colon, as "Abstract:", which models write)."""
+    return [name for _, _, name in _heading_spans(body, plain=plain)]
 
 
-def split_sections(body: str) -> list[tuple[str, str]]:
+def split_sections(body: str, *, plain: bool = False) -> list[tuple[str, str]]:
     """``(heading, text)`` for each section of a proposal body, in order; the text runs to the next heading (a
-    repeated heading's text stays with the section above it). Text before the first heading is not returned."""
-    spans = _heading_spans(body)
+    repeated heading's text stays with the section above it). Text before the first heading is not returned.
+    ``plain`` also reads "Abstract:" lines as headings (for model output; stored proposals are read without it)."""
+    spans = _heading_spans(body, plain=plain)
     ends = [start for start, _, _ in spans[1:]] + [len(body or "")]
     return [(name, (body or "")[end:stop].strip()) for (_, end, name), stop in zip(spans, ends)]
 

@@ -11,6 +11,7 @@ The same prompt (:func:`draft_messages`) is what the tuned drafter is asked at d
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ from ingest.core.domain import Dao, Proposal
 from ingest.core.errors import InputError
 from ingest.core.store import Store
 
-__all__ = ["DraftRun", "draft_examples", "draft_messages", "run_draft_finetune", "sectioned_body"]
+__all__ = ["DraftRun", "base_heldout", "draft_examples", "draft_messages", "draft_split", "fit_example", "heldout_prompts", "run_draft_finetune",
+           "sectioned_body", "split_by_time"]
 
 CUTOFF = datetime(2025, 1, 1, tzinfo=UTC)
 #: Characters kept of each section's text (whole words; ~25 tokens), so a 5-7 section body fits in 384 tokens.
@@ -39,11 +41,15 @@ def _when(p: Proposal) -> datetime | None:
     return p.created_at or p.start
 
 
+def _ask(title: str, headings: Sequence[str]) -> str:
+    return f"Write the proposal titled: {title}\nSections, in this order: {'; '.join(headings)}"
+
+
 def draft_messages(dao_name: str, title: str, headings: Sequence[str]) -> list[dict[str, str]]:
     """The drafter's prompt: write the proposal titled ``title`` in ``headings``' sections, in that order."""
     return [
         {"role": "system", "content": f"You write governance proposals for {dao_name} in its usual structure."},
-        {"role": "user", "content": f"Write the proposal titled: {title}\nSections, in this order: {'; '.join(headings)}"},
+        {"role": "user", "content": _ask(title, headings)},
     ]
 
 
@@ -91,6 +97,37 @@ def draft_examples(store: Store, dao: str) -> list[Example]:
     return out
 
 
+_ANSWER_HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
+
+
+def _answer_sections(answer: str) -> list[tuple[str, str]]:
+    parts = _ANSWER_HEADING.split(answer)
+    return [(parts[i].strip(), parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
+
+
+def fit_example(tokenizer: Any, example: Example, max_length: int) -> Example | None:
+    """``example`` with its last sections dropped (from the answer and from the prompt's heading list alike) until
+    prompt and answer fit in ``max_length`` tokens, so training never cuts into the prompt's heading list or the
+    answer; None when even MIN_SECTIONS sections do not fit."""
+    sections = _answer_sections(example.answer)
+    title = _title(example)
+    while len(sections) >= MIN_SECTIONS:
+        messages = [example.messages[0], {"role": "user", "content": _ask(title, [h for h, _ in sections])}]
+        fitted = Example(task=example.task, messages=messages, ref=example.ref,
+                         answer="\n\n".join(f"## {h}\n\n{t}" for h, t in sections))
+        ids, _ = encode_example(tokenizer, fitted, 10**6)
+        if len(ids) <= max_length:
+            return fitted
+        sections = sections[:-1]
+    return None
+
+
+def split_by_time(examples: list[Example], test_share: float) -> tuple[list[Example], list[Example]]:
+    """Oldest ``1 - test_share`` for training, the newest rest held out (``examples`` come oldest first)."""
+    cut = int(len(examples) * (1 - test_share))
+    return examples[:cut], examples[cut:]
+
+
 @dataclass
 class DraftRun:
     train: TrainResult
@@ -99,6 +136,10 @@ class DraftRun:
     perplexity_base: float
     perplexity_tuned: float
     generations: list[dict[str, str]] = field(default_factory=list)
+    #: training examples per DAO (the target DAO and any pooled ones)
+    train_by_dao: dict[str, int] = field(default_factory=dict)
+    #: examples left out because MIN_SECTIONS sections did not fit in max_length tokens
+    too_long: int = 0
 
 
 def _perplexity(model: Any, tokenizer: Any, examples: list[Example], max_length: int, device: str) -> float:
@@ -137,29 +178,82 @@ def _title(example: Example) -> str:
     return example.messages[1]["content"].split("\n", 1)[0].removeprefix("Write the proposal titled: ")
 
 
-def run_draft_finetune(store: Store, *, dao: str, config: TrainConfig, template: Sequence[str], test_share: float = 0.25,
-                       max_test: int = 12, generate: int = 3, max_new_tokens: int = 256, on_step: Any = None) -> DraftRun:
-    """Train on the older passed proposals, hold out the newest ``test_share`` (never trained on), and score both:
-    perplexity of the held-out bodies, and greedy drafts of held-out titles asked for the ``template`` headings."""
+def draft_split(store: Store, *, dao: str, tokenizer: Any, max_length: int, pool: Sequence[str] = (),
+                test_share: float = 0.25) -> tuple[list[Example], list[Example], dict[str, int], int]:
+    """(training examples of ``dao`` and of the ``pool`` DAOs, ``dao``'s held-out examples, training examples per DAO,
+    examples too long to keep). Each DAO is split by time on its own: its oldest ``1 - test_share`` train, its newest
+    are held out; the system prompt names the DAO, so pooled proposals are tagged with their DAO."""
+    train: list[Example] = []
+    test: list[Example] = []
+    per_dao: dict[str, int] = {}
+    too_long = 0
+    for slug in [dao, *[p for p in pool if p != dao]]:
+        shaped = draft_examples(store, slug)
+        fitted = [f for f in (fit_example(tokenizer, e, max_length) for e in shaped) if f is not None]
+        too_long += len(shaped) - len(fitted)
+        if slug == dao and len(fitted) < 8:
+            raise InputError(f"{dao} has {len(fitted)} passed proposals before 2025 with {MIN_SECTIONS}+ sections that fit "
+                             f"in {max_length} tokens; the draft task needs 8+ (ingest more of its history or raise "
+                             "--max-length).")
+        older, newer = split_by_time(fitted, test_share)
+        train += older
+        per_dao[slug] = len(older)
+        if slug == dao:
+            test = newer
+    return train, test, per_dao, too_long
+
+
+def heldout_prompts(store: Store, *, dao: str, test: Sequence[Example], template: Sequence[str],
+                    generate: int | None = None) -> list[tuple[Example, list[dict[str, str]]]]:
+    """(held-out example, the drafting prompt for its title asking for ``template``'s headings), for every held-out
+    example or the first ``generate``."""
+    name = _dao_name(store, dao)
+    return [(e, draft_messages(name, _title(e), template)) for e in (test if generate is None else test[:generate])]
+
+
+def base_heldout(base: Any, tokenizer: Any, test: Sequence[Example], prompts: Sequence[tuple[Example, Any]], *,
+                 config: TrainConfig, max_new_tokens: int, device: str) -> tuple[float, list[str]]:
+    """The base model's side of the held-out evaluation (perplexity, greedy drafts), kept in
+    ``<out_dir>/base_heldout.json`` and reused while the base, held-out set, prompts and lengths are the same: the
+    base does not change with training, so a resumed or repeated run need not recompute it."""
+    import json
+
+    key = {"base": config.base, "refs": [e.ref for e in test], "answers": [e.answer for e in test],
+           "prompts": [m for _, m in prompts], "max_length": config.max_length, "max_new_tokens": max_new_tokens}
+    cache = config.out_dir / "base_heldout.json"
+    if cache.exists():
+        kept = json.loads(cache.read_text())
+        if kept.get("key") == key:
+            return float(kept["perplexity"]), list(kept["drafts"])
+    ppl = _perplexity(base, tokenizer, list(test), config.max_length, device)
+    drafts = [generate_text(base, tokenizer, m, max_new_tokens) for _, m in prompts]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": key, "perplexity": ppl, "drafts": drafts}))
+    return ppl, drafts
+
+
+def run_draft_finetune(store: Store, *, dao: str, config: TrainConfig, template: Sequence[str], pool: Sequence[str] = (),
+                       test_share: float = 0.25, max_test: int | None = None, generate: int | None = None,
+                       max_new_tokens: int = 320, on_step: Any = None) -> DraftRun:
+    """Train on the older passed proposals (of ``dao`` and any ``pool`` DAOs), hold out ``dao``'s newest
+    ``test_share`` (never trained on), and score both the base model and the tuned one: perplexity of the held-out
+    bodies, and greedy drafts of every held-out title (or the first ``generate``) asked for the ``template`` headings."""
     from peft import PeftModel
 
     from agent.finetune.model import load_base, resolve_device
 
-    examples = draft_examples(store, dao)
-    if len(examples) < 8:
-        raise InputError(f"{dao} has {len(examples)} passed proposals with {MIN_SECTIONS}+ sections before 2025; the draft "
-                         "task needs 8+ (ingest more of its history).")
-    cut = int(len(examples) * (1 - test_share))
-    train, test = examples[:cut], examples[cut:][:max_test]
-    result = train_lora(train, config, on_step=on_step)
     device = resolve_device(config.device)
     base, tokenizer = load_base(config.base, device=device)
-    ppl_base = _perplexity(base, tokenizer, test, config.max_length, device)
-    name = _dao_name(store, dao)
-    prompts = [(e, draft_messages(name, _title(e), template)) for e in test[:generate]]
-    gens = [{"ref": e.ref, "title": _title(e), "base": generate_text(base, tokenizer, m, max_new_tokens)} for e, m in prompts]
+    train, test, per_dao, too_long = draft_split(store, dao=dao, tokenizer=tokenizer, max_length=config.max_length,
+                                                 pool=pool, test_share=test_share)
+    test = test[:max_test] if max_test is not None else test
+    result = train_lora(train, config, on_step=on_step)
+    prompts = heldout_prompts(store, dao=dao, test=test, template=template, generate=generate)
+    ppl_base, base_drafts = base_heldout(base, tokenizer, test, prompts, config=config, max_new_tokens=max_new_tokens,
+                                         device=device)
+    gens = [{"ref": e.ref, "title": _title(e), "base": text} for (e, _), text in zip(prompts, base_drafts)]
     tuned = PeftModel.from_pretrained(base, str(result.adapter_dir))
     ppl_tuned = _perplexity(tuned, tokenizer, test, config.max_length, device)
     for g, (_, m) in zip(gens, prompts):
         g["tuned"] = generate_text(tuned, tokenizer, m, max_new_tokens)
-    return DraftRun(result, len(train), len(test), ppl_base, ppl_tuned, gens)
+    return DraftRun(result, len(train), len(test), ppl_base, ppl_tuned, gens, per_dao, too_long)

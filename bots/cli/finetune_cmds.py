@@ -31,9 +31,10 @@ def train(
     epochs: float = typer.Option(2.0, "--epochs", help="Passes over the balanced training set"),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps"),
     batch_size: int = typer.Option(8, "--batch-size"),
-    max_length: int = typer.Option(256, "--max-length", help="Tokens per example (prompt middle is trimmed)"),
+    max_length: int = typer.Option(256, "--max-length", help="Tokens per example (stance: the prompt middle is trimmed; draft: the last sections are dropped)"),
     learning_rate: float = typer.Option(5e-4, "--lr"),
     rank: int = typer.Option(8, "--rank", help="LoRA rank"),
+    targets: str = typer.Option("q_proj,v_proj", "--targets", help="Comma-separated module names LoRA adapts (e.g. q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)"),
     save_every: int = typer.Option(10, "--save-every", help="Checkpoint every N steps (a rerun resumes from the latest)"),
     max_train: int | None = typer.Option(None, "--max-train", help="Use only the first N training examples"),
     max_test: int | None = typer.Option(None, "--max-test", help="Hold out only the first N test examples"),
@@ -44,6 +45,9 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the registered model as JSON"),
     task: str = typer.Option("stance", "--task", help="stance (default) or draft (title -> body on the DAO's passed proposals, scored held-out)"),
     results: Path | None = typer.Option(None, "--results", help="With --task draft: write the evaluation JSON here"),
+    drafts: int | None = typer.Option(None, "--drafts", help="With --task draft: greedy drafts of only the first N held-out titles (default: every one)"),
+    max_new_tokens: int = typer.Option(320, "--max-new-tokens", help="With --task draft: tokens each held-out draft may run to"),
+    pool: list[str] = typer.Option([], "--pool", help="With --task draft: also train on this DAO's older passed proposals (repeatable; each DAO is split by time on its own, scored on --dao only)"),
 ) -> None:
     """Build the instruction dataset (reasons and labelled posts -> stance, proposals -> outcome, threads -> summary;
     before 2025), train LoRA, export. Stance examples are split as `concord eval stance` splits them, so
@@ -71,6 +75,7 @@ def train(
         learning_rate=learning_rate,
         rank=rank,
         alpha=2 * rank,
+        target_modules=[t.strip() for t in targets.split(",") if t.strip()],
         save_every=save_every,
         device=device,
     )
@@ -86,7 +91,8 @@ def train(
         if task == "draft":
             from bots.cli.finetune_draft import train_draft
 
-            report = train_draft(cli, dao=dao, name=name, config=config, on_step=on_step, results=results)
+            report = train_draft(cli, dao=dao, name=name, config=config, on_step=on_step, results=results, pool=list(pool),
+                                 drafts=drafts, max_new_tokens=max_new_tokens)
         elif task != "stance":
             from ingest.core.errors import InputError
 
@@ -97,10 +103,14 @@ def train(
         if as_json:
             print_json(report)
         else:
-            ppl, agree = report["perplexity"], report["structure_agreement"]
+            ppl, agree, scores = report["perplexity"], report["structure_agreement"], report["draft_scores"]
             cli.console.print(f"{name}: {report['steps']} steps in {report['seconds']}s on {report['n_train']} passed proposals; "
                               f"held-out perplexity {ppl['base']} (base) -> {ppl['tuned']} (tuned) on {report['n_test']}; "
-                              f"template agreement {agree['base']} -> {agree['tuned']} over {agree['n_generated']} drafts")
+                              f"template agreement {agree['base']} -> {agree['tuned']} over {agree['n_generated']} drafts; "
+                              f"all headings in order {scores['base']['all_headings_in_order']} -> "
+                              f"{scores['tuned']['all_headings_in_order']}; trigram repetition {scores['base']['repetition']} -> "
+                              f"{scores['tuned']['repetition']}; prose sections the gate takes "
+                              f"{scores['base']['gate_accepted_sections']} -> {scores['tuned']['gate_accepted_sections']}")
         return
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),

@@ -31,10 +31,16 @@ def _section(body: dict[str, Any]) -> str:
     return found.group(1)
 
 
+_GOOD = {  # what a capable model writes: different material in each section
+    "Summary": "an independent firm reviews the bridge contracts before any incentive programme starts.",
+    "Motivation": "the bridge holds most of the treasury's exposure, and its last review predates two upgrades.",
+    "Rationale": "one audit now costs less than pausing incentives later; reviewers publish their findings openly.",
+}
+
+
 def good_answer(body: dict[str, Any]) -> str:
     heading = _section(body)
-    return (f"Model-written {heading}: the bridge contracts hold most of the treasury's exposure, so an independent "
-            f"firm reviews them first. The {heading.lower()} names the audit scope, the reviewers and the budget cap.")
+    return f"Model-written {heading}: {_GOOD.get(heading, 'the author fills this section in before the vote opens.')}"
 
 
 def bad_answer(body: dict[str, Any]) -> str:

@@ -85,10 +85,37 @@ def test_model_sections_pass_the_gate_or_fall_back() -> None:
     assert "<DATA>" in chat.seen[0][1].content and "never instructions" in chat.seen[0][0].content  # real ChatMessage turns
 
 
+def test_colon_lines_are_headings_only_in_model_output() -> None:
+    body = "Abstract:\nAudits first.\nMotivation:\nUnaudited code.\nNote that: this is prose, not a heading."
+    assert proposal_headings(body) == []  # stored proposals: "Abstract:" is not read as a heading (template unchanged)
+    assert proposal_headings(body, plain=True) == ["Abstract", "Motivation"]
+
+
+def test_a_whole_body_writer_is_read_in_colon_headings_too() -> None:
+    good = ("Independent audits before the second payment give the DAO a check on code quality while funds can still be "
+            "withheld. Grantees keep ownership of fixes, and reviewers see a public report.")
+
+    class Body:
+        model = "scripted-body"
+
+        def write_body(self, **_: Any) -> str:
+            return f"Abstract:\n\n{good}\n\nTimeline:\n\nSoon, and then later than soon, and after that never."
+
+    sections, how = compose_sections(_template(), _input(), body_writer=Body())  # type: ignore[arg-type]
+    assert sections["Abstract"] == good and how["sections"]["Abstract"] == "model scripted-body"
+    assert how["sections"]["Motivation"] == "composed (model reply refused: the model wrote no such section)"
+    assert how["sections"]["Timeline"] == "composed" and "Soon" not in sections["Timeline"]  # facts never from the model
+
+
 def test_gate_refuses_repetition_and_copies() -> None:
     assert gate_reason("audit the grants " * 20, other_sections=[], idea=IDEA) == "repeats itself"
     other = "Grantees often ship unaudited contracts to production. That is a risk for the DAO treasury."
     assert gate_reason(other + " More words follow here.", other_sections=[other], idea=IDEA) == "repeats another section"
+    filler = "The purpose of this proposal is to provide a new and innovative way to fund the development of a new chain."
+    reworded = "The motivation is to create a new and innovative way to fund the development of a new chain for all."
+    assert gate_reason(filler, other_sections=[], idea=IDEA) is None
+    assert gate_reason(reworded, other_sections=[filler], idea=IDEA) == "repeats another section"  # same words, reworded
+    assert gate_reason(reworded, other_sections=["Grantees ship unaudited contracts to production."], idea=IDEA) is None
 
 
 def test_report_points_tolerate_missing_keys() -> None:
