@@ -92,6 +92,17 @@ def test_each_batch_commits_its_cursor_and_the_next_batch_sees_it(db: Store) -> 
     assert cursor(db) == "c3"
 
 
+def test_a_later_run_starts_from_the_cursors_its_own_source_stored(db: Store) -> None:
+    run(db, Batch([item("1", "a")], cursor=("topics", "c3")))
+    run(db, Batch([item("9", "z")], cursor=("topics", "another source's")), kind="discord", locator="guild:1")
+    again = ScriptedSource([Batch([item("2", "b")])])
+    run_ingestion(db, db.ensure_dao("testdao"), again)
+    assert again.cursors_seen == ["c3"]
+    fresh = ScriptedSource([Batch([])], kind="discord", locator="guild:2")
+    run_ingestion(db, db.ensure_dao("testdao"), fresh)
+    assert fresh.cursors_seen == [None]
+
+
 def test_a_payload_that_cannot_be_normalised_is_quarantined_with_the_batch(db: Store) -> None:
     summary = run(db, Batch([item("1", "fine"), item("2", "bad:one", kind="topic"), item("3", "fine too")],
                             cursor=("topics", "c1")))
