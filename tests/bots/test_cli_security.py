@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bots.cli.main import main
+from bots.web.middleware import FreezeHeapAfterWarmup
 from bots.web.security import check_session_secret, is_loopback
 from ingest.core.errors import ConfigError
 
@@ -50,8 +51,9 @@ def test_serve_on_all_interfaces_with_the_default_secret_exits_2(
     assert main(["serve", "--host", "0.0.0.0", "--port", str(port)]) == 0
     (run,) = served
     assert (run["host"], run["port"]) == ("0.0.0.0", port)
+    assert isinstance(run["app"], FreezeHeapAfterWarmup)  # what uvicorn serves: the dashboard, its warm heap frozen
     # the Origin check follows the port actually served, not the configured default
-    assert run["app"].state.allowed_origins == {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+    assert run["app"].app.state.allowed_origins == {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
     assert f"accepted from pages at: http://127.0.0.1:{port}, http://localhost:{port}" in " ".join(capsys.readouterr().err.split())
 
 
