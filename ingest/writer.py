@@ -64,7 +64,7 @@ def _driver_insert(model: type[Any], dialect: Dialect) -> tuple[str, tuple[tuple
     order = compiled.positiontup if dialect.positional else names
     if compiled.positiontup is not None and sorted(compiled.positiontup) != sorted(names):
         raise RuntimeError(f"the {table.name} insert binds {compiled.positiontup}, not its columns {names}")
-    processors = tuple((name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order or names)
+    processors = tuple((name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order)
     return compiled.string, processors
 
 
