@@ -190,6 +190,13 @@ class GovernanceService:
         rules.check_chain(tx, chain_id=chain.chain_id, safe=chain.safe.address, governor=chain.governor.address, nonce=chain.nonce())
         return chain
 
+    @staticmethod
+    def _check_votable(action: PendingAction, chain: ChainGateway) -> None:
+        """The vote can still count: its proposal is Active and the Safe has not voted on it (else the Governor
+        reverts the cast, so signing or queueing it would only spend the owners' attention)."""
+        proposal_id = int(action.proposal_ref)
+        rules.check_votable(proposal_id, state=chain.proposal_state(proposal_id), has_voted=chain.has_voted(proposal_id, action.safe_address))
+
     def _check_transaction(self, action: PendingAction) -> tuple[SafeTx, ChainGateway]:
         """The transaction checks, in order: stored copy, refunds, chain, audit record."""
         tx = self._check_integrity(action)
@@ -211,7 +218,7 @@ class GovernanceService:
         try:
             tx = self._check_integrity(action)
             if self.chain is not None:
-                self._check_chain(tx)
+                self._check_votable(action, self._check_chain(tx))
             self._check_recorded(action, tx)
             self._check_report(action)
         except GovernanceRefusal as refusal:
@@ -512,6 +519,7 @@ class GovernanceService:
             rules.check_signed_tx(tx, signed_tx)
             chain = self._check_chain(tx)
             self._check_recorded(action, tx)
+            self._check_votable(action, chain)
             verified = verify_owner_signature(
                 chain.w3, tx, signature=parse_hex_signature(signature), owners=chain.owners(), signer=signer
             )
@@ -569,8 +577,7 @@ class GovernanceService:
                     verify_owner_signature(chain.w3, tx, signature=parse_hex_signature(row.signature), owners=owners, signer=row.owner)
                 )
             rules.check_threshold(len(verified), threshold=chain.threshold())
-            proposal_id = int(action.proposal_ref)
-            rules.check_votable(proposal_id, state=chain.proposal_state(proposal_id), has_voted=chain.has_voted(proposal_id, tx.safe))
+            self._check_votable(action, chain)
             result = chain.exec_transaction(tx, encode_safe_signatures(verified), sender=self.sender)
             rules.check_execution(success=result.success, tx_hash=result.tx_hash)
         except GovernanceRefusal as refusal:
@@ -618,6 +625,7 @@ class GovernanceService:
         action = self._load(action_id)
         try:
             tx, chain = self._recheck(action)
+            self._check_votable(action, chain)
             owners = chain.owners()
             delegations = [] if proposer.address in owners else client.delegations(delegate=proposer.address)
             delegator = rules.check_proposer(proposer.address, owners=owners, delegations=delegations,

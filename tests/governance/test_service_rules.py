@@ -233,7 +233,8 @@ def test_recommend_builds_the_vote_for_the_configured_safe_and_governor(store: S
     assert action.calldata == "0x" + expected.data.hex()
     assert action.created_at == NOW.isoformat() and action.expires_at == (NOW + timedelta(hours=10)).isoformat()
     assert (action.report_id, action.report_sha256, action.confidence) == ("r1", ref.report_sha256, 0.9)
-    assert chain.asked_state == [PROPOSAL] and chain.asked_voted == [(PROPOSAL, SAFE)]
+    # recommend checks that the vote can count; the signer's view (describe) asks again
+    assert chain.asked_state == [PROPOSAL, PROPOSAL] and chain.asked_voted == [(PROPOSAL, SAFE)] * 2
     [entry] = entries(store)
     assert (entry.action, entry.actor, entry.subject) == ("recommend", "concord", f"action:{action.id}")
     assert entry.payload == {"report_id": "r1", "report_sha256": ref.report_sha256, "choice": "against", "confidence": 0.9,
@@ -1072,3 +1073,27 @@ def test_a_draft_is_written_with_the_body_writer_it_is_given(store: Store, chain
     service.draft(dao="testdao", idea="Fund a security audit of the bridge", title="Bridge audit", body_writer=StandInBodyWriter())
     assert [(dao, title) for dao, title, _ in asked] == [("Test DAO", "Bridge audit")]
     assert [e.action for e in entries(store)] == ["draft", "checkpoint"]  # drafts take the service's checkpointer
+
+
+def test_a_vote_that_can_no_longer_count_is_neither_signed_nor_queued(store: Store, chain: StandInChain, report_dir: Path,
+                                                                      clock: Clock) -> None:
+    service = make_service(store, chain, report_dir, clock)
+    action = service.recommend(ref_for(report_dir))
+    proposer = LocalProposerKey(PROPOSER_KEY)
+    client = StandInSafeService(delegation_list=[Delegation(delegate=proposer.address, delegator=OWNERS[1], safe=SAFE)])
+    chain.state = "Defeated"  # voting closed after the recommendation
+    [problem] = service.describe(action.id).problems
+    assert problem.rule == Rule.PROPOSAL_NOT_ACTIVE and problem.message == f"proposal {PROPOSAL} is Defeated; votes are only cast while Active."
+    signing = refused(service.submit_signature, action.id, signature=sign_as(OWNER_KEYS[0], action.typed_data), signer=OWNERS[0])
+    assert signing.rule == Rule.PROPOSAL_NOT_ACTIVE and last_refusal(store).payload["rule"] == "proposal_not_active"
+    assert refused(service.propose_to_safe_service, action.id, client=client, proposer=proposer).rule == Rule.PROPOSAL_NOT_ACTIVE
+    assert client.proposed == [] and client.asked == []
+    chain.state, chain.voted = "Active", True  # the Safe voted some other way meanwhile
+    assert [p.rule for p in service.describe(action.id).problems] == [Rule.ALREADY_VOTED]
+    assert refused(service.submit_signature, action.id, signature=sign_as(OWNER_KEYS[0], action.typed_data)).rule == Rule.ALREADY_VOTED
+    assert refused(service.propose_to_safe_service, action.id, client=client, proposer=proposer).rule == Rule.ALREADY_VOTED
+    assert client.proposed == [] and service.describe(action.id).signed_by == []
+    chain.voted = False
+    assert service.describe(action.id).problems == []
+    service.propose_to_safe_service(action.id, client=client, proposer=proposer)  # type: ignore[arg-type]
+    assert len(client.proposed) == 1
