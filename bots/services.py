@@ -134,7 +134,9 @@ def wire(services: Services) -> Services:
         services.answerer = _built(services, "answerer", lambda: build_qa(settings, store=opened, retrievers=retrievers))
     else:
         services.answerer, services.missing["answerer"] = None, services.missing["searcher"]
-    services.predictor = _built(services, "predictor", lambda: build_predictor(settings, store=opened))
+    # the predictor reads proposal text through the search service's encoder, so one encoder loads per process
+    encoder = (lambda: retrievers.embedder) if retrievers is not None else None
+    services.predictor = _built(services, "predictor", lambda: build_predictor(settings, store=opened, encoder=encoder))
     services.reports = _built(services, "reports", lambda: build_report_provider(settings, store=opened))
     services.governance = _built(services, "governance", lambda: build_governance(settings, store=opened, post_retriever=retrievers))
     if services.governance is not None:

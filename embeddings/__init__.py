@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 
-def cached_embedder(settings: "ConcordSettings") -> CachedEmbedder:  # noqa: F821 - settings type only
-    """The configured encoder behind the vector cache in ``settings.index_dir/vectors.sqlite``."""
-    encoder = build_embedder(settings.embeddings, cache_dir=settings.embeddings.export_cache_dir())
+def cached_embedder(settings: "ConcordSettings", *, encoder: Embedder | None = None) -> CachedEmbedder:  # noqa: F821 - settings type only
+    """The configured encoder (or ``encoder``) behind the vector cache in ``settings.index_dir/vectors.sqlite``."""
+    if encoder is None:
+        encoder = build_embedder(settings.embeddings, cache_dir=settings.embeddings.export_cache_dir())
     return CachedEmbedder(encoder, VectorCache(settings.index_dir / "vectors.sqlite"))

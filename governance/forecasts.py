@@ -57,13 +57,16 @@ def forecast_digest(body: dict[str, Any]) -> str:
 
 def _model_hash(prediction: Prediction) -> str:
     return hashlib.sha256(canonical_json({"model_id": prediction.model_id, "method": prediction.method,
+                                          "families": list(prediction.families),
                                           "features": sorted(prediction.features)})).hexdigest()
 
 
 def _inputs_hash(proposal: Proposal, prediction: Prediction) -> str:
-    """What the forecast was computed from: the proposal's stored content and the features it was given."""
+    """What the forecast was computed from: the proposal's stored content, the feature families read and the
+    features they gave."""
     return hashlib.sha256(canonical_json({
         "proposal_content_hash": proposal.content_hash,
+        "families": list(prediction.families),
         "features": {k: round(v, 9) for k, v in sorted(prediction.features.items())},
         "n_train": prediction.n_train,
         "trained_until": prediction.trained_until,

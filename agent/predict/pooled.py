@@ -123,12 +123,19 @@ def predict_store(
                           candidates=DAO_CALIBRATION_CANDIDATES)
 
 
+def _features_read(p: Prediction) -> str:
+    if p.method == "base-rate":
+        return "the DAO's pass rate only"
+    return "features: " + " + ".join(("history", *p.families))
+
+
 def describe_prediction(p: Prediction) -> str:
-    """The model line of a report: what was trained on what. (Governance reads "trained on N closed proposals".)"""
+    """The model line of a report: what was trained on what, reading which feature families. (Governance reads
+    "trained on N closed proposals".)"""
     if isinstance(p, PooledPrediction):
         until = datetime.fromtimestamp(p.trained_until, UTC).date().isoformat() if p.trained_until else "the proposal opened"
         parts = ", ".join(f"{dao} {n}" for dao, n in p.trained_by_dao.items())
         return (f"{p.model_id} (pooled model, trained on {p.n_train} closed proposals of {len(p.trained_by_dao)} DAOs ({parts}) closed "
-                f"before {until}; {p.dao} alone had {p.own_n}), calibration chosen walk-forward: {p.config}")
+                f"before {until}; {p.dao} alone had {p.own_n}; {_features_read(p)}), calibration chosen walk-forward: {p.config}")
     chosen = f", calibration chosen walk-forward: {p.config}" if p.config and p.method == "model" else ""
-    return f"{p.model_id} ({p.method}, trained on {p.n_train} closed proposals){chosen}"
+    return f"{p.model_id} ({p.method}, trained on {p.n_train} closed proposals){chosen}; {_features_read(p)}"

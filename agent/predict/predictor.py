@@ -2,21 +2,26 @@
 
 The dashboard, the bot, ``concord report``, ``concord forecast commit`` and the consensus report's prediction
 section all read predictions through one :class:`StorePredictor`, which runs the pooled cross-DAO model with its
-calibration chosen walk-forward (:func:`agent.predict.pooled.predict_store`).
+calibration chosen walk-forward (:func:`agent.predict.pooled.predict_store`), reading the feature families that
+``[prediction] families`` names (by default ``text``: the outcomes of each proposal's most similar earlier proposals,
+from vectors the shared encoder computes once per text and caches on disk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agent.predict.features import FAMILIES
 from agent.predict.pooled import predict_store
 from agent.predict.service import Prediction
 from ingest.core.domain import Proposal
-from ingest.core.errors import NotFoundError
+from ingest.core.errors import ConfigError, InputError, NotFoundError
 
 if TYPE_CHECKING:
     from agent.stance.base import StanceClassifier
+    from embeddings.cache import CachedEmbedder
     from ingest.core.settings import ConcordSettings
     from ingest.core.store import Store
 
@@ -26,25 +31,32 @@ __all__ = ["StorePredictor", "build_predictor"]
 class StorePredictor:
     """:func:`agent.predict.pooled.predict_store` over one store, memoised per proposal version.
 
-    ``embed`` (texts -> vectors, e.g. the shared cached MiniLM encoder's ``embed_batch``) switches on the ``text``
-    feature family: the outcomes of each proposal's most similar earlier closed proposals.
+    ``families`` switches on feature families beyond DAO and proposer history (:data:`agent.predict.features.FAMILIES`);
+    ``text`` needs ``embed`` (texts -> vectors, e.g. the shared cached encoder's ``embed_batch``, which embeds a text
+    once and keeps its vector on disk).
     """
 
     def __init__(self, store: Store, *, stance: StanceClassifier | None = None, bootstrap: int = 20,
-                 embed: Callable[[list[str]], Any] | None = None) -> None:
+                 families: Sequence[str] = (), embed: Callable[[list[str]], Any] | None = None) -> None:
+        unknown = sorted(set(families) - set(FAMILIES))
+        if unknown:
+            raise InputError(f"Unknown feature families {unknown}; choose from {list(FAMILIES)}")
+        if "text" in families and embed is None:
+            raise InputError("The 'text' feature family needs an encoder: pass embed=...")
         self.store = store
         self.stance = stance
         self.bootstrap = bootstrap
-        self.embed = embed
+        #: the families every prediction reads, in :data:`~agent.predict.features.FAMILIES` order
+        self.families: tuple[str, ...] = tuple(f for f in FAMILIES if f in families)
+        self.embed = embed if "text" in self.families else None
         self._memo: dict[tuple[int, str], Prediction] = {}
 
     def prediction(self, proposal: Proposal) -> Prediction:
         """The prediction of a stored proposal (recomputed when its content or update time changes)."""
         key = (int(proposal.id or 0), f"{proposal.content_hash}:{proposal.updated_at}")
         if key not in self._memo:
-            families = ("text",) if self.embed is not None else ()
             self._memo[key] = predict_store(self.store, proposal, stance=self.stance, bootstrap=self.bootstrap,
-                                            families=families, embed=self.embed)
+                                            families=self.families, embed=self.embed)
         return self._memo[key]
 
     def predict(self, proposal_id: int) -> dict[str, Any] | None:
@@ -75,6 +87,24 @@ class StorePredictor:
         return live_forecast_from_store(self.store, proposal_id, at=moment).as_dict()
 
 
-def build_predictor(settings: ConcordSettings, *, store: Store) -> StorePredictor:
-    """The predictor service over ``store``."""
-    return StorePredictor(store)
+def build_predictor(settings: ConcordSettings, *, store: Store,
+                    encoder: Callable[[], CachedEmbedder] | None = None) -> StorePredictor:
+    """The predictor service over ``store``, reading the feature families of ``settings.prediction.families``.
+
+    ``encoder`` returns the shared cached encoder (the search service's, so one encoder loads per process); by
+    default the configured one behind ``<data_dir>/index/vectors.sqlite``. It is called on the first prediction
+    that reads text, never here: building the services stays cheap.
+    """
+    families = tuple(settings.prediction.families)
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise ConfigError(f"Unknown feature families {unknown} in prediction.families; choose from {list(FAMILIES)} "
+                          "(set CONCORD_PREDICTION__FAMILIES, e.g. '[\"text\"]', or [prediction] families in concord.toml)")
+    if "text" not in families:
+        return StorePredictor(store, families=families)
+    if encoder is None:
+        from embeddings import cached_embedder
+
+        encoder = functools.cache(lambda: cached_embedder(settings))
+    source = encoder
+    return StorePredictor(store, families=families, embed=lambda texts: source().embed_batch(texts))

@@ -20,7 +20,7 @@ from ingest.core.domain import Dao, Proposal
 from ingest.core.errors import InputError
 from ingest.core.store import Store
 
-__all__ = ["MODEL_NAME", "Prediction", "predict_proposal", "predict_record"]
+__all__ = ["MODEL_NAME", "Prediction", "model_id_with_families", "predict_proposal", "predict_record"]
 
 MODEL_NAME = "concord-predict-lr-platt-v1"
 
@@ -47,6 +47,8 @@ class Prediction:
     #: the calibration and recency weighting the model was fitted with (``platt_group/365d``: one sigmoid per DAO,
     #: examples closed 365 days before the newest count half); None for the base rate
     config: str | None = None
+    #: the feature families beyond DAO and proposer history the model read (:data:`agent.predict.features.FAMILIES`)
+    families: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -62,7 +64,13 @@ class Prediction:
             "features": {k: round(v, 6) for k, v in self.features.items()},
             "share_method": self.share_method,
             "config": self.config,
+            "families": list(self.families),
         }
+
+
+def model_id_with_families(model_name: str, families: Sequence[str]) -> str:
+    """``model_name`` with the feature families it reads appended (``name+text``), so the id says what was used."""
+    return "+".join((model_name, *families))
 
 
 def _per_choice(choices: tuple[str, ...] | None, shares: dict[str, float] | None) -> dict[str, float] | None:
@@ -177,11 +185,12 @@ def _predict_record(
         high=max(high, p),
         vote_share=vote_share,
         n_train=len(train),
-        model_id=f"{model_name}:{digest}",
+        model_id=f"{model_id_with_families(model_name, builder.families)}:{digest}",
         trained_until=at,
         features=features,
         share_method=share_method,
         config=config_name,
+        families=builder.families,
     )
 
 

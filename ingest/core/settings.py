@@ -33,6 +33,7 @@ __all__ = [
     "EmbeddingSettings",
     "GovernancePolicy",
     "LLMSettings",
+    "PredictionSettings",
     "QueueSettings",
     "WebSettings",
     "load_settings",
@@ -185,6 +186,22 @@ class DraftSettings(BaseModel):
     max_new_tokens: int = Field(320, ge=32, le=2048, description="Tokens the tuned drafter may write per draft")
 
 
+class PredictionSettings(BaseModel):
+    """The store's outcome predictor (reports, `concord forecast commit`, the dashboard, the bot)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    families: list[str] = Field(
+        default_factory=lambda: ["text"],
+        description=(
+            "Feature families beyond the DAO and proposer history: any of text, kind, engagement, jury, voters "
+            "([] = history only). 'text' reads the outcomes of each proposal's most similar earlier proposals; it "
+            "embeds every stored proposal's title and opening once with the configured encoder and caches the vectors "
+            "in <data_dir>/index/vectors.sqlite. Environment: CONCORD_PREDICTION__FAMILIES='[\"text\"]'"
+        ),
+    )
+
+
 class AgentDaoSettings(BaseModel):
     """One DAO the agent loop watches (``[agent.daos.<slug>]`` in concord.toml)."""
 
@@ -242,6 +259,7 @@ class ConcordSettings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     policy: GovernancePolicy = Field(default_factory=GovernancePolicy)
     draft: DraftSettings = Field(default_factory=DraftSettings)
+    prediction: PredictionSettings = Field(default_factory=PredictionSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
