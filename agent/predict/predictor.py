@@ -3,8 +3,8 @@
 The dashboard, the bot, ``concord report``, ``concord forecast commit`` and the consensus report's prediction
 section all read predictions through one :class:`StorePredictor`, which runs the pooled cross-DAO model with its
 calibration chosen walk-forward (:func:`agent.predict.pooled.predict_store`), reading the feature families that
-``[prediction] families`` names (by default ``text``: the outcomes of each proposal's most similar earlier proposals,
-from vectors the shared encoder computes once per text and caches on disk).
+``[prediction] families`` names (by default none beyond history; ``text`` adds the outcomes of each proposal's most
+similar earlier proposals, from vectors the shared encoder computes once per text and caches on disk).
 """
 
 from __future__ import annotations
@@ -96,15 +96,13 @@ def build_predictor(settings: ConcordSettings, *, store: Store,
     that reads text, never here: building the services stays cheap.
     """
     families = tuple(settings.prediction.families)
-    unknown = sorted(set(families) - set(FAMILIES))
-    if unknown:
-        raise ConfigError(f"Unknown feature families {unknown} in prediction.families; choose from {list(FAMILIES)} "
-                          "(set CONCORD_PREDICTION__FAMILIES, e.g. '[\"text\"]', or [prediction] families in concord.toml)")
-    if "text" not in families:
-        return StorePredictor(store, families=families)
     if encoder is None:
         from embeddings import cached_embedder
 
         encoder = functools.cache(lambda: cached_embedder(settings))
     source = encoder
-    return StorePredictor(store, families=families, embed=lambda texts: source().embed_batch(texts))
+    try:
+        return StorePredictor(store, families=families, embed=lambda texts: source().embed_batch(texts))
+    except InputError as exc:
+        raise ConfigError(f"{exc} (in prediction.families: set CONCORD_PREDICTION__FAMILIES, e.g. '[\"text\"]', "
+                          "or [prediction] families in concord.toml)") from None
