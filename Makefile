@@ -15,8 +15,11 @@ demo: bootstrap
 	$(CONCORD) report 0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221 --dao arbitrum
 	$(CONCORD) serve
 
+# The suite runs on every core (pytest-xdist), each test file on one worker so its fixtures are built once and
+# tests sharing a broker queue or lock never overlap. PYTEST_WORKERS=0 runs it in this one process.
+PYTEST_WORKERS ?= logical
 test: bootstrap
-	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: bootstrap
 	.venv/bin/ruff check agent ingest embeddings governance bots evals tests

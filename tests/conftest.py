@@ -26,10 +26,15 @@ PG_ADMIN_URL = os.environ.get("CONCORD_TEST_PG_URL", "postgresql+psycopg://postg
 
 @pytest.fixture(autouse=True)
 def _clean_concord_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's CONCORD_* variables or ./concord.toml."""
+    """No test sees the developer's CONCORD_* variables, ./concord.toml or terminal width.
+
+    The CLI wraps at the terminal's width; a fixed width keeps its output the same in an 80-column terminal, in
+    a pipe and in a pytest-xdist worker.
+    """
     for key in list(os.environ):
         if key.startswith("CONCORD_") and key != "CONCORD_TEST_PG_URL":
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("COLUMNS", "140")
     monkeypatch.chdir(tmp_path)
 
 
