@@ -15,8 +15,9 @@ demo: bootstrap
 	$(CONCORD) report 0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221 --dao arbitrum
 	$(CONCORD) serve
 
-# The suite runs on every core (pytest-xdist), each test file on one worker so its fixtures are built once and
-# tests sharing a broker queue or lock never overlap. PYTEST_WORKERS=0 runs it in this one process.
+# The suite runs on every core (pytest-xdist). Each test file runs whole on one worker, in order: its module
+# fixtures (a deployed chain, a loaded model) are built once, and tests in one file that share a Redis queue or
+# lock never overlap. PYTEST_WORKERS=0 runs it in this one process.
 PYTEST_WORKERS ?= logical
 test: bootstrap
 	.venv/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
