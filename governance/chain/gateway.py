@@ -23,7 +23,9 @@ from ingest.core.governor_abi import ProposalState, governor_abi
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = ["ChainGateway", "ExecutionResult", "revert_reason"]
+__all__ = ["LOG_RANGE_BLOCKS", "ChainGateway", "ExecutionResult", "first_block_after", "revert_reason"]
+
+LOG_RANGE_BLOCKS = 2_000  # blocks per eth_getLogs call: what public JSON-RPC providers accept (some cap at 2,000)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,18 @@ def revert_reason(exc: BaseException) -> str:
     """A short reason from eth-tester's ``TransactionFailed`` or web3's ``ContractLogicError``."""
     text = str(exc.args[0] if exc.args else exc)
     return text.replace("execution reverted: ", "")
+
+
+def first_block_after(time: int, *, latest: int, timestamp_of: Callable[[int], int]) -> int:
+    """The first block (of 0..``latest``) stamped after ``time``, by bisection; ``latest + 1`` when none is yet."""
+    low, high = 0, latest + 1
+    while low < high:
+        middle = (low + high) // 2
+        if timestamp_of(middle) > time:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 class ChainGateway:
@@ -125,15 +139,45 @@ class ChainGateway:
         return bool(self._at_latest_block(
             ("voted", proposal_id, voter), lambda block: self.governor.functions.hasVoted(proposal_id, voter).call(block_identifier=block)))
 
-    def find_execution(self, safe_tx_hash: str, *, from_block: int = 0) -> ExecutionResult | None:
-        """The Safe's ``ExecutionSuccess`` for ``safe_tx_hash`` since ``from_block``, if the chain has one: how a
-        restart learns that an ``execTransaction`` sent before a crash went through."""
+    def find_execution(self, safe_tx_hash: str, *, nonce: int, proposal_id: int) -> ExecutionResult | None:
+        """The Safe's ``ExecutionSuccess`` for ``safe_tx_hash`` (a transaction with Safe nonce ``nonce``, casting a
+        vote on ``proposal_id``), if the chain has one: how a restart learns that an ``execTransaction`` sent before
+        a crash went through.
+
+        Nothing is scanned while the Safe's nonce has not passed ``nonce`` (the transaction cannot have run yet).
+        Otherwise the logs are filtered by the event's indexed hash and read newest first, ``LOG_RANGE_BLOCKS`` blocks
+        per ``eth_getLogs`` call (public nodes refuse wider ranges), back to the first block in which the Governor
+        could count a vote on the proposal: a cast cannot have run before it.
+        """
+        if self.nonce() <= nonce:
+            return None
         wanted = bytes.fromhex(safe_tx_hash.removeprefix("0x"))
-        for event in self.safe.events.ExecutionSuccess().get_logs(from_block=from_block):
-            if bytes(event["args"]["txHash"]) == wanted:
-                return ExecutionResult(tx_hash="0x" + bytes(event["transactionHash"]).hex(), success=True,
-                                       block_number=int(event["blockNumber"]))
+        event = self.safe.events.ExecutionSuccess()
+        earliest, high = self.first_voting_block(proposal_id), int(self.w3.eth.block_number)
+        while high >= earliest:
+            low = max(earliest, high - LOG_RANGE_BLOCKS + 1)
+            for log in event.get_logs(argument_filters={"txHash": wanted}, from_block=low, to_block=high):
+                if bytes(log["args"]["txHash"]) == wanted:
+                    return ExecutionResult(tx_hash="0x" + bytes(log["transactionHash"]).hex(), success=True,
+                                           block_number=int(log["blockNumber"]))
+            high = low - 1
         return None
+
+    def first_voting_block(self, proposal_id: int) -> int:
+        """The first block in which the Governor counts votes on ``proposal_id``: the one after its snapshot.
+
+        The snapshot is a block number, or a time where the Governor's clock is timestamps (EIP-6372
+        ``CLOCK_MODE``); then it is the first block stamped after that time, found by bisection.
+        """
+        snapshot = int(self.governor.functions.proposalSnapshot(proposal_id).call())
+        try:
+            mode = str(self.governor.functions.CLOCK_MODE().call())
+        except Exception:  # noqa: BLE001 - a Governor from before EIP-6372 counts in blocks
+            mode = "mode=blocknumber&from=default"
+        if "mode=timestamp" not in mode:
+            return snapshot + 1
+        return first_block_after(snapshot, latest=int(self.w3.eth.block_number),
+                                 timestamp_of=lambda number: int(self.w3.eth.get_block(number)["timestamp"]))
 
     def exec_transaction(self, tx: SafeTx, signatures: bytes, *, sender: TransactionSender) -> ExecutionResult:
         """Submit ``execTransaction``; the Safe verifies the packed owner signatures itself."""

@@ -11,7 +11,7 @@ const here = __dirname;
 const SHARED = {
   ConcordGovernor: [
     "ProposalCreated", "VoteCast", "VoteCastWithParams", "ProposalQueued", "ProposalExecuted", "ProposalCanceled",
-    "state", "proposalVotes", "hasVoted", "castVoteWithReason", "propose", "CLOCK_MODE",
+    "state", "proposalVotes", "hasVoted", "castVoteWithReason", "propose", "CLOCK_MODE", "proposalSnapshot",
   ],
   ConcordBravoGovernor: ["proposals"],
 };

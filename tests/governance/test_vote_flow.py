@@ -278,3 +278,52 @@ def test_owner_can_reject(store: Store, chain: ChainEnv, report_dir: Path) -> No
     with pytest.raises(GovernanceRefusal) as closed:
         service.submit_signature(action.id, signature=sign_as(chain.owner_keys[0], action.typed_data))
     assert closed.value.rule == Rule.NOT_PENDING
+
+
+def test_a_restart_finds_a_cast_sent_before_the_crash_reading_bounded_log_ranges(
+    store: Store, chain: ChainEnv, report_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The execTransaction went through but the store never heard of it: recovery finds it on chain, reading the
+    Safe's logs in ranges a public node accepts, newest first, never before the proposal's voting began."""
+    import governance.chain.gateway as gateway_module
+    from governance.signatures import OwnerSignature, encode_safe_signatures, parse_hex_signature
+
+    service = make_service(store, chain, report_dir)
+    service.auto_execute = False
+    action = recommend(service, chain, report_dir)
+    gateway = service.chain
+    assert gateway is not None
+    ranges: list[tuple[int, int]] = []
+    real_get_logs = chain.w3.eth.get_logs
+
+    def recording_get_logs(params: dict, *args: object, **kwargs: object) -> object:  # type: ignore[type-arg]
+        ranges.append((int(params["fromBlock"]), int(params["toBlock"])))
+        return real_get_logs(params, *args, **kwargs)
+
+    monkeypatch.setattr(chain.w3.eth, "get_logs", recording_get_logs)
+    monkeypatch.setattr(gateway_module, "LOG_RANGE_BLOCKS", 4)
+    assert service.recover_execution(action.id) is None
+    assert ranges == []  # the Safe's nonce has not moved: nothing can have run, nothing is scanned
+
+    tx = SafeTx.from_json(action.safe_tx)
+    keys = chain.owner_keys[:2]
+    signatures = [OwnerSignature(owner=Account.from_key(k).address, kind="eip712",
+                                 signature=parse_hex_signature(sign_as(k, action.typed_data))) for k in keys]
+    sent = gateway.exec_transaction(tx, encode_safe_signatures(signatures), sender=NodeAccountSender(chain.relayer))
+    chain.w3.testing.mine(9)  # the agent restarts some blocks later
+    assert service.describe(action.id).status == "pending"
+
+    view = service.recover_execution(action.id)
+    assert view is not None and view.status == "executed" and view.executed_tx_hash == sent.tx_hash
+    latest, earliest = chain.w3.eth.block_number, gateway.first_voting_block(chain.proposal_id)
+    assert earliest == chain.governor.functions.proposalSnapshot(chain.proposal_id).call() + 1
+    assert ranges[0][1] == latest and len(ranges) == 3  # newest first: 4 blocks a call until the cast's block
+    assert all(high - low + 1 <= 4 and low >= earliest for low, high in ranges)
+    assert [high for _, high in ranges] == sorted((high for _, high in ranges), reverse=True)
+
+
+def test_first_block_after_a_time_is_found_by_bisection() -> None:
+    from governance.chain.gateway import first_block_after
+
+    stamps = [100, 100, 112, 124, 124, 136]
+    assert [first_block_after(t, latest=5, timestamp_of=stamps.__getitem__) for t in (99, 100, 111, 124, 135, 136)] == [0, 2, 2, 5, 5, 6]
