@@ -71,7 +71,7 @@ class UTCDateTime(TypeDecorator[datetime]):
                 if offset is not None:  # naive values take the stock path, which refuses them
                     if offset != _ZERO:
                         value = value.astimezone(UTC)
-                    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
+                    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - twice as fast as the f-string
                         value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
                     )  # fmt: skip
             return stock(value)

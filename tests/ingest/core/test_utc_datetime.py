@@ -135,7 +135,7 @@ def test_the_sqlite_bind_formats_aware_values_in_one_step(monkeypatch: pytest.Mo
 
 def test_the_sqlite_bind_stores_what_sqlalchemy_stores(sqlite_url: str) -> None:
     """Written through the driver insert and through the ORM, read back raw: SQLAlchemy's string, both ways."""
-    from ingest.core.domain import Post, Source, Thread
+    from ingest.core.domain import Post, Thread
     from ingest.writer import _insert
 
     _ours, stock = _sqlite_processors()
@@ -162,3 +162,13 @@ def test_the_sqlite_bind_stores_what_sqlalchemy_stores(sqlite_url: str) -> None:
     assert raw == [stock(v) for v in _BIND_VALUES]
     assert thread_raw == stock(_BIND_VALUES[2])
     assert back == _BIND_VALUES and all(b.tzinfo == UTC for b in back)
+
+
+def test_other_databases_keep_sqlalchemys_own_bind() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    value = datetime(2024, 6, 1, 14, 30, 5, 1, tzinfo=BERLIN_SUMMER)
+    bound = process(value) if process else value
+    assert bound == value and bound.tzinfo == UTC  # an aware datetime for the driver, not SQLite's text
