@@ -79,6 +79,15 @@ class PoliteClient:
             transport=transport,
             follow_redirects=True,
         )
+        root = str(self._client.base_url)
+        self._root = root if root.endswith("/") else root + "/"
+
+    def _url(self, path: str) -> str:
+        """The URL httpx would make of ``path`` against the base URL, made here (httpx parses a relative URL
+        twice more per request). An absolute or network-path reference is left to httpx."""
+        if "://" in path or path.startswith("//"):
+            return path
+        return self._root + path.lstrip("/")
 
     @property
     def base_url(self) -> str:
@@ -134,7 +143,7 @@ class PoliteClient:
             self._last_request = self._clock()
             self.requests_made += 1
             try:
-                response = self._client.request(method, path, **kwargs)
+                response = self._client.request(method, self._url(path), **kwargs)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
                 wait = self._backoff(attempt)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ForumShapes"]
+__all__ = ["ForumShapes", "with_categories"]
 
 # The field names each answer may carry, from the published schemas (see tests/ingest/data/discourse_shapes.json).
 _LIST_ITEM_FIELDS = (
@@ -46,6 +46,15 @@ _POST_FIELDS = (
     "moderator", "admin", "staff", "user_id", "hidden", "trust_level", "deleted_at", "user_deleted",
     "edit_reason", "can_view_edit_history", "wiki",
 )  # fmt: skip
+
+
+def with_categories(recording: dict[str, Any]) -> dict[str, Any]:
+    """The recording with its ``categories`` written out (numbered from the topics' names, as the answers number
+    them when it has none), for a recording that stays as it is while it is served: no answer then reads every
+    topic to work them out again. A recording that has them is returned as it is."""
+    if "categories" in recording:
+        return recording
+    return {**recording, "categories": ForumShapes(recording)._derived_categories()}
 
 
 def _project(source: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

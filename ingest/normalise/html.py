@@ -25,7 +25,7 @@ _PARAGRAPH = frozenset({"p", "div", "pre", "table", "ul", "ol", "section"})
 _RUBY = frozenset({"rt", "rp"})  # their text is an annotation, not the post's words
 _PRESERVE = frozenset({"pre", "textarea"})  # whitespace-only text inside these is kept as it is
 _VOID = frozenset({"br", "img"})  # rendered at their start; anything inside them is not
-_ASCII_SPACES = frozenset("\x20\x0a\x09\x0c\x0d")
+_ASCII_SPACES = "\x20\x0a\x09\x0c\x0d"
 _SPACE_BEFORE_NEWLINE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _local = threading.local()
@@ -43,8 +43,10 @@ def html_to_text(markup: str) -> str:
     except BaseException:
         del _local.parser  # a parser that failed half-way is not reused
         raise
-    text = _SPACE_BEFORE_NEWLINE.sub("\n", text)
-    text = _BLANK_LINES.sub("\n\n", text)
+    if " \n" in text or "\t\n" in text:  # what the pattern needs to match at all
+        text = _SPACE_BEFORE_NEWLINE.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 
@@ -90,7 +92,7 @@ class _Renderer:
         self.pending.clear()
         if self.dropped or self.ruby or self.void:
             return
-        if not self.preserve and all(ch in _ASCII_SPACES for ch in value):
+        if not self.preserve and not value.strip(_ASCII_SPACES):  # nothing but ASCII whitespace
             value = "\n" if "\n" in value else " "
         self._words(value)
 

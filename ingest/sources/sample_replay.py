@@ -19,6 +19,7 @@ from ingest.core.store import Store
 from ingest.http import HttpPolicy, PoliteClient
 from ingest.pipeline import IngestSource
 from ingest.replay import ReplayServer
+from ingest.replay_forum import with_categories
 from ingest.sources.discord_export import DiscordExportSource
 from ingest.sources.discourse import DiscourseClient, DiscourseSource, known_topics
 from ingest.sources.recorded import RecordedGovernor
@@ -39,7 +40,7 @@ def replayed_sample_sources(
     With ``store``, forum topics already stored are skipped (their thread rows are the cursors). With
     ``loopback`` the replay is served on a loopback socket rather than in process.
     """
-    discourse = load_recording(data_dir / "discourse-arbitrum.json.gz")
+    discourse = with_categories(load_recording(data_dir / "discourse-arbitrum.json.gz"))  # the sample never changes
     snapshot = load_recording(data_dir / "snapshot-arbitrum.json.gz")
     known = {}
     if store is not None:

@@ -165,3 +165,67 @@ def test_categories_numbered_from_topic_names_follow_a_recording_edited_while_it
         assert ids == {1: 2, 2: 1}
         names = [c["name"] for c in client.get_json("/categories.json")["category_list"]["categories"]]
         assert names == ["Treasury", "Zoning"]
+
+
+def _named_recording() -> dict[str, Any]:
+    """Topics named by ``category_name`` only (no ``category_id``, no ``categories``), as the sample's scrape is."""
+    names = ["Treasury", "Governance", None, "Governance", "Zoning"]
+    topics = [
+        {"id": i + 1, "title": f"T{i}", "slug": f"t{i}", "category_name": name, "highest_post_number": 1,
+         "bumped_at": f"2024-02-{10 + i:02d}T00:00:00.000Z"}
+        for i, name in enumerate(names)
+    ]  # fmt: skip
+    responses: dict[str, Any] = {"/latest.json": {"topic_list": {"topics": topics}}}
+    for t in topics:
+        post = {"id": 100 + t["id"], "topic_id": t["id"], "post_number": 1, "cooked": "<p>x</p>", "username": "a"}
+        responses[f"/t/{t['id']}.json"] = {**t, "post_stream": {"posts": [post], "stream": [post["id"]]}}
+    return {"responses": responses}
+
+
+def test_a_recording_with_its_categories_written_out_is_answered_byte_for_byte_the_same() -> None:
+    from ingest.replay_forum import with_categories
+    from ingest.sources.recordings import SAMPLE_DIR, load_recording
+
+    for recording in (_named_recording(), load_recording(SAMPLE_DIR / "discourse-arbitrum.json.gz")):
+        fixed = with_categories(recording)
+        assert "categories" not in recording and recording["responses"] is fixed["responses"]
+        plain, written = ReplayServer(discourse=recording, page_size=2), ReplayServer(discourse=fixed, page_size=2)
+        targets = ["/categories.json?include_subcategories=true", "/categories.json"]
+        targets += [f"/latest.json?page={p}" for p in range(len(recording["responses"]))]
+        targets += [k for k in recording["responses"] if k.startswith("/t/")]
+        targets += [f"/t/{k.split('/')[2].split('.')[0]}/posts.json?post_ids[]=1" for k in targets if k.startswith("/t/")]
+        for target in targets:
+            assert written.answer(target, None) == plain.answer(target, None), target
+    _status, body, _headers = ReplayServer(discourse=with_categories(_named_recording())).answer("/latest.json", None)
+    ids = {t["id"]: t["category_id"] for t in json.loads(body)["topic_list"]["topics"]}
+    assert ids == {1: 2, 2: 1, 3: None, 4: 1, 5: 3}  # numbered by name: Governance, Treasury, Zoning
+    given = {"responses": {}, "categories": [{"id": 4, "name": "Kept"}]}
+    assert with_categories(given) is given
+
+
+def test_the_replayed_sample_numbers_its_categories_once_not_on_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from ingest.core.store import Store
+    from ingest.pipeline import run_ingestion
+    from ingest.replay_forum import ForumShapes
+    from ingest.sources.sample_replay import replayed_sample_sources
+
+    derived = ForumShapes._derived_categories
+    calls = []
+
+    def counted(self: ForumShapes) -> list[dict[str, Any]]:
+        calls.append(1)
+        return derived(self)
+
+    monkeypatch.setattr(ForumShapes, "_derived_categories", counted)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/s.db")
+        try:
+            with replayed_sample_sources(store=store) as jobs:
+                forum = next(source for _slug, source in jobs if source.kind == "discourse")
+                run_ingestion(store, store.ensure_dao("arbitrum"), forum)
+                requests = forum.client.http.requests_made
+        finally:
+            store.close()
+    assert requests > 300 and len(calls) <= 1

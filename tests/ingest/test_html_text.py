@@ -28,6 +28,9 @@ AWKWARD = [
     "<pre><blockquote>  \n  </blockquote>  x</pre>", "<noscript><p>n</p></noscript>k", "<h2>Title</h2>text<hr>more",
     "<div>" * 5000 + "deep <script>steal()</script>text" + "</div>" * 5000,
     "<blockquote>" * 300 + "nested quotes" + "</blockquote>" * 300,
+    # whitespace: only the five ASCII spaces collapse; spaces and tabs before a newline go; 3+ newlines become 2
+    "<p>a</p>\xa0<p>b</p>", "<p>a</p>\u2003\n<p>b</p>", "<p>a</p>\r\n\x0c<p>b</p>", "<b>x</b>\t \t<b>y</b>",
+    "a \t \nb\t\nc \n", "<pre>a \t\n\n\n\nb</pre>", "x\n\n\n\n\ny", "x\xa0\ny", "<br> <br>\t<br>\n<br>",
 ]  # fmt: skip
 
 

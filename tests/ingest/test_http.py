@@ -144,3 +144,32 @@ def test_the_in_process_transport_answers_as_the_socket_does(server: ReplayServe
         with pytest.raises(RemoteError, match="HTTP 404"):
             client.get_json("/t/999999999.json")
     assert "/latest.json" in server.request_log
+
+
+_BASES = ["http://forum.invalid", "http://forum.invalid/", "https://h.invalid:8443/community", "https://h.invalid/community/",
+          "http://127.0.0.1:5555"]  # fmt: skip
+_TARGETS = [
+    ("/latest.json", {"page": 2, "order": "activity"}), ("t/5.json", None),
+    ("/t/5/posts.json", [("post_ids[]", 1), ("post_ids[]", 2)]), ("/a b/ü.json?x=1", {"y": "z z"}), ("/graphql?", None),
+    ("/t/5.json?a=1", None), ("//elsewhere.invalid/x", None), ("http://other.invalid/x", None), ("", None), ("/", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_requests_go_where_httpx_sends_a_path_relative_to_the_base_url(base: str) -> None:
+    import httpx
+
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(200, content=b"{}")
+
+    transport = httpx.MockTransport(answer)
+    with PoliteClient(base, policy=HttpPolicy(rate=0), transport=transport) as client, httpx.Client(
+        base_url=base.rstrip("/"), transport=transport
+    ) as stock:
+        for path, params in _TARGETS:
+            client.get_json(path, params=params)
+            stock.request("GET", path, params=params)
+    assert sent[0::2] == sent[1::2] and len(sent) == 2 * len(_TARGETS)

@@ -10,6 +10,10 @@ from sqlalchemy import JSON, Column, DateTime, Interval, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
+# SQLite's DATETIME storage format (sqlalchemy.dialects.sqlite.DATETIME), the one the domain tables use.
+_SQLITE_STORAGE = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+_ZERO = timedelta(0)
+
 __all__ = ["UTCDateTime", "content_hash", "json_column", "text_column", "utcnow"]
 
 
@@ -21,6 +25,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     back aware in UTC on both backends: PostgreSQL returns ``timestamptz`` values with an
     offset, SQLite returns the stored UTC wall time without one, which is UTC by the rule
     above. The schema is a plain ``DateTime(timezone=True)``, so no migration follows.
+
+    On SQLite an aware ``datetime`` is written by one function that makes the string SQLAlchemy's own two
+    steps (this conversion, then the dialect's storage format) make; anything else takes those two steps.
     """
 
     impl = DateTime
@@ -48,6 +55,28 @@ class UTCDateTime(TypeDecorator[datetime]):
                 "Pass an aware value, e.g. datetime.now(UTC) or ingest.core.domain.utcnow()."
             )
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        stock = super().bind_processor(dialect)
+        if (
+            stock is None
+            or dialect.name != "sqlite"
+            or getattr(self.impl_instance, "_storage_format", None) != _SQLITE_STORAGE
+        ):
+            return stock
+
+        def process(value: Any) -> Any:
+            if type(value) is datetime:
+                offset = value.utcoffset()
+                if offset is not None:  # naive values take the stock path, which refuses them
+                    if offset != _ZERO:
+                        value = value.astimezone(UTC)
+                    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - twice as fast as the f-string
+                        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
+                    )  # fmt: skip
+            return stock(value)
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
