@@ -592,7 +592,7 @@ class GovernanceService:
         if action.status != "pending" or self.chain is None:
             return None
         found = self.chain.find_execution(action.safe_tx_hash, nonce=SafeTx.from_json(action.safe_tx).nonce,
-                                          proposal_id=int(action.proposal_ref))
+                                          since=action.created_at)
         if found is None:
             return None
         self._record_execution(action, found, signers=[s.owner for s in self._signatures(action_id)], recovered=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
@@ -23,9 +24,10 @@ from ingest.core.governor_abi import ProposalState, governor_abi
 if TYPE_CHECKING:  # pragma: no cover
     from web3 import Web3
 
-__all__ = ["LOG_RANGE_BLOCKS", "ChainGateway", "ExecutionResult", "first_block_after", "revert_reason"]
+__all__ = ["CLOCK_SKEW", "LOG_RANGE_BLOCKS", "ChainGateway", "ExecutionResult", "first_block_after", "revert_reason"]
 
 LOG_RANGE_BLOCKS = 2_000  # blocks per eth_getLogs call: what public JSON-RPC providers accept (some cap at 2,000)
+CLOCK_SKEW = timedelta(hours=1)  # how far this host's clock and a chain's block times may disagree
 
 
 @dataclass(frozen=True)
@@ -139,21 +141,25 @@ class ChainGateway:
         return bool(self._at_latest_block(
             ("voted", proposal_id, voter), lambda block: self.governor.functions.hasVoted(proposal_id, voter).call(block_identifier=block)))
 
-    def find_execution(self, safe_tx_hash: str, *, nonce: int, proposal_id: int) -> ExecutionResult | None:
-        """The Safe's ``ExecutionSuccess`` for ``safe_tx_hash`` (a transaction with Safe nonce ``nonce``, casting a
-        vote on ``proposal_id``), if the chain has one: how a restart learns that an ``execTransaction`` sent before
-        a crash went through.
+    def find_execution(self, safe_tx_hash: str, *, nonce: int, since: datetime) -> ExecutionResult | None:
+        """The Safe's ``ExecutionSuccess`` for ``safe_tx_hash`` (a transaction with Safe nonce ``nonce``, prepared at
+        ``since``), if the chain has one: how a restart learns that an ``execTransaction`` sent before a crash went
+        through.
 
         Nothing is scanned while the Safe's nonce has not passed ``nonce`` (the transaction cannot have run yet).
         Otherwise the logs are filtered by the event's indexed hash and read newest first, ``LOG_RANGE_BLOCKS`` blocks
-        per ``eth_getLogs`` call (public nodes refuse wider ranges), back to the first block in which the Governor
-        could count a vote on the proposal: a cast cannot have run before it.
+        per ``eth_getLogs`` call (public nodes refuse wider ranges), back to the first block stamped after ``since``
+        less ``CLOCK_SKEW``: the transaction cannot have run before it was prepared. Block times bound the scan on
+        every chain, also where a Governor's clock is not this chain's block number (timestamps, or the L1 block
+        numbers an Arbitrum contract reads).
         """
         if self.nonce() <= nonce:
             return None
         wanted = bytes.fromhex(safe_tx_hash.removeprefix("0x"))
         event = self.safe.events.ExecutionSuccess()
-        earliest, high = self.first_voting_block(proposal_id), int(self.w3.eth.block_number)
+        high = int(self.w3.eth.block_number)
+        earliest = first_block_after(int((since - CLOCK_SKEW).timestamp()), latest=high,
+                                     timestamp_of=lambda number: int(self.w3.eth.get_block(number)["timestamp"]))
         while high >= earliest:
             low = max(earliest, high - LOG_RANGE_BLOCKS + 1)
             for log in event.get_logs(argument_filters={"txHash": wanted}, from_block=low, to_block=high):
@@ -162,22 +168,6 @@ class ChainGateway:
                                            block_number=int(log["blockNumber"]))
             high = low - 1
         return None
-
-    def first_voting_block(self, proposal_id: int) -> int:
-        """The first block in which the Governor counts votes on ``proposal_id``: the one after its snapshot.
-
-        The snapshot is a block number, or a time where the Governor's clock is timestamps (EIP-6372
-        ``CLOCK_MODE``); then it is the first block stamped after that time, found by bisection.
-        """
-        snapshot = int(self.governor.functions.proposalSnapshot(proposal_id).call())
-        try:
-            mode = str(self.governor.functions.CLOCK_MODE().call())
-        except Exception:  # noqa: BLE001 - a Governor from before EIP-6372 counts in blocks
-            mode = "mode=blocknumber&from=default"
-        if "mode=timestamp" not in mode:
-            return snapshot + 1
-        return first_block_after(snapshot, latest=int(self.w3.eth.block_number),
-                                 timestamp_of=lambda number: int(self.w3.eth.get_block(number)["timestamp"]))
 
     def exec_transaction(self, tx: SafeTx, signatures: bytes, *, sender: TransactionSender) -> ExecutionResult:
         """Submit ``execTransaction``; the Safe verifies the packed owner signatures itself."""

@@ -11,7 +11,7 @@ const here = __dirname;
 const SHARED = {
   ConcordGovernor: [
     "ProposalCreated", "VoteCast", "VoteCastWithParams", "ProposalQueued", "ProposalExecuted", "ProposalCanceled",
-    "state", "proposalVotes", "hasVoted", "castVoteWithReason", "propose", "CLOCK_MODE", "proposalSnapshot",
+    "state", "proposalVotes", "hasVoted", "castVoteWithReason", "propose", "CLOCK_MODE",
   ],
   ConcordBravoGovernor: ["proposals"],
 };

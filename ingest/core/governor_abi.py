@@ -2,8 +2,7 @@
 
 ``governor_abi.json`` beside this module is the part of the compiled Governor artifacts
 (``governance/contracts/artifacts``) that Concord reads and calls: the lifecycle and vote events,
-``state``, ``proposalVotes``, ``hasVoted``, ``castVoteWithReason``, ``propose``, ``CLOCK_MODE``,
-``proposalSnapshot`` (OpenZeppelin) and
+``state``, ``proposalVotes``, ``hasVoted``, ``castVoteWithReason``, ``propose`` (OpenZeppelin) and
 ``proposals`` (Compound Bravo's tally getter). ``governance/contracts/governor_abi.js`` writes it; a test
 checks it still equals the artifacts. It lives here, in the foundation, because ingestion must not import
 governance.

@@ -82,7 +82,7 @@ class StandInChain:
     asked_voted: list[tuple[int, str]] = field(default_factory=list)
     asked_state: list[int] = field(default_factory=list)
     executions: dict[str, ExecutionResult] = field(default_factory=dict)
-    asked_execution: list[tuple[str, int, int]] = field(default_factory=list)
+    asked_execution: list[tuple[str, int, datetime]] = field(default_factory=list)
     w3: Any = None  # no contract owners here: ECDSA signatures only
 
     @property
@@ -114,8 +114,8 @@ class StandInChain:
         self.sent.append((tx, signatures, sender))
         return ExecutionResult(tx_hash="0x" + "ab" * 32, success=self.succeeds, block_number=77)
 
-    def find_execution(self, safe_tx_hash_hex: str, *, nonce: int, proposal_id: int) -> ExecutionResult | None:
-        self.asked_execution.append((safe_tx_hash_hex, nonce, proposal_id))
+    def find_execution(self, safe_tx_hash_hex: str, *, nonce: int, since: datetime) -> ExecutionResult | None:
+        self.asked_execution.append((safe_tx_hash_hex, nonce, since))
         return self.executions.get(safe_tx_hash_hex)
 
 
@@ -787,8 +787,8 @@ def test_an_execution_found_on_chain_is_recorded_once(store: Store, chain: Stand
     chain.executions[action.safe_tx_hash] = ExecutionResult(tx_hash="0x" + "cd" * 32, success=True, block_number=12)
     view = service.recover_execution(action.id)
     assert view is not None and view.status == "executed" and view.executed_tx_hash == "0x" + "cd" * 32
-    # the gateway is told the transaction's Safe nonce and the proposal, which bound what it must scan
-    assert chain.asked_execution[-1] == (action.safe_tx_hash, action.nonce, int(action.proposal))
+    # the gateway is told the transaction's Safe nonce and when it was prepared, which bound what it must scan
+    assert chain.asked_execution[-1] == (action.safe_tx_hash, action.nonce, NOW)
     entry = entries(store)[-1]
     assert (entry.action, entry.actor) == ("execute", "concord")
     assert entry.payload == {"tx_hash": "0x" + "cd" * 32, "block": 12, "safe_tx_hash": action.safe_tx_hash,

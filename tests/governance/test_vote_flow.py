@@ -284,7 +284,9 @@ def test_a_restart_finds_a_cast_sent_before_the_crash_reading_bounded_log_ranges
     store: Store, chain: ChainEnv, report_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The execTransaction went through but the store never heard of it: recovery finds it on chain, reading the
-    Safe's logs in ranges a public node accepts, newest first, never before the proposal's voting began."""
+    Safe's logs in ranges a public node accepts, newest first, never before the transaction was prepared."""
+    from datetime import UTC, datetime
+
     import governance.chain.gateway as gateway_module
     from governance.signatures import OwnerSignature, encode_safe_signatures, parse_hex_signature
 
@@ -315,11 +317,19 @@ def test_a_restart_finds_a_cast_sent_before_the_crash_reading_bounded_log_ranges
 
     view = service.recover_execution(action.id)
     assert view is not None and view.status == "executed" and view.executed_tx_hash == sent.tx_hash
-    latest, earliest = chain.w3.eth.block_number, gateway.first_voting_block(chain.proposal_id)
-    assert earliest == chain.governor.functions.proposalSnapshot(chain.proposal_id).call() + 1
+    latest = chain.w3.eth.block_number
     assert ranges[0][1] == latest and len(ranges) == 3  # newest first: 4 blocks a call until the cast's block
-    assert all(high - low + 1 <= 4 and low >= earliest for low, high in ranges)
+    assert all(high - low + 1 <= 4 for low, high in ranges)
     assert [high for _, high in ranges] == sorted((high for _, high in ranges), reverse=True)
+
+    # A hash the Safe never executed, its nonce passed: the scan ends at the first block after the time given
+    ranges.clear()
+    monkeypatch.setattr(gateway_module, "CLOCK_SKEW", timedelta(0))
+    start = chain.w3.eth.get_block(latest - 6)
+    assert chain.w3.eth.get_block(latest - 7)["timestamp"] < start["timestamp"]  # block times rise one by one here
+    since = datetime.fromtimestamp(start["timestamp"] - 1, tz=UTC)
+    assert gateway.find_execution("0x" + "11" * 32, nonce=tx.nonce, since=since) is None
+    assert ranges == [(latest - 3, latest), (latest - 6, latest - 4)]
 
 
 def test_first_block_after_a_time_is_found_by_bisection() -> None:
