@@ -11,6 +11,7 @@ yet written are lost if the process dies: at most one window of repeated refusal
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -51,7 +52,7 @@ class RefusalAggregator:
         self.window_seconds = window_seconds
         self.clock = clock
         self.max_keys = max_keys
-        self._windows: dict[tuple[str, str], _Window] = {}
+        self._windows: OrderedDict[tuple[str, str], _Window] = OrderedDict()  # oldest window first
         self._lock = threading.Lock()
 
     def admit(self, *, client: str, rule: str, subject: str) -> tuple[bool, list[Summary]]:
@@ -73,12 +74,17 @@ class RefusalAggregator:
             return False, due
 
     def _close_windows(self, now: datetime) -> list[Summary]:
+        """Close the windows that are over: the oldest first, stopping at the first still open, so a refusal costs
+        the windows it closes, not one look at every client's (windows open in the order they start; were the clock
+        set back, a window could close late, never early)."""
         due: list[Summary] = []
-        for key, window in list(self._windows.items()):
-            if now - window.started >= self.window:
-                del self._windows[key]
-                if window.suppressed:
-                    due.append(Summary(key[0], key[1], window.suppressed, window.started, self.window_seconds, window.subject))
+        while self._windows:
+            key, window = next(iter(self._windows.items()))
+            if now - window.started < self.window:
+                break
+            self._windows.popitem(last=False)
+            if window.suppressed:
+                due.append(Summary(key[0], key[1], window.suppressed, window.started, self.window_seconds, window.subject))
         return due
 
     def pending_summaries(self) -> list[Summary]:

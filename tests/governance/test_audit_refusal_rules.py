@@ -120,3 +120,28 @@ def test_the_scope_is_set_only_inside_the_block() -> None:
     except ValueError:
         pass
     assert current_scope() is None
+
+
+class CountingTime(datetime):
+    """A time that counts how often a window's age is taken from it."""
+
+    looks = 0
+
+    def __sub__(self, other):  # type: ignore[no-untyped-def, override]
+        CountingTime.looks += 1
+        return super().__sub__(other)
+
+
+def test_a_refusal_looks_only_at_the_windows_it_closes_not_at_every_clients() -> None:
+    """Many clients' open windows: each refusal checks the oldest window and stops (a flood from many addresses does
+    not make every refusal walk them all), and the windows that are over still close, oldest first."""
+    start = CountingTime(2024, 1, 1, tzinfo=UTC)
+    times = iter([start + timedelta(seconds=i) for i in range(1000)] + [start + timedelta(seconds=999)] * 2)  # one a second
+    agg = RefusalAggregator(window_seconds=60, clock=lambda: next(times))
+    for i in range(1000):
+        CountingTime.looks = 0
+        admitted, due = agg.admit(client=f"10.0.{i // 256}.{i % 256}", rule="csrf", subject=f"s{i}")
+        assert admitted and due == []  # every client's first refusal is written; no window had anything counted
+        assert CountingTime.looks <= 2  # at most one window closed and the first one still open looked at
+    assert agg.admit(client="10.0.3.172", rule="csrf", subject="again")[0] is False  # i = 940: its minute is not over
+    assert agg.admit(client="10.0.3.171", rule="csrf", subject="again")[0] is True  # i = 939: over, closed, new window
