@@ -82,7 +82,7 @@ class RefusalAggregator:
             key, window = next(iter(self._windows.items()))
             if now - window.started < self.window:
                 break
-            self._windows.popitem(last=False)
+            del self._windows[key]
             if window.suppressed:
                 due.append(Summary(key[0], key[1], window.suppressed, window.started, self.window_seconds, window.subject))
         return due
