@@ -99,6 +99,9 @@ class OnnxEmbedder:
             stock.model_dir / "sentence_bert_config.json").exists() else {}
         self.max_seq_length = int(config.get("max_seq_length") or 256)
         self.lowercase = bool(config.get("do_lower_case", False))
+        model_config = stock.model_dir / "config.json"  # the export's output is the transformer's last hidden state
+        hidden = json.loads(model_config.read_text()).get("hidden_size") if model_config.exists() else None
+        self._dim = int(hidden) if hidden else None
 
     @property
     def model_path(self) -> Path:
@@ -106,7 +109,8 @@ class OnnxEmbedder:
 
     @property
     def dim(self) -> int:
-        return self.stock.dim
+        """The transformer's hidden size, read from its config (no model loads); else the stock model's dimension."""
+        return self._dim if self._dim is not None else self.stock.dim
 
     def weights_sha256(self) -> str:
         return self.stock.weights_sha256()
