@@ -11,6 +11,7 @@ store and the model again; the encoder, if loaded, stays loaded). The cases, in 
 ``text_first_use`` ``["text"]``, no vector cache and no ONNX export (a machine's first use of the encoder)
 ``text_cold``      ``["text"]``, no vector cache, the ONNX export present
 ``text_warm``      ``["text"]``, a new process over ``text_cold``'s data directory: every vector cached
+``text_one_new``   ``["text"]``, every vector cached but one (a proposal ingested since): the encoder loads for it
 
 Each case runs ``--runs`` times, interleaved; the best and every run are kept. The machine's speed varies, so read
 the text cases against ``history`` of the same run. Results: ``evals/results/bench_predict.json`` (``--out``).
@@ -35,9 +36,16 @@ from typing import Any
 
 from evals.bench_report import RARIBLE
 
-__all__ = ["CASES", "measure_case", "run_bench_predict"]
+__all__ = ["CASES", "measure_case", "render_markdown", "run_bench_predict"]
 
-CASES = ("history", "text_first_use", "text_cold", "text_warm")
+CASES = ("history", "text_first_use", "text_cold", "text_warm", "text_one_new")
+CASE_WORDS = {
+    "history": "history only (`families = []`)",
+    "text_first_use": "text, no vector cache, no ONNX export (the encoder's first use on a machine)",
+    "text_cold": "text, no vector cache (the first prediction on a store)",
+    "text_warm": "text, every vector cached (any later process)",
+    "text_one_new": "text, one proposal not yet embedded (ingested since): the encoder loads for it",
+}
 DEMO_PROPOSAL = (RARIBLE, "arbitrum")  # the proposal `make demo` reports on
 
 
@@ -111,6 +119,18 @@ def _fresh_copy(db: Path, parent: Path, name: str) -> Path:
     return target
 
 
+def _one_vector_dropped(cached_dir: Path, parent: Path, name: str) -> Path:
+    """A copy of ``cached_dir`` (store and vector cache) whose cache lacks its last-written vector."""
+    import sqlite3
+
+    target = parent / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(cached_dir, target)
+    with sqlite3.connect(target / "index" / "vectors.sqlite") as conn:
+        conn.execute("DELETE FROM vectors WHERE rowid = (SELECT max(rowid) FROM vectors)")
+    return target
+
+
 def run_bench_predict(data_dir: Path, *, runs: int = 1, workdir: Path,
                       progress: Any = print) -> dict[str, Any]:
     """Every case of :data:`CASES`, ``runs`` times interleaved, over copies of ``data_dir``'s SQLite store."""
@@ -118,6 +138,10 @@ def run_bench_predict(data_dir: Path, *, runs: int = 1, workdir: Path,
     if not db.is_file():
         raise SystemExit(f"No store at {db}: run `concord init` and `concord ingest sample` with CONCORD_DATA_DIR={data_dir}")
     proposals = [DEMO_PROPOSAL, DEMO_PROPOSAL, _second_proposal(db)]
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        stored = int(conn.execute("SELECT count(*) FROM proposal").fetchone()[0])
     load_before = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
     by_case: dict[str, list[dict[str, Any]]] = {case: [] for case in CASES}
@@ -132,6 +156,9 @@ def run_bench_predict(data_dir: Path, *, runs: int = 1, workdir: Path,
         for case, case_dir, families in plan:
             progress(f"run {run + 1}/{runs}: {case}")
             by_case[case].append(_run_child(case_dir, families=families, export_dir=export_dir, proposals=proposals))
+        progress(f"run {run + 1}/{runs}: text_one_new")
+        by_case["text_one_new"].append(_run_child(_one_vector_dropped(cold_dir, workdir, f"one-new-{run}"), families=["text"],
+                                                  export_dir=export_dir, proposals=proposals))
     summary = {}
     for case, rows in by_case.items():
         best = min(rows, key=lambda r: r["predictions"][0]["seconds"])
@@ -149,13 +176,31 @@ def run_bench_predict(data_dir: Path, *, runs: int = 1, workdir: Path,
                     "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}},
         "seconds": round(time.perf_counter() - started, 1),
         "command": f"python -m evals.bench_predict --data-dir DIR --runs {runs}",
-        "proposals": {"first": list(proposals[0]), "second": list(proposals[2])},
+        "proposals": {"first": list(proposals[0]), "second": list(proposals[2]), "stored": stored},
         "note": ("each case is a fresh process over its own copy of the store; first = first prediction after building "
                  "the services (with text: loads the encoder and embeds every uncached proposal text), again = the same "
                  "proposal (memo), second = another proposal in the same process; best of the runs"),
         "summary": summary,
         "runs": by_case,
     }
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    """The README table of a :func:`run_bench_predict` result."""
+    machine, runs = result["machine"], len(next(iter(result["runs"].values())))
+    load = machine.get("load_average", {})
+    lines = [f"`{result['command']}`: {runs} run(s) of each case, best shown; {machine.get('cpus', '?')} CPUs, "
+             f"{result['seconds']} s, load average (1 min) {load.get('before', ['?'])[0]} before, "
+             f"{load.get('after', ['?'])[0]} after. The store holds {result['proposals']['stored']} proposals (the bundled "
+             "sample); first = the demo proposal, right after the services are built in a fresh process; again = the "
+             "same proposal (memoised); second = another proposal in the same process.", "",
+             "| case | first prediction (s) | × history | again (s) | second (s) | texts embedded | peak memory (MB) |",
+             "|---|---|---|---|---|---|---|"]
+    for case, s in result["summary"].items():
+        ratio = f"{s['first_vs_history']:g}×" if s.get("first_vs_history") is not None else "1×"
+        lines.append(f"| {CASE_WORDS.get(case, case)} | {s['first_s']:g} | {ratio} | {s['again_s']:g} | {s['second_s']:g} | "
+                     f"{s['texts_embedded']} | {s['peak_rss_mb']:.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,8 +3,8 @@
 The dashboard, the bot, ``concord report``, ``concord forecast commit`` and the consensus report's prediction
 section all read predictions through one :class:`StorePredictor`, which runs the pooled cross-DAO model with its
 calibration chosen walk-forward (:func:`agent.predict.pooled.predict_store`), reading the feature families that
-``[prediction] families`` names (by default none beyond history; ``text`` adds the outcomes of each proposal's most
-similar earlier proposals, from vectors the shared encoder computes once per text and caches on disk).
+``[prediction] families`` names (by default ``text``: the outcomes of each proposal's most similar earlier
+proposals, from vectors the shared encoder computes once per text and caches on disk; ``[]`` reads history only).
 """
 
 from __future__ import annotations
