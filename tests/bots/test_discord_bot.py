@@ -288,9 +288,10 @@ async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, s
     from bots.services import wire
     from ingest.core.domain import Proposal
 
+    (services.settings.index_dir / "vectors.sqlite").unlink()  # the real default from scratch: no proposal embedded yet
     proposal_id = add_active_proposal(services.store)
     wire(services)  # agent.predict, trained on the earlier proposals in the store
-    assert services.predictor is not None, services.missing
+    assert services.predictor is not None and services.searcher is not None, services.missing
     with services.store.session() as session:
         proposal = session.get(Proposal, proposal_id)
     # the expectation comes from agent.predict itself, not from the bot's adapter under test, reading the feature
@@ -299,6 +300,7 @@ async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, s
     assert predictor.families == tuple(services.settings.prediction.families) == ("text",)
     expected = predict_store(services.store, proposal, families=predictor.families, embed=predictor.embed).as_dict()["p_pass"]
     assert 0.0 < expected < 1.0
+    assert services.searcher.embedder.stats.embedded > 500  # every sample proposal's text, by the configured encoder
     replies = await run(bot, fake_discord, "proposals", {"dao": "arbitrum"})
     assert f"predicted {expected:.0%} to pass" in text_of(replies)
 

@@ -139,8 +139,9 @@ def test_the_families_setting_switches_text_and_the_prediction_says_which_it_rea
     assert with_text.p_pass != pytest.approx(history.p_pass, abs=1e-6)  # the neighbours' outcomes moved it
 
 
-def test_history_only_is_the_default_and_an_unknown_family_names_the_setting() -> None:
-    assert ConcordSettings().prediction.families == []
+def test_text_is_the_default_and_an_unknown_family_names_the_setting() -> None:
+    assert ConcordSettings().prediction.families == ["text"]
+    assert load_settings(prediction={"families": []}).prediction.families == []  # history only, when asked
     with pytest.raises(ConfigError, match="CONCORD_PREDICTION__FAMILIES"):
         build_predictor(load_settings(prediction={"families": ["txt"]}), store=None)  # type: ignore[arg-type]
 
