@@ -189,11 +189,11 @@ def render_markdown(result: dict[str, Any]) -> str:
     """The README table of a :func:`run_bench_predict` result."""
     machine, runs = result["machine"], len(next(iter(result["runs"].values())))
     load = machine.get("load_average", {})
-    lines = [f"`{result['command']}`: {runs} run(s) of each case, best shown; {machine.get('cpus', '?')} CPUs, "
+    lines = [(f"`{result['command']}`: {runs} run(s) of each case, best shown; {machine.get('cpus', '?')} CPUs, "
              f"{result['seconds']} s, load average (1 min) {load.get('before', ['?'])[0]} before, "
              f"{load.get('after', ['?'])[0]} after. The store holds {result['proposals']['stored']} proposals (the bundled "
              "sample); first = the demo proposal, right after the services are built in a fresh process; again = the "
-             "same proposal (memoised); second = another proposal in the same process.", "",
+             "same proposal (memoised); second = another proposal in the same process."), "",
              "| case | first prediction (s) | × history | again (s) | second (s) | texts embedded | peak memory (MB) |",
              "|---|---|---|---|---|---|---|"]
     for case, s in result["summary"].items():

@@ -31,7 +31,7 @@ def add_active_proposal(store: Store, *, title: str = "Fund the open-source gran
 
 
 @pytest.fixture
-def services(sample_store: Store, settings: ConcordSettings, sample_vectors: Path) -> Services:
+def services(sample_store: Store, settings: ConcordSettings, sample_vectors: Path) -> Services:  # noqa: F811
     """The sample store's services; its proposals' text vectors already cached, as after a first prediction."""
     prewarm(sample_vectors, settings.data_dir)
     return Services(store=sample_store, settings=settings)
