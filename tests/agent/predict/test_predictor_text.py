@@ -170,7 +170,7 @@ def test_the_families_setting_switches_text_and_the_prediction_says_which_it_rea
     assert with_text.families == ("text",) and history.families == ()
     assert set(TEXT_FEATURES) <= set(with_text.features) and not set(TEXT_FEATURES) & set(history.features)
     assert with_text.model_id.startswith(f"{POOLED_MODEL_NAME}+text:") and history.model_id.startswith(f"{POOLED_MODEL_NAME}:")
-    assert "features: history + text" in describe_prediction(with_text)
+    assert "features: history + text (how the most similar earlier proposals ended))" in describe_prediction(with_text)
     assert "features: history)" in describe_prediction(history)
     assert with_text.p_pass != pytest.approx(history.p_pass, abs=1e-6)  # the neighbours' outcomes moved it
 
