@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,6 +96,7 @@ class OnnxEmbedder:
         self.model_id = stock.model_id  # same weights, same vectors: the vector cache is shared with the torch runtime
         self._session: Any = None
         self._tokenizer: Any = None
+        self._loading = threading.Lock()
         config = json.loads((stock.model_dir / "sentence_bert_config.json").read_text()) if (
             stock.model_dir / "sentence_bert_config.json").exists() else {}
         self.max_seq_length = int(config.get("max_seq_length") or 256)
@@ -135,8 +137,10 @@ class OnnxEmbedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._session is None:
-            self._load()
+        if self._tokenizer is None:  # set last by _load: once it is there, so is the session
+            with self._loading:  # worker threads (dashboard, bot) may embed at once: one loads, the others wait
+                if self._tokenizer is None:
+                    self._load()
         cleaned = [(t.lower() if self.lowercase else t).strip() for t in texts]
         token_ids = self._tokenizer(cleaned, truncation=True, max_length=self.max_seq_length)["input_ids"]
         order = np.argsort([len(ids) for ids in token_ids], kind="stable")
