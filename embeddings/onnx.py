@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,10 +96,14 @@ class OnnxEmbedder:
         self.model_id = stock.model_id  # same weights, same vectors: the vector cache is shared with the torch runtime
         self._session: Any = None
         self._tokenizer: Any = None
+        self._loading = threading.Lock()
         config = json.loads((stock.model_dir / "sentence_bert_config.json").read_text()) if (
             stock.model_dir / "sentence_bert_config.json").exists() else {}
         self.max_seq_length = int(config.get("max_seq_length") or 256)
         self.lowercase = bool(config.get("do_lower_case", False))
+        model_config = stock.model_dir / "config.json"  # the export's output is the transformer's last hidden state
+        hidden = json.loads(model_config.read_text()).get("hidden_size") if model_config.exists() else None
+        self._dim = int(hidden) if hidden else None
 
     @property
     def model_path(self) -> Path:
@@ -106,7 +111,8 @@ class OnnxEmbedder:
 
     @property
     def dim(self) -> int:
-        return self.stock.dim
+        """The transformer's hidden size, read from its config (no model loads); else the stock model's dimension."""
+        return self._dim if self._dim is not None else self.stock.dim
 
     def weights_sha256(self) -> str:
         return self.stock.weights_sha256()
@@ -131,8 +137,10 @@ class OnnxEmbedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._session is None:
-            self._load()
+        if self._tokenizer is None:  # set last by _load: once it is there, so is the session
+            with self._loading:  # worker threads (dashboard, bot) may embed at once: one loads, the others wait
+                if self._tokenizer is None:
+                    self._load()
         cleaned = [(t.lower() if self.lowercase else t).strip() for t in texts]
         token_ids = self._tokenizer(cleaned, truncation=True, max_length=self.max_seq_length)["input_ids"]
         order = np.argsort([len(ids) for ids in token_ids], kind="stable")

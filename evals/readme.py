@@ -18,6 +18,7 @@ Blocks (marker name -> results file -> command that writes it):
   --out evals/results/ask-no-model.json``);
 - ``predict-pooled`` -> ``predict_pooled.json`` -> ``python -m evals.predict_pooled``.
 - ``mutation-scores`` -> ``mutation.json`` -> ``python -m evals.mutation score --out evals/results/mutation.json``.
+- ``predict-runtime`` -> ``bench_predict.json`` -> ``python -m evals.bench_predict --data-dir DIR --runs 3``.
 """
 
 from __future__ import annotations
@@ -281,6 +282,12 @@ def _governance_rules(_results: Path) -> str:
     return ", ".join(f"`{rule.value}`" for rule in Rule) + "\n"
 
 
+def _predict_runtime(results: Path) -> str:
+    from evals.bench_predict import render_markdown
+
+    return render_markdown(_load(results, "bench_predict.json", "python -m evals.bench_predict --data-dir DIR --runs 3"))
+
+
 def _mutation(results: Path) -> str:
     from evals.mutation import render_markdown
 
@@ -309,6 +316,7 @@ BLOCKS: dict[str, Block] = {
     "predict-pooled": Block(_predict_pooled, "predict_pooled.json"),
     "governance-rules": Block(_governance_rules, "governance.errors.Rule"),
     "mutation-scores": Block(_mutation, "mutation.json"),
+    "predict-runtime": Block(_predict_runtime, "bench_predict.json"),
 }
 
 

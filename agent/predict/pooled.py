@@ -123,10 +123,14 @@ def predict_store(
                           candidates=DAO_CALIBRATION_CANDIDATES)
 
 
+#: what a family reads, in the words of a report's model line (a family not named here reads as its name)
+_FAMILY_WORDS = {"text": "text (how the most similar earlier proposals ended)"}
+
+
 def _features_read(p: Prediction) -> str:
     if p.method == "base-rate":
         return "the DAO's pass rate only"
-    return "features: " + " + ".join(("history", *p.families))
+    return "features: " + " + ".join(("history", *(_FAMILY_WORDS.get(f, f) for f in p.families)))
 
 
 def describe_prediction(p: Prediction) -> str:

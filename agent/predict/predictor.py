@@ -3,13 +3,14 @@
 The dashboard, the bot, ``concord report``, ``concord forecast commit`` and the consensus report's prediction
 section all read predictions through one :class:`StorePredictor`, which runs the pooled cross-DAO model with its
 calibration chosen walk-forward (:func:`agent.predict.pooled.predict_store`), reading the feature families that
-``[prediction] families`` names (by default none beyond history; ``text`` adds the outcomes of each proposal's most
-similar earlier proposals, from vectors the shared encoder computes once per text and caches on disk).
+``[prediction] families`` names (by default ``text``: the outcomes of each proposal's most similar earlier
+proposals, from vectors the shared encoder computes once per text and caches on disk; ``[]`` reads history only).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -100,9 +101,16 @@ def build_predictor(settings: ConcordSettings, *, store: Store,
         from embeddings import cached_embedder
 
         encoder = functools.cache(lambda: cached_embedder(settings))
-    source = encoder
+    source, one_at_a_time = encoder, threading.Lock()
+
+    def embed(texts: list[str]) -> Any:
+        # faces predict on worker threads: on a cold store, concurrent first predictions wait for one encoder load and
+        # one embedding of every text, then read the vectors from the cache, instead of each embedding them all
+        with one_at_a_time:
+            return source().embed_batch(texts)
+
     try:
-        return StorePredictor(store, families=families, embed=lambda texts: source().embed_batch(texts))
+        return StorePredictor(store, families=families, embed=embed)
     except InputError as exc:
         raise ConfigError(f"{exc} (in prediction.families: set CONCORD_PREDICTION__FAMILIES, e.g. '[\"text\"]', "
                           "or [prediction] families in concord.toml)") from None

@@ -109,6 +109,7 @@ class ConcordCommands(commands.Cog):
             where = f" in {dao}" if dao else ""
             await send(interaction, f"No proposals are open for voting{where} right now. All proposals: <{self._dashboard('/proposals')}>")
             return
+        await interaction.response.defer(thinking=True)  # each prediction fits the model: seconds, beyond Discord's 3 s
         lines = ["**Open for voting**"]
         for row in rows:
             ends = f", ends {row.end:%Y-%m-%d}" if row.end else ""
@@ -135,7 +136,9 @@ class ConcordCommands(commands.Cog):
         if report is None:
             await send(interaction, f"No consensus report for “{found.title}” yet. It appears at <{report_url}> once generated.")
             return
-        predicted = self.services.predictor.predict(found.id) if self.services.predictor else None
+        await interaction.response.defer(thinking=True)  # the prediction fits the model: seconds, beyond Discord's 3 s
+        predictor = self.services.predictor
+        predicted = await asyncio.to_thread(predictor.predict, found.id) if predictor is not None else None
         embed = consensus_embed(title=found.title, report_url=report_url, report=report, prediction=predicted)
         await send(interaction, embed=embed)
 

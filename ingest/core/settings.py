@@ -192,12 +192,12 @@ class PredictionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     families: list[str] = Field(
-        default_factory=list,
+        default_factory=lambda: ["text"],
         description=(
             "Feature families beyond the DAO and proposer history: any of text, kind, engagement, jury, voters "
-            "([] = history only, the default). 'text' reads the outcomes of each proposal's most similar earlier proposals; it "
-            "embeds every stored proposal's title and opening once with the configured encoder and caches the vectors "
-            "in <data_dir>/index/vectors.sqlite. Environment: CONCORD_PREDICTION__FAMILIES='[\"text\"]'"
+            "(default [\"text\"]; [] = history only). 'text' reads the outcomes of each proposal's most similar earlier "
+            "proposals; it embeds every stored proposal's title and opening once with the configured encoder and caches "
+            "the vectors in <data_dir>/index/vectors.sqlite. Environment: CONCORD_PREDICTION__FAMILIES='[]'"
         ),
     )
 

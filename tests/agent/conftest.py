@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from agent.llm import ChatMessage, EmbeddedServer, OpenAIChatBackend, default_gguf_path
+from tests.sample_vectors import sample_vectors  # noqa: F401 - a fixture
 
 
 @pytest.fixture(scope="session")

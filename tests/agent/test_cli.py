@@ -12,6 +12,7 @@ from bots.cli.main import main
 from ingest.core.domain import Proposal, Thread
 from ingest.core.store import Store
 from tests.embeddings.forum_data import add_post, make_forum
+from tests.sample_vectors import prewarm
 
 RARIBLE = "0x66b953a7cf4de9f6de54e6eb87ae291b5cc62f12c7fed68eba91043607883221"
 
@@ -24,8 +25,10 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: Store) -> Path:
 
 
 @pytest.mark.slow
-def test_report_on_the_bundled_sample(sample_store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_on_the_bundled_sample(sample_store: Store, sample_vectors: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     data = _env(monkeypatch, tmp_path, sample_store)
+    prewarm(sample_vectors, data)  # the proposals' text vectors, as a first prediction on this store leaves them
     assert main(["report", RARIBLE, "--dao", "arbitrum", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     report, paths = out["report"], out["paths"]

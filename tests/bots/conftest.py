@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from bots.services import Services
 from ingest.core.domain import Proposal
 from ingest.core.settings import ConcordSettings
 from ingest.core.store import Store
+from tests.sample_vectors import prewarm, sample_vectors  # noqa: F401 - sample_vectors is a fixture
 
 
 def add_active_proposal(store: Store, *, title: str = "Fund the open-source grants programme") -> int:
@@ -29,7 +31,9 @@ def add_active_proposal(store: Store, *, title: str = "Fund the open-source gran
 
 
 @pytest.fixture
-def services(sample_store: Store, settings: ConcordSettings) -> Services:
+def services(sample_store: Store, settings: ConcordSettings, sample_vectors: Path) -> Services:  # noqa: F811
+    """The sample store's services; its proposals' text vectors already cached, as after a first prediction."""
+    prewarm(sample_vectors, settings.data_dir)
     return Services(store=sample_store, settings=settings)
 
 

@@ -96,7 +96,8 @@ class ListedActions:
 async def test_proposals_lists_active_with_link(bot: Any, fake_discord: Any, services: Services) -> None:
     proposal_id = add_active_proposal(services.store)
     replies = await run(bot, fake_discord, "proposals")
-    assert len(replies) == 1 and replies[0]["type"] == 4  # CHANNEL_MESSAGE_WITH_SOURCE
+    # deferred ("thinking") before predicting: Discord drops an interaction not answered within 3 s
+    assert [r["kind"] for r in replies] == ["callback", "followup"] and replies[0]["type"] == 5
     text = text_of(replies)
     assert "Fund the open-source grants programme" in text
     assert f"/proposals/{proposal_id}>" in text
@@ -135,6 +136,8 @@ async def test_consensus_renders_report_embed(bot: Any, fake_discord: Any, servi
     }
     services.reports = StoredReports({1: report})
     replies = await run(bot, fake_discord, "consensus", {"proposal": "1"})
+    assert replies[0]["kind"] == "callback" and replies[0]["type"] == 5  # deferred before the prediction is computed
+    replies = replies[1:]
     embed = replies[0]["embeds"][0]
     assert embed["url"].endswith("/proposals/1/report")
     names = [f["name"] for f in embed["fields"]]
@@ -158,7 +161,7 @@ async def test_consensus_card_shows_the_report2_structure(bot: Any, fake_discord
     }
     services.reports = StoredReports({1: report})
     replies = await run(bot, fake_discord, "consensus", {"proposal": "1"})
-    fields = {f["name"]: f["value"] for f in replies[0]["embeds"][0]["fields"]}
+    fields = {f["name"]: f["value"] for f in replies[-1]["embeds"][0]["fields"]}
     assert fields["Community, by people"] == "against 1, neutral 2"
     assert fields["Proposer side (not counted)"] == "Janabe: 6 posts"
     assert fields["Undecided or conditional: token swap (2 people)"] == "“take the token swap out”"
@@ -285,14 +288,19 @@ async def test_proposals_show_the_real_prediction(bot: Any, fake_discord: Any, s
     from bots.services import wire
     from ingest.core.domain import Proposal
 
+    (services.settings.index_dir / "vectors.sqlite").unlink()  # the real default from scratch: no proposal embedded yet
     proposal_id = add_active_proposal(services.store)
     wire(services)  # agent.predict, trained on the earlier proposals in the store
-    assert services.predictor is not None, services.missing
+    assert services.predictor is not None and services.searcher is not None, services.missing
     with services.store.session() as session:
         proposal = session.get(Proposal, proposal_id)
-    # the expectation comes from agent.predict itself, not from the bot's adapter under test
-    expected = predict_store(services.store, proposal).as_dict()["p_pass"]
+    # the expectation comes from agent.predict itself, not from the bot's adapter under test, reading the feature
+    # families the settings name (by default text too) through the same encoder
+    predictor = services.predictor
+    assert predictor.families == tuple(services.settings.prediction.families) == ("text",)
+    expected = predict_store(services.store, proposal, families=predictor.families, embed=predictor.embed).as_dict()["p_pass"]
     assert 0.0 < expected < 1.0
+    assert services.searcher.embedder.stats.embedded > 500  # every sample proposal's text, by the configured encoder
     replies = await run(bot, fake_discord, "proposals", {"dao": "arbitrum"})
     assert f"predicted {expected:.0%} to pass" in text_of(replies)
 

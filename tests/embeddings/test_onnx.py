@@ -51,6 +51,42 @@ def test_export_is_cached_and_reused(onnx_minilm: OnnxEmbedder, minilm: Sentence
     assert again.model_id == minilm.model_id  # shares the vector cache with the torch runtime
 
 
+def test_embedding_from_an_export_never_loads_the_torch_model(onnx_minilm: OnnxEmbedder, minilm: SentenceTransformerEmbedder) -> None:
+    class TorchRefused(SentenceTransformerEmbedder):
+        @property
+        def model(self) -> object:
+            raise AssertionError("loaded the torch model")
+
+    onnx_minilm.embed_batch(["warm"])  # the export exists
+    again = OnnxEmbedder(TorchRefused(minilm.model_dir, model_id=minilm.model_id), onnx_minilm.cache_dir)
+    assert again.dim == 384
+    assert np.allclose(again.embed_batch(["warm", "a second text"])[0], onnx_minilm.embed_batch(["warm"])[0], atol=1e-5)
+    assert again.embed_batch([]).shape == (0, 384)
+
+
+def test_threads_embedding_at_once_load_the_encoder_once(onnx_minilm: OnnxEmbedder, minilm: SentenceTransformerEmbedder,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    onnx_minilm.embed_batch(["warm"])  # the export exists
+    fresh = OnnxEmbedder(minilm, onnx_minilm.cache_dir)
+    loads: list[int] = []
+    real_load = OnnxEmbedder._load
+
+    def slow_load(self: OnnxEmbedder) -> None:  # a load long enough for the other threads to arrive meanwhile
+        loads.append(threading.get_ident())
+        time.sleep(0.3)
+        real_load(self)
+
+    monkeypatch.setattr(OnnxEmbedder, "_load", slow_load)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(fresh.embed_batch, [["warm"]] * 4))
+    assert len(loads) == 1
+    assert all(np.allclose(g, got[0]) for g in got)
+
+
 def test_settings_choose_the_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(cached_embedder(load_settings(data_dir=tmp_path)).embedder, OnnxEmbedder)
     monkeypatch.setenv("CONCORD_EMBEDDINGS__RUNTIME", "torch")

@@ -54,6 +54,18 @@ def _pooled_result() -> dict:
             "pooled_used": {"when": "arbitrum alone has fewer than 30 closed proposals", "n": 10, "pass_rate": 0.7, "brier_pooled": 0.2, "brier_base_rate": 0.25},
             "all_with_a_pooled_model": {"n": 30, "pass_rate": 0.8, "brier_pooled": 0.21, "brier_base_rate": 0.18},
             "where_the_own_model_trains": {"n": 20, "pass_rate": 0.85, "brier_pooled": 0.22, "brier_own": 0.19, "brier_base_rate": 0.15}}
+def _bench_predict_result() -> dict:
+    def case(first: float, embedded: int, rss: float, ratio: float | None) -> dict:
+        row = {"first_s": first, "again_s": 0.0, "second_s": 1.25, "process_s": first + 2, "texts_embedded": embedded,
+               "peak_rss_mb": rss, "p_pass": 0.8, "model_id": "m"}
+        return row | ({"first_vs_history": ratio} if ratio is not None else {})
+
+    summary = {"history": case(1.5, 0, 208.4, None), "text_cold": case(11.25, 503, 653.0, 7.5)}
+    return {"machine": {"cpus": 2, "load_average": {"before": [1.5, 1.0, 0.5], "after": [2.0, 1.0, 0.5]}}, "seconds": 80.5,
+            "command": "python -m evals.bench_predict --data-dir DIR --runs 3", "proposals": {"stored": 507},
+            "summary": summary, "runs": {"history": [{}, {}, {}], "text_cold": [{}, {}, {}]}}
+
+
 def _mutation_result() -> dict:
     def module(name: str, total: int, killed: int, equivalent: int, not_checked: int = 0) -> dict:
         return {"module": name, "tests": [], "total": total, "killed": killed, "survived": total - killed - not_checked,
@@ -79,6 +91,7 @@ def results(tmp_path: Path) -> Path:
     (out / "ask-no-model.json").write_text(json.dumps(_ask_result("none", {"composed": 2})))
     (out / "predict_pooled.json").write_text(json.dumps(_pooled_result()))
     (out / "mutation.json").write_text(json.dumps(_mutation_result()))
+    (out / "bench_predict.json").write_text(json.dumps(_bench_predict_result()))
     return out
 
 
@@ -107,6 +120,11 @@ def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
     assert bench.startswith("One run, 2 CPUs, 12.5 s; load average (1 min) 1.5 before, 2.25 after.")
     assert "| embedding | 1,024 | 30.25 | 10 | texts/s | 3.02x | 1x | stock encode | cosine min 0.99999 |" in bench
     assert "| report (end to end) | 2,000 | 41.5 | – | s/report | – | – | – | – |" in bench
+    runtime = render_block("predict-runtime", results)
+    assert runtime.startswith("`python -m evals.bench_predict --data-dir DIR --runs 3`: 3 run(s) of each case, best shown; 2 CPUs, 80.5 s")
+    assert "The store holds 507 proposals" in runtime
+    assert "| history only (`families = []`) | 1.5 | 1× | 0 | 1.25 | 0 | 208 |" in runtime
+    assert "| text, no vector cache (the first prediction on a store) | 11.25 | 7.5× | 0 | 1.25 | 503 | 653 |" in runtime
     mutation = render_block("mutation-scores", results)
     assert "| `a.py` | 200 | 190 | 10 | 4 | 0 | 0 | 96.9% |" in mutation
     assert "| `b.py` | 50 | 10 | 10 | 0 | 0 | 30 | incomplete |" in mutation

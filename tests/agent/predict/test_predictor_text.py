@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -106,6 +108,40 @@ def test_each_text_is_embedded_once_and_a_second_process_embeds_none(
     assert again.embedded == []
 
 
+class WaitingEncoder(CountingEncoder):
+    """Waits (up to 1 s) inside each call for another call to arrive, so calls that can overlap do; counts overlaps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.most_inside = 0, 0
+        self.changed = threading.Condition()
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        with self.changed:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.inside > 1, timeout=1.0)
+        try:
+            return super().embed_batch(texts)
+        finally:
+            with self.changed:
+                self.inside -= 1
+
+
+def test_concurrent_first_predictions_embed_each_text_once(
+    two_daos: tuple[Store, Proposal, Proposal], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    store, first, second = two_daos
+    settings = _settings(tmp_path_factory, ["text"])
+    encoder = WaitingEncoder()
+    predictor = _predictor(settings, store, encoder)
+    with ThreadPoolExecutor(2) as pool:  # two dashboard workers asking for two proposals of a cold store at once
+        got = list(pool.map(predictor.prediction, [first, second]))
+    assert encoder.most_inside == 1 and len(encoder.embedded) == 82  # one embedding of every text; the other waited
+    assert [g.p_pass for g in got] == [_predictor(settings, store, CountingEncoder()).prediction(p).p_pass for p in (first, second)]
+
+
 def test_a_changed_text_is_embedded_again_and_no_other(
     two_daos: tuple[Store, Proposal, Proposal], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -134,13 +170,14 @@ def test_the_families_setting_switches_text_and_the_prediction_says_which_it_rea
     assert with_text.families == ("text",) and history.families == ()
     assert set(TEXT_FEATURES) <= set(with_text.features) and not set(TEXT_FEATURES) & set(history.features)
     assert with_text.model_id.startswith(f"{POOLED_MODEL_NAME}+text:") and history.model_id.startswith(f"{POOLED_MODEL_NAME}:")
-    assert "features: history + text" in describe_prediction(with_text)
+    assert "features: history + text (how the most similar earlier proposals ended))" in describe_prediction(with_text)
     assert "features: history)" in describe_prediction(history)
     assert with_text.p_pass != pytest.approx(history.p_pass, abs=1e-6)  # the neighbours' outcomes moved it
 
 
-def test_history_only_is_the_default_and_an_unknown_family_names_the_setting() -> None:
-    assert ConcordSettings().prediction.families == []
+def test_text_is_the_default_and_an_unknown_family_names_the_setting() -> None:
+    assert ConcordSettings().prediction.families == ["text"]
+    assert load_settings(prediction={"families": []}).prediction.families == []  # history only, when asked
     with pytest.raises(ConfigError, match="CONCORD_PREDICTION__FAMILIES"):
         build_predictor(load_settings(prediction={"families": ["txt"]}), store=None)  # type: ignore[arg-type]
 
