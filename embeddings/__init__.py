@@ -1,7 +1,7 @@
 """Embeddings and retrieval: an encoder contract, MiniLM offline, a content-hash vector cache,
 a persisted FAISS index per DAO keyed by post id, and hybrid BM25 + dense retrieval (RRF)."""
 
-from embeddings.base import Embedder
+from embeddings.base import Embedder, weights_of
 from embeddings.cache import CachedEmbedder, VectorCache, text_hash
 from embeddings.hybrid import Hit, HybridRetriever, RetrievalFilter, reciprocal_rank_fusion
 from embeddings.index import DaoIndex, IndexStats
@@ -25,6 +25,7 @@ __all__ = [
     "reciprocal_rank_fusion",
     "text_hash",
     "topic_id_from_url",
+    "weights_of",
 ]
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Embedder"]
+__all__ = ["Embedder", "weights_of"]
 
 
 @runtime_checkable
@@ -29,3 +29,9 @@ class Embedder(Protocol):
     def weights_sha256(self) -> str:
         """SHA-256 of the weights file(s), for the report manifest."""
         ...
+
+
+def weights_of(model_id: str) -> str:
+    """The weights a model id names, without a runtime's precision mark (``all-MiniLM-L6-v2+bf16`` -> ``all-MiniLM-L6-v2``):
+    what a head trained on the model's vectors is paired with."""
+    return model_id.split("+", 1)[0]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from embeddings.base import Embedder
     from ingest.core.settings import EmbeddingSettings
 
-__all__ = ["SentenceTransformerEmbedder", "build_embedder", "minilm_path"]
+__all__ = ["RUNTIMES", "SentenceTransformerEmbedder", "build_embedder", "minilm_path"]
 
 
 def minilm_path() -> Path:
@@ -88,19 +88,36 @@ class SentenceTransformerEmbedder:
         return self._weights_hash
 
 
+RUNTIMES = ("auto", "onnx", "torch", "torch-bf16")
+
+
 def build_embedder(settings: EmbeddingSettings, *, cache_dir: Path | None = None) -> Embedder:
-    """The configured encoder: ``minilm`` (packaged weights) or a local model directory, run by ONNX Runtime (the
-    export cached in ``cache_dir``) when ``settings.runtime`` is ``onnx`` and the device is the CPU, else by torch."""
+    """The configured encoder: ``minilm`` (packaged weights) or a local model directory, run on the CPU by
+    ``settings.runtime``: ONNX Runtime fp32 (``onnx``, the export cached in ``cache_dir``), torch bf16
+    (``torch-bf16``), torch fp32 (``torch``), or ``auto``: bf16 where the CPU has a bf16 matrix unit, else ONNX.
+    Another device always runs torch fp32."""
+    if settings.runtime not in RUNTIMES:
+        raise ConfigError(f"Unknown embedding runtime {settings.runtime!r}: set CONCORD_EMBEDDINGS__RUNTIME to one of "
+                          f"{', '.join(RUNTIMES)}.")
     if settings.model == "minilm":
         stock = SentenceTransformerEmbedder(
             minilm_path(), batch_size=settings.batch_size, device=settings.device, model_id="all-MiniLM-L6-v2"
         )
     else:
         stock = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size, device=settings.device)
-    if settings.runtime == "onnx" and settings.device == "cpu" and cache_dir is not None:
-        from embeddings.onnx import OnnxEmbedder
+    if settings.device != "cpu" or settings.runtime == "torch":
+        return stock
+    runtime = settings.runtime
+    if runtime == "auto":
+        from embeddings.bf16 import has_bf16_matrix_unit
 
-        return OnnxEmbedder(stock, cache_dir)
-    if settings.runtime not in ("onnx", "torch"):
-        raise ConfigError(f"Unknown embedding runtime {settings.runtime!r}: set CONCORD_EMBEDDINGS__RUNTIME to onnx or torch.")
-    return stock
+        runtime = "torch-bf16" if has_bf16_matrix_unit() else "onnx"
+    if runtime == "torch-bf16":
+        from embeddings.bf16 import Bf16Embedder
+
+        return Bf16Embedder(stock)
+    if cache_dir is None:
+        return stock
+    from embeddings.onnx import OnnxEmbedder
+
+    return OnnxEmbedder(stock, cache_dir)

@@ -117,29 +117,41 @@ def bench_ingest(sizes: list[int], *, workdir: Path, sample: bool = True, postgr
     return rows
 
 
+_RUNTIME_NOTES = {
+    "onnx": "ONNX Runtime fp32 (fused graph, exported from the packaged weights), batches of 16 sorted by token count",
+    "torch-bf16": "torch bfloat16 (this CPU has AMX bf16 matrix units), batches of 16 sorted by length",
+}
+
+
 def bench_embed(sizes: list[int], *, batch_size: int = 64, vectors_out: list[Any] | None = None) -> list[BenchRow]:
-    """Texts/s: Concord's encoder (ONNX Runtime fp32) and a cached re-index vs the stock batched
-    ``SentenceTransformer.encode`` (see :mod:`evals.bench_embed`); the vectors of the largest run go to ``vectors_out``."""
+    """Texts/s: Concord's encoder (the runtime ``auto`` picks on this CPU) and a cached re-index vs the stock batched
+    ``SentenceTransformer.encode`` (see :mod:`evals.bench_embed`); where ``auto`` picks torch bf16, ONNX Runtime fp32
+    is measured too, in rows of its own; the vectors of the default encoder's largest run go to ``vectors_out``."""
+    from embeddings.bf16 import Bf16Embedder, has_bf16_matrix_unit
     from embeddings.minilm import SentenceTransformerEmbedder, minilm_path
     from embeddings.onnx import OnnxEmbedder
     from evals.bench_embed import measure_embedding, sample_texts
 
     stock = SentenceTransformerEmbedder(minilm_path(), batch_size=batch_size, model_id="all-MiniLM-L6-v2")
+    default = "torch-bf16" if has_bf16_matrix_unit() else "onnx"
     rows = []
     with tempfile.TemporaryDirectory(prefix="concord-onnx-") as tmp:
-        fast = OnnxEmbedder(stock, Path(tmp))
-        for n in sorted(sizes):
-            m = measure_embedding(sample_texts(n), batch_size=batch_size, embedder=fast, stock=stock)
-            base = round(m["stock_batched"], 1)
-            name = f"SentenceTransformer.encode(texts, batch_size={batch_size})"
-            rows.append(BenchRow("embedding", n, round(m["embed_batch"], 1), base, "texts/s", round(m["batch_vs_stock"], 2), name,
-                                 "MiniLM-L6 dim 384 on ONNX Runtime fp32 (fused graph, exported from the packaged weights), "
-                                 "batches of 16 sorted by token count, timed in turns with the stock call on chunks of 128; real Discord messages",
-                                 cosine_min=round(m["cosine_min"], 6)))
-            rows.append(BenchRow("re-index (vector cache)", n, round(m["cached_reindex"], 1), base, "texts/s", round(m["reindex_vs_stock"], 2),
-                                 name, "same texts again: every vector from the content-hash cache"))
-            if vectors_out is not None:
-                vectors_out[:] = [m["vectors"]]
+        runtimes = {"torch-bf16": Bf16Embedder(stock), "onnx": OnnxEmbedder(stock, Path(tmp))} if default == "torch-bf16" \
+            else {"onnx": OnnxEmbedder(stock, Path(tmp))}
+        for runtime, fast in runtimes.items():
+            measure = "embedding" if runtime == default else "embedding (ONNX Runtime fp32, not the default here)"
+            for n in sorted(sizes):
+                m = measure_embedding(sample_texts(n), batch_size=batch_size, embedder=fast, stock=stock)
+                base = round(m["stock_batched"], 1)
+                name = f"SentenceTransformer.encode(texts, batch_size={batch_size})"
+                rows.append(BenchRow(measure, n, round(m["embed_batch"], 1), base, "texts/s", round(m["batch_vs_stock"], 2), name,
+                                     f"MiniLM-L6 dim 384 on {_RUNTIME_NOTES[runtime]}, timed in turns with the stock call on "
+                                     "chunks of 128; real Discord messages", cosine_min=round(m["cosine_min"], 6)))
+                if runtime == default:
+                    rows.append(BenchRow("re-index (vector cache)", n, round(m["cached_reindex"], 1), base, "texts/s",
+                                         round(m["reindex_vs_stock"], 2), name, "same texts again: every vector from the content-hash cache"))
+                    if vectors_out is not None:
+                        vectors_out[:] = [m["vectors"]]
     return rows
 
 

@@ -40,18 +40,18 @@ def sample_texts(n: int) -> list[str]:
 def measure_embedding(texts: list[str], *, batch_size: int = 64, embedder: Embedder | None = None,
                       stock: SentenceTransformerEmbedder | None = None) -> dict[str, Any]:
     """Texts per second of the stock batched call ``SentenceTransformer.encode(texts, batch_size=64)``, of Concord's
-    encoder (ONNX Runtime unless another is given) and of a cached re-index, on the same texts in one run, taking
+    encoder (the default runtime on this CPU unless another is given) and of a cached re-index, on the same texts in one run, taking
     turns on chunks of :data:`INTERLEAVE` texts (each chunk is one stock call with ``batch_size``); the ratios to the
     stock call; and the minimum cosine between Concord's vectors and the stock fp32 ones."""
     import numpy as np
 
-    from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache, minilm_path
-    from embeddings.onnx import OnnxEmbedder
+    from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache, build_embedder, minilm_path
+    from ingest.core.settings import EmbeddingSettings
 
     stock = stock or SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2")
     model = stock.model  # the loaded SentenceTransformer, called exactly as its documentation shows
     with tempfile.TemporaryDirectory() as tmp:
-        fast = embedder or OnnxEmbedder(stock, Path(tmp) / "models")
+        fast = embedder or build_embedder(EmbeddingSettings(), cache_dir=Path(tmp) / "models")
         fast.embed_batch(texts[:8])  # warm-up (and, for ONNX, the one-off export: not timed)
         model.encode(texts[:8], batch_size=batch_size)
         stock_s = fast_s = 0.0

@@ -113,8 +113,11 @@ class ReportBuilder:
 
     @property
     def units(self) -> UnitTypeClassifier | None:
-        """The given unit-type classifier, else the committed one when the embedder is the MiniLM it was trained on."""
-        if self._units is None and getattr(self.embedder, "model_id", "") == "all-MiniLM-L6-v2":
+        """The given unit-type classifier, else the committed one when the embedder runs the MiniLM it was trained on
+        (at any precision)."""
+        from embeddings.base import weights_of
+
+        if self._units is None and weights_of(getattr(self.embedder, "model_id", "")) == "all-MiniLM-L6-v2":
             from agent.units.classifier import load_unit_classifier
 
             self._units = load_unit_classifier(self.embedder)

