@@ -8,7 +8,8 @@ the encoder to do so), predicts the same proposal again (the predictor's memo) a
 store and the model again; the encoder, if loaded, stays loaded). The cases, in one run:
 
 ``history``        ``[prediction] families = []``
-``text_first_use`` ``["text"]``, no vector cache and no ONNX export (a machine's first use of the encoder)
+``text_first_use`` ``["text"]``, no vector cache and no ONNX export (a machine's first use of the encoder; the same as
+                   ``text_cold`` where the runtime is not ``onnx``)
 ``text_cold``      ``["text"]``, no vector cache, the ONNX export present
 ``text_warm``      ``["text"]``, a new process over ``text_cold``'s data directory: every vector cached
 ``text_one_new``   ``["text"]``, every vector cached but one (a proposal ingested since): the encoder loads for it
@@ -41,7 +42,7 @@ __all__ = ["CASES", "measure_case", "render_markdown", "run_bench_predict"]
 CASES = ("history", "text_first_use", "text_cold", "text_warm", "text_one_new")
 CASE_WORDS = {
     "history": "history only (`families = []`)",
-    "text_first_use": "text, no vector cache, no ONNX export (the encoder's first use on a machine)",
+    "text_first_use": "text, no vector cache, no ONNX export yet (the encoder's first use on a machine; only the onnx runtime exports)",
     "text_cold": "text, no vector cache (the first prediction on a store)",
     "text_warm": "text, every vector cached (any later process)",
     "text_one_new": "text, one proposal not yet embedded (ingested since): the encoder loads for it",
@@ -180,9 +181,22 @@ def run_bench_predict(data_dir: Path, *, runs: int = 1, workdir: Path,
         "note": ("each case is a fresh process over its own copy of the store; first = first prediction after building "
                  "the services (with text: loads the encoder and embeds every uncached proposal text), again = the same "
                  "proposal (memo), second = another proposal in the same process; best of the runs"),
+        "encoder_runtime": _default_runtime(),
         "summary": summary,
         "runs": by_case,
     }
+
+
+def _default_runtime() -> str:
+    """The embedding runtime the default settings resolve to on this machine (``auto`` decides by the CPU)."""
+    from ingest.core.settings import EmbeddingSettings
+
+    runtime = EmbeddingSettings().runtime
+    if runtime == "auto":
+        from embeddings.bf16 import has_bf16_matrix_unit
+
+        runtime = "torch-bf16" if has_bf16_matrix_unit() else "onnx"
+    return runtime
 
 
 def render_markdown(result: dict[str, Any]) -> str:
@@ -191,7 +205,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     load = machine.get("load_average", {})
     lines = [(f"`{result['command']}`: {runs} run(s) of each case, best shown; {machine.get('cpus', '?')} CPUs, "
              f"{result['seconds']} s, load average (1 min) {load.get('before', ['?'])[0]} before, "
-             f"{load.get('after', ['?'])[0]} after. The store holds {result['proposals']['stored']} proposals (the bundled "
+             f"{load.get('after', ['?'])[0]} after; encoder runtime {result.get('encoder_runtime', 'onnx')}. The store holds {result['proposals']['stored']} proposals (the bundled "
              "sample); first = the demo proposal, right after the services are built in a fresh process; again = the "
              "same proposal (memoised); second = another proposal in the same process."), "",
              "| case | first prediction (s) | × history | again (s) | second (s) | texts embedded | peak memory (MB) |",
