@@ -1,6 +1,6 @@
 """Embedding throughput, the one implementation behind ``concord bench``'s embedding rows and this script:
-the stock batched ``SentenceTransformer.encode(texts, batch_size=64)`` vs Concord's encoder (ONNX Runtime fp32,
-length-sorted batches) vs a re-index through the content-hash cache (nothing left to embed), on the same texts in
+the stock batched ``SentenceTransformer.encode(texts, batch_size=64)`` vs Concord's encoder (the runtime the
+default settings pick on this CPU, length-sorted batches) vs a re-index through the content-hash cache (nothing left to embed), on the same texts in
 one run, with the minimum cosine of Concord's vectors to the stock ones.
 
 Run: ``python -m evals.bench_embed [--n 512] [--data-dir .concord]`` (texts: the store's posts when the data dir
@@ -45,7 +45,13 @@ def measure_embedding(texts: list[str], *, batch_size: int = 64, embedder: Embed
     stock call; and the minimum cosine between Concord's vectors and the stock fp32 ones."""
     import numpy as np
 
-    from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache, build_embedder, minilm_path
+    from embeddings import (
+        CachedEmbedder,
+        SentenceTransformerEmbedder,
+        VectorCache,
+        build_embedder,
+        minilm_path,
+    )
     from ingest.core.settings import EmbeddingSettings
 
     stock = stock or SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2")
