@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embeddings.minilm import SentenceTransformerEmbedder
@@ -25,14 +26,15 @@ __all__ = ["Bf16Embedder", "has_bf16_matrix_unit"]
 BATCH_SIZE = 16  # with length-sorted texts, small batches pad least; 16 measured fastest on 2 cores
 
 
-def has_bf16_matrix_unit() -> bool:
-    """Whether this CPU has AMX tiles (bf16 matrix products in hardware), as torch's CPU capability check reports."""
-    import torch
-
+def has_bf16_matrix_unit(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU has Intel AMX bf16 tiles (bf16 matrix products in hardware), from the kernel's CPU flags
+    (``amx_bf16``); False where the kernel does not list them (another OS: ONNX Runtime is used there). Read
+    without importing torch, so that faces which never embed do not load it."""
     try:
-        return bool(torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # a torch without the check: assume none
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return False
+    return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
 
 
 class Bf16Embedder:

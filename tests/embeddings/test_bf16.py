@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embeddings import CachedEmbedder, SentenceTransformerEmbedder, VectorCache, weights_of
-from embeddings.bf16 import Bf16Embedder
+from embeddings.bf16 import Bf16Embedder, has_bf16_matrix_unit
 from evals.bench_embed import sample_texts
 
 
@@ -49,3 +49,13 @@ def test_a_report_on_bf16_vectors_still_reads_unit_types(bf16_minilm: Bf16Embedd
     builder = ReportBuilder(store, embedder=bf16_minilm, chat=None)  # type: ignore[arg-type]
     assert builder.units is not None  # the committed unit-type head is paired with the same MiniLM at bf16
     store.close()
+
+
+def test_the_matrix_unit_is_read_from_the_kernels_cpu_flags(tmp_path: Path) -> None:
+    sapphire = tmp_path / "amx"
+    sapphire.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n\n")
+    cascade = tmp_path / "no-amx"
+    cascade.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_vnni\nbugs\t\t: amx_bf16_is_not_a_flag_here\n")
+    assert has_bf16_matrix_unit(sapphire) is True
+    assert has_bf16_matrix_unit(cascade) is False  # only the flags line counts, and only the whole flag
+    assert has_bf16_matrix_unit(tmp_path / "missing") is False  # no /proc/cpuinfo (another OS): ONNX Runtime
