@@ -10,13 +10,12 @@ vectors, not equal to them, so the model id carries ``+bf16`` and the vector cac
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embeddings.minilm import SentenceTransformerEmbedder
+from embeddings.minilm import SentenceTransformerEmbedder, StockRuntime
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,26 +36,15 @@ def has_bf16_matrix_unit(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return any(line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines())
 
 
-class Bf16Embedder:
+class Bf16Embedder(StockRuntime):
     """A sentence-transformers model directory run by torch in bfloat16; drop-in for :class:`SentenceTransformerEmbedder`."""
 
     def __init__(self, stock: SentenceTransformerEmbedder, *, batch_size: int = BATCH_SIZE) -> None:
-        self.stock = stock
+        super().__init__(stock)
         self.batch_size = batch_size
         self.model_id = f"{stock.model_id}+bf16"
         self._model: Any = None
         self._loading = threading.Lock()
-        config = stock.model_dir / "config.json"
-        hidden = json.loads(config.read_text()).get("hidden_size") if config.exists() else None
-        self._dim = int(hidden) if hidden else None
-
-    @property
-    def dim(self) -> int:
-        """The transformer's hidden size, read from its config (no model loads); else the stock model's dimension."""
-        return self._dim if self._dim is not None else self.stock.dim
-
-    def weights_sha256(self) -> str:
-        return self.stock.weights_sha256()
 
     def _loaded(self) -> Any:
         if self._model is None:

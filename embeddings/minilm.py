@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from embeddings.base import Embedder
     from ingest.core.settings import EmbeddingSettings
 
-__all__ = ["RUNTIMES", "SentenceTransformerEmbedder", "build_embedder", "minilm_path"]
+__all__ = ["RUNTIMES", "SentenceTransformerEmbedder", "StockRuntime", "build_embedder", "minilm_path"]
 
 
 def minilm_path() -> Path:
@@ -86,6 +86,27 @@ class SentenceTransformerEmbedder:
                         digest.update(chunk)
             self._weights_hash = digest.hexdigest()
         return self._weights_hash
+
+
+class StockRuntime:
+    """What another runtime of a stock model shares with it: the weights, and the dimension read from the
+    transformer's ``config.json`` (``hidden_size``: no model loads), else the stock model's."""
+
+    def __init__(self, stock: SentenceTransformerEmbedder) -> None:
+        import json
+
+        self.stock = stock
+        config = stock.model_dir / "config.json"
+        hidden = json.loads(config.read_text()).get("hidden_size") if config.exists() else None
+        self._dim = int(hidden) if hidden else None
+
+    @property
+    def dim(self) -> int:
+        """The transformer's hidden size (its config's), else the stock model's dimension."""
+        return self._dim if self._dim is not None else self.stock.dim
+
+    def weights_sha256(self) -> str:
+        return self.stock.weights_sha256()
 
 
 RUNTIMES = ("auto", "onnx", "torch", "torch-bf16")

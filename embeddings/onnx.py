@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embeddings.minilm import SentenceTransformerEmbedder
+from embeddings.minilm import SentenceTransformerEmbedder, StockRuntime
 from ingest.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -85,11 +85,11 @@ def _fuse(path: Path, *, heads: int, hidden: int) -> None:
     fused.save_model_to_file(str(path))
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(StockRuntime):
     """A sentence-transformers model directory run by ONNX Runtime; drop-in for :class:`SentenceTransformerEmbedder`."""
 
     def __init__(self, stock: SentenceTransformerEmbedder, cache_dir: Path, *, batch_size: int = 16, threads: int = 0) -> None:
-        self.stock = stock
+        super().__init__(stock)
         self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.threads = threads
@@ -101,21 +101,10 @@ class OnnxEmbedder:
             stock.model_dir / "sentence_bert_config.json").exists() else {}
         self.max_seq_length = int(config.get("max_seq_length") or 256)
         self.lowercase = bool(config.get("do_lower_case", False))
-        model_config = stock.model_dir / "config.json"  # the export's output is the transformer's last hidden state
-        hidden = json.loads(model_config.read_text()).get("hidden_size") if model_config.exists() else None
-        self._dim = int(hidden) if hidden else None
 
     @property
     def model_path(self) -> Path:
         return self.cache_dir / f"{self.model_id}-{self.stock.weights_sha256()[:16]}-v{EXPORT_VERSION}.onnx"
-
-    @property
-    def dim(self) -> int:
-        """The transformer's hidden size, read from its config (no model loads); else the stock model's dimension."""
-        return self._dim if self._dim is not None else self.stock.dim
-
-    def weights_sha256(self) -> str:
-        return self.stock.weights_sha256()
 
     def _load(self) -> None:
         ort = _onnxruntime()
