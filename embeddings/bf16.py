@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from embeddings.minilm import SentenceTransformerEmbedder, StockRuntime
+from embeddings.minilm import SentenceTransformerEmbedder, StockRuntime, quietly_loaded
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,15 +52,8 @@ class Bf16Embedder(StockRuntime):
                 if self._model is None:
                     import torch
                     from sentence_transformers import SentenceTransformer
-                    from transformers.utils import logging as hf_logging
 
-                    shown = hf_logging.is_progress_bar_enabled()
-                    hf_logging.disable_progress_bar()  # no loading bar on stderr: it would break --json-logs
-                    try:
-                        model = SentenceTransformer(str(self.stock.model_dir), device="cpu", local_files_only=True)
-                    finally:
-                        if shown:
-                            hf_logging.enable_progress_bar()
+                    model = quietly_loaded(lambda: SentenceTransformer(str(self.stock.model_dir), device="cpu", local_files_only=True))
                     self._model = model.to(torch.bfloat16).eval()
         return self._model
 

