@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from embeddings.base import Embedder
     from ingest.core.settings import EmbeddingSettings
 
-__all__ = ["RUNTIMES", "SentenceTransformerEmbedder", "StockRuntime", "build_embedder", "minilm_path", "quietly_loaded"]
+__all__ = ["RUNTIMES", "SentenceTransformerEmbedder", "StockRuntime", "build_embedder", "minilm_path", "quietly_loaded", "resolved_runtime"]
 
 
 def minilm_path() -> Path:
@@ -125,6 +125,15 @@ class StockRuntime:
 RUNTIMES = ("auto", "onnx", "torch", "torch-bf16")
 
 
+def resolved_runtime(runtime: str) -> str:
+    """The CPU runtime ``runtime`` names: ``auto`` is ``torch-bf16`` on a CPU with a bf16 matrix unit, else ``onnx``."""
+    if runtime != "auto":
+        return runtime
+    from embeddings.bf16 import has_bf16_matrix_unit
+
+    return "torch-bf16" if has_bf16_matrix_unit() else "onnx"
+
+
 def build_embedder(settings: EmbeddingSettings, *, cache_dir: Path | None = None) -> Embedder:
     """The configured encoder: ``minilm`` (packaged weights) or a local model directory, run on the CPU by
     ``settings.runtime``: ONNX Runtime fp32 (``onnx``, the export cached in ``cache_dir``), torch bf16
@@ -141,11 +150,7 @@ def build_embedder(settings: EmbeddingSettings, *, cache_dir: Path | None = None
         stock = SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size, device=settings.device)
     if settings.device != "cpu" or settings.runtime == "torch":
         return stock
-    runtime = settings.runtime
-    if runtime == "auto":
-        from embeddings.bf16 import has_bf16_matrix_unit
-
-        runtime = "torch-bf16" if has_bf16_matrix_unit() else "onnx"
+    runtime = resolved_runtime(settings.runtime)
     if runtime == "torch-bf16":
         from embeddings.bf16 import Bf16Embedder
 

@@ -127,17 +127,19 @@ def bench_embed(sizes: list[int], *, batch_size: int = 64, vectors_out: list[Any
     """Texts/s: Concord's encoder (the runtime ``auto`` picks on this CPU) and a cached re-index vs the stock batched
     ``SentenceTransformer.encode`` (see :mod:`evals.bench_embed`); where ``auto`` picks torch bf16, ONNX Runtime fp32
     is measured too, in rows of its own; the vectors of the default encoder's largest run go to ``vectors_out``."""
-    from embeddings.bf16 import Bf16Embedder, has_bf16_matrix_unit
-    from embeddings.minilm import SentenceTransformerEmbedder, minilm_path
+    from embeddings.bf16 import Bf16Embedder
+    from embeddings.minilm import SentenceTransformerEmbedder, minilm_path, resolved_runtime
     from embeddings.onnx import OnnxEmbedder
     from evals.bench_embed import measure_embedding, sample_texts
+    from ingest.core.settings import EmbeddingSettings
 
     stock = SentenceTransformerEmbedder(minilm_path(), batch_size=batch_size, model_id="all-MiniLM-L6-v2")
-    default = "torch-bf16" if has_bf16_matrix_unit() else "onnx"
+    default = resolved_runtime(EmbeddingSettings().runtime)
     rows = []
     with tempfile.TemporaryDirectory(prefix="concord-onnx-") as tmp:
-        runtimes = {"torch-bf16": Bf16Embedder(stock), "onnx": OnnxEmbedder(stock, Path(tmp))} if default == "torch-bf16" \
-            else {"onnx": OnnxEmbedder(stock, Path(tmp))}
+        runtimes: dict[str, Any] = {"onnx": OnnxEmbedder(stock, Path(tmp))}
+        if default == "torch-bf16":  # the default first, ONNX beside it
+            runtimes = {"torch-bf16": Bf16Embedder(stock), **runtimes}
         for runtime, fast in runtimes.items():
             measure = "embedding" if runtime == default else "embedding (ONNX Runtime fp32, not the default here)"
             for n in sorted(sizes):

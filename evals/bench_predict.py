@@ -189,14 +189,10 @@ def run_bench_predict(data_dir: Path, *, runs: int = 1, workdir: Path,
 
 def _default_runtime() -> str:
     """The embedding runtime the default settings resolve to on this machine (``auto`` decides by the CPU)."""
+    from embeddings.minilm import resolved_runtime
     from ingest.core.settings import EmbeddingSettings
 
-    runtime = EmbeddingSettings().runtime
-    if runtime == "auto":
-        from embeddings.bf16 import has_bf16_matrix_unit
-
-        runtime = "torch-bf16" if has_bf16_matrix_unit() else "onnx"
-    return runtime
+    return resolved_runtime(EmbeddingSettings().runtime)
 
 
 def render_markdown(result: dict[str, Any]) -> str:
