@@ -153,20 +153,29 @@ class ChainGateway:
         every chain, also where a Governor's clock is not this chain's block number (timestamps, or the L1 block
         numbers an Arbitrum contract reads).
         """
+        from web3.exceptions import Web3Exception
+
         if self.nonce() <= nonce:
             return None
         wanted = bytes.fromhex(safe_tx_hash.removeprefix("0x"))
         event = self.safe.events.ExecutionSuccess()
-        high = int(self.w3.eth.block_number)
-        earliest = first_block_after(int((since - CLOCK_SKEW).timestamp()), latest=high,
-                                     timestamp_of=lambda number: int(self.w3.eth.get_block(number)["timestamp"]))
-        while high >= earliest:
-            low = max(earliest, high - LOG_RANGE_BLOCKS + 1)
-            for log in event.get_logs(argument_filters={"txHash": wanted}, from_block=low, to_block=high):
-                if bytes(log["args"]["txHash"]) == wanted:
-                    return ExecutionResult(tx_hash="0x" + bytes(log["transactionHash"]).hex(), success=True,
-                                           block_number=int(log["blockNumber"]))
-            high = low - 1
+        try:
+            high = int(self.w3.eth.block_number)
+            earliest = first_block_after(int((since - CLOCK_SKEW).timestamp()), latest=high,
+                                         timestamp_of=lambda number: int(self.w3.eth.get_block(number)["timestamp"]))
+            while high >= earliest:
+                low = max(earliest, high - LOG_RANGE_BLOCKS + 1)
+                for log in event.get_logs(argument_filters={"txHash": wanted}, from_block=low, to_block=high):
+                    if bytes(log["args"]["txHash"]) == wanted:
+                        return ExecutionResult(tx_hash="0x" + bytes(log["transactionHash"]).hex(), success=True,
+                                               block_number=int(log["blockNumber"]))
+                high = low - 1
+        except (OSError, Web3Exception) as exc:  # the node timed out, refused the range or answered an error
+            raise ConfigError(
+                f"Cannot tell whether Safe transaction {safe_tx_hash} ran: the chain's RPC endpoint failed while "
+                f"Concord read the Safe's logs ({revert_reason(exc)}). Nothing is sent again until it can tell; check "
+                "CONCORD_CHAIN__RPC_URL or --rpc-url."
+            ) from exc
         return None
 
     def exec_transaction(self, tx: SafeTx, signatures: bytes, *, sender: TransactionSender) -> ExecutionResult:

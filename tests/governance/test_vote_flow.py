@@ -337,3 +337,34 @@ def test_first_block_after_a_time_is_found_by_bisection() -> None:
 
     stamps = [100, 100, 112, 124, 124, 136]
     assert [first_block_after(t, latest=5, timestamp_of=stamps.__getitem__) for t in (99, 100, 111, 124, 135, 136)] == [0, 2, 2, 5, 5, 6]
+
+
+def test_a_node_failing_during_the_search_is_one_clear_error_never_not_executed(
+    store: Store, chain: ChainEnv, report_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flaky node (a timeout, a range it refuses) while looking for a crashed execution: the restart cannot tell
+    whether the vote went through, so it says so in one line (a ConcordError the agent retries next tick) and never
+    answers "not executed", which would let it send again."""
+    from web3.exceptions import Web3RPCError
+
+    from ingest.core.errors import ConcordError
+
+    service = make_service(store, chain, report_dir)
+    service.auto_execute = False
+    action = recommend(service, chain, report_dir)
+    gateway = service.chain
+    assert gateway is not None
+    tx = SafeTx.from_json(action.safe_tx)
+    chain.w3.testing.mine(1)
+    for failure in (Web3RPCError("query exceeds max block range 1000"), TimeoutError("read timed out")):
+        monkeypatch.setattr(gateway, "nonce", lambda: tx.nonce + 1)  # a transaction with its nonce has run since
+
+        def failing_get_logs(*_args: object, failure: Exception = failure, **_kwargs: object) -> object:
+            raise failure
+
+        monkeypatch.setattr(chain.w3.eth, "get_logs", failing_get_logs)
+        with pytest.raises(ConcordError) as caught:
+            service.recover_execution(action.id)
+        message = str(caught.value)
+        assert "\n" not in message and action.safe_tx_hash in message and "CONCORD_CHAIN__RPC_URL" in message
+        assert service.describe(action.id).status == "pending"
