@@ -19,6 +19,7 @@ Blocks (marker name -> results file -> command that writes it):
 - ``predict-pooled`` -> ``predict_pooled.json`` -> ``python -m evals.predict_pooled``.
 - ``mutation-scores`` -> ``mutation.json`` -> ``python -m evals.mutation score --out evals/results/mutation.json``.
 - ``predict-runtime`` -> ``bench_predict.json`` -> ``python -m evals.bench_predict --data-dir DIR --runs 3``.
+- ``predict-probes`` -> ``predict_probes.json`` -> ``python -m evals.predict_probes --data ../shared/data --since 2023-01-01``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def _predict_ablation(results: Path) -> str:
 
     return render_ablation(_load(results, "predict_ablation.json",
                                  "concord eval predict-ablation --data ../shared/data --since 2023-01-01"))
+
+
+def _predict_probes(results: Path) -> str:
+    from evals.predict_probes import render_probes
+
+    return render_probes(_load(results, "predict_probes.json",
+                               "python -m evals.predict_probes --data ../shared/data --since 2023-01-01"))
 
 
 def _predict_live(results: Path) -> str:
@@ -317,6 +325,7 @@ BLOCKS: dict[str, Block] = {
     "governance-rules": Block(_governance_rules, "governance.errors.Rule"),
     "mutation-scores": Block(_mutation, "mutation.json"),
     "predict-runtime": Block(_predict_runtime, "bench_predict.json"),
+    "predict-probes": Block(_predict_probes, "predict_probes.json"),
 }
 
 

@@ -13,7 +13,7 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from agent.predict.engagement import ENGAGEMENT_FEATURES, Engagement
 from agent.predict.history import History
@@ -24,7 +24,7 @@ from agent.predict.text_neighbours import TEXT_FEATURES, TextNeighbours
 from agent.stance.base import Stance, StanceClassifier, StanceResult
 from ingest.core.errors import InputError
 
-__all__ = ["FAMILIES", "FEATURE_NAMES", "DiscussionSummary", "FeatureBuilder"]
+__all__ = ["FAMILIES", "FEATURE_NAMES", "DiscussionSummary", "FeatureBuilder", "FeatureProbe"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "dao_rate",
@@ -57,6 +57,17 @@ FEATURE_NAMES: tuple[str, ...] = (
 FAMILIES: tuple[str, ...] = ("text", "kind", "engagement", "jury", "voters")
 
 
+class FeatureProbe(Protocol):
+    """Extra features appended after the families' (an evaluation's candidate signal, not a product family).
+
+    ``features`` must read only what was public when the proposal opened, as the families do.
+    """
+
+    names: tuple[str, ...]
+
+    def features(self, proposal: HistoryProposal) -> list[float]: ...
+
+
 @dataclass(frozen=True)
 class DiscussionSummary:
     """Posts before voting began: counts and a voting-power-weighted stance mix (0 when no classifier)."""
@@ -82,6 +93,7 @@ class FeatureBuilder:
         stance: StanceClassifier | None = None,
         families: Sequence[str] = (),
         embed: Callable[[list[str]], Any] | None = None,
+        probe: FeatureProbe | None = None,
     ) -> None:
         unknown = sorted(set(families) - set(FAMILIES))
         if unknown:
@@ -101,6 +113,8 @@ class FeatureBuilder:
         names += list(ENGAGEMENT_FEATURES) if self._engagement else []
         names += list(JURY_FEATURES) if "jury" in self.families else []
         names += list(VOTERS_FEATURES) if "voters" in self.families else []
+        self._probe = probe
+        names += list(probe.names) if probe is not None else []
         #: the names of :meth:`vector`'s entries, in order
         self.names: tuple[str, ...] = tuple(names)
         #: stance results by SHA-256 of the post text, so a text is classified once per builder (posts linked to
@@ -183,6 +197,8 @@ class FeatureBuilder:
             extra += self._jury.jury_features(proposal)
         if self._jury is not None and "voters" in self.families:
             extra += self._jury.voters_features(proposal)
+        if self._probe is not None:
+            extra += self._probe.features(proposal)
         return [
             base,
             recent.smoothed,

@@ -16,7 +16,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from agent.predict.features import FeatureBuilder
+from agent.predict.features import FeatureBuilder, FeatureProbe
 from agent.predict.metrics import score_all, share_mae
 from agent.predict.model import OutcomeModel
 from agent.predict.records import GovData, HistoryProposal
@@ -152,6 +152,7 @@ def walk_forward(
     learner: str = "logistic",
     candidates: tuple[tuple[str, float | None], ...] | None = None,
     per_dao: bool = False,
+    probe: FeatureProbe | None = None,
 ) -> WalkForwardResult:
     """Run the walk-forward evaluation over ``data``; proposals opened before ``since`` are history only.
 
@@ -162,6 +163,7 @@ def walk_forward(
     is the outcome model's learner (:class:`agent.predict.model.OutcomeModel`); ``candidates`` replaces
     :data:`CANDIDATES_CONFIGS` for ``select``. With ``per_dao`` each DAO gets its own model fitted on its own
     proposals only (what the store's predictor did before it was pooled), instead of one model pooled over all DAOs.
+    ``probe`` appends an evaluation's candidate features (:class:`agent.predict.features.FeatureProbe`).
     """
     result = WalkForwardResult(notes=list(data.notes))
     labelled: list[HistoryProposal] = []
@@ -170,7 +172,7 @@ def walk_forward(
             labelled.append(p)
         else:
             result.skipped[p.status if p.status != "passed" and p.status != "failed" else "no-time"] += 1
-    builder = FeatureBuilder(data, stance=stance, families=families, embed=embed)
+    builder = FeatureBuilder(data, stance=stance, families=families, embed=embed, probe=probe)
     by_close = sorted(labelled, key=lambda p: (p.closed_at, p.id))
     features = {p.id: builder.vector(p) for p in labelled}
     talk = {p.id: len(builder.pre_vote_posts(p)) for p in labelled}

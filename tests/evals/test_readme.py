@@ -92,7 +92,19 @@ def results(tmp_path: Path) -> Path:
     (out / "predict_pooled.json").write_text(json.dumps(_pooled_result()))
     (out / "mutation.json").write_text(json.dumps(_mutation_result()))
     (out / "bench_predict.json").write_text(json.dumps(_bench_predict_result()))
+    (out / "predict_probes.json").write_text(json.dumps(_probes_result()))
     return out
+
+
+def _probes_result() -> dict:  # type: ignore[type-arg]
+    def row(brier: float) -> dict:  # type: ignore[type-arg]
+        dao = {"n": 10, "brier": brier, "roc_auc": 0.7, "ece": 0.05, "best_baseline_brier": 0.25}
+        return {"n": 10, "brier": brier, "roc_auc": 0.7, "ece": 0.05, "best_baseline_brier": 0.25, "per_dao": {"decentraland": dao}}
+
+    return {"config": {"since": "2023-01-01"}, "rows": {"product": row(0.2), "turnout": row(0.21)},
+            "labels": {"product": "the product", "turnout": "+ turnout"},
+            "hindsight": {"dao": "decentraland", "n": 10, "reached_threshold": 9, "pass_rate_reached": 0.5,
+                          "short_of_threshold": 1, "pass_rate_short": 0.0}}
 
 
 def _readme(path: Path) -> Path:
@@ -125,6 +137,9 @@ def test_blocks_render_the_numbers_in_the_results(results: Path) -> None:
     assert "The store holds 507 proposals" in runtime
     assert "| history only (`families = []`) | 1.5 | 1× | 0 | 1.25 | 0 | 208 |" in runtime
     assert "| text, no vector cache (the first prediction on a store) | 11.25 | 7.5× | 0 | 1.25 | 503 | 653 |" in runtime
+    probes = render_block("predict-probes", results)
+    assert "| + turnout | 0.2100 | 0.840 | 0.700 | 0.050 | 0.210 / 0.700 / 0.050 |" in probes
+    assert "of 10 scored decentraland proposals, 9 (90%) drew a total voting power at or above" in probes
     mutation = render_block("mutation-scores", results)
     assert "| `a.py` | 200 | 190 | 10 | 4 | 0 | 0 | 96.9% |" in mutation
     assert "| `b.py` | 50 | 10 | 10 | 0 | 0 | 30 | incomplete |" in mutation
