@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -239,17 +242,19 @@ def _write_presence(session: Session, source: Source, records: list[PresentPosts
     return counts
 
 
+def _canonical(value: Any) -> Any:
+    """What canonical JSON cannot take on its own: datetimes, as ISO strings of their UTC instant."""
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.utcoffset() is not None else value).isoformat()
+    raise TypeError(f"a proposal field holds {type(value).__name__} {value!r}: a normaliser must give JSON values "
+                    "(str, number, bool, None, list, dict) or datetimes")
+
+
 def _proposal_hash(record: ProposalRecord) -> str:
-    return content_hash(
-        record.title,
-        record.body,
-        "|".join(record.choices),
-        record.state,
-        record.outcome,
-        repr(record.scores),
-        repr(record.voter_count),
-        record.end.isoformat() if record.end else None,
-    )
+    """SHA-256 of the record's canonical JSON, every field by name: any changed field changes it, and no two
+    different records share it (``["a|b", "c"]`` and ``["a", "b|c"]`` are different choices)."""
+    text = json.dumps(_values(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _write_proposals(session: Session, source: Source, records: list[ProposalRecord]) -> WriteCounts:
