@@ -118,8 +118,8 @@ def bench_ingest(sizes: list[int], *, workdir: Path, sample: bool = True, postgr
 
 
 _RUNTIME_NOTES = {
-    "onnx": "ONNX Runtime fp32 (fused graph, exported from the packaged weights), batches of 16 sorted by token count",
-    "torch-bf16": "torch bfloat16 (this CPU has AMX bf16 matrix units), batches of 16 sorted by length",
+    "onnx": "ONNX Runtime fp32 (fused graph, exported from the packaged weights), batches of {batch} sorted by token count",
+    "torch-bf16": "torch bfloat16 (this CPU has AMX bf16 matrix units), batches of {batch} sorted by length",
 }
 
 
@@ -147,7 +147,7 @@ def bench_embed(sizes: list[int], *, batch_size: int = 64, vectors_out: list[Any
                 base = round(m["stock_batched"], 1)
                 name = f"SentenceTransformer.encode(texts, batch_size={batch_size})"
                 rows.append(BenchRow(measure, n, round(m["embed_batch"], 1), base, "texts/s", round(m["batch_vs_stock"], 2), name,
-                                     f"MiniLM-L6 dim 384 on {_RUNTIME_NOTES[runtime]}, timed in turns with the stock call on "
+                                     f"MiniLM-L6 dim 384 on {_RUNTIME_NOTES[runtime].format(batch=fast.batch_size)}, timed in turns with the stock call on "
                                      "chunks of 128; real Discord messages", cosine_min=round(m["cosine_min"], 6)))
                 if runtime == default:
                     rows.append(BenchRow("re-index (vector cache)", n, round(m["cached_reindex"], 1), base, "texts/s",

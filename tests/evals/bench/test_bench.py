@@ -37,6 +37,11 @@ def test_bench_table_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert len(dashboard) == 1 and dashboard[0]["size"] == 8 and dashboard[0]["p99_ms"] > 0 and dashboard[0]["baseline"] is None
     embedding = [r for r in rows if r["measure"] == "embedding"]
     assert embedding[0]["cosine_min"] >= 0.999 and "cosine_min" not in rows[0]
+    from embeddings.bf16 import BATCH_SIZE as BF16_BATCH
+    from embeddings.onnx import BATCH_SIZE as ONNX_BATCH
+
+    batch = BF16_BATCH if "bfloat16" in embedding[0]["note"] else ONNX_BATCH
+    assert f"batches of {batch} sorted" in embedding[0]["note"]  # the note names the batch the encoder ran
     assert all("recall_at_10" in r for r in rows if r["measure"] == "vector query (IVF, 1 thread)")
     for row in rows[:-2]:
         if row["measure"] != "dashboard (concord serve)":
