@@ -17,7 +17,8 @@ from agent.predict.loader import load_directory
 from agent.predict.walkforward import BASELINES, DAO_CALIBRATION_CANDIDATES, WalkForwardResult, walk_forward
 from evals.predict import parse_since
 
-__all__ = ["ABLATION_ROWS", "TARGETS", "AblationRow", "best_row", "render_ablation", "run_ablation", "write_calibration_per_dao"]
+__all__ = ["ABLATION_ROWS", "TARGETS", "AblationRow", "best_row", "render_ablation", "run_ablation", "summarise_run",
+           "write_calibration_per_dao"]
 
 class AblationRow(NamedTuple):
     """One ablation row: the feature families switched on and how the outcome model is fitted."""
@@ -88,7 +89,8 @@ def _bins(p: list[float], y: list[int], bins: int = 10) -> list[dict[str, float]
     return out
 
 
-def _row(result: WalkForwardResult) -> dict[str, Any]:
+def summarise_run(result: WalkForwardResult) -> dict[str, Any]:
+    """One walk-forward run as a results row: overall and per-DAO Brier, AUC, ECE, best baseline, reliability bins."""
     summary = result.summary()
     per_dao = summary["per_dao"]
     best, best_name = _best_baseline(summary)
@@ -134,7 +136,7 @@ def run_ablation(
         result = walk_forward(data, since=cutoff, families=families, embed=embed if "text" in families else None,
                               select=spec.select, learner=spec.learner, calibration=spec.calibration,
                               candidates=spec.candidates, per_dao=spec.per_dao)
-        row = _row(result)
+        row = summarise_run(result)
         row.update(label=spec.label, families=list(families), select=spec.select, learner=spec.learner,
                    calibration=spec.calibration, per_dao_models=spec.per_dao, seconds=round(time.monotonic() - started, 1))
         results["rows"][key] = row

@@ -40,9 +40,10 @@ import numpy as np
 from agent.predict.features import FeatureProbe
 from agent.predict.loader import load_directory
 from agent.predict.records import DAY, GovData, HistoryProposal
-from agent.predict.text_neighbours import proposal_text
-from agent.predict.walkforward import BASELINES, DAO_CALIBRATION_CANDIDATES, walk_forward
+from agent.predict.text_neighbours import unit_vectors
+from agent.predict.walkforward import DAO_CALIBRATION_CANDIDATES, walk_forward
 from evals.predict import parse_since
+from evals.predict_ablation import summarise_run
 
 __all__ = ["ProposerRecencyProbe", "SimilarVotersProbe", "TurnoutProbe", "raw_totals", "render_probes", "run_probes",
            "threshold_outcomes"]
@@ -156,11 +157,7 @@ class SimilarVotersProbe:
     def __init__(self, data: GovData, embed: Callable[[list[str]], Any], *, k: int = 10, whales: int = 20,
                  electorate_window: int = 30) -> None:
         self.k, self.whales, self.window = k, whales, electorate_window
-        placed = [p for p in data.proposals if p.opened_at is not None]
-        vectors = np.asarray(embed([proposal_text(p) for p in placed]), dtype=np.float32) if placed else np.zeros((0, 1))
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = vectors / np.where(norms == 0, 1.0, norms)
-        self._vector = {p.id: vectors[i] for i, p in enumerate(placed)}
+        self._vector = unit_vectors(data.proposals, embed)
         voted = [p for p in _closed_labelled(data) if data.votes_by_proposal.get(p.id)]
         self._voted: dict[str, list[HistoryProposal]] = defaultdict(list)
         for p in voted:
@@ -219,19 +216,6 @@ def threshold_outcomes(data: GovData, totals: dict[str, tuple[float | None, floa
             "short_of_threshold": len(short), "pass_rate_short": rate(short)}
 
 
-def _row(result: Any, seconds: float) -> dict[str, Any]:
-    summary = result.summary()
-    best = min(summary["baselines"][b]["brier"] for b in BASELINES) if "baselines" in summary else \
-        min(summary[b]["brier"] for b in BASELINES)
-    row: dict[str, Any] = {"n": summary["n"], "brier": summary["model"]["brier"], "roc_auc": summary["model"]["roc_auc"],
-                           "ece": summary["model"]["ece"], "best_baseline_brier": best, "seconds": round(seconds, 1),
-                           "per_dao": {}}
-    for dao, info in summary["per_dao"].items():
-        row["per_dao"][dao] = {"n": info["n"], "brier": info["model"]["brier"], "roc_auc": info["model"]["roc_auc"],
-                               "ece": info["model"]["ece"], "best_baseline_brier": min(info[b]["brier"] for b in BASELINES)}
-    return row
-
-
 PROBES: dict[str, str] = {
     "turnout": "+ turnout: threshold against the power cast on earlier closed proposals (DAO, kind, proposer)",
     "proposer_recency": "+ proposer recency: same-kind rate, last outcomes, 90-day half-life rate, pace",
@@ -260,7 +244,7 @@ def run_probes(data_dir: str | Path, *, since: str = "2023-01-01", embed: Callab
         result = walk_forward(data, since=cutoff, families=("text",), embed=embed, select=True,
                               candidates=DAO_CALIBRATION_CANDIDATES,
                               probe=makers[key]() if key != "product" else None)
-        results["rows"][key] = _row(result, time.monotonic() - started)
+        results["rows"][key] = {**summarise_run(result), "seconds": round(time.monotonic() - started, 1)}
         row = results["rows"][key]
         log(f"{key}: Brier {row['brier']:.4f}, AUC {row['roc_auc']:.3f} ({row['seconds']} s)")
     results["hindsight"] = threshold_outcomes(data, totals, dao="decentraland", since=cutoff)

@@ -14,7 +14,7 @@ import numpy as np
 
 from agent.predict.records import HistoryProposal
 
-__all__ = ["TEXT_FEATURES", "TextNeighbours", "proposal_text"]
+__all__ = ["TEXT_FEATURES", "TextNeighbours", "proposal_text", "unit_vectors"]
 
 TEXT_FEATURES = ("knn_dao_rate", "knn_dao_max_sim", "knn_pooled_rate", "knn_pooled_max_sim")
 _BODY_CHARS = 400
@@ -23,6 +23,15 @@ _BODY_CHARS = 400
 def proposal_text(proposal: HistoryProposal) -> str:
     """The text that is embedded: the title and the start of the body (kept short: about 100 tokens, so 3,600 texts embed in minutes on two shared cores)."""
     return f"{proposal.title}\n{proposal.body[:_BODY_CHARS]}".strip()
+
+
+def unit_vectors(proposals: Sequence[HistoryProposal], embed: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:
+    """Unit-length vectors of the :func:`proposal_text` of every proposal that can be placed in time, by id."""
+    placed = [p for p in proposals if p.opened_at is not None]
+    vectors = np.asarray(embed([proposal_text(p) for p in placed]), dtype=np.float32) if placed else np.zeros((0, 1))
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = vectors / np.where(norms == 0, 1.0, norms)
+    return {p.id: vectors[i] for i, p in enumerate(placed)}
 
 
 class TextNeighbours:
@@ -36,12 +45,8 @@ class TextNeighbours:
         k: int = 10,
     ) -> None:
         self.k = k
-        placed = [p for p in proposals if p.opened_at is not None]
-        vectors = embed([proposal_text(p) for p in placed]) if placed else np.zeros((0, 1), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = vectors / np.where(norms == 0, 1.0, norms)
-        self._vector = {p.id: vectors[i] for i, p in enumerate(placed)}
-        labelled = sorted((p for p in placed if p.has_label), key=lambda p: (p.closed_at, p.id))
+        self._vector = unit_vectors(proposals, embed)
+        labelled = sorted((p for p in proposals if p.has_label), key=lambda p: (p.closed_at, p.id))
         self._pooled = self._index(labelled)
         self._by_dao = {dao: self._index([p for p in labelled if p.dao == dao]) for dao in {p.dao for p in labelled}}
 
